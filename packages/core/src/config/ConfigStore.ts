@@ -1,0 +1,70 @@
+/**
+ * The config store: where guest configs, storage.cfg and every other persistent text lives,
+ * under paths like `nodes/<node>/qemu-server/<vmid>.conf` (Proxmox's /etc/pve layout).
+ *
+ * Every file has a digest (SHA-1 hex of its bytes, as Proxmox's `digest`). Writers pass the
+ * digest they read to {@link ConfigStore.write}; a mismatch raises `DigestMismatchError`, so
+ * no update is lost. The default implementation is {@link LocalConfigStore} (atomic files
+ * under dataDir); the cluster plugin supplies an etcd-backed one.
+ *
+ * Paths are relative, `/`-separated, without `..`, empty segments or a leading `/`
+ * (`InvalidArgumentError` otherwise).
+ *
+ * @packageDocumentation
+ */
+
+/** A file read from the store. */
+export interface ConfigFile {
+  readonly path: string;
+  readonly content: string;
+  /** SHA-1 hex of the content (Proxmox's `digest`). */
+  readonly digest: string;
+}
+
+/** Options of {@link ConfigStore.write}. */
+export interface ConfigWriteOptions {
+  /**
+   * Compare-and-set: the digest the caller read. `null` means the file must not exist yet.
+   * Omitted: unconditional write.
+   */
+  readonly expectedDigest?: string | null;
+}
+
+/** A change seen by {@link ConfigStore.watch}. */
+export interface ConfigChange {
+  readonly type: 'write' | 'delete';
+  readonly path: string;
+  /** Digest after a write. */
+  readonly digest?: string;
+}
+
+/** Persistent text store with digests and compare-and-set. */
+export interface ConfigStore {
+  /** Reads a file; `null` when it does not exist. */
+  read(path: string): Promise<ConfigFile | null>;
+  /**
+   * Writes a file atomically (readers see the old or the new content, never a mix).
+   * Throws `DigestMismatchError` when `expectedDigest` does not match. Returns the new digest.
+   */
+  write(path: string, content: string, options?: ConfigWriteOptions): Promise<string>;
+  /**
+   * Deletes a file. With `expectedDigest`, only when it matches (else `DigestMismatchError`).
+   * Returns false when there was nothing to delete.
+   */
+  delete(path: string, options?: { expectedDigest?: string }): Promise<boolean>;
+  /** Names (not paths) of the files directly in directory `dir`, sorted; [] when it does not exist. */
+  list(dir: string): Promise<string[]>;
+  /**
+   * Names of the directories directly in `dir` (e.g. the node names under `nodes`), sorted;
+   * [] when it does not exist. Optional: a store without directories (a flat key space) may
+   * omit it, and callers then need the list from elsewhere (cluster membership).
+   */
+  listDirs?(dir: string): Promise<string[]>;
+  /**
+   * Reads every file directly in `dir` whose name ends with `suffix`, in one call (the hot
+   * path of guest listings). Sorted by name.
+   */
+  readAll(dir: string, suffix?: string): Promise<ConfigFile[]>;
+  /** Calls `onChange` for changes under `prefix` until the returned function is called. */
+  watch(prefix: string, onChange: (change: ConfigChange) => void): () => void;
+}

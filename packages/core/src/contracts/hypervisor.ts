@@ -1,0 +1,198 @@
+/**
+ * The hypervisor-driver contract (guest types `qemu` and `lxc`).
+ *
+ * The {@link GuestFacade} (`kernel.guests`) owns guest configs, the per-guest lock, the
+ * persistent `lock:` key, tasks, snapshot sections, pending changes and undo. A driver turns a
+ * config into a running guest and back: it never writes the guest config and never takes the
+ * guest lock (it runs under the lock the facade holds).
+ *
+ * Configs reach a driver as {@link GuestConfigEntries}: the current section of the guest's
+ * `.conf` (Proxmox keys, raw string values, in file order).
+ *
+ * @packageDocumentation
+ */
+import type { Duplex } from 'node:stream';
+import type { CommandRunner } from '../exec/CommandRunner.js';
+import type { Logger } from '../util/Logger.js';
+import type { Reverter } from '../util/Reverter.js';
+import type { StorageContent, VolumeAccess, VolumeConsumer, VolumeFormat } from './storage.js';
+
+/** Guest type id; also the plugin's hypervisor key. */
+export type GuestType = 'qemu' | 'lxc';
+
+/** The current section of a guest config: Proxmox keys to raw values, in file order. */
+export type GuestConfigEntries = Readonly<Record<string, string>>;
+
+/** Runtime state of a guest. `paused` is a QEMU pause, `frozen` an LXC freeze, `suspended` saved to disk. */
+export type GuestState = 'running' | 'stopped' | 'paused' | 'frozen' | 'suspended';
+
+/** What {@link HypervisorDriver.status} reports. Sizes in bytes, times in seconds. */
+export interface GuestRuntimeStatus {
+  readonly state: GuestState;
+  /** Main process (QEMU, or the container's init as seen from the host). */
+  readonly pid?: number;
+  readonly uptimeSec?: number;
+  /** Memory in use. */
+  readonly memoryBytes?: number;
+  /** Configured maximum memory. */
+  readonly maxMemoryBytes?: number;
+  /** CPU time consumed, seconds. */
+  readonly cpuSeconds?: number;
+  /** Driver-specific detail (QMP `query-status`, cgroup paths...). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** A storage volume referenced by a guest config key. */
+export interface GuestVolumeRef {
+  /** Config key (`scsi0`, `rootfs`, `mp0`, `vmstate`...). */
+  readonly key: string;
+  /** `storeid:volname`. */
+  readonly volid: string;
+  /** `images` for VM disks, `rootdir` for container volumes, `iso` for cdroms. */
+  readonly content: StorageContent;
+  /** True for removable media (cdroms): never freed, never snapshotted or cloned. */
+  readonly isCdrom: boolean;
+  /** True when the volume is shared with other guests or external (bind mounts, `backup=0`...): never freed. */
+  readonly isExternal?: boolean;
+}
+
+/** A new volume a config asks for with Proxmox's `storeid:SIZE_IN_GiB` syntax. */
+export interface GuestVolumeRequest {
+  readonly key: string;
+  readonly storage: string;
+  readonly sizeBytes: number;
+  readonly content: StorageContent;
+  /** Requested format, or the storage's default. */
+  readonly format?: VolumeFormat;
+}
+
+/**
+ * Storage as a driver sees it: the facade's operations bound to the kernel, with capability
+ * checks done. Volume ids are `storeid:volname`.
+ */
+export interface GuestStorageAccess {
+  resolve(volid: string, options: { consumer: VolumeConsumer; snapshot?: string }): Promise<VolumeAccess>;
+  deactivateVolume(volid: string, options?: { snapshot?: string }): Promise<void>;
+  /** Allocates the next free `vm-<vmid>-disk-<n>` (or `subvol-...`) on `storage`; returns the volid. */
+  allocate(options: { storage: string; vmid: number; sizeBytes: number; content: StorageContent; format?: VolumeFormat }): Promise<string>;
+  free(volid: string): Promise<void>;
+  snapshotCreate(volid: string, snapshot: string): Promise<void>;
+  snapshotRollback(volid: string, snapshot: string): Promise<void>;
+  snapshotDelete(volid: string, snapshot: string): Promise<void>;
+  /** True when the volume's storage can snapshot it in its current state. */
+  canSnapshot(volid: string): Promise<boolean>;
+  /** Virtual size in bytes. */
+  sizeOf(volid: string): Promise<number>;
+}
+
+/** What a driver gets with every call. */
+export interface GuestContext {
+  readonly vmid: number;
+  readonly node: string;
+  readonly runner: CommandRunner;
+  /** This guest's private run directory (sockets, pid file, generated configs); exists. */
+  readonly runDir: string;
+  /** The task log (or the kernel logger outside tasks). */
+  readonly log: Logger;
+  readonly storage: GuestStorageAccess;
+  readonly signal?: AbortSignal;
+}
+
+/** A console endpoint a proxy can bridge. */
+export type ConsoleEndpoint =
+  /** A unix socket speaking the named protocol (`rfb` for VNC, `serial` raw bytes). */
+  | { readonly kind: 'unix'; readonly protocol: 'rfb' | 'serial'; readonly path: string }
+  /** An open byte stream (container console); closing it detaches. */
+  | { readonly kind: 'stream'; readonly protocol: 'serial'; readonly stream: Duplex };
+
+/** Result of {@link HypervisorDriver.applyChanges}: which keys took effect now, which wait for the next start. */
+export interface ApplyChangesResult {
+  readonly applied: readonly string[];
+  readonly pending: readonly string[];
+}
+
+/** Capability record of a hypervisor driver. */
+export interface HypervisorInfo {
+  readonly type: GuestType;
+  /** Directory of configs under `nodes/<node>/` (`qemu-server`, `lxc`). */
+  readonly configDir: string;
+  /** True when snapshots may include RAM state (`vmstate`). */
+  readonly snapshotWithState: boolean;
+  /** True when {@link HypervisorDriver.suspend} can save to disk. */
+  readonly suspendToDisk: boolean;
+  /** Console kinds {@link HypervisorDriver.openConsole} serves. */
+  readonly consoles: readonly ('vnc' | 'serial' | 'console')[];
+}
+
+/**
+ * A hypervisor driver. Every method runs under the guest lock held by the facade.
+ *
+ * Errors: `InvalidConfigError` (naming the key) for configs it cannot run, `InvalidStateError`
+ * for wrong runtime state, `CommandFailedError`/`ProtocolError` from the tools underneath.
+ */
+export interface HypervisorDriver {
+  readonly info: HypervisorInfo;
+
+  /** Checks every key and their combination; throws `InvalidConfigError` naming the key. No side effects. */
+  validate(entries: GuestConfigEntries): void;
+  /** Volumes referenced by a config (disks, cdroms, rootfs, mount points, vmstate). */
+  volumes(entries: GuestConfigEntries): GuestVolumeRef[];
+  /** New volumes a config asks for (`storeid:SIZE`). */
+  volumeRequests(entries: GuestConfigEntries): GuestVolumeRequest[];
+  /** Returns the config value of `key` with its volume replaced by `volid` (other properties kept). */
+  replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string;
+
+  /** Starts the guest; resolves once it runs. The guest outlives the calling process. */
+  start(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs?: number; stateVolid?: string }): Promise<void>;
+  /** Hard stop (kill after `timeoutMs`). Idempotent for an already stopped guest is NOT assumed: the facade checks state. */
+  stop(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs?: number }): Promise<void>;
+  /** Clean shutdown (ACPI / agent / init signal); throws `TimeoutError` when still running after `timeoutMs`. */
+  shutdown(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs: number }): Promise<void>;
+  /** Reboot from inside (clean). */
+  reboot(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs: number }): Promise<void>;
+  /** Pause (QEMU) or freeze (LXC). */
+  suspend(ctx: GuestContext, entries: GuestConfigEntries): Promise<void>;
+  resume(ctx: GuestContext, entries: GuestConfigEntries): Promise<void>;
+  /** Runtime status; `stopped` when nothing runs (never throws for that). */
+  status(ctx: GuestContext, entries: GuestConfigEntries): Promise<GuestRuntimeStatus>;
+
+  /**
+   * Takes a snapshot of every snapshottable volume (and, when `withState`, the RAM state into
+   * a new volume whose volid is returned). Undo steps go to `revert`.
+   */
+  snapshotCreate(
+    ctx: GuestContext,
+    entries: GuestConfigEntries,
+    options: { name: string; withState: boolean; running: boolean; revert: Reverter },
+  ): Promise<{ vmstate?: string }>;
+  /** Restores every volume of the snapshot config `snapshotEntries` to snapshot `name`. Guest is stopped. */
+  snapshotRollback(ctx: GuestContext, snapshotEntries: GuestConfigEntries, options: { name: string }): Promise<void>;
+  /** Deletes snapshot `name` of every volume (and frees its vmstate). */
+  snapshotDelete(ctx: GuestContext, snapshotEntries: GuestConfigEntries, options: { name: string; running: boolean }): Promise<void>;
+
+  /**
+   * Applies config changes to a running guest where it can (hotplug, live limits). Keys it
+   * cannot change live are returned as `pending`.
+   */
+  applyChanges(
+    ctx: GuestContext,
+    before: GuestConfigEntries,
+    after: GuestConfigEntries,
+    changed: readonly string[],
+  ): Promise<ApplyChangesResult>;
+
+  /** Opens a console. Throws `NotSupportedError` for a kind not in `info.consoles`. */
+  openConsole(ctx: GuestContext, entries: GuestConfigEntries, kind: 'vnc' | 'serial' | 'console'): Promise<ConsoleEndpoint>;
+
+  /** The command line `start` would run (`qm showcmd`). */
+  showCommand?(ctx: GuestContext, entries: GuestConfigEntries): Promise<readonly string[]>;
+  /** Runs a command inside the guest (container exec / guest-agent exec). */
+  exec?(ctx: GuestContext, entries: GuestConfigEntries, argv: readonly string[], options: { timeoutMs?: number; input?: string }): Promise<GuestExecResult>;
+}
+
+/** Output of a command run inside a guest. */
+export interface GuestExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}

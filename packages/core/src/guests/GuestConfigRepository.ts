@@ -1,0 +1,81 @@
+import type { ConfigStore } from '../config/ConfigStore.js';
+import type { GuestType } from '../contracts/hypervisor.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { parseGuestDocument, serializeGuestDocument, type GuestDocument } from './GuestDocument.js';
+
+/** Config directory of each guest type under `nodes/<node>/` (Proxmox's names). */
+export const GUEST_CONFIG_DIRS: Readonly<Record<GuestType, string>> = Object.freeze({ qemu: 'qemu-server', lxc: 'lxc' });
+
+/** A guest config read from the store. */
+export interface StoredGuestConfig {
+  readonly vmid: number;
+  readonly type: GuestType;
+  readonly path: string;
+  readonly digest: string;
+  readonly doc: GuestDocument;
+}
+
+/** Checks a guest id: an integer from 100 to 999999999 (Proxmox's range). */
+export function checkVmid(vmid: number): void {
+  if (!Number.isSafeInteger(vmid) || vmid < 100 || vmid > 999_999_999) {
+    throw new InvalidArgumentError('vmid', `invalid guest id ${String(vmid)}: an integer from 100 to 999999999`);
+  }
+}
+
+/**
+ * Guest configs of one node in the config store: `nodes/<node>/qemu-server/<vmid>.conf` and
+ * `nodes/<node>/lxc/<vmid>.conf`. Reads locate the type; writes are compare-and-set on the
+ * digest read. Callers hold the guest lock around read-modify-write.
+ */
+export class GuestConfigRepository {
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly node: string,
+  ) {}
+
+  /** Store path of a guest's config. */
+  path(type: GuestType, vmid: number): string {
+    return `nodes/${this.node}/${GUEST_CONFIG_DIRS[type]}/${vmid}.conf`;
+  }
+
+  /** Reads a guest config of either type; `null` when none exists. */
+  async find(vmid: number): Promise<StoredGuestConfig | null> {
+    checkVmid(vmid);
+    for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
+      const path = this.path(type, vmid);
+      const file = await this.store.read(path);
+      if (file) return { vmid, type, path, digest: file.digest, doc: parseGuestDocument(type, file.content, path) };
+    }
+    return null;
+  }
+
+  /** Like {@link find}; throws `NotFoundError` (kind `guest`). */
+  async get(vmid: number): Promise<StoredGuestConfig> {
+    const found = await this.find(vmid);
+    if (!found) throw new NotFoundError('guest', String(vmid), `guest ${vmid} does not exist on node '${this.node}'`);
+    return found;
+  }
+
+  /** Writes a config; `expectedDigest` null means "must not exist". Returns the new digest. */
+  async write(type: GuestType, vmid: number, doc: GuestDocument, expectedDigest: string | null): Promise<string> {
+    return this.store.write(this.path(type, vmid), serializeGuestDocument(doc), { expectedDigest });
+  }
+
+  async delete(type: GuestType, vmid: number, expectedDigest?: string): Promise<void> {
+    await this.store.delete(this.path(type, vmid), expectedDigest === undefined ? {} : { expectedDigest });
+  }
+
+  /** Every guest config of the node, both types, sorted by vmid. One directory read per type. */
+  async all(): Promise<StoredGuestConfig[]> {
+    const out: StoredGuestConfig[] = [];
+    for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
+      const dir = `nodes/${this.node}/${GUEST_CONFIG_DIRS[type]}`;
+      for (const file of await this.store.readAll(dir, '.conf')) {
+        const vmid = Number(file.path.slice(file.path.lastIndexOf('/') + 1, -'.conf'.length));
+        if (!Number.isSafeInteger(vmid)) continue;
+        out.push({ vmid, type, path: file.path, digest: file.digest, doc: parseGuestDocument(type, file.content, file.path) });
+      }
+    }
+    return out.sort((a, b) => a.vmid - b.vmid);
+  }
+}

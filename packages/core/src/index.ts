@@ -1,0 +1,68 @@
+/**
+ * @corral/core: the Corral kernel, the plugin contract, the driver contracts (hypervisors,
+ * storage, network zones, firewall backends, cluster stores), Proxmox's text formats, the
+ * config store, locks, tasks, events and the command runner.
+ *
+ * @packageDocumentation
+ */
+import 'reflect-metadata';
+
+export * from './errors.js';
+
+// kernel and plugins
+export { createKernel, type Kernel, type KernelOptions, type KernelPluginReport } from './kernel/createKernel.js';
+export { coreServices, extensionPoints } from './kernel/coreRefs.js';
+export { definePlugin, isCorralPlugin, PLUGIN_BRAND, type CorralPlugin, type PluginDefinition, type PluginEnvironment } from './plugin/definePlugin.js';
+export {
+  checkPluginApiVersion,
+  CURRENT_PLUGIN_API_WINDOW,
+  PLUGIN_API_AGE,
+  PLUGIN_API_VERSION,
+  type ApiCompatibility,
+  type PluginApiWindow,
+} from './plugin/PluginApiVersion.js';
+export { createExtensionPoint, createServiceRef, type ExtensionPointRef, type ServiceRef } from './plugin/refs.js';
+export { discoverPlugins, type CorralPackageBlock, type DiscoveryFailure, type DiscoveryResult } from './plugin/discoverPlugins.js';
+export type { PluginCandidate, PluginLoadReport, PluginLoadResult, PluginSource } from './plugin/PluginLoader.js';
+export { ServiceRegistry } from './plugin/ServiceRegistry.js';
+
+// contracts
+export * from './contracts/storage.js';
+export { BaseStorageDriver } from './contracts/BaseStorageDriver.js';
+export * from './contracts/hypervisor.js';
+export * from './contracts/network.js';
+export * from './contracts/firewall.js';
+export * from './contracts/cluster.js';
+
+// exec
+export type { CommandRunner, RunOptions, RunResult } from './exec/CommandRunner.js';
+export { DEFAULT_MAX_OUTPUT_BYTES, NodeCommandRunner, type NodeCommandRunnerOptions } from './exec/NodeCommandRunner.js';
+
+// formats
+export * from './formats/index.js';
+
+// config, locks, tasks, events, node
+export type { ConfigChange, ConfigFile, ConfigStore, ConfigWriteOptions } from './config/ConfigStore.js';
+export * from './config/LocalConfigStore.js';
+export * from './locks/LockManager.js';
+export * from './locks/LocalLockManager.js';
+export * from './locks/HostLockManager.js';
+export * from './locks/guestLock.js';
+export * from './tasks/Upid.js';
+export * from './tasks/TaskManager.js';
+export * from './events/CorralEvents.js';
+export * from './events/EventBus.js';
+export * from './node/NodeInfoService.js';
+
+// facades
+export { StorageFacade, checkSnapshotName, type AllocateVolumeOptions, type CopyVolumeOptions, type StorageSummary, type StorageFacadeDeps } from './storage/StorageFacade.js';
+export { parseVolumeId, formatVolumeId, checkVolname, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
+export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
+export { COMMON_STORAGE_OPTIONS, toStorageDefinition, validateStorageOptions } from './storage/storageDefinitions.js';
+export { GuestFacade, type GuestConfigView, type GuestFacadeDeps, type GuestListEntry, type GuestOperationOptions, type GuestTaskResult } from './guests/GuestFacade.js';
+export { GUEST_CONFIG_DIRS, checkVmid } from './guests/GuestConfigRepository.js';
+export * from './guests/allocateVmid.js';
+
+// utilities
+export { MemoryLogger, silentLogger, type Logger } from './util/Logger.js';
+export { Reverter, withReverter } from './util/Reverter.js';

@@ -1,0 +1,648 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { ConfigStore } from '../config/ConfigStore.js';
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  InvalidConfigError,
+  NotFoundError,
+  NotSupportedError,
+  ProtectedError,
+  StorageFullError,
+  UnavailableError,
+} from '../errors.js';
+import type { CommandRunner } from '../exec/CommandRunner.js';
+import type { LockManager } from '../locks/LockManager.js';
+import type { Logger } from '../util/Logger.js';
+import { withReverter } from '../util/Reverter.js';
+import {
+  hasVolumeFeature,
+  type ParsedVolname,
+  type StorageContent,
+  type StorageContext,
+  type StorageDefinition,
+  type StorageDriver,
+  type StorageStatus,
+  type TransferFormat,
+  type VolumeAccess,
+  type VolumeConsumer,
+  type VolumeFeature,
+  type VolumeFormat,
+  type VolumeInfo,
+  type VolumeSnapshotInfo,
+  type VolumeState,
+} from '../contracts/storage.js';
+import { StorageConfigFile, type StorageSection } from './StorageConfigFile.js';
+import { optionToString, toStorageDefinition, validateStorageOptions } from './storageDefinitions.js';
+import { formatVolumeId, parseVolumeId, STORAGE_ID_PATTERN } from './volumeId.js';
+import { VolumeAttributes, type VolumeAttributeValues } from './VolumeAttributes.js';
+
+/** A storage with its status, as `pvesm status` lists it. Sizes in bytes. */
+export interface StorageSummary extends StorageStatus {
+  readonly id: string;
+  readonly type: string;
+  readonly content: readonly StorageContent[];
+  readonly shared: boolean;
+  readonly enabled: boolean;
+}
+
+/** Options of {@link StorageFacade.allocate}. */
+export interface AllocateVolumeOptions {
+  readonly storage: string;
+  readonly vmid: number;
+  /** Virtual size in bytes (> 0, except `subvol` where 0 means no quota). */
+  readonly sizeBytes: number;
+  /** Default: the driver's default format (for `rootdir` on a storage with `subvol`: `subvol`). */
+  readonly format?: VolumeFormat;
+  /** Default `images`. */
+  readonly content?: StorageContent;
+  /** Explicit name (`vm-100-disk-5`); default: the next free `vm|subvol-<vmid>-disk-<n>`. */
+  readonly name?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link StorageFacade.copy}. */
+export interface CopyVolumeOptions {
+  readonly targetStorage: string;
+  readonly vmid: number;
+  readonly name?: string;
+  /** Copy the state of a snapshot instead of the current state. */
+  readonly snapshot?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Wiring of a {@link StorageFacade}. */
+export interface StorageFacadeDeps {
+  readonly store: ConfigStore;
+  readonly drivers: () => ReadonlyMap<string, StorageDriver>;
+  readonly runner: CommandRunner;
+  readonly locks: LockManager;
+  readonly logger: Logger;
+  readonly node: string;
+  readonly runDir: string;
+}
+
+/** Lock timeout for storage.cfg and per-storage allocation locks, in ms. */
+const STORAGE_LOCK_TIMEOUT_MS = 60_000;
+
+const DISK_NAME = /^(?:vm|base|subvol|basevol)-(\d+)-disk-(\d+)/;
+
+/**
+ * `kernel.storage`: storage definitions (storage.cfg) and every volume operation, with
+ * capability checks before the driver is called and undo of multi-step operations.
+ *
+ * Locks: storage.cfg changes run under lock `storage.cfg`; name allocation runs under
+ * `storage:<id>`. Volume ids are `storeid:volname` (see {@link parseVolumeId}). Sizes are bytes.
+ */
+export class StorageFacade {
+  readonly #cfg: StorageConfigFile;
+  readonly #attributes: VolumeAttributes;
+
+  constructor(private readonly deps: StorageFacadeDeps) {
+    this.#cfg = new StorageConfigFile(deps.store);
+    this.#attributes = new VolumeAttributes(deps.store);
+  }
+
+  // ---------------------------------------------------------------- definitions
+
+  /** Every storage definition, in storage.cfg order. Definitions of unknown types are skipped with a warning. */
+  async list(): Promise<StorageDefinition[]> {
+    const { sections } = await this.#cfg.read();
+    const out: StorageDefinition[] = [];
+    for (const s of sections) {
+      const driver = this.deps.drivers().get(s.type);
+      if (!driver) {
+        this.deps.logger.warn(`storage '${s.id}' has type '${s.type}', for which no driver is loaded`);
+        continue;
+      }
+      out.push(toStorageDefinition(s.id, driver.info, s.options));
+    }
+    return out;
+  }
+
+  /** One definition. Throws `NotFoundError` (kind `storage`). */
+  async get(id: string): Promise<StorageDefinition> {
+    const { sections } = await this.#cfg.read();
+    const s = sections.find((x) => x.id === id);
+    if (!s) throw new NotFoundError('storage', id);
+    return toStorageDefinition(id, this.#driverFor(s.type, id).info, s.options);
+  }
+
+  /**
+   * Adds a storage. Options are validated by the driver's schema (`InvalidConfigError` naming
+   * the option); secret options go to a private file, not storage.cfg. The driver's
+   * `checkDefinition` runs before anything is written: a bad definition leaves no trace.
+   */
+  async add(id: string, type: string, options: Readonly<Record<string, string | number | boolean>>): Promise<StorageDefinition> {
+    if (!STORAGE_ID_PATTERN.test(id)) throw new InvalidArgumentError('id', `'${id}' is not a valid storage id`);
+    const driver = this.deps.drivers().get(type);
+    if (!driver) {
+      throw new InvalidConfigError('type', type, `unknown storage type '${type}' (loaded: ${[...this.deps.drivers().keys()].join(', ') || 'none'})`);
+    }
+    const { plain, secrets } = this.#splitSecrets(driver, options);
+    validateStorageOptions(id, driver.info, { ...plain, ...secrets });
+    return this.deps.locks.withLock(
+      'storage.cfg',
+      async () => {
+        const file = await this.#cfg.read();
+        if (file.sections.some((s) => s.id === id)) throw new AlreadyExistsError('storage', id);
+        const def = toStorageDefinition(id, driver.info, plain);
+        await driver.checkDefinition?.(await this.#context(def, secrets));
+        await withReverter(async (revert) => {
+          if (Object.keys(secrets).length > 0) {
+            await this.#cfg.writeSecrets(id, secrets);
+            revert.add(() => this.#cfg.deleteSecrets(id), 'remove secrets');
+          }
+          await this.#cfg.write([...file.sections, { type, id, options: plain }], file.digest);
+        });
+        return def;
+      },
+      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS },
+    );
+  }
+
+  /** Changes options of a storage (`delete` lists options to remove). Same validation as {@link add}. */
+  async update(
+    id: string,
+    options: Readonly<Record<string, string | number | boolean>>,
+    extra: { delete?: readonly string[] } = {},
+  ): Promise<StorageDefinition> {
+    return this.deps.locks.withLock(
+      'storage.cfg',
+      async () => {
+        const file = await this.#cfg.read();
+        const index = file.sections.findIndex((s) => s.id === id);
+        if (index < 0) throw new NotFoundError('storage', id);
+        const section = file.sections[index]!;
+        const driver = this.#driverFor(section.type, id);
+        const { plain, secrets } = this.#splitSecrets(driver, options);
+        const oldSecrets = await this.#cfg.readSecrets(id);
+        const nextPlain: Record<string, string> = { ...section.options, ...plain };
+        const nextSecrets: Record<string, string> = { ...oldSecrets, ...secrets };
+        for (const key of extra.delete ?? []) {
+          delete nextPlain[key];
+          delete nextSecrets[key];
+        }
+        validateStorageOptions(id, driver.info, { ...nextPlain, ...nextSecrets });
+        const def = toStorageDefinition(id, driver.info, nextPlain);
+        await driver.checkDefinition?.(await this.#context(def, nextSecrets));
+        const sections = [...file.sections];
+        sections[index] = { type: section.type, id, options: nextPlain };
+        await withReverter(async (revert) => {
+          if (Object.keys(secrets).length > 0 || (extra.delete ?? []).some((k) => k in oldSecrets)) {
+            await this.#cfg.writeSecrets(id, nextSecrets);
+            revert.add(() => this.#cfg.writeSecrets(id, oldSecrets), 'restore secrets');
+          }
+          await this.#cfg.write(sections, file.digest);
+        });
+        return def;
+      },
+      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS },
+    );
+  }
+
+  /** Removes a storage definition (volumes on it are left alone, as `pvesm remove`). */
+  async remove(id: string): Promise<void> {
+    await this.deps.locks.withLock(
+      'storage.cfg',
+      async () => {
+        const file = await this.#cfg.read();
+        if (!file.sections.some((s) => s.id === id)) throw new NotFoundError('storage', id);
+        await this.#cfg.write(
+          file.sections.filter((s) => s.id !== id),
+          file.digest,
+        );
+        await this.#cfg.deleteSecrets(id);
+      },
+      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS },
+    );
+  }
+
+  /** Activates a storage (mount, import, daemon check). Throws `UnavailableError` when the backend is unreachable. */
+  async activate(id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { driver, ctx } = await this.#open(id, options.signal);
+    await driver.activate(ctx);
+  }
+
+  /** Deactivates a storage. */
+  async deactivate(id: string): Promise<void> {
+    const { driver, ctx } = await this.#open(id);
+    await driver.deactivate(ctx);
+  }
+
+  /** Status of one storage. An unreachable backend gives `active: false`, not an error. */
+  async status(id: string): Promise<StorageSummary> {
+    const { driver, ctx, def } = await this.#open(id);
+    let status: StorageStatus;
+    try {
+      status = def.disabled ? inactive() : await driver.status(ctx);
+    } catch (err) {
+      this.deps.logger.warn(`storage '${id}' status failed: ${(err as Error).message}`);
+      status = inactive();
+    }
+    return { id, type: def.type, content: def.content, shared: def.shared, enabled: !def.disabled, ...status };
+  }
+
+  /** Status of every storage usable on this node. */
+  async statusAll(): Promise<StorageSummary[]> {
+    const defs = await this.list();
+    return Promise.all(defs.filter((d) => d.nodes.length === 0 || d.nodes.includes(this.deps.node)).map((d) => this.status(d.id)));
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  /** The driver's reading of a volume id (checks it belongs to the storage). */
+  async parse(volid: string): Promise<ParsedVolname & { storage: string; type: string }> {
+    const { driver, ctx, volname } = await this.#openVolume(volid);
+    return { ...driver.parseVolname(ctx, volname), storage: ctx.storage.id, type: driver.info.type };
+  }
+
+  /** Lists volumes, optionally by content and guest, sorted by volname. */
+  async listVolumes(id: string, filter: { content?: StorageContent; vmid?: number } = {}): Promise<VolumeInfo[]> {
+    const { driver, ctx } = await this.#open(id);
+    await driver.activate(ctx);
+    return driver.listVolumes(ctx, filter);
+  }
+
+  /** Size, format and parent of a volume. Throws `NotFoundError` (kind `volume`). */
+  async volumeInfo(volid: string): Promise<VolumeInfo> {
+    const { driver, ctx, volname } = await this.#openVolume(volid);
+    await driver.activate(ctx);
+    return driver.volumeInfo(ctx, volname);
+  }
+
+  /**
+   * Allocates a volume named like Proxmox (`vm-<vmid>-disk-<n>`, `subvol-<vmid>-disk-<n>` for
+   * container subvols). Returns the volid. Throws `StorageFullError` on a thick storage with
+   * too little space, `AlreadyExistsError` for a taken explicit name.
+   */
+  async allocate(options: AllocateVolumeOptions): Promise<string> {
+    const content = options.content ?? 'images';
+    const { driver, ctx, def } = await this.#open(options.storage, options.signal);
+    this.#checkContent(def, content);
+    const format = options.format ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : driver.info.defaultFormat);
+    if (!driver.info.formats.includes(format)) {
+      throw new InvalidArgumentError('format', `storage '${def.id}' (${def.type}) cannot allocate format '${format}' (it can: ${driver.info.formats.join(', ')})`);
+    }
+    if (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes < 0 || (options.sizeBytes === 0 && format !== 'subvol')) {
+      throw new InvalidArgumentError('sizeBytes', `size must be a positive number of bytes, got ${options.sizeBytes}`);
+    }
+    if (!Number.isInteger(options.vmid) || options.vmid < 100) throw new InvalidArgumentError('vmid', `invalid guest id ${options.vmid}`);
+    await driver.activate(ctx);
+    return this.deps.locks.withLock(
+      `storage:${def.id}`,
+      async () => {
+        if (!driver.info.thin) {
+          const status = await driver.status(ctx);
+          if (status.availableBytes < options.sizeBytes) throw new StorageFullError(def.id, options.sizeBytes, status.availableBytes);
+        }
+        const name = options.name ?? (await this.#nextDiskName(driver, ctx, options.vmid, format === 'subvol' ? 'subvol' : 'vm'));
+        const volname = await driver.allocate(ctx, { vmid: options.vmid, name, format, sizeBytes: options.sizeBytes, content });
+        return formatVolumeId(def.id, volname);
+      },
+      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
+    );
+  }
+
+  /** Deletes a volume. Throws `ProtectedError` for a protected volume. */
+  async free(volid: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { driver, ctx, volname } = await this.#openVolume(volid, options.signal);
+    const attrs = await this.#attributes.get(ctx.storage.id, volname);
+    if (attrs.protected) throw new ProtectedError('volume', volid);
+    await driver.activate(ctx);
+    await driver.free(ctx, volname);
+    await this.#attributes.remove(ctx.storage.id, volname);
+  }
+
+  /** Sets the virtual size (bytes). Shrinking needs the `shrink` feature. */
+  async resize(volid: string, options: { sizeBytes: number; signal?: AbortSignal }): Promise<void> {
+    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    await driver.activate(ctx);
+    const info = await driver.volumeInfo(ctx, volname);
+    const shrinking = options.sizeBytes < info.sizeBytes;
+    this.#require(driver, shrinking ? 'shrink' : 'resize', stateOf(parsed), parsed.format, volid);
+    if (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes <= 0) {
+      throw new InvalidArgumentError('sizeBytes', `size must be a positive number of bytes, got ${options.sizeBytes}`);
+    }
+    await driver.resize(ctx, volname, { sizeBytes: options.sizeBytes });
+  }
+
+  /** Makes a volume reachable for a consumer and says how (file, block device, QEMU spec, directory). */
+  async resolve(volid: string, options: { consumer: VolumeConsumer; snapshot?: string; signal?: AbortSignal }): Promise<VolumeAccess> {
+    const { driver, ctx, volname } = await this.#openVolume(volid, options.signal);
+    await driver.activate(ctx);
+    return driver.resolve(ctx, volname, { consumer: options.consumer, snapshot: options.snapshot });
+  }
+
+  /** Undoes what {@link resolve} mapped or mounted. */
+  async deactivateVolume(volid: string, options: { snapshot?: string } = {}): Promise<void> {
+    const { driver, ctx, volname } = await this.#openVolume(volid);
+    await driver.deactivateVolume(ctx, volname, options);
+  }
+
+  /** True when `feature` works for the volume in the given state (default: its current state). */
+  async hasFeature(volid: string, feature: VolumeFeature, state?: VolumeState): Promise<boolean> {
+    const { driver, parsed } = await this.#openVolume(volid);
+    return hasVolumeFeature(driver.info, feature, state ?? stateOf(parsed), parsed.format);
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  async snapshotCreate(volid: string, snapshot: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    checkSnapshotName(snapshot);
+    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    this.#require(driver, 'snapshot', stateOf(parsed), parsed.format, volid);
+    await driver.snapshotCreate(ctx, volname, { snapshot });
+  }
+
+  async snapshotList(volid: string): Promise<VolumeSnapshotInfo[]> {
+    const { driver, ctx, volname } = await this.#openVolume(volid);
+    return driver.snapshotList(ctx, volname);
+  }
+
+  /** Restores the volume's bytes to the snapshot (the guest using it must be stopped). */
+  async snapshotRollback(volid: string, snapshot: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    checkSnapshotName(snapshot);
+    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    this.#require(driver, 'rollback', 'snapshot', parsed.format, volid);
+    await driver.snapshotRollback(ctx, volname, { snapshot });
+  }
+
+  async snapshotDelete(volid: string, snapshot: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    checkSnapshotName(snapshot);
+    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    this.#require(driver, 'snapshot', stateOf(parsed), parsed.format, volid);
+    await driver.snapshotDelete(ctx, volname, { snapshot });
+  }
+
+  // ---------------------------------------------------------------- templates, clones, copies
+
+  /** Turns a volume into a template base; returns the new volid (`base-...`). */
+  async createBase(volid: string): Promise<string> {
+    const { driver, ctx, volname, parsed } = await this.#openVolume(volid);
+    this.#require(driver, 'template', 'current', parsed.format, volid);
+    if (parsed.isBase) return volid;
+    return formatVolumeId(ctx.storage.id, await driver.createBase(ctx, volname));
+  }
+
+  /**
+   * Linked clone of a base (or a snapshot) for guest `vmid`; returns the new volid. The clone
+   * gets the next free `vm-<vmid>-disk-<n>` name unless `name` is given.
+   */
+  async cloneLinked(volid: string, options: { vmid: number; snapshot?: string; name?: string; signal?: AbortSignal }): Promise<string> {
+    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    const state: VolumeState = options.snapshot ? 'snapshot' : stateOf(parsed);
+    this.#require(driver, 'clone', state, parsed.format, volid);
+    return this.deps.locks.withLock(
+      `storage:${ctx.storage.id}`,
+      async () => {
+        const name =
+          options.name ?? (await this.#nextDiskName(driver, ctx, options.vmid, parsed.format === 'subvol' ? 'subvol' : 'vm'));
+        const out = await driver.cloneLinked(ctx, volname, { vmid: options.vmid, name, snapshot: options.snapshot });
+        return formatVolumeId(ctx.storage.id, out);
+      },
+      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
+    );
+  }
+
+  /**
+   * Full copy to any storage (the same or another type) through an export/import stream in
+   * the first format both drivers speak. Returns the new volid. A failed copy frees what it
+   * created.
+   */
+  async copy(volid: string, options: CopyVolumeOptions): Promise<string> {
+    const src = await this.#openVolume(volid, options.signal);
+    const dst = await this.#open(options.targetStorage, options.signal);
+    const content = src.parsed.content;
+    this.#checkContent(dst.def, content);
+    const format = pickTransferFormat(src.driver, dst.driver, src.parsed.format);
+    if (!format) {
+      throw new NotSupportedError(
+        'copy',
+        `no common transfer format between '${src.def.id}' (${src.driver.info.exportFormats.join(', ')}) and '${dst.def.id}' (${dst.driver.info.importFormats.join(', ')})`,
+      );
+    }
+    await src.driver.activate(src.ctx);
+    await dst.driver.activate(dst.ctx);
+    const info = await src.driver.volumeInfo(src.ctx, src.volname);
+    if (!dst.driver.info.thin) {
+      const status = await dst.driver.status(dst.ctx);
+      if (status.availableBytes < info.sizeBytes) throw new StorageFullError(dst.def.id, info.sizeBytes, status.availableBytes);
+    }
+    const volumeFormat = dst.driver.info.formats.includes(src.parsed.format) ? src.parsed.format : dst.driver.info.defaultFormat;
+    return this.deps.locks.withLock(
+      `storage:${dst.def.id}`,
+      async () => {
+        const name =
+          options.name ?? (await this.#nextDiskName(dst.driver, dst.ctx, options.vmid, volumeFormat === 'subvol' ? 'subvol' : 'vm'));
+        const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+        const exporting = src.driver.exportVolume(src.ctx, src.volname, { format, stream: pipe, snapshot: options.snapshot });
+        exporting.catch((err: unknown) => pipe.destroy(err as Error));
+        let created: string | undefined;
+        try {
+          const [, out] = await Promise.all([
+            exporting,
+            dst.driver
+              .importVolume(dst.ctx, { format, stream: pipe, vmid: options.vmid, name, content, volumeFormat })
+              .then((v) => (created = v)),
+          ]);
+          return formatVolumeId(dst.def.id, out);
+        } catch (err) {
+          pipe.destroy();
+          await this.#freeQuietly(dst.driver, dst.ctx, created ?? (await this.#findByName(dst.driver, dst.ctx, options.vmid, name)));
+          throw err;
+        }
+      },
+      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
+    );
+  }
+
+  /** Writes a volume to a stream in a transfer format (backup, migration). */
+  async exportVolume(volid: string, options: { format: TransferFormat; stream: Writable; snapshot?: string; signal?: AbortSignal }): Promise<void> {
+    const { driver, ctx, volname } = await this.#openVolume(volid, options.signal);
+    if (!driver.info.exportFormats.includes(options.format)) {
+      throw new NotSupportedError('export', `storage '${ctx.storage.id}' cannot export '${options.format}' (it can: ${driver.info.exportFormats.join(', ')})`);
+    }
+    await driver.activate(ctx);
+    await driver.exportVolume(ctx, volname, { format: options.format, stream: options.stream, snapshot: options.snapshot });
+  }
+
+  /** Creates a volume from a stream in a transfer format; returns its volid. */
+  async importVolume(options: {
+    storage: string;
+    vmid: number;
+    format: TransferFormat;
+    stream: Readable;
+    content?: StorageContent;
+    volumeFormat?: VolumeFormat;
+    name?: string;
+    signal?: AbortSignal;
+  }): Promise<string> {
+    const { driver, ctx, def } = await this.#open(options.storage, options.signal);
+    const content = options.content ?? 'images';
+    this.#checkContent(def, content);
+    if (!driver.info.importFormats.includes(options.format)) {
+      throw new NotSupportedError('import', `storage '${def.id}' cannot import '${options.format}' (it can: ${driver.info.importFormats.join(', ')})`);
+    }
+    await driver.activate(ctx);
+    const volumeFormat = options.volumeFormat ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : driver.info.defaultFormat);
+    return this.deps.locks.withLock(
+      `storage:${def.id}`,
+      async () => {
+        const name = options.name ?? (await this.#nextDiskName(driver, ctx, options.vmid, volumeFormat === 'subvol' ? 'subvol' : 'vm'));
+        try {
+          const out = await driver.importVolume(ctx, { format: options.format, stream: options.stream, vmid: options.vmid, name, content, volumeFormat });
+          return formatVolumeId(def.id, out);
+        } catch (err) {
+          await this.#freeQuietly(driver, ctx, await this.#findByName(driver, ctx, options.vmid, name));
+          throw err;
+        }
+      },
+      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
+    );
+  }
+
+  /** Stores an iso/vztmpl/snippet file on a storage that holds that content; returns its volid. */
+  async upload(options: { storage: string; content: StorageContent; filename: string; stream: Readable; signal?: AbortSignal }): Promise<string> {
+    const { driver, ctx, def } = await this.#open(options.storage, options.signal);
+    if (!['iso', 'vztmpl', 'snippets', 'backup'].includes(options.content)) {
+      throw new InvalidArgumentError('content', `only iso, vztmpl, snippets and backup files can be uploaded, not '${options.content}'`);
+    }
+    this.#checkContent(def, options.content);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.+\-]*$/.test(options.filename)) {
+      throw new InvalidArgumentError('filename', `'${options.filename}' is not a valid file name`);
+    }
+    await driver.activate(ctx);
+    return formatVolumeId(def.id, await driver.uploadFile(ctx, { content: options.content, filename: options.filename, stream: options.stream }));
+  }
+
+  // ---------------------------------------------------------------- attributes
+
+  /** Notes and the protected flag of a volume. */
+  async getAttributes(volid: string): Promise<VolumeAttributeValues> {
+    const { storage, volname } = parseVolumeId(volid);
+    return this.#attributes.get(storage, volname);
+  }
+
+  /** Sets notes and/or the protected flag. The volume must exist. */
+  async setAttributes(volid: string, values: Partial<VolumeAttributeValues>): Promise<void> {
+    const { driver, ctx, volname } = await this.#openVolume(volid);
+    await driver.volumeInfo(ctx, volname);
+    await this.#attributes.set(ctx.storage.id, volname, values);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #driverFor(type: string, id: string): StorageDriver {
+    const driver = this.deps.drivers().get(type);
+    if (!driver) throw new UnavailableError(`storage-driver:${type}`, `storage '${id}' has type '${type}', but no plugin provides that type`);
+    return driver;
+  }
+
+  #splitSecrets(driver: StorageDriver, options: Readonly<Record<string, string | number | boolean>>) {
+    const plain: Record<string, string> = {};
+    const secrets: Record<string, string> = {};
+    for (const [k, v] of Object.entries(options)) {
+      if (v === undefined) continue;
+      (driver.info.secretOptions.includes(k) ? secrets : plain)[k] = optionToString(v);
+    }
+    return { plain, secrets };
+  }
+
+  async #context(def: StorageDefinition, secrets: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<StorageContext> {
+    const runDir = join(this.deps.runDir, 'storage', def.id);
+    await mkdir(runDir, { recursive: true });
+    return { storage: def, secrets, node: this.deps.node, runner: this.deps.runner, runDir, log: this.deps.logger, signal };
+  }
+
+  async #open(id: string, signal?: AbortSignal) {
+    const { sections } = await this.#cfg.read();
+    const section: StorageSection | undefined = sections.find((s) => s.id === id);
+    if (!section) throw new NotFoundError('storage', id);
+    const driver = this.#driverFor(section.type, id);
+    const def = toStorageDefinition(id, driver.info, section.options);
+    if (def.disabled) throw new UnavailableError(`storage:${id}`, `storage '${id}' is disabled`);
+    if (def.nodes.length > 0 && !def.nodes.includes(this.deps.node)) {
+      throw new UnavailableError(`storage:${id}`, `storage '${id}' is not available on node '${this.deps.node}'`);
+    }
+    const ctx = await this.#context(def, await this.#cfg.readSecrets(id), signal);
+    return { driver, ctx, def };
+  }
+
+  async #openVolume(volid: string, signal?: AbortSignal) {
+    const { storage, volname } = parseVolumeId(volid);
+    const opened = await this.#open(storage, signal);
+    const parsed = opened.driver.parseVolname(opened.ctx, volname);
+    return { ...opened, volname, parsed };
+  }
+
+  #checkContent(def: StorageDefinition, content: StorageContent): void {
+    if (!def.content.includes(content)) {
+      throw new InvalidArgumentError('content', `storage '${def.id}' does not hold content '${content}' (it holds: ${def.content.join(', ') || 'nothing'})`);
+    }
+  }
+
+  #require(driver: StorageDriver, feature: VolumeFeature, state: VolumeState, format: VolumeFormat, volid: string): void {
+    if (!hasVolumeFeature(driver.info, feature, state, format)) {
+      throw new NotSupportedError(feature, `storage type '${driver.info.type}' cannot ${feature} a ${format} volume in state '${state}' (${volid})`);
+    }
+  }
+
+  /** Smallest n such that no volume of `vmid` uses `disk-<n>` under any prefix. */
+  async #nextDiskName(driver: StorageDriver, ctx: StorageContext, vmid: number, prefix: 'vm' | 'subvol'): Promise<string> {
+    const used = new Set<number>();
+    for (const v of await driver.listVolumes(ctx, { vmid })) {
+      const m = DISK_NAME.exec(basename(v.volname));
+      if (m && Number(m[1]) === vmid) used.add(Number(m[2]));
+    }
+    let n = 0;
+    while (used.has(n)) n++;
+    return `${prefix}-${vmid}-disk-${n}`;
+  }
+
+  async #findByName(driver: StorageDriver, ctx: StorageContext, vmid: number, name: string): Promise<string | undefined> {
+    try {
+      const vols = await driver.listVolumes(ctx, { vmid });
+      return vols.find((v) => basename(v.volname).replace(/\.(raw|qcow2|vmdk)$/, '') === name)?.volname;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #freeQuietly(driver: StorageDriver, ctx: StorageContext, volname: string | undefined): Promise<void> {
+    if (!volname) return;
+    try {
+      await driver.free(ctx, volname);
+    } catch (err) {
+      this.deps.logger.warn(`could not free '${ctx.storage.id}:${volname}' after a failed operation: ${(err as Error).message}`);
+    }
+  }
+}
+
+function basename(volname: string): string {
+  return volname.slice(volname.lastIndexOf('/') + 1);
+}
+
+function stateOf(parsed: ParsedVolname): VolumeState {
+  return parsed.isBase ? 'base' : 'current';
+}
+
+function inactive(): StorageStatus {
+  return { active: false, totalBytes: 0, usedBytes: 0, availableBytes: 0 };
+}
+
+const SNAPSHOT_NAME = /^[A-Za-z][A-Za-z0-9_\-]{1,39}$/;
+
+/** Proxmox snapshot names: a letter, then letters, digits, `_` or `-`, 2 to 40 characters. */
+export function checkSnapshotName(name: string): void {
+  if (!SNAPSHOT_NAME.test(name)) {
+    throw new InvalidArgumentError('snapshot', `invalid snapshot name '${name}': a letter followed by 1-39 letters, digits, '_' or '-'`);
+  }
+}
+
+/** First format in the source's order of preference that the target imports and that fits the volume's kind. */
+function pickTransferFormat(src: StorageDriver, dst: StorageDriver, format: VolumeFormat): TransferFormat | undefined {
+  const fits = (f: TransferFormat) => (format === 'subvol' ? f !== 'raw+size' && f !== 'qcow2+size' : f !== 'tar+size');
+  return src.info.exportFormats.find((f) => dst.info.importFormats.includes(f) && fits(f));
+}

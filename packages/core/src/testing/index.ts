@@ -1,0 +1,9 @@
+/**
+ * Test helpers for Corral and its plugins: `import { createTestKernel } from '@corral/core/testing'`.
+ *
+ * @packageDocumentation
+ */
+export { createTestKernel, type TestKernel } from './createTestKernel.js';
+export { makeTempDir, uniqueName } from './tempDir.js';
+export { RecordingCommandRunner, type RecordedCall, type ScriptedCommand } from './RecordingCommandRunner.js';
+export { hasProgram, realComponentsRequired, realTest, requireReal, type RealTestFn } from './requireReal.js';

@@ -1,0 +1,80 @@
+import test from 'ava';
+import { PassThrough, Readable } from 'node:stream';
+import { AbortedError, CommandFailedError, CommandTimeoutError, ErrorCodes, NodeCommandRunner, NotFoundError } from '../../src/index.js';
+
+const runner = new NodeCommandRunner();
+
+test('captures stdout, stderr and the exit code of a real program', async (t) => {
+  const res = await runner.run(['sh', '-c', 'echo out; echo err >&2']);
+  t.is(res.exitCode, 0);
+  t.is(res.stdout, 'out\n');
+  t.is(res.stderr, 'err\n');
+  t.deepEqual(res.argv, ['sh', '-c', 'echo out; echo err >&2']);
+  t.false(res.truncated);
+});
+
+test('argv is passed as is, never through a shell', async (t) => {
+  const res = await runner.run(['printf', '%s|', 'a b', '$(id)', ';rm -rf /', '*']);
+  t.is(res.stdout, 'a b|$(id)|;rm -rf /|*|');
+});
+
+test('a non-zero exit rejects with CommandFailedError carrying argv, exit code and stderr', async (t) => {
+  const err = await t.throwsAsync(runner.run(['sh', '-c', 'echo bad thing >&2; exit 3']), { instanceOf: CommandFailedError });
+  t.is(err?.code, ErrorCodes.commandFailed);
+  t.deepEqual(err?.argv, ['sh', '-c', 'echo bad thing >&2; exit 3']);
+  t.is(err?.exitCode, 3);
+  t.is(err?.stderr, 'bad thing\n');
+  t.regex(err!.message, /exited with code 3: bad thing/);
+});
+
+test('okExitCodes accepts other exit codes', async (t) => {
+  const res = await runner.run(['sh', '-c', 'exit 2'], { okExitCodes: [0, 2] });
+  t.is(res.exitCode, 2);
+});
+
+test('a timeout kills the program and rejects with CommandTimeoutError', async (t) => {
+  const started = Date.now();
+  const err = await t.throwsAsync(runner.run(['sleep', '10'], { timeoutMs: 200 }), { instanceOf: CommandTimeoutError });
+  t.is(err?.timeoutMs, 200);
+  t.true(Date.now() - started < 5000);
+});
+
+test('an AbortSignal kills the program and rejects with AbortedError', async (t) => {
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 100);
+  const started = Date.now();
+  await t.throwsAsync(runner.run(['sleep', '10'], { signal: ac.signal }), { instanceOf: AbortedError });
+  t.true(Date.now() - started < 5000);
+  await t.throwsAsync(runner.run(['true'], { signal: ac.signal }), { instanceOf: AbortedError });
+});
+
+test('a signal death is reported', async (t) => {
+  const err = await t.throwsAsync(runner.run(['sh', '-c', 'kill -TERM $$']), { instanceOf: CommandFailedError });
+  t.is(err?.signal, 'SIGTERM');
+  t.is(err?.exitCode, null);
+});
+
+test('output beyond the cap is cut and flagged', async (t) => {
+  const res = await runner.run(['head', '-c', '100000', '/dev/zero'], { maxOutputBytes: 1000 });
+  t.is(res.stdout.length, 1000);
+  t.true(res.truncated);
+});
+
+test('env is merged over the base environment and cwd is honoured', async (t) => {
+  const res = await runner.run(['sh', '-c', 'echo "$CORRAL_X:$LC_ALL:$(pwd)"'], { env: { CORRAL_X: 'yes' }, cwd: '/tmp' });
+  t.is(res.stdout, 'yes:C:/tmp\n');
+});
+
+test('input and streams are piped', async (t) => {
+  t.is((await runner.run(['cat'], { input: 'hello' })).stdout, 'hello');
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  await runner.run(['cat'], { stdinStream: Readable.from([Buffer.from('streamed')]), stdoutStream: sink });
+  t.is(Buffer.concat(chunks).toString(), 'streamed');
+});
+
+test('a missing program rejects with NotFoundError', async (t) => {
+  const err = await t.throwsAsync(runner.run(['/nonexistent/corral-program']), { instanceOf: NotFoundError });
+  t.is(err?.kind, 'program');
+});
