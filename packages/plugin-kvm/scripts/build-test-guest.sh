@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the tiny real guest that plugin-kvm's tests boot under QEMU (TCG):
-#   - a Debian cloud kernel (package linux-image-<ver>-cloud-amd64, unpacked with dpkg-deb -x)
+#   - a Debian cloud kernel (package linux-image-<ver>-cloud-amd64 fetched with apt-get download,
+#     only vmlinuz and the modules below unpacked, via dpkg-deb --fsys-tarfile)
 #   - an initramfs of busybox-static + qemu-ga (package qemu-guest-agent, with the libraries
 #     ldd lists) + the virtio/scsi/ACPI-button modules + our own /init (guest/init.sh beside
 #     this script), packed with `busybox cpio -o -H newc | gzip`.
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 # Bump when the image layout changes in a way the stamp would not notice.
-readonly BUILD_VERSION=1
+readonly BUILD_VERSION=2
 # Serial protocol version, reported by the guest as CORRAL-GUEST-INIT proto=N.
 readonly PROTOCOL_VERSION=1
 
@@ -54,7 +55,7 @@ out=$cache_root/test-guest
 init_src=$script_dir/guest/init.sh
 
 [ "$(id -u)" = 0 ] || die "must run as root (the image needs a /dev/console device node)"
-for tool in busybox dpkg-deb dpkg-query apt-get apt-cache flock gzip sha256sum; do
+for tool in busybox dpkg-deb dpkg-query apt-get apt-cache flock gzip sha256sum tar chroot ldd; do
   command -v "$tool" >/dev/null || die "'$tool' not found (install the packages in packages/plugin-kvm/debian-packages.txt)"
 done
 [ -f "$init_src" ] || die "missing $init_src"
@@ -109,7 +110,11 @@ fetch_deb() { # fetch_deb PACKAGE -> prints the .deb path (downloaded once into 
 
 kdeb=$(fetch_deb "$kpkg")
 log "unpacking $(basename "$kdeb")"
-dpkg-deb -x "$kdeb" "$work/kernel"
+# Only the kernel and our modules (the package holds about 1100 modules).
+mkdir -p "$work/kernel"
+patterns=("./boot/vmlinuz-$kver")
+for m in "${MODULES[@]}"; do patterns+=("./lib/modules/$kver/kernel/*/$m.ko"); done
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work/kernel" --wildcards "${patterns[@]}"
 [ -f "$work/kernel/boot/vmlinuz-$kver" ] || die "$kdeb has no boot/vmlinuz-$kver"
 moddir=$work/kernel/lib/modules/$kver/kernel
 
@@ -120,13 +125,14 @@ ln -s ../run "$root/var/run"
 chmod 1777 "$root/tmp"
 
 busybox_bin=$(command -v busybox)
+if ldd "$busybox_bin" >/dev/null 2>&1; then die "$busybox_bin is dynamically linked: install busybox-static"; fi
 cp "$busybox_bin" "$root/bin/busybox"
-# Every applet as a symlink to /bin/busybox (busybox --list-full gives paths like sbin/acpid).
-while read -r applet; do
-  [ -e "$root/$applet" ] && continue
-  mkdir -p "$root/$(dirname "$applet")"
-  ln -s /bin/busybox "$root/$applet"
-done < <("$root/bin/busybox" --list-full)
+# Every applet as a symlink to /bin/busybox, at the paths `busybox --list-full` gives.
+chroot "$root" /bin/busybox --install -s
+[ -L "$root/sbin/acpid" ] && [ -L "$root/usr/bin/md5sum" ] || die "busybox --install -s did not create the applet links"
+# Writes stdin to a file of the image, never through an applet symlink (that would write to
+# the host's /bin/busybox).
+put() { rm -f "$root/$1"; cat > "$root/$1"; }
 
 mknod -m 600 "$root/dev/console" c 5 1
 mknod -m 666 "$root/dev/null" c 1 3
@@ -140,6 +146,7 @@ else
   dpkg-deb -x "$qdeb" "$work/qga"
   qga=$work/qga/usr/sbin/qemu-ga
 fi
+rm -f "$root/usr/sbin/qemu-ga"
 cp "$qga" "$root/usr/sbin/qemu-ga"
 # Libraries as ldd lists them (`name => /path (addr)` or `/path (addr)` for the loader).
 ldd "$qga" | awk '{ for (i = 1; i <= NF; i++) if (substr($i, 1, 1) == "/") print $i }' | while read -r lib; do
@@ -158,15 +165,15 @@ printf '%s\n' "${MODULES[@]}" > "$root/etc/modules"
 
 # Our /init, and the ACPI power button action for busybox acpid (event "PWRF" runs
 # /etc/acpi/PWRF/00000080, see busybox acpid's built-in action table).
-sed "s/@PROTOCOL_VERSION@/$PROTOCOL_VERSION/" "$init_src" > "$root/init"
+sed "s/@PROTOCOL_VERSION@/$PROTOCOL_VERSION/" "$init_src" | put init
 chmod 755 "$root/init"
-cat > "$root/etc/acpi/PWRF/00000080" <<'EOF'
+put etc/acpi/PWRF/00000080 <<'EOF'
 #!/bin/sh
 echo "CORRAL-ACPI-POWERDOWN" > /dev/console
 exec /sbin/corral-poweroff
 EOF
 # qemu-ga's guest-shutdown runs `/sbin/shutdown -P|-H|-r +0 "hypervisor initiated shutdown"`.
-cat > "$root/sbin/shutdown" <<'EOF'
+put sbin/shutdown <<'EOF'
 #!/bin/sh
 case "$1" in -r) action=reboot ;; *) action=poweroff ;; esac
 echo "CORRAL-GA-SHUTDOWN $action" > /dev/console
@@ -174,21 +181,21 @@ echo "CORRAL-GA-SHUTDOWN $action" > /dev/console
 ( sleep 0.2; exec /sbin/corral-poweroff "$action" ) </dev/null >/dev/null 2>&1 &
 exit 0
 EOF
-cat > "$root/sbin/corral-poweroff" <<'EOF'
+put sbin/corral-poweroff <<'EOF'
 #!/bin/sh
 echo "CORRAL-GUEST-SHUTDOWN ${1:-poweroff}" > /dev/console
 sync
 if [ "$1" = reboot ]; then reboot -f; else poweroff -f; fi
 EOF
 # Disk helpers for tests (offsets and lengths in bytes).
-cat > "$root/bin/corral-disk-write" <<'EOF'
+put bin/corral-disk-write <<'EOF'
 #!/bin/sh
 # corral-disk-write DEV OFFSET TEXT: writes TEXT (no newline) at byte OFFSET, flushed to the device.
 [ $# = 3 ] || { echo "usage: corral-disk-write DEV OFFSET TEXT" >&2; exit 2; }
 printf '%s' "$3" | dd of="$1" bs=1M seek="$2" oflag=seek_bytes conv=notrunc,fsync 2>/dev/null || exit 1
 sync
 EOF
-cat > "$root/bin/corral-disk-read" <<'EOF'
+put bin/corral-disk-read <<'EOF'
 #!/bin/sh
 # corral-disk-read DEV OFFSET LENGTH: prints LENGTH bytes at byte OFFSET, read from the device
 # (page cache dropped first).
@@ -198,7 +205,7 @@ blockdev --flushbufs "$1" 2>/dev/null
 echo 3 > /proc/sys/vm/drop_caches
 dd if="$1" bs=1M skip="$2" count="$3" iflag=skip_bytes,count_bytes,fullblock 2>/dev/null
 EOF
-cat > "$root/bin/corral-disk-md5" <<'EOF'
+put bin/corral-disk-md5 <<'EOF'
 #!/bin/sh
 # corral-disk-md5 DEV OFFSET LENGTH: prints the md5 (hex) of LENGTH bytes at byte OFFSET.
 [ $# = 3 ] || { echo "usage: corral-disk-md5 DEV OFFSET LENGTH" >&2; exit 2; }
@@ -207,9 +214,9 @@ corral-disk-read "$1" "$2" "$3" | md5sum | cut -d' ' -f1
 EOF
 chmod 755 "$root/etc/acpi/PWRF/00000080" "$root/sbin/shutdown" "$root/sbin/corral-poweroff" \
   "$root/bin/corral-disk-write" "$root/bin/corral-disk-read" "$root/bin/corral-disk-md5"
-echo corral-test-guest > "$root/etc/hostname"
-echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
-echo "root:x:0:" > "$root/etc/group"
+echo corral-test-guest | put etc/hostname
+echo "root:x:0:0:root:/root:/bin/sh" | put etc/passwd
+echo "root:x:0:" | put etc/group
 
 # --- pack -------------------------------------------------------------------------------------
 log "packing initramfs"

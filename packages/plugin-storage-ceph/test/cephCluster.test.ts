@@ -16,6 +16,7 @@ function alive(pid: number): boolean {
 
 realTest('a private one-node Ceph cluster serves rbd create/info/rm to a non-admin client and stops cleanly', CEPH_TEST_PROGRAMS, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'corral-ceph-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
   const cluster = await startCephTestCluster({ dir: base });
   try {
     t.log(`ready in ${Math.round(cluster.readyMs)} ms, mon ${cluster.monHost}, dir ${cluster.dir}`);
@@ -61,6 +62,5 @@ realTest('a private one-node Ceph cluster serves rbd create/info/rm to a non-adm
     for (const pid of pids) t.false(alive(pid), `daemon pid ${pid} still running after stop()`);
     await t.throwsAsync(stat(dir), { code: 'ENOENT' });
     await cluster.stop(); // idempotent
-    await rm(base, { recursive: true, force: true });
   }
 });

@@ -34,6 +34,7 @@ function sendRecv(snapshot: string, target: string): Promise<{ send: number | nu
 
 realTest('a file-backed zfs-fuse pool: dataset with refquota, snapshot, clone, zfs get -Hp, send/recv, destroy', ZFS_TEST_PROGRAMS, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'corral-zfs-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
   const tp = await createZfsTestPool({ dir: base });
   try {
     const { pool, mountpoint } = tp;
@@ -90,6 +91,5 @@ realTest('a file-backed zfs-fuse pool: dataset with refquota, snapshot, clone, z
     t.not(after.exitCode, 0, `pool ${tp.pool} still exists after destroy()`);
     await t.throwsAsync(stat(tp.dir), { code: 'ENOENT' });
     await tp.destroy(); // idempotent
-    await rm(base, { recursive: true, force: true });
   }
 });

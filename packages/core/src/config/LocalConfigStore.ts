@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ConfigChange, ConfigFile, ConfigStore, ConfigWriteOptions } from './ConfigStore.js';
 import { validateConfigPath } from './validateConfigPath.js';
 import { LocalConfigWatch, type WatchSource } from './LocalConfigWatch.js';
+import { DirSnapshotCache } from './DirSnapshotCache.js';
 import {
   CorralError,
   DigestMismatchError,
@@ -129,10 +130,11 @@ const watchesByRoot = new Map<string, Set<LocalConfigWatch>>();
  *   ({@link HostLockManager}: an abstract unix socket the kernel frees when its holder dies,
  *   so a killed writer never leaves a stale lock). WARNING: processes sharing a root must see
  *   it under the same path and run in the same network namespace.
- * - Reads are cached by (inode, size, mtime) and checked with one stat per file, so listing
- *   1,000 guest configs costs about 1,000 stats when nothing changed; files changed in the
- *   last 100 ms are always re-read (coarse timestamps). An external writer that keeps inode,
- *   size and mtime identical (`touch -d` after an in-place edit) is not noticed.
+ * - Reads are cached by (inode, size, mtime) and checked with one stat per file; files
+ *   changed in the last 100 ms are always re-read (coarse timestamps). An external writer
+ *   that keeps inode, size and mtime identical (`touch -d` after an in-place edit) is not
+ *   noticed. {@link readAll} of an unchanged directory skips even those stats: an inotify
+ *   watch per listed directory proves nothing changed ({@link DirSnapshotCache}).
  * - {@link watch} reports this process's writes synchronously, and other writers' through
  *   inotify (fs.watch on each directory under the prefix) plus a periodic rescan.
  *
@@ -143,6 +145,7 @@ export class LocalConfigStore implements ConfigStore {
   readonly root: string;
   readonly #locks: HostLockManager;
   readonly #cache = new Map<string, CacheEntry>();
+  readonly #snapshots = new DirSnapshotCache({ racyMs: RACY_MS });
   readonly #lockTimeoutMs: number;
   readonly #pollMs: number;
   readonly #fsync: boolean;
@@ -203,7 +206,9 @@ export class LocalConfigStore implements ConfigStore {
           const digest = configDigest(content);
           if (current && current.digest === digest) return digest;
           const checkedAt = Date.now();
+          this.#snapshots.invalidate(dirname(abs));
           const st = await this.#atomicWrite(abs, content);
+          this.#snapshots.invalidate(dirname(abs));
           this.#cache.set(abs, { sig: statSig(st), mtimeMs: st.mtimeMs, checkedAt, content, digest });
           this.#notify({ type: 'write', path, digest }, statSig(st));
           return digest;
@@ -238,6 +243,7 @@ export class LocalConfigStore implements ConfigStore {
             throw error;
           }
           this.#cache.delete(abs);
+          this.#snapshots.invalidate(dirname(abs));
           if (this.#fsync) await fsyncDir(dirname(abs));
           this.#notify({ type: 'delete', path }, null);
           return true;
@@ -270,13 +276,19 @@ export class LocalConfigStore implements ConfigStore {
   /**
    * {@inheritDoc ConfigStore.readAll}
    *
-   * One directory read plus one stat per file when the cache is warm; files are read in
-   * parallel otherwise. A file deleted while listing is left out.
+   * Cost when nothing changed: one stat of the directory, served from a snapshot that inotify
+   * proves current ({@link DirSnapshotCache}). After a change: one directory read plus one
+   * stat per file, and a read of each changed file (in parallel). A file deleted while
+   * listing is left out. The returned objects are frozen and may be shared between calls.
    */
   async readAll(dir: string, suffix = ''): Promise<ConfigFile[]> {
     validateConfigPath(dir, { allowRoot: true, argument: 'dir' });
     const absDir = this.#abs(dir);
     return this.#guard(dir, 'readAll', async () => {
+      const cached = await this.#snapshots.get(absDir, suffix);
+      if (cached) return cached.slice();
+      const commit = this.#snapshots.arm(absDir);
+      const dirStat = await statP(absDir);
       const names = (await readdirP(absDir))
         .filter((e) => e.isFile() && !e.name.startsWith('.') && e.name.endsWith(suffix))
         .map((e) => e.name)
@@ -285,9 +297,12 @@ export class LocalConfigStore implements ConfigStore {
       const out: ConfigFile[] = [];
       for (let i = 0; i < names.length; i++) {
         const entry = loaded[i];
-        if (entry) out.push({ path: dir === '' ? names[i]! : `${dir}/${names[i]}`, content: entry.content, digest: entry.digest });
+        if (entry) {
+          out.push(Object.freeze({ path: dir === '' ? names[i]! : `${dir}/${names[i]}`, content: entry.content, digest: entry.digest }));
+        }
       }
-      return out;
+      commit(dirStat?.isDirectory() ? dirStat : null, suffix, out);
+      return out.slice();
     });
   }
 
@@ -325,8 +340,17 @@ export class LocalConfigStore implements ConfigStore {
     };
   }
 
-  /** Stops every watch opened through this instance. The store stays usable. */
+  /**
+   * Resolves once every watch opened through this instance has scanned its prefix once
+   * (from then on, other writers' changes are reported). Tests and tools use it.
+   */
+  async watchesReady(): Promise<void> {
+    await Promise.all([...this.#ownWatches].map((w) => w.ready));
+  }
+
+  /** Stops every watch opened through this instance and the readAll snapshots' inotify watches. The store stays usable. */
   close(): void {
+    this.#snapshots.close();
     for (const watch of [...this.#ownWatches]) {
       watch.close();
       watchesByRoot.get(this.root)?.delete(watch);
@@ -391,7 +415,15 @@ export class LocalConfigStore implements ConfigStore {
 
   async #atomicWrite(abs: string, content: string): Promise<fs.Stats> {
     const dir = dirname(abs);
-    const firstCreated = await fs.promises.mkdir(dir, { recursive: true, mode: 0o750 });
+    let firstCreated: string | undefined;
+    try {
+      firstCreated = await fs.promises.mkdir(dir, { recursive: true, mode: 0o750 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // EEXIST / ENOTDIR: a path component is a file.
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw Object.assign(error as Error, { code: 'ENOTDIR' });
+      throw error;
+    }
     const tmp = join(dir, `.${basename(abs)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     let st: fs.Stats;
     const fh = await fs.promises.open(tmp, 'wx', this.#fileMode);

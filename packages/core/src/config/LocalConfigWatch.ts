@@ -59,7 +59,12 @@ export class LocalConfigWatch {
     this.#onChange = options.onChange;
     this.#pollMs = options.pollMs;
     this.#logger = options.logger;
+    this.ready = new Promise((resolve) => (this.#markReady = resolve));
   }
+
+  /** Resolves after the first scan (the baseline) completed, or the watch was closed. */
+  readonly ready: Promise<void>;
+  #markReady!: () => void;
 
   start(): void {
     void this.#scan();
@@ -69,6 +74,7 @@ export class LocalConfigWatch {
 
   close(): void {
     this.#closed = true;
+    this.#markReady();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#debounce) clearTimeout(this.#debounce);
     for (const w of this.#fsWatchers.values()) w.close();
@@ -121,6 +127,7 @@ export class LocalConfigWatch {
       this.#logger.warn('config watch scan failed', { prefix: this.prefix, error: String(error) });
     } finally {
       this.#scanning = false;
+      this.#markReady();
     }
     if (this.#rescan && !this.#closed) {
       this.#rescan = false;

@@ -142,6 +142,29 @@ export interface HypervisorDriver {
   /** Returns the config value of `key` with its volume replaced by `volid` (other properties kept). */
   replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string;
 
+  /**
+   * Create-time parameters that are not config keys (pve-container's `pct create` parameters
+   * `ostemplate`, `password`, `ssh-public-keys`). The facade's `create` takes these keys out of
+   * the given config before validating it and passes them to {@link populateVolumes}; they are
+   * never written to the config.
+   */
+  readonly createParameters?: readonly string[];
+  /**
+   * Fills the volumes of a new guest (a container template extracted into the new rootfs, the
+   * root password, SSH keys). Called by the facade's `create` under the guest lock, after every
+   * `storeid:SIZE` volume is allocated (`entries` hold the final volids) and before the final
+   * config is written; a throw makes `create` free the volumes and delete the config. Checks
+   * `parameters` first (`InvalidConfigError` naming the parameter).
+   *
+   * @returns Config keys to add to or change in the new config (e.g. a detected `ostype`, a
+   *   generated `hwaddr`), or nothing.
+   */
+  populateVolumes?(
+    ctx: GuestContext,
+    entries: GuestConfigEntries,
+    options: { parameters: Readonly<Record<string, string>> },
+  ): Promise<GuestConfigEntries | void>;
+
   /** Starts the guest; resolves once it runs. The guest outlives the calling process. */
   start(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs?: number; stateVolid?: string }): Promise<void>;
   /** Hard stop (kill after `timeoutMs`). Idempotent for an already stopped guest is NOT assumed: the facade checks state. */

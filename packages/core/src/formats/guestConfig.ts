@@ -59,9 +59,9 @@ export interface GuestConfigSection {
 }
 
 /** A parsed guest config: the main section plus pending changes, special sections and snapshots. */
-export interface GuestConfig extends GuestConfigSection {
+export interface GuestConfig<T extends GuestType = GuestType> extends GuestConfigSection {
   /** Which guest type the file belongs to (decides the pending header and the allowed keys). */
-  readonly type: GuestType;
+  readonly type: T;
   /** The pending changes (`[PENDING]` / `[pve:pending]`); written only when not empty. */
   pending?: GuestConfigSection;
   /** VM special sections by name (`cloudinit`, `fleecing`), in file order. Always empty for containers. */
@@ -71,9 +71,9 @@ export interface GuestConfig extends GuestConfigSection {
 }
 
 /** Options of {@link parseGuestConfig}. */
-export interface ParseGuestConfigOptions {
+export interface ParseGuestConfigOptions<T extends GuestType = GuestType> {
   /** The guest type: `qemu` (qemu-server) or `lxc` (pve-container). */
-  readonly type: GuestType;
+  readonly type: T;
   /** The file name or other origin, named in parse errors. Default: `<type> config`. */
   readonly source?: string;
 }
@@ -104,15 +104,15 @@ type SectionKind = 'main' | 'pending' | 'special' | 'snapshot';
  *   or `delete:` outside the pending section.
  * @throws InvalidArgumentError when `options.type` is not `qemu` or `lxc`.
  */
-export function parseGuestConfig(text: string, options: ParseGuestConfigOptions): GuestConfig {
-  const type = options?.type;
+export function parseGuestConfig<T extends GuestType>(text: string, options: ParseGuestConfigOptions<T>): GuestConfig<T> {
+  const type: T = options?.type;
   if (type !== 'qemu' && type !== 'lxc') {
     throw new InvalidArgumentError('type', `guest type must be 'qemu' or 'lxc', got '${String(type)}'`);
   }
   const source = options.source ?? `${type} config`;
   if (typeof text !== 'string') throw new ParseError(source, 'config text is not a string');
 
-  const config: GuestConfig = { type, entries: [], special: new Map(), snapshots: new Map() };
+  const config: GuestConfig<T> = { type, entries: [], special: new Map(), snapshots: new Map() };
   let current: GuestConfigSection = config;
   let kind = 'main' as SectionKind;
   let keys = new Set<string>();

@@ -189,6 +189,14 @@ export class GuestFacade {
   ): Promise<GuestTaskResult> {
     const driver = this.#driver(type);
     const entries = stringify(config);
+    // Create-time parameters (`ostemplate`, `password`...) go to the driver, never to the config.
+    const parameters: Record<string, string> = {};
+    for (const k of driver.createParameters ?? []) {
+      if (k in entries) {
+        parameters[k] = entries[k]!;
+        delete entries[k];
+      }
+    }
     if (entries.lock !== undefined) throw new InvalidConfigError('lock', entries.lock, "'lock' cannot be set on create");
     driver.validate(withoutNewVolumes(driver, entries));
     if (options.vmid !== undefined) checkVmid(options.vmid);
@@ -219,6 +227,13 @@ export class GuestFacade {
               final[req.key] = driver.replaceVolume(req.key, final[req.key]!, volid, req.sizeBytes);
             }
             driver.validate(final);
+            if (driver.populateVolumes) {
+              const added = await driver.populateVolumes(await this.#context(vmid, type, task), final, { parameters });
+              if (added) {
+                Object.assign(final, added);
+                driver.validate(final);
+              }
+            }
             doc.current = final;
             await this.#repo.write(type, vmid, doc, reservation.digest);
           });

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { AlreadyExistsError, ServiceNotRegisteredError } from '../errors.js';
 import type { ExtensionPointRef, ServiceRef } from './refs.js';

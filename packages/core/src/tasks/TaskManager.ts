@@ -255,7 +255,7 @@ export class TaskManager {
       } finally {
         outer?.removeEventListener('abort', onOuterAbort);
       }
-      this.#finish(live, exitstatus);
+      await this.#finish(live, exitstatus);
       if (outcome.ok) return outcome.value;
       throw outcome.error;
     })();
@@ -358,25 +358,21 @@ export class TaskManager {
     return { upid, ...fields, status: 'error', exitstatus: UNEXPECTED_STATUS, endtime };
   }
 
-  #finish(live: LiveTask, exitstatus: string): void {
+  async #finish(live: LiveTask, exitstatus: string): Promise<void> {
     const { upid } = live.info;
     const endtime = Math.floor(Date.now() / 1000);
     const status = taskStatusOf(exitstatus);
     const fd = live.fd;
+    live.fd = null; // later log lines are dropped
     if (fd !== null) {
       try {
         fs.writeSync(fd, exitstatus === 'OK' ? 'TASK OK\n' : status === 'ok' ? `TASK ${exitstatus}\n` : `TASK ERROR: ${exitstatus}\n`);
-        fs.fdatasyncSync(fd);
+        await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
       } catch (error) {
         this.#logger.error('cannot finish task log', { upid, error: String(error) });
       }
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // Already closed.
-      }
+      await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
     }
-    live.fd = null;
     try {
       this.#files.appendIndex({ upid, endtime, exitstatus });
       this.#files.unmarkActive(upid);

@@ -69,7 +69,6 @@ export class JsonLineConnection {
         });
       }
     });
-    socket.on('end', () => socket.end());
     socket.on('close', () => this.#onClosed());
   }
 

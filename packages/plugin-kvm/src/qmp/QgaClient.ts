@@ -259,15 +259,18 @@ export class QgaClient {
 
   /**
    * `guest-shutdown`. The agent sends no answer on success (the guest goes down), so this
-   * resolves after `errorGraceMs` without an error answer; it rejects with `ProtocolError`
-   * when the agent reports a failure in that time. Watch QEMU (SHUTDOWN event, process exit)
+   * resolves after `errorGraceMs` without an error answer, or when the connection drops in
+   * that time (QEMU exited with the guest); it rejects with `ProtocolError` when the agent
+   * reports a failure in that time. Watch QEMU (SHUTDOWN event, process exit)
    * to know when the guest is actually off.
    */
   async shutdown(options: QgaShutdownOptions = {}): Promise<void> {
     try {
       await this.#send('guest-shutdown', { mode: options.mode ?? 'powerdown' }, { timeoutMs: options.errorGraceMs ?? 500 });
     } catch (error) {
+      // No answer in time, or the connection went away with the guest (QEMU exited): success.
       if (isCorralError(error, ErrorCodes.timeout)) return;
+      if (this.#closed && error === this.#closeError && error !== undefined) return;
       throw error;
     }
   }
@@ -286,9 +289,9 @@ export class QgaClient {
     const id = `corral-${this.#nextId++}`;
     const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
     return waitFor<unknown>(`guest agent command '${command}' on ${this.path}`, { timeoutMs, signal: options.signal }, (resolve, reject) => {
-      this.#pending.set(id, { command, resolve, reject });
       const request: JsonObject = args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
-      this.#conn.send(request, { prefix: options.prefix });
+      this.#conn.send(request, { prefix: options.prefix }); // throws when closed: nothing registered yet
+      this.#pending.set(id, { command, resolve, reject });
       return () => this.#pending.delete(id);
     });
   }

@@ -209,9 +209,9 @@ export class QmpClient {
     const id = `corral-${this.#nextId++}`;
     const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
     return waitFor<unknown>(`QMP command '${command}' on ${this.path}`, { timeoutMs, signal: options.signal }, (resolve, reject) => {
-      this.#pending.set(id, { command, resolve, reject });
       const request: JsonObject = args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
-      this.#conn.send(request);
+      this.#conn.send(request); // throws when closed: nothing registered yet
+      this.#pending.set(id, { command, resolve, reject });
       return () => this.#pending.delete(id);
     });
   }

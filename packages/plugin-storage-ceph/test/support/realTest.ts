@@ -11,12 +11,12 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 
-/** Directories searched besides `$PATH` (root's sbin dirs are not on every PATH). */
-const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
-/** Absolute path of an executable `name`, or undefined when none is found. */
+/**
+ * Absolute path of an executable `name` on `$PATH` (where `spawn` looks), or undefined.
+ * Root's sbin directories must be on PATH for zfs/zpool/ceph-* to be found.
+ */
 export function findProgram(name: string): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
+  const dirs = (process.env['PATH'] ?? '').split(delimiter).filter(Boolean);
   for (const dir of dirs) {
     const p = join(dir, name);
     try {
@@ -29,7 +29,7 @@ export function findProgram(name: string): string | undefined {
   return undefined;
 }
 
-/** The names in `programs` that are not installed. */
+/** The names in `programs` that are not found on `$PATH`. */
 export function missingPrograms(programs: readonly string[]): string[] {
   return programs.filter((p) => findProgram(p) === undefined);
 }
@@ -54,7 +54,7 @@ export function realTest(
     test.serial(title, impl);
     return;
   }
-  const why = `needs ${missing.join(', ')} (not installed)`;
+  const why = `needs ${missing.join(', ')} (not found on PATH)`;
   if (realRequired()) {
     test(title, (t) => t.fail(`${why}; CI=true or CORRAL_REQUIRE_REAL=1 forbids skipping`));
   } else {

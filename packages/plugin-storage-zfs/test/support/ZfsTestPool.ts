@@ -18,7 +18,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool, runToolOk } from './runTool.js';
@@ -40,6 +40,11 @@ export interface ZfsTestPoolOptions {
   sizeBytes?: number;
   /** Pool name prefix; a random suffix is added. Default `corraltest`. */
   namePrefix?: string;
+  /**
+   * Exact pool name instead of prefix + random suffix (for recording fixtures with stable
+   * names). Tests use the default: a fixed name collides between parallel runs.
+   */
+  name?: string;
 }
 
 /** A test pool. */
@@ -65,6 +70,14 @@ export async function zfsFuseRunning(): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+function isZfsFuse(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'zfs-fuse';
+  } catch {
+    return false;
+  }
+}
+
 function readPid(): number | undefined {
   try {
     const pid = Number(readFileSync(ZFS_FUSE_PIDFILE, 'utf8').trim());
@@ -80,40 +93,96 @@ function readPid(): number | undefined {
  * Started as Debian's init script does (`zfs-fuse --pidfile /var/run/zfs-fuse.pid`, plus
  * `--no-kstat-mount` so nothing is mounted on /zfs-kstat): the program forks, the parent exits
  * 0 once the socket exists, the daemon keeps running detached and is never stopped by tests.
- * A second concurrent start exits 1 and leaves the first daemon alone, so racing workers
- * are harmless. Resolves with the daemon's pid (from the pid file, when there is one) and
- * whether this call started it; rejects when the daemon does not answer within 15 s.
+ * Starts are serialised (in process and through a lock directory in /run/lock); a second
+ * start would exit 1 and leave the first daemon alone. A stale pid file (dead pid) is
+ * removed first. Resolves with the daemon's pid (from the pid file, when there is one) and
+ * whether this call started it; rejects when the daemon does not answer within 15 s. Unlike the init script, it does not set ulimits or
+ * oom_score_adj (not needed for test pools).
  */
 export async function ensureZfsFuse(): Promise<{ pid: number | undefined; started: boolean }> {
   if (await zfsFuseRunning()) return { pid: readPid(), started: false };
-  const exit = await new Promise<{ code: number | null; err?: Error }>((resolve) => {
-    const child = spawn('zfs-fuse', ['--pidfile', ZFS_FUSE_PIDFILE, '--no-kstat-mount'], {
-      stdio: 'ignore',
-      detached: true,
-      env: { ...process.env, LC_ALL: 'C' },
-    });
-    child.on('error', (err) => resolve({ code: null, err }));
-    child.on('exit', (code) => resolve({ code }));
+  // One start at a time: in this process through a shared promise, across processes (ava
+  // workers) through a lock directory. Racing starts would be harmless for the daemon, but
+  // each loser leaves a zombie, since PID 1 on these machines does not reap orphans.
+  starting ??= withStartLock(startDaemon).finally(() => {
+    starting = undefined;
   });
-  if (exit.err) throw exit.err;
+  return starting;
+}
+
+let starting: Promise<{ pid: number | undefined; started: boolean }> | undefined;
+
+/** Lock directory serialising daemon starts across processes (stale after 30 s). */
+const START_LOCK = '/run/lock/corral-zfs-fuse-start';
+
+async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    try {
+      mkdirSync(START_LOCK);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - statSync(START_LOCK).mtimeMs > 30_000) rmdirSync(START_LOCK);
+      } catch {
+        /* released meanwhile */
+      }
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${START_LOCK}`);
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      rmdirSync(START_LOCK);
+    } catch {
+      /* removed as stale by another process */
+    }
+  }
+}
+
+async function startDaemon(): Promise<{ pid: number | undefined; started: boolean }> {
+  if (await zfsFuseRunning()) return { pid: readPid(), started: false };
+  // WARNING: zfs-fuse refuses to start (exit 1) when its pid file exists, even when that pid
+  // is dead, and only after replacing the socket. Remove a pid file whose process is not a
+  // live zfs-fuse; a live one is starting up: wait for it.
+  const existing = readPid();
+  let exitCode: number | null = null;
+  if (existing === undefined || !isZfsFuse(existing)) {
+    if (existing !== undefined) {
+      try {
+        unlinkSync(ZFS_FUSE_PIDFILE);
+      } catch {
+        /* already gone */
+      }
+    }
+    const exit = await new Promise<{ code: number | null; err?: Error }>((resolve) => {
+      const child = spawn('zfs-fuse', ['--pidfile', ZFS_FUSE_PIDFILE, '--no-kstat-mount'], {
+        stdio: 'ignore',
+        detached: true,
+        env: { ...process.env, LC_ALL: 'C' },
+      });
+      child.on('error', (err) => resolve({ code: null, err }));
+      child.on('exit', (code) => resolve({ code }));
+    });
+    if (exit.err) throw exit.err;
+    exitCode = exit.code;
+  }
   const deadline = performance.now() + 15_000;
   while (performance.now() < deadline) {
-    if (await zfsFuseRunning()) {
-      const pid = readPid();
-      if (pid !== undefined && exit.code === 0) {
-        try {
-          // As the init script: keep the OOM killer off the daemon that holds every pool.
-          writeFileSync(`/proc/${pid}/oom_score_adj`, '-1000');
-        } catch {
-          /* not fatal */
-        }
-      }
-      return { pid, started: exit.code === 0 };
-    }
-    await new Promise((r) => setTimeout(r, 100));
+    if (await zfsFuseRunning()) return { pid: readPid(), started: exitCode === 0 };
+    await sleep(100);
   }
-  throw new Error(`zfs-fuse did not answer within 15 s (start exited with ${exit.code})`);
+  throw new Error(
+    existing !== undefined && exitCode === null
+      ? `zfs-fuse (pid ${existing}) runs but does not answer on /var/run/zfs/zfs_socket`
+      : `zfs-fuse did not answer within 15 s (start exited with ${exitCode})`,
+  );
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Pools created by this process and not yet destroyed: destroyed if the process exits. */
 const livePools = new Set<string>();
@@ -132,10 +201,11 @@ async function poolExists(pool: string): Promise<boolean> {
 }
 
 /**
- * Creates a pool named `<namePrefix><8 hex>` on a sparse file in a private directory under
- * `dir`, with its root dataset mounted in that directory and `cachefile=none` (a test pool is
- * never re-imported by a restarted daemon). Starts zfs-fuse first if needed
- * ({@link ensureZfsFuse}). On failure nothing is left behind.
+ * Creates a pool named `<namePrefix><8 hex>` (or `name`) on a sparse file in a private
+ * directory under `dir`, with its root dataset mounted in that directory and
+ * `cachefile=none` (a test pool is never re-imported by a restarted daemon). Starts zfs-fuse
+ * first if needed ({@link ensureZfsFuse}). Rejects with RangeError for a bad size or name
+ * and with the failing command's error otherwise; on failure nothing is left behind.
  */
 export async function createZfsTestPool(options: ZfsTestPoolOptions): Promise<ZfsTestPool> {
   const sizeBytes = options.sizeBytes ?? 256 * 1024 ** 2;
@@ -143,11 +213,11 @@ export async function createZfsTestPool(options: ZfsTestPoolOptions): Promise<Zf
     throw new RangeError(`sizeBytes must be an integer of at least 64 MiB (zfs minimum vdev size), got ${sizeBytes}`);
   }
   const prefix = options.namePrefix ?? 'corraltest';
-  if (!/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(prefix)) throw new RangeError(`invalid pool name prefix '${prefix}'`);
+  const pool = options.name ?? `${prefix}${randomBytes(4).toString('hex')}`;
+  if (!/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(pool)) throw new RangeError(`invalid pool name '${pool}'`);
   await ensureZfsFuse();
 
   const dir = await mkdtemp(join(options.dir, 'zfs-'));
-  const pool = `${prefix}${randomBytes(4).toString('hex')}`;
   const imagePath = join(dir, 'pool.img');
   const mountpoint = join(dir, 'mnt');
   let created = false;
@@ -176,7 +246,7 @@ export async function createZfsTestPool(options: ZfsTestPoolOptions): Promise<Zf
       const r = await runTool(['zpool', 'destroy', '-f', pool], { timeoutMs: 60_000 });
       if (r.exitCode === 0) break;
       lastErr = r.stderr.trim();
-      await new Promise((res) => setTimeout(res, 1000));
+      await sleep(1000);
     }
     if (await poolExists(pool)) throw new Error(`zpool destroy ${pool} failed: ${lastErr}`);
     destroyed = true;

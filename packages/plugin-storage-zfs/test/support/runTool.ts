@@ -17,6 +17,8 @@ export interface RunToolOptions {
   cwd?: string;
   /** Extra environment variables merged over `process.env` (plus `LC_ALL=C`). */
   env?: Record<string, string>;
+  /** Kills the program with SIGKILL when aborted (the result then has `signal` set). */
+  signal?: AbortSignal;
 }
 
 /** What a finished program produced. */
@@ -59,6 +61,9 @@ export function runTool(argv: readonly string[], options: RunToolOptions = {}): 
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
+    const onAbort = () => child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => {
@@ -66,10 +71,12 @@ export function runTool(argv: readonly string[], options: RunToolOptions = {}): 
     });
     child.on('error', (e) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       reject(e);
     });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       resolve({
         argv,
         exitCode,

@@ -5,10 +5,30 @@
  *
  * @packageDocumentation
  */
-export * from './valueSchema.js';
-export * from './pveFormats.js';
-export * from './commonFields.js';
-export * from './guestKeyTable.js';
+export {
+  PveType,
+  convertScalar,
+  customKey,
+  definePropertyString,
+  printScalar,
+  propertyKey,
+  scalarKey,
+  type ConfigKeySpec,
+  type PropertyStringDefinition,
+  type PropertyStringSpec,
+  type PveSchemaOptions,
+} from './valueSchema.js';
+export { PVE_FORMATS, type PveFormat } from './pveFormats.js';
+export { LXC_LOCKS, QEMU_LOCKS, SNAPSTATES, startupFormat } from './commonFields.js';
+export {
+  lookupKeySpec,
+  type ConfigEntriesInput,
+  type GuestKeyTable,
+  type IndexedKeySpec,
+  type SpecValue,
+  type TableValues,
+  type ValidateGuestConfigOptions,
+} from './guestKeyTable.js';
 export * from './qemuDrive.js';
 export * from './qemuNet.js';
 export * from './qemuOptions.js';

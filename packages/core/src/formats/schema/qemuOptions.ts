@@ -213,7 +213,7 @@ export const qemuUsbFormat = definePropertyString({
   properties: {
     host: opt(
       Str({
-        pattern: 'spice|(?:0x)?[0-9a-fA-F]{4}:(?:0x)?[0-9a-fA-F]{4}|\\d+-\\d+(?:\\.\\d+)*',
+        pattern: '[Ss][Pp][Ii][Cc][Ee]|(?:0x)?[0-9a-fA-F]{4}:(?:0x)?[0-9a-fA-F]{4}|\\d+-\\d+(?:\\.\\d+)*',
         pveMessage: "must be 'spice', VENDOR:PRODUCT (hex) or BUS-PORT",
       }),
     ),

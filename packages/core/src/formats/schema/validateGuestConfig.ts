@@ -44,20 +44,19 @@ export interface ValidatedGuestConfig<V> {
 /**
  * Validates every section of a parsed guest config: the main section, the pending section
  * (where `delete` is allowed) and every snapshot. Special sections (`[special:cloudinit]`) are
- * not validated: Proxmox keeps them for information only. Section descriptions are checked as
- * the `description` key.
+ * not validated: Proxmox keeps them for information only. Section descriptions are not
+ * checked either (Proxmox reads them as they are).
  *
  * @throws InvalidConfigError naming the key and value of the first bad entry, its message
  *   prefixed with the section (`[PENDING]`, `[snapshot snap1]`) outside the main section.
  */
-export function validateGuestConfigFile(config: GuestConfig & { type: 'qemu' }): ValidatedGuestConfig<QemuConfigValues>;
-export function validateGuestConfigFile(config: GuestConfig & { type: 'lxc' }): ValidatedGuestConfig<LxcConfigValues>;
+export function validateGuestConfigFile(config: GuestConfig<'qemu'>): ValidatedGuestConfig<QemuConfigValues>;
+export function validateGuestConfigFile(config: GuestConfig<'lxc'>): ValidatedGuestConfig<LxcConfigValues>;
 export function validateGuestConfigFile(config: GuestConfig): ValidatedGuestConfig<QemuConfigValues | LxcConfigValues>;
 export function validateGuestConfigFile(config: GuestConfig): ValidatedGuestConfig<QemuConfigValues | LxcConfigValues> {
   const check = (section: GuestConfig | NonNullable<GuestConfig['pending']>, label: string | undefined, pending: boolean) => {
-    const entries = section.description === undefined ? section.entries : [{ key: 'description', value: section.description }, ...section.entries];
     try {
-      return validateGuestConfig(config.type, entries, { pending });
+      return validateGuestConfig(config.type, section.entries, { pending });
     } catch (err) {
       if (label === undefined || !(err instanceof InvalidConfigError)) throw err;
       throw new InvalidConfigError(err.key, err.value, `${label} ${err.message}`, { cause: err });

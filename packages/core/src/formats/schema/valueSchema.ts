@@ -60,6 +60,7 @@ interface AnySchema {
   pveFormat?: PveFormat;
   pveMessage?: string;
   anyOf?: Array<{ const?: unknown }>;
+  const?: unknown;
   minimum?: number;
   maximum?: number;
   maxLength?: number;
@@ -88,6 +89,8 @@ function describeError(error: ValueError): string {
       return `must be at least ${schema.minLength} characters long`;
     case ValueErrorType.StringPattern:
       return `must match ${schema.pattern}`;
+    case ValueErrorType.Literal:
+      return `must be one of: ${String(schema.const)}`;
     case ValueErrorType.Union:
       if (schema.anyOf?.every((s) => typeof s.const === 'string')) {
         return `must be one of: ${schema.anyOf.map((s) => String(s.const)).join(', ')}`;
@@ -132,6 +135,13 @@ export function convertScalar(raw: string, schema: TSchema): { value: unknown; e
   }
   return { value };
 }
+
+/**
+ * The schema builders of Corral's config schemas, for plugins defining their own formats:
+ * TypeBox types plus the conversion options (`Size` is a `32G`-style size held in bytes,
+ * `Str` anchors its `pattern` and accepts `pveFormat` / `pveMessage`).
+ */
+export const PveType = { Bool, Int, Num, Str, Size, Enum } as const;
 
 /** Prints a typed scalar the way Proxmox writes it: booleans as 1/0, sizes as `32G`. */
 export function printScalar(value: unknown, schema: TSchema): string {

@@ -1,0 +1,553 @@
+/**
+ * Checks a VM config (Proxmox qemu-server keys) and turns it into a {@link QemuConfig}.
+ *
+ * Keys fall in four groups: keys the driver builds the VM from (`memory`, `net0`...), keys
+ * that only describe the guest (`description`, `tags`, `onboot`...), keys of Proxmox features
+ * Corral's driver does not implement (`numa`, `usb0`, cloud-init...: refused, because the VM
+ * would not be what the config says), and unknown keys (refused).
+ *
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto';
+import { InvalidConfigError, parsePropertyString, parseQemuDrive, parseQemuNet, type GuestConfigEntries, type QemuDrive } from '@corral/core';
+import type {
+  QemuAgentSpec,
+  QemuConfig,
+  QemuCpuSpec,
+  QemuDiskInterface,
+  QemuDriveSource,
+  QemuDriveSpec,
+  QemuHostPciSpec,
+  QemuNetSpec,
+  QemuSerialSpec,
+} from './QemuConfig.js';
+import { splitArgs } from './splitArgs.js';
+
+/** Keys that describe the guest or belong to the facade; they never change the command line. */
+export const QEMU_METADATA_KEYS: ReadonlySet<string> = new Set([
+  'description',
+  'tags',
+  'onboot',
+  'startup',
+  'protection',
+  'lock',
+  'parent',
+  'template',
+  'digest',
+  'meta',
+  'snaptime',
+  'snapstate',
+  'runningmachine',
+  'runningcpu',
+  'migrate_downtime',
+  'migrate_speed',
+  'keyboard',
+  'shares',
+  'bootdisk',
+  'hotplug',
+  'vmstatestorage',
+  'vmstate',
+]);
+
+/** Proxmox keys the driver does not implement, with what they would need. */
+export const QEMU_UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
+  numa: 'NUMA topology',
+  hugepages: 'huge pages',
+  keephugepages: 'huge pages',
+  tpmstate0: 'a TPM (swtpm)',
+  audio0: 'audio devices',
+  ivshmem: 'shared memory devices',
+  spice_enhancements: 'SPICE',
+  cicustom: 'cloud-init',
+  cipassword: 'cloud-init',
+  citype: 'cloud-init',
+  ciuser: 'cloud-init',
+  ciupgrade: 'cloud-init',
+  nameserver: 'cloud-init',
+  searchdomain: 'cloud-init',
+  sshkeys: 'cloud-init',
+  hookscript: 'hook scripts',
+  affinity: 'CPU affinity',
+  'amd-sev': 'AMD SEV',
+  'intel-tdx': 'Intel TDX',
+  cdrom: "the 'cdrom' alias (write ide2 instead)",
+};
+
+const UNSUPPORTED_INDEXED: ReadonlyArray<[RegExp, string]> = [
+  [/^numa\d+$/, 'NUMA topology'],
+  [/^usb\d+$/, 'USB passthrough'],
+  [/^parallel\d+$/, 'parallel ports'],
+  [/^ipconfig\d+$/, 'cloud-init'],
+  [/^virtiofs\d+$/, 'virtiofs'],
+];
+
+const DRIVE_KEY = /^(ide|sata|scsi|virtio)(\d+)$/;
+const VOLUME_ID = /^([a-z][a-z0-9_.-]*[a-z0-9]):(.+)$/i;
+/** `storeid:SIZE_GiB` asks for a new volume. */
+export const NEW_VOLUME = /^([a-z][a-z0-9_.-]*[a-z0-9]):(\d+(?:\.\d+)?)$/i;
+const SCSI_CONTROLLERS = ['lsi', 'lsi53c810', 'virtio-scsi-pci', 'virtio-scsi-single', 'megasas', 'pvscsi'];
+const VGA_TYPES = ['std', 'cirrus', 'vmware', 'qxl', 'qxl2', 'qxl3', 'qxl4', 'virtio', 'none', 'serial0', 'serial1', 'serial2', 'serial3'];
+const OSTYPES = ['other', 'wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11', 'l24', 'l26', 'solaris'];
+/** CPU models Proxmox offers that QEMU knows by the same name, plus `host`/`max`. */
+const QEMU_CPU_MODELS = new Set([
+  'host', 'max', 'kvm32', 'kvm64', 'qemu32', 'qemu64', '486', 'pentium', 'pentium2', 'pentium3', 'coreduo', 'core2duo', 'athlon', 'phenom',
+  'Conroe', 'Penryn', 'Nehalem', 'Nehalem-IBRS', 'Westmere', 'Westmere-IBRS', 'SandyBridge', 'SandyBridge-IBRS', 'IvyBridge', 'IvyBridge-IBRS',
+  'Haswell', 'Haswell-noTSX', 'Haswell-IBRS', 'Haswell-noTSX-IBRS', 'Broadwell', 'Broadwell-noTSX', 'Broadwell-IBRS', 'Broadwell-noTSX-IBRS',
+  'Skylake-Client', 'Skylake-Client-IBRS', 'Skylake-Client-noTSX-IBRS', 'Skylake-Server', 'Skylake-Server-IBRS', 'Skylake-Server-noTSX-IBRS',
+  'Cascadelake-Server', 'Cascadelake-Server-noTSX', 'Cooperlake', 'Icelake-Server', 'Icelake-Server-noTSX', 'SapphireRapids',
+  'Opteron_G1', 'Opteron_G2', 'Opteron_G3', 'Opteron_G4', 'Opteron_G5', 'EPYC', 'EPYC-IBPB', 'EPYC-Rome', 'EPYC-Milan',
+]);
+/** Proxmox's x86-64 micro-architecture levels, which QEMU 7.2 does not name: built from qemu64 plus flags. */
+export const X86_64_LEVELS: Readonly<Record<string, readonly string[]>> = {
+  'x86-64-v2': ['+cx16', '+lahf_lm', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3'],
+  'x86-64-v2-AES': ['+aes', '+cx16', '+lahf_lm', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3'],
+  'x86-64-v3': ['+aes', '+avx', '+avx2', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
+  'x86-64-v4': ['+aes', '+avx', '+avx2', '+avx512bw', '+avx512cd', '+avx512dq', '+avx512f', '+avx512vl', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
+};
+/** Options `args` may not carry: the driver owns them (they would break start, stop or status). */
+const RESERVED_ARGS = new Set(['-daemonize', '-pidfile', '-qmp', '-qmp-pretty', '-monitor', '-mon', '-S', '-incoming', '-runas', '-chroot', '-name']);
+
+/**
+ * True for keys of a drive that is a disk or CD-ROM (`ide0`..`ide3`, `sata0`..`sata5`,
+ * `scsi0`..`scsi30`, `virtio0`..`virtio15`).
+ */
+export function isDriveKey(key: string): boolean {
+  const m = DRIVE_KEY.exec(key);
+  if (!m || String(Number(m[2])) !== m[2]) return false;
+  const limits: Record<string, number> = { ide: 4, sata: 6, scsi: 31, virtio: 16 };
+  return Number(m[2]) < limits[m[1]!]!;
+}
+
+/**
+ * Parses and checks every key of `entries`, and their combinations.
+ *
+ * Pure: looks at no host state (bridges, devices, KVM) — {@link QemuHypervisorDriver.start}
+ * checks those. Drives that still ask for a new volume (`local:32`) are accepted.
+ *
+ * @throws InvalidConfigError naming the key for an unknown key, a feature the driver does
+ *   not implement, a malformed value, or a conflict (the key named is the one that
+ *   conflicts with an earlier one: `vcpus` above `sockets`×`cores`, `balloon` above
+ *   `memory`, a duplicate MAC, a boot device that does not exist...).
+ */
+export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: number }): QemuConfig {
+  const vmid = options.vmid;
+  for (const key of Object.keys(entries)) checkKnownKey(key);
+
+  const int = (key: string, min: number, max: number, def: number): number => {
+    const raw = entries[key];
+    if (raw === undefined) return def;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      throw new InvalidConfigError(key, raw, `invalid value for '${key}': '${raw}' is not an integer from ${min} to ${max}`);
+    }
+    return Number(raw);
+  };
+  const flag = (key: string, def: boolean): boolean => {
+    const raw = entries[key];
+    if (raw === undefined) return def;
+    if (raw === '1' || raw === 'on' || raw === 'yes' || raw === 'true') return true;
+    if (raw === '0' || raw === 'off' || raw === 'no' || raw === 'false') return false;
+    throw new InvalidConfigError(key, raw, `invalid value for '${key}': '${raw}' is not a boolean (0 or 1)`);
+  };
+  const oneOf = <T extends string>(key: string, values: readonly T[], def: T): T => {
+    const raw = entries[key];
+    if (raw === undefined) return def;
+    if (!values.includes(raw as T)) throw new InvalidConfigError(key, raw, `invalid value for '${key}': '${raw}' is not one of ${values.join(', ')}`);
+    return raw as T;
+  };
+
+  const name = entries.name;
+  if (name !== undefined && !/^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(name)) {
+    throw new InvalidConfigError('name', name, `invalid value for 'name': '${name}' is not a valid DNS name`);
+  }
+
+  const memoryMiB = parseMemory(entries.memory);
+  let balloonMiB: number | undefined;
+  if (entries.balloon !== undefined) {
+    balloonMiB = int('balloon', 0, 8 * 1024 * 1024, 0);
+    if (balloonMiB > memoryMiB) {
+      throw new InvalidConfigError('balloon', entries.balloon, `invalid value for 'balloon': ${balloonMiB} MiB is more than 'memory' (${memoryMiB} MiB)`);
+    }
+  }
+
+  const sockets = int('sockets', 1, 4, 1);
+  const cores = int('cores', 1, 1024, 1);
+  const vcpus = int('vcpus', 1, 4096, sockets * cores);
+  if (vcpus > sockets * cores) {
+    throw new InvalidConfigError('vcpus', entries.vcpus, `invalid value for 'vcpus': ${vcpus} is more than sockets × cores (${sockets * cores})`);
+  }
+  const cpu = parseCpu(entries.cpu);
+  let cpulimit: number | undefined;
+  if (entries.cpulimit !== undefined) {
+    const raw = entries.cpulimit;
+    if (!/^\d+(?:\.\d+)?$/.test(raw) || Number(raw) > 128) {
+      throw new InvalidConfigError('cpulimit', raw, `invalid value for 'cpulimit': '${raw}' is not a number from 0 to 128 (host CPUs)`);
+    }
+    cpulimit = Number(raw) === 0 ? undefined : Number(raw);
+  }
+  const cpuunits = entries.cpuunits === undefined ? undefined : int('cpuunits', 1, 262144, 1024);
+
+  const machine = parseMachine(entries.machine);
+  const bios = oneOf('bios', ['seabios', 'ovmf'] as const, 'seabios');
+  const ostype = entries.ostype === undefined ? undefined : oneOf('ostype', OSTYPES, 'l26');
+  const agent = parseAgent(entries.agent);
+  const serials = new Map<number, QemuSerialSpec>();
+  for (let i = 0; i < 4; i++) {
+    const raw = entries[`serial${i}`];
+    if (raw === undefined) continue;
+    if (raw === 'socket') serials.set(i, { kind: 'socket' });
+    else if (/^\/dev\/.+$/.test(raw) && !raw.includes('..')) serials.set(i, { kind: 'device', path: raw });
+    else throw new InvalidConfigError(`serial${i}`, raw, `invalid value for 'serial${i}': '${raw}' is neither 'socket' nor a /dev/ path`);
+  }
+  const vga = parseVga(entries.vga, serials);
+  const scsihw = oneOf('scsihw', SCSI_CONTROLLERS, 'lsi');
+
+  const drives: QemuDriveSpec[] = [];
+  const nets: QemuNetSpec[] = [];
+  const hostpci: QemuHostPciSpec[] = [];
+  const unused: Array<{ key: string; volid: string }> = [];
+  const seenVolumes = new Map<string, string>();
+  const seenMacs = new Map<string, string>();
+  for (const [key, value] of Object.entries(entries)) {
+    if (isDriveKey(key)) {
+      const spec = parseDrive(key, value, scsihw, machine.type);
+      if (spec.source.kind === 'volume' && !spec.cdrom && !NEW_VOLUME.test(spec.source.volid)) {
+        const other = seenVolumes.get(spec.source.volid);
+        if (other) throw new InvalidConfigError(key, value, `invalid value for '${key}': volume ${spec.source.volid} is already attached as '${other}'`);
+        seenVolumes.set(spec.source.volid, key);
+      }
+      drives.push(spec);
+    } else if (/^net\d+$/.test(key)) {
+      const index = Number(key.slice(3));
+      if (index > 31) throw new InvalidConfigError(key, value, `'${key}' is not a network device key (net0 to net31)`);
+      const net = parseQemuNet(value, { key });
+      const mac = (net.macaddr ?? derivedMac(vmid, index)).toUpperCase();
+      const other = seenMacs.get(mac);
+      if (other) throw new InvalidConfigError(key, value, `invalid value for '${key}': MAC address ${mac} is already used by '${other}'`);
+      seenMacs.set(mac, key);
+      if (net.bridge === undefined && (net.tag !== undefined || net.trunks !== undefined || net.firewall)) {
+        throw new InvalidConfigError(key, value, `invalid value for '${key}': 'tag', 'trunks' and 'firewall' need a 'bridge'`);
+      }
+      nets.push({ key, index, net, mac });
+    } else if (/^hostpci\d+$/.test(key)) {
+      hostpci.push(parseHostPci(key, value, machine.type));
+    } else if (/^unused\d+$/.test(key)) {
+      if (!VOLUME_ID.test(value)) throw new InvalidConfigError(key, value, `invalid value for '${key}': '${value}' is not a volume id`);
+      unused.push({ key, volid: value });
+    }
+  }
+  drives.sort(compareKeys);
+  nets.sort((a, b) => a.index - b.index);
+  hostpci.sort((a, b) => a.index - b.index);
+
+  let efidisk: QemuConfig['efidisk'];
+  if (entries.efidisk0 !== undefined) {
+    const d = parseQemuDrive(entries.efidisk0, { key: 'efidisk0' });
+    efidisk = { key: 'efidisk0', source: driveSource('efidisk0', entries.efidisk0, d.file), format: d.format, efitype: d.efitype ?? '2m' };
+    if (efidisk.source.kind !== 'volume' && efidisk.source.kind !== 'path') {
+      throw new InvalidConfigError('efidisk0', entries.efidisk0, `invalid value for 'efidisk0': needs a volume or a path`);
+    }
+  }
+
+  const bootOrder = parseBoot(entries, drives, nets);
+  const args = entries.args === undefined ? [] : splitArgs(entries.args);
+  for (const a of args) {
+    if (RESERVED_ARGS.has(a)) throw new InvalidConfigError('args', entries.args, `invalid value for 'args': '${a}' is set by the driver and cannot be given in 'args'`);
+  }
+
+  const hotplug = parseHotplug(entries.hotplug);
+  const smbios1 = parseSmbios(entries.smbios1);
+  let vmgenid: string | undefined;
+  if (entries.vmgenid !== undefined && entries.vmgenid !== '0') {
+    if (entries.vmgenid === '1') vmgenid = derivedUuid(vmid, 'vmgenid');
+    else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(entries.vmgenid)) vmgenid = entries.vmgenid;
+    else throw new InvalidConfigError('vmgenid', entries.vmgenid, `invalid value for 'vmgenid': '${entries.vmgenid}' is not a UUID, 0 or 1`);
+  }
+  let rng: QemuConfig['rng'];
+  if (entries.rng0 !== undefined) {
+    const r = parsePropertyString(entries.rng0, { defaultKey: 'source', keys: ['source', 'max_bytes', 'period'] }, { key: 'rng0' });
+    if (!['/dev/urandom', '/dev/random', '/dev/hwrng'].includes(r.source ?? '')) {
+      throw new InvalidConfigError('rng0', entries.rng0, `invalid value for 'rng0': source must be /dev/urandom, /dev/random or /dev/hwrng`);
+    }
+    const num = (v: string | undefined, what: string): number | undefined => {
+      if (v === undefined) return undefined;
+      if (!/^\d+$/.test(v)) throw new InvalidConfigError('rng0', entries.rng0, `invalid value for 'rng0': ${what} must be an integer`);
+      return Number(v);
+    };
+    rng = { source: r.source!, maxBytes: num(r.max_bytes, 'max_bytes'), periodMs: num(r.period, 'period') };
+  }
+  let watchdog: QemuConfig['watchdog'];
+  if (entries.watchdog !== undefined) {
+    const w = parsePropertyString(entries.watchdog, { defaultKey: 'model', keys: ['model', 'action'] }, { key: 'watchdog' });
+    const model = w.model ?? 'i6300esb';
+    if (!['i6300esb', 'ib700'].includes(model)) throw new InvalidConfigError('watchdog', entries.watchdog, `invalid value for 'watchdog': model must be i6300esb or ib700`);
+    if (w.action !== undefined && !['reset', 'shutdown', 'poweroff', 'pause', 'debug', 'none'].includes(w.action)) {
+      throw new InvalidConfigError('watchdog', entries.watchdog, `invalid value for 'watchdog': unknown action '${w.action}'`);
+    }
+    watchdog = { model, action: w.action };
+  }
+  if (entries.vmstatestorage !== undefined && !/^[a-z][a-z0-9_.-]*[a-z0-9]$/i.test(entries.vmstatestorage)) {
+    throw new InvalidConfigError('vmstatestorage', entries.vmstatestorage, `invalid value for 'vmstatestorage': not a storage id`);
+  }
+  if (entries.vmstate !== undefined && !VOLUME_ID.test(entries.vmstate)) {
+    throw new InvalidConfigError('vmstate', entries.vmstate, `invalid value for 'vmstate': not a volume id`);
+  }
+  for (const k of ['onboot', 'protection', 'template']) flag(k, false);
+
+  return {
+    vmid,
+    name,
+    memoryMiB,
+    balloonMiB,
+    sockets,
+    cores,
+    vcpus,
+    cpu,
+    cpulimit,
+    cpuunits,
+    machine,
+    bios,
+    ostype,
+    bootOrder,
+    agent,
+    vga,
+    serials,
+    scsihw,
+    drives,
+    efidisk,
+    nets,
+    hostpci,
+    args,
+    kvm: flag('kvm', true),
+    acpi: flag('acpi', true),
+    tablet: flag('tablet', true),
+    localtime: flag('localtime', ostype?.startsWith('w') ?? false),
+    freeze: flag('freeze', false),
+    reboot: flag('reboot', true),
+    smbios1,
+    vmgenid,
+    rng,
+    watchdog,
+    hotplug,
+    vmstatestorage: entries.vmstatestorage,
+    vmstate: entries.vmstate,
+    unused,
+  };
+}
+
+function checkKnownKey(key: string): void {
+  if (QEMU_METADATA_KEYS.has(key)) return;
+  const unsupported = QEMU_UNSUPPORTED_KEYS[key] ?? UNSUPPORTED_INDEXED.find(([re]) => re.test(key))?.[1];
+  if (unsupported) throw new InvalidConfigError(key, undefined, `'${key}' is not supported by Corral's QEMU driver (${unsupported})`);
+  const known = [
+    'name', 'memory', 'balloon', 'sockets', 'cores', 'vcpus', 'cpu', 'cpulimit', 'cpuunits', 'machine', 'bios', 'ostype', 'boot',
+    'agent', 'vga', 'scsihw', 'efidisk0', 'args', 'kvm', 'acpi', 'tablet', 'localtime', 'freeze', 'reboot', 'smbios1', 'vmgenid',
+    'rng0', 'watchdog',
+  ];
+  if (known.includes(key)) return;
+  if (isDriveKey(key) || /^net\d+$/.test(key) || /^hostpci\d+$/.test(key) || /^unused\d+$/.test(key) || /^serial[0-3]$/.test(key)) return;
+  throw new InvalidConfigError(key, undefined, `unknown VM config key '${key}'`);
+}
+
+function parseMemory(raw: string | undefined): number {
+  if (raw === undefined) return 512;
+  const m = /^(?:current=)?(\d+)$/.exec(raw);
+  if (!m || Number(m[1]) < 16) throw new InvalidConfigError('memory', raw, `invalid value for 'memory': '${raw}' is not a size in MiB of at least 16`);
+  return Number(m[1]);
+}
+
+function parseCpu(raw: string | undefined): QemuCpuSpec {
+  if (raw === undefined) return { type: 'x86-64-v2-AES', flags: [], hidden: false };
+  const r = parsePropertyString(raw, { defaultKey: 'cputype', keys: ['cputype', 'flags', 'hidden', 'hv-vendor-id', 'phys-bits', 'reported-model'] }, { key: 'cpu' });
+  const type = r.cputype ?? 'x86-64-v2-AES';
+  if (!QEMU_CPU_MODELS.has(type) && !(type in X86_64_LEVELS)) {
+    throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': unknown CPU type '${type}' (custom models are not supported)`);
+  }
+  const flags = r.flags === undefined ? [] : r.flags.split(';').filter((f) => f !== '');
+  for (const f of flags) {
+    if (!/^[+-][a-zA-Z0-9_.-]+$/.test(f)) throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': flag '${f}' must be +name or -name`);
+  }
+  if (r.hidden !== undefined && r.hidden !== '0' && r.hidden !== '1') throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': hidden must be 0 or 1`);
+  return { type, flags, hidden: r.hidden === '1' };
+}
+
+function parseMachine(raw: string | undefined): QemuConfig['machine'] {
+  if (raw === undefined) return { type: 'pc', qemuMachine: 'pc' };
+  const r = parsePropertyString(raw, { defaultKey: 'type', keys: ['type', 'viommu', 'enable-s3', 'enable-s4'] }, { key: 'machine' });
+  const type = r.type ?? 'pc';
+  const m = /^(pc|q35|pc-i440fx-\d+\.\d+|pc-q35-\d+\.\d+)(?:\+pve\d+)?$/.exec(type);
+  if (!m) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': '${type}' is not pc, q35, pc-i440fx-X.Y or pc-q35-X.Y`);
+  const q35 = m[1]!.includes('q35');
+  if (r.viommu !== undefined && !['intel', 'virtio'].includes(r.viommu)) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu must be intel or virtio`);
+  if (r.viommu === 'intel' && !q35) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu=intel needs q35`);
+  return { type: q35 ? 'q35' : 'pc', qemuMachine: m[1]!, viommu: r.viommu as 'intel' | 'virtio' | undefined };
+}
+
+function parseAgent(raw: string | undefined): QemuAgentSpec {
+  const off: QemuAgentSpec = { enabled: false, type: 'virtio', freezeFsOnBackup: true, fstrimClonedDisks: false };
+  if (raw === undefined) return off;
+  const r = parsePropertyString(raw, { defaultKey: 'enabled', keys: ['enabled', 'fstrim_cloned_disks', 'type', 'freeze-fs-on-backup'] }, { key: 'agent' });
+  const bool = (v: string | undefined, def: boolean, what: string): boolean => {
+    if (v === undefined) return def;
+    if (v === '1') return true;
+    if (v === '0') return false;
+    throw new InvalidConfigError('agent', raw, `invalid value for 'agent': ${what} must be 0 or 1`);
+  };
+  if (r.type !== undefined && r.type !== 'virtio' && r.type !== 'isa') throw new InvalidConfigError('agent', raw, `invalid value for 'agent': type must be virtio or isa`);
+  return {
+    enabled: bool(r.enabled, false, 'enabled'),
+    type: (r.type as 'virtio' | 'isa' | undefined) ?? 'virtio',
+    freezeFsOnBackup: bool(r['freeze-fs-on-backup'], true, 'freeze-fs-on-backup'),
+    fstrimClonedDisks: bool(r.fstrim_cloned_disks, false, 'fstrim_cloned_disks'),
+  };
+}
+
+function parseVga(raw: string | undefined, serials: ReadonlyMap<number, QemuSerialSpec>): QemuConfig['vga'] {
+  if (raw === undefined) return { type: 'std' };
+  const r = parsePropertyString(raw, { defaultKey: 'type', keys: ['type', 'memory', 'clipboard'] }, { key: 'vga' });
+  const type = r.type ?? 'std';
+  if (!VGA_TYPES.includes(type)) throw new InvalidConfigError('vga', raw, `invalid value for 'vga': unknown type '${type}' (${VGA_TYPES.join(', ')})`);
+  if (type.startsWith('serial') && !serials.has(Number(type.slice(6)))) {
+    throw new InvalidConfigError('vga', raw, `invalid value for 'vga': '${type}' needs '${type}' to be configured`);
+  }
+  let memoryMiB: number | undefined;
+  if (r.memory !== undefined) {
+    if (!/^\d+$/.test(r.memory) || Number(r.memory) < 4 || Number(r.memory) > 512) throw new InvalidConfigError('vga', raw, `invalid value for 'vga': memory must be 4 to 512 (MiB)`);
+    memoryMiB = Number(r.memory);
+  }
+  return { type, memoryMiB };
+}
+
+function driveSource(key: string, value: string, file: string): QemuDriveSource {
+  if (file === 'none') return { kind: 'none' };
+  if (file === 'cdrom') return { kind: 'host-cdrom' };
+  if (file.startsWith('/')) {
+    if (/\/\.\.?(\/|$)/.test(file)) throw new InvalidConfigError(key, value, `invalid value for '${key}': path '${file}' contains . or ..`);
+    return { kind: 'path', path: file };
+  }
+  return { kind: 'volume', volid: file };
+}
+
+function parseDrive(key: string, value: string, scsihw: string, machine: 'pc' | 'q35'): QemuDriveSpec {
+  const drive: QemuDrive = parseQemuDrive(value, { key });
+  const iface = drive.interface as QemuDiskInterface;
+  const cdrom = drive.media === 'cdrom';
+  const source = driveSource(key, value, drive.file);
+  if (!cdrom && (source.kind === 'none' || source.kind === 'host-cdrom')) {
+    throw new InvalidConfigError(key, value, `invalid value for '${key}': '${drive.file}' is only allowed for a CD-ROM (media=cdrom)`);
+  }
+  if (iface === 'scsi' && scsihw.startsWith('lsi') && drive.index >= 7 * 4) {
+    // lsi has 7 targets per controller; Proxmox allows up to 4 controllers' worth.
+    throw new InvalidConfigError(key, value, `'${key}' is beyond what scsihw=${scsihw} can attach`);
+  }
+  if (iface === 'ide' && machine === 'q35' && drive.index > 3) {
+    throw new InvalidConfigError(key, value, `'${key}' does not exist on q35`);
+  }
+  if (drive.iothread && iface === 'scsi' && scsihw !== 'virtio-scsi-single') {
+    throw new InvalidConfigError(key, value, `invalid value for '${key}': iothread=1 on a SCSI disk needs scsihw=virtio-scsi-single`);
+  }
+  return { key, interface: iface, index: drive.index, drive, source, cdrom };
+}
+
+function parseHostPci(key: string, value: string, machine: 'pc' | 'q35'): QemuHostPciSpec {
+  const index = Number(key.slice(7));
+  if (index > 15) throw new InvalidConfigError(key, value, `'${key}' is not a PCI passthrough key (hostpci0 to hostpci15)`);
+  const r = parsePropertyString(value, { defaultKey: 'host', keys: ['host', 'pcie', 'x-vga', 'rombar', 'romfile', 'mdev', 'legacy-igd', 'mapping', 'device-id', 'vendor-id', 'sub-device-id', 'sub-vendor-id'] }, { key });
+  for (const unsupported of ['mdev', 'legacy-igd', 'mapping']) {
+    if (r[unsupported] !== undefined) throw new InvalidConfigError(key, value, `invalid value for '${key}': '${unsupported}' is not supported by Corral's QEMU driver`);
+  }
+  if (r.host === undefined) throw new InvalidConfigError(key, value, `invalid value for '${key}': a host PCI address is required`);
+  const hosts: string[] = [];
+  for (const h of r.host.split(';')) {
+    const m = /^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})(?:\.([0-7]))?$/i.exec(h);
+    if (!m) throw new InvalidConfigError(key, value, `invalid value for '${key}': '${h}' is not a PCI address ([domain:]bus:slot[.function])`);
+    const base = `${(m[1] ?? '0000').toLowerCase()}:${m[2]!.toLowerCase()}:${m[3]!.toLowerCase()}`;
+    if (m[4] === undefined) hosts.push(`${base}.*`);
+    else hosts.push(`${base}.${m[4]}`);
+  }
+  const bool = (v: string | undefined, def: boolean, what: string): boolean => {
+    if (v === undefined) return def;
+    if (v === '1') return true;
+    if (v === '0') return false;
+    throw new InvalidConfigError(key, value, `invalid value for '${key}': ${what} must be 0 or 1`);
+  };
+  const pcie = bool(r.pcie, false, 'pcie');
+  if (pcie && machine !== 'q35') throw new InvalidConfigError(key, value, `invalid value for '${key}': pcie=1 needs machine q35`);
+  if (r.romfile !== undefined && (r.romfile.includes('/') || r.romfile.includes('..'))) {
+    throw new InvalidConfigError(key, value, `invalid value for '${key}': romfile is a file name in /usr/share/kvm`);
+  }
+  return { key, index, hosts, pcie, xvga: bool(r['x-vga'], false, 'x-vga'), rombar: bool(r.rombar, true, 'rombar'), romfile: r.romfile };
+}
+
+function parseBoot(entries: GuestConfigEntries, drives: readonly QemuDriveSpec[], nets: readonly QemuNetSpec[]): string[] {
+  const raw = entries.boot;
+  const present = new Set([...drives.map((d) => d.key), ...nets.map((n) => n.key)]);
+  if (raw === undefined) return [];
+  let order: string[];
+  if (/^[acdn]{1,4}$/.test(raw)) {
+    // Legacy: c = bootdisk, d = CD-ROMs, n = NICs.
+    order = [];
+    for (const c of raw) {
+      if (c === 'c' && entries.bootdisk && present.has(entries.bootdisk)) order.push(entries.bootdisk);
+      if (c === 'd') order.push(...drives.filter((d) => d.cdrom).map((d) => d.key));
+      if (c === 'n') order.push(...nets.map((n) => n.key));
+    }
+    return [...new Set(order)];
+  }
+  const r = parsePropertyString(raw, { defaultKey: 'legacy', keys: ['order', 'legacy'] }, { key: 'boot' });
+  if (r.legacy !== undefined) throw new InvalidConfigError('boot', raw, `invalid value for 'boot': '${r.legacy}' is neither order=... nor a legacy c/d/n string`);
+  order = (r.order ?? '').split(';').filter((d) => d !== '');
+  const seen = new Set<string>();
+  for (const dev of order) {
+    if (!present.has(dev)) throw new InvalidConfigError('boot', raw, `invalid value for 'boot': boot device '${dev}' is not configured`);
+    if (seen.has(dev)) throw new InvalidConfigError('boot', raw, `invalid value for 'boot': '${dev}' is listed twice`);
+    seen.add(dev);
+  }
+  return order;
+}
+
+function parseHotplug(raw: string | undefined): Set<string> {
+  if (raw === undefined || raw === '1') return new Set(['network', 'disk', 'usb']);
+  if (raw === '0') return new Set();
+  const out = new Set<string>();
+  for (const f of raw.split(',')) {
+    if (!['network', 'disk', 'cpu', 'memory', 'usb', 'cloudinit'].includes(f)) {
+      throw new InvalidConfigError('hotplug', raw, `invalid value for 'hotplug': unknown feature '${f}'`);
+    }
+    out.add(f);
+  }
+  return out;
+}
+
+function parseSmbios(raw: string | undefined): Record<string, string> {
+  if (raw === undefined) return {};
+  const keys = ['uuid', 'manufacturer', 'product', 'version', 'serial', 'sku', 'family', 'base64'];
+  const r = parsePropertyString(raw, { keys }, { key: 'smbios1' });
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'base64') continue;
+    if (k === 'uuid') {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) throw new InvalidConfigError('smbios1', raw, `invalid value for 'smbios1': uuid is not a UUID`);
+      out[k] = v;
+    } else {
+      out[k] = r.base64 === '1' ? Buffer.from(v, 'base64').toString('utf8') : v;
+    }
+  }
+  return out;
+}
+
+function compareKeys(a: QemuDriveSpec, b: QemuDriveSpec): number {
+  const order = ['ide', 'sata', 'scsi', 'virtio'];
+  return order.indexOf(a.interface) - order.indexOf(b.interface) || a.index - b.index;
+}
+
+/** A stable locally administered MAC for a NIC without `macaddr` (Proxmox's `BC:24:11` prefix). */
+export function derivedMac(vmid: number, index: number): string {
+  const h = createHash('sha256').update(`corral-mac:${vmid}:${index}`).digest();
+  return ['BC', '24', '11', ...[h[0]!, h[1]!, h[2]!].map((b) => b.toString(16).padStart(2, '0').toUpperCase())].join(':');
+}
+
+/** A stable UUID derived from the vmid (for `vmgenid: 1` and the SMBIOS uuid default). */
+export function derivedUuid(vmid: number, purpose: string): string {
+  const h = createHash('sha256').update(`corral-uuid:${purpose}:${vmid}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

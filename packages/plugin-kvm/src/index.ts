@@ -1,0 +1,26 @@
+/**
+ * @corral/plugin-kvm: QEMU/KVM guests in Proxmox qemu-server's vocabulary. Config to command
+ * line, lifecycle through QMP, snapshots (with RAM state), templates and clones through
+ * storage, disk and NIC hotplug, VNC and serial consoles, the guest agent, and resource
+ * control (systemd scopes or cgroup v1).
+ *
+ * @packageDocumentation
+ */
+export { createKvmPlugin, kvmPlugin } from './plugin.js';
+export { QemuHypervisorDriver, type QemuDriverOptions } from './QemuHypervisorDriver.js';
+export { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type QemuCommandLineInput, type QemuHostFeatures } from './cmdline/QemuCommandLine.js';
+export { qemuBlockGraph, type QemuBlockGraph } from './cmdline/QemuBlockdev.js';
+export { tapName, renderDevice, type QemuDevice } from './cmdline/QemuDevices.js';
+export type * from './config/QemuConfig.js';
+export { parseQemuConfig, derivedMac, QEMU_METADATA_KEYS, QEMU_UNSUPPORTED_KEYS } from './config/parseQemuConfig.js';
+export { splitArgs } from './config/splitArgs.js';
+export { qemuRunPaths, type QemuRunPaths } from './runtime/QemuRunPaths.js';
+export { probeHostFeatures } from './runtime/probeHostFeatures.js';
+export type { QemuRuntimeRecord } from './runtime/QemuRuntimeRecord.js';
+export type { ResourceControl, ResourceLimits, ResourcePlacement } from './resources/ResourceControl.js';
+export { NoResourceControl } from './resources/ResourceControl.js';
+export { CgroupV1Placement, CFS_PERIOD_US, type CgroupV1PlacementOptions } from './resources/CgroupV1Placement.js';
+export { SystemdScope, type SystemdScopeOptions } from './resources/SystemdScope.js';
+export { selectResourceControl, type ResourceControlMode, type ResourceControlOptions } from './resources/selectResourceControl.js';
+export { QmpClient } from './qmp/QmpClient.js';
+export { QgaClient } from './qmp/QgaClient.js';

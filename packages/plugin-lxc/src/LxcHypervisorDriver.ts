@@ -1,0 +1,568 @@
+/**
+ * The LXC hypervisor driver (guest type `lxc`): Proxmox container configs run as LXC system
+ * containers, as pve-container does.
+ *
+ * Layout: lxcpath `<kernel runDir>/lxc`, container name `<vmid>`, so a guest's run directory
+ * is LXC's container directory (see {@link ContainerRunDir}). Each start writes the LXC config
+ * there from the Proxmox keys; a stop removes it again. LXC never owns the rootfs: it is a
+ * storage volume (or a directory) resolved through `ctx.storage`, and `lxc-destroy` is never
+ * called (it would delete a `dir:` rootfs wherever it lies).
+ *
+ * @packageDocumentation
+ */
+import { existsSync } from 'node:fs';
+import { rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import {
+  CommandFailedError,
+  InvalidConfigError,
+  InvalidStateError,
+  NotSupportedError,
+  TimeoutError,
+  UnavailableError,
+  parseLxcMountPoint,
+  printLxcMountPoint,
+  printLxcNet,
+  type ApplyChangesResult,
+  type ConsoleEndpoint,
+  type GuestConfigEntries,
+  type GuestContext,
+  type GuestExecResult,
+  type GuestRuntimeStatus,
+  type GuestVolumeRef,
+  type GuestVolumeRequest,
+  type HypervisorDriver,
+  type HypervisorInfo,
+  type LxcMountPoint,
+  type Reverter,
+} from '@corral/core';
+import { buildLxcConfig, derivedMac, type ResolvedMount } from './config/buildLxcConfig.js';
+import { limitSettings, type CgroupHost } from './config/cgroupLimits.js';
+import { containerRootOnHost } from './config/idmap.js';
+import { parseContainerConfig, type ContainerConfig } from './config/parseContainerConfig.js';
+import { HostCgroups } from './host/HostCgroups.js';
+import { childPids, isSameProcess, readProcStat } from './host/procfs.js';
+import { checkSubordinateIds, type SubordinateIdFiles } from './host/subordinateIds.js';
+import { applyLiveChanges } from './runtime/applyLiveChanges.js';
+import { ContainerRunDir } from './runtime/ContainerRunDir.js';
+import { LxcTools } from './runtime/LxcTools.js';
+import { openConsoleStream } from './runtime/openConsoleStream.js';
+import { findRunningInit, readContainerStatus } from './runtime/readContainerStatus.js';
+import { extractTemplate } from './setup/extractTemplate.js';
+import { RootfsFiles } from './setup/RootfsFiles.js';
+import { containerHostname, detectOstype, setRootPassword, setRootSshKeys, setupContainerFiles } from './setup/setupContainerFiles.js';
+import { shiftOwnership } from './setup/shiftOwnership.js';
+
+/** Options of {@link LxcHypervisorDriver}. Defaults fit a normal host; tests may point them elsewhere. */
+export interface LxcHypervisorDriverOptions {
+  /** The host's cgroups and /proc. */
+  readonly cgroups?: HostCgroups;
+  /** LXC's shipped configs (`common.conf`, `userns.conf`...). Default `/usr/share/lxc/config`. */
+  readonly lxcConfigDir?: string;
+  /** `lxc.log.level` of generated configs. Default `WARN`. */
+  readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARN' | 'ERROR';
+  /** Where interfaces are listed (bridge checks). Default `/sys/class/net`. */
+  readonly sysClassNet?: string;
+  /** `/etc/subuid`, `/etc/subgid` and PATH for the id-map check. */
+  readonly subordinateIds?: SubordinateIdFiles;
+  /** Where lxcfs mounts its files; when absent, LXC's lxcfs hooks are switched off. Default `/var/lib/lxcfs`. */
+  readonly lxcfsDir?: string;
+}
+
+/** Create-time parameters of `pct create` the driver takes (see {@link HypervisorDriver.createParameters}). */
+export const LXC_CREATE_PARAMETERS = ['ostemplate', 'password', 'ssh-public-keys', 'ignore-unpack-errors'] as const;
+
+/** Default start timeout, ms. */
+const START_TIMEOUT_MS = 60_000;
+/** Default hard-stop timeout, ms. */
+const STOP_TIMEOUT_MS = 30_000;
+/** How long to wait for LXC's monitor to exit after a stop, ms. */
+const MONITOR_EXIT_MS = 3_000;
+
+const SIZE_REQUEST = /^([a-z][a-z0-9_.-]*[a-z0-9]):(\d+(?:\.\d+)?)$/i;
+const GIB = 1024 ** 3;
+
+/** Volume keys of a container config, in Proxmox's order. */
+function volumeKeys(entries: GuestConfigEntries): string[] {
+  const keys = Object.keys(entries).filter((k) => k === 'rootfs' || /^mp\d+$/.test(k) || /^unused\d+$/.test(k));
+  const rank = (k: string) => (k === 'rootfs' ? -1 : k.startsWith('mp') ? Number(k.slice(2)) : 1000 + Number(k.slice(6)));
+  return keys.sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * The `lxc` {@link HypervisorDriver}.
+ *
+ * Errors: `InvalidConfigError` naming the key for configs it cannot run (checked before
+ * anything starts), `InvalidStateError` for wrong runtime state, `TimeoutError` for a shutdown
+ * that does not finish, `NotSupportedError` for what it does not do (VLAN tags, device
+ * passthrough, block-device rootfs), `UnavailableError` for a host that cannot run the
+ * config (id map not allowed, rootfs path not searchable by the container's root),
+ * `CommandFailedError` (with the tail of LXC's log) when LXC fails.
+ */
+export class LxcHypervisorDriver implements HypervisorDriver {
+  readonly info: HypervisorInfo = Object.freeze({
+    type: 'lxc',
+    configDir: 'lxc',
+    snapshotWithState: false,
+    suspendToDisk: false,
+    consoles: Object.freeze(['console'] as const),
+  });
+  readonly createParameters: readonly string[] = LXC_CREATE_PARAMETERS;
+
+  readonly cgroups: HostCgroups;
+  readonly #lxcConfigDir: string;
+  readonly #logLevel: NonNullable<LxcHypervisorDriverOptions['logLevel']>;
+  readonly #sysClassNet: string;
+  readonly #subordinateIds: SubordinateIdFiles;
+  readonly #lxcfsDir: string;
+
+  constructor(options: LxcHypervisorDriverOptions = {}) {
+    this.cgroups = options.cgroups ?? new HostCgroups();
+    this.#lxcConfigDir = options.lxcConfigDir ?? '/usr/share/lxc/config';
+    this.#logLevel = options.logLevel ?? 'WARN';
+    this.#sysClassNet = options.sysClassNet ?? '/sys/class/net';
+    this.#subordinateIds = options.subordinateIds ?? {};
+    this.#lxcfsDir = options.lxcfsDir ?? '/var/lib/lxcfs';
+  }
+
+  // ------------------------------------------------------------------ config
+
+  validate(entries: GuestConfigEntries): void {
+    parseContainerConfig(entries);
+  }
+
+  volumes(entries: GuestConfigEntries): GuestVolumeRef[] {
+    const out: GuestVolumeRef[] = [];
+    for (const key of volumeKeys(entries)) {
+      const value = entries[key]!;
+      let volume: string;
+      try {
+        volume = key.startsWith('unused') ? value.split(',')[0]!.replace(/^volume=/, '') : parseLxcMountPoint(value, { key }).volume;
+      } catch {
+        continue;
+      }
+      if (volume.startsWith('/') || SIZE_REQUEST.test(volume) || !volume.includes(':')) continue;
+      out.push({ key, volid: volume, content: 'rootdir', isCdrom: false });
+    }
+    return out;
+  }
+
+  volumeRequests(entries: GuestConfigEntries): GuestVolumeRequest[] {
+    const out: GuestVolumeRequest[] = [];
+    for (const key of volumeKeys(entries)) {
+      if (key.startsWith('unused')) continue;
+      const mount = parseLxcMountPoint(entries[key]!, { key });
+      const m = SIZE_REQUEST.exec(mount.volume);
+      if (m) out.push({ key, storage: m[1]!, sizeBytes: Math.round(Number(m[2]) * GIB), content: 'rootdir' });
+    }
+    return out;
+  }
+
+  replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string {
+    if (/^unused\d+$/.test(key)) return volid;
+    const mount = parseLxcMountPoint(value, { key });
+    return printLxcMountPoint({ ...mount, volume: volid, ...(sizeBytes === undefined ? {} : { size: sizeBytes }) }, { key });
+  }
+
+  // ------------------------------------------------------------------ create
+
+  async populateVolumes(
+    ctx: GuestContext,
+    entries: GuestConfigEntries,
+    options: { parameters: Readonly<Record<string, string>> },
+  ): Promise<GuestConfigEntries> {
+    const p = options.parameters;
+    const password = p.password;
+    if (password !== undefined && (password.length < 5 || password.length > 64)) {
+      throw new InvalidConfigError('password', '***', "invalid value for 'password': must be 5 to 64 characters long");
+    }
+    const keys = p['ssh-public-keys'];
+    if (keys !== undefined) {
+      const bad = keys.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#') && !/^(?:\S+\s+)?(?:ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/=]+/.test(l.trim()));
+      if (bad !== undefined) throw new InvalidConfigError('ssh-public-keys', keys, `invalid value for 'ssh-public-keys': '${bad.slice(0, 40)}' is not an SSH public key`);
+    }
+    const config = parseContainerConfig(entries);
+    let archive: string | undefined;
+    if (p.ostemplate !== undefined) archive = await this.#templatePath(ctx, p.ostemplate);
+    const rootfsPath = await this.#resolveDirectory(ctx, 'rootfs', config.rootfs);
+    if (archive) {
+      ctx.log.info(`extracting ${p.ostemplate} into ${config.rootfs.volume}`);
+      await extractTemplate(ctx.runner, { archive, target: rootfsPath, ignoreErrors: /^(1|yes|true|on)$/i.test(p['ignore-unpack-errors'] ?? ''), signal: ctx.signal });
+    }
+    if (config.idmap.length > 0) {
+      const r = await shiftOwnership(rootfsPath, config.idmap);
+      ctx.log.info(`shifted ${r.changed} owners into the container's id range${r.unmapped ? ` (${r.unmapped} ids outside the map became nobody)` : ''}`);
+    }
+    const files = new RootfsFiles(rootfsPath, containerRootOnHost(config.idmap));
+    if (password !== undefined) await setRootPassword(files, password);
+    if (keys !== undefined) await setRootSshKeys(files, keys);
+    const added: Record<string, string> = {};
+    if (config.values.ostype === undefined) {
+      const ostype = await detectOstype(files);
+      if (ostype) added.ostype = ostype;
+    }
+    for (const { key, net } of config.nets) {
+      if (!net.hwaddr) added[key] = printLxcNet({ ...net, hwaddr: randomMac() }, { key });
+    }
+    return added;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async start(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs?: number; stateVolid?: string }): Promise<void> {
+    const dir = new ContainerRunDir(ctx.runDir);
+    const tools = new LxcTools(ctx.runner, dir, ctx.signal);
+    const text = await this.prepareStart(ctx, entries);
+    await dir.writeConfig(text);
+    try {
+      await tools.start({ timeoutMs: options.timeoutMs ?? START_TIMEOUT_MS });
+    } catch (err) {
+      const tail = await dir.logTail();
+      await dir.clear({ keepLogs: true });
+      if (err instanceof CommandFailedError) {
+        throw new CommandFailedError(err.argv, err.exitCode, `${err.stderr.trim()}${tail ? `\n--- ${dir.logFile} ---\n${tail}` : ''}`, err.signal, { cause: err });
+      }
+      throw err;
+    }
+    await this.#recordInit(dir, tools);
+  }
+
+  /**
+   * Everything a start does before `lxc-start`: checks the config against the host, resolves
+   * the volumes, writes hostname/network files into the rootfs, and returns the LXC config
+   * text. Also used by {@link showCommand}'s callers and the benchmark.
+   */
+  async prepareStart(ctx: GuestContext, entries: GuestConfigEntries): Promise<string> {
+    const config = parseContainerConfig(entries);
+    const dir = new ContainerRunDir(ctx.runDir);
+    this.#checkUnsupported(config, entries);
+    for (const { key, net } of config.nets) {
+      if (net.bridge && !existsSync(join(this.#sysClassNet, net.bridge, 'bridge'))) {
+        throw new InvalidConfigError(key, entries[key], `invalid value for '${key}': bridge '${net.bridge}' does not exist on this node`);
+      }
+    }
+    checkSubordinateIds(config.idmap, this.#subordinateIds);
+    await dir.clear();
+    const rootfsPath = await this.#resolveDirectory(ctx, 'rootfs', config.rootfs);
+    const owner = containerRootOnHost(config.idmap);
+    if (config.idmap.length > 0) await checkSearchable(rootfsPath, owner);
+    const mounts: ResolvedMount[] = [];
+    for (const { key, mount } of config.mountPoints) {
+      const source = mount.type === 'bind' ? await this.#checkBindSource(key, entries[key]!, mount.volume) : await this.#resolveDirectory(ctx, key, mount);
+      mounts.push({ key, source, target: mount.mp, readOnly: !!mount.ro });
+    }
+    const files = new RootfsFiles(rootfsPath, owner);
+    await setupContainerFiles(files, config, ctx.vmid);
+    const extra: string[] = [];
+    if (!existsSync(join(this.#lxcfsDir, 'proc'))) {
+      // lxcfs is not running: its hooks (from common.conf) would only cost time (the post-stop one sleeps 0.5 s).
+      extra.push('lxc.hook.mount =', 'lxc.hook.post-stop =');
+    }
+    if (!config.values.entrypoint && basename(await files.resolve('/sbin/init')) === 'busybox') {
+      // busybox init halts on SIGUSR1 and reboots on SIGTERM (LXC's defaults are SIGPWR and SIGINT).
+      extra.push('lxc.signal.halt = SIGUSR1', 'lxc.signal.reboot = SIGTERM');
+    }
+    return buildLxcConfig({
+      vmid: ctx.vmid,
+      config,
+      hostname: containerHostname(config, ctx.vmid),
+      rootfsPath,
+      mounts,
+      cgroupVersion: this.cgroups.version,
+      limits: limitSettings(config, this.#cgroupHost()),
+      includes: this.#includes(config),
+      extra,
+      logFile: dir.logFile,
+      logLevel: this.#logLevel,
+      consoleLogFile: dir.consoleLogFile,
+    });
+  }
+
+  async stop(ctx: GuestContext, _entries: GuestConfigEntries, options: { timeoutMs?: number }): Promise<void> {
+    const dir = new ContainerRunDir(ctx.runDir);
+    const tools = new LxcTools(ctx.runner, dir, ctx.signal);
+    const monitorPid = await dir.readMonitorPid();
+    const code = await tools.stop({ kill: true, timeoutMs: options.timeoutMs ?? STOP_TIMEOUT_MS });
+    if (code === 1 && (await findRunningInit(dir, tools))) {
+      throw new InvalidStateError('running', `container ${ctx.vmid} did not stop (lxc-stop -k failed): ${await dir.logTail(5)}`);
+    }
+    await this.#afterStop(dir, monitorPid);
+  }
+
+  async shutdown(ctx: GuestContext, _entries: GuestConfigEntries, options: { timeoutMs: number }): Promise<void> {
+    const dir = new ContainerRunDir(ctx.runDir);
+    const tools = new LxcTools(ctx.runner, dir, ctx.signal);
+    await this.#thawIfFrozen(dir, tools);
+    const monitorPid = await dir.readMonitorPid();
+    const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
+    const code = await tools.stop({ noKill: true, timeoutSec: seconds, timeoutMs: options.timeoutMs + 30_000 });
+    if (code === 1 && (await findRunningInit(dir, tools))) throw new TimeoutError(`container ${ctx.vmid} to shut down`, options.timeoutMs);
+    await this.#afterStop(dir, monitorPid);
+  }
+
+  async reboot(ctx: GuestContext, _entries: GuestConfigEntries, options: { timeoutMs: number }): Promise<void> {
+    const dir = new ContainerRunDir(ctx.runDir);
+    const tools = new LxcTools(ctx.runner, dir, ctx.signal);
+    const before = await findRunningInit(dir, tools);
+    const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
+    const code = await tools.stop({ reboot: true, timeoutSec: seconds, timeoutMs: options.timeoutMs + 30_000 });
+    if (code !== 0) throw new TimeoutError(`container ${ctx.vmid} to reboot`, options.timeoutMs);
+    // Wait for the new init (a new pid under the same monitor).
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const monitorPid = await dir.readMonitorPid();
+      const kids = monitorPid === undefined ? [] : await childPids(monitorPid);
+      const init = kids[0];
+      if (init !== undefined && init !== before?.initPid) {
+        const stat = await readProcStat(init);
+        if (stat) {
+          await dir.writeState({ initPid: init, initStartTicks: stat.startTicks, monitorPid, startedAt: Date.now() });
+          return;
+        }
+      }
+      if (Date.now() > deadline) throw new TimeoutError(`container ${ctx.vmid} to come back after reboot`, options.timeoutMs);
+      await sleep(20);
+    }
+  }
+
+  async suspend(ctx: GuestContext): Promise<void> {
+    await new LxcTools(ctx.runner, new ContainerRunDir(ctx.runDir), ctx.signal).freeze();
+  }
+
+  async resume(ctx: GuestContext): Promise<void> {
+    await new LxcTools(ctx.runner, new ContainerRunDir(ctx.runDir), ctx.signal).unfreeze();
+  }
+
+  async status(ctx: GuestContext): Promise<GuestRuntimeStatus> {
+    const dir = new ContainerRunDir(ctx.runDir);
+    return readContainerStatus(dir, new LxcTools(ctx.runner, dir, ctx.signal), this.cgroups);
+  }
+
+  // ------------------------------------------------------------------ snapshots
+
+  async snapshotCreate(
+    ctx: GuestContext,
+    entries: GuestConfigEntries,
+    options: { name: string; withState: boolean; running: boolean; revert: Reverter },
+  ): Promise<{ vmstate?: string }> {
+    if (options.withState) throw new NotSupportedError('snapshot with state', 'containers cannot keep RAM state in a snapshot');
+    const vols = this.#snapshotVolumes(entries);
+    const tools = new LxcTools(ctx.runner, new ContainerRunDir(ctx.runDir), ctx.signal);
+    let frozen = false;
+    if (options.running) {
+      // As pve-container: freeze, flush, snapshot every volume, thaw.
+      await tools.freeze();
+      frozen = true;
+      await ctx.runner.run(['sync'], { signal: ctx.signal, timeoutMs: 120_000 });
+    }
+    try {
+      for (const v of vols) {
+        await ctx.storage.snapshotCreate(v.volid, options.name);
+        options.revert.add(() => ctx.storage.snapshotDelete(v.volid, options.name), `delete snapshot ${options.name} of ${v.volid}`);
+        ctx.log.info(`${v.key}: snapshot ${options.name} of ${v.volid}`);
+      }
+    } finally {
+      if (frozen) await tools.unfreeze();
+    }
+    return {};
+  }
+
+  async snapshotRollback(ctx: GuestContext, snapshotEntries: GuestConfigEntries, options: { name: string }): Promise<void> {
+    for (const v of this.#snapshotVolumes(snapshotEntries)) await ctx.storage.snapshotRollback(v.volid, options.name);
+  }
+
+  async snapshotDelete(ctx: GuestContext, snapshotEntries: GuestConfigEntries, options: { name: string; running: boolean }): Promise<void> {
+    for (const v of this.#snapshotVolumes(snapshotEntries)) {
+      try {
+        await ctx.storage.snapshotDelete(v.volid, options.name);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'CORRAL_ERR_NOT_FOUND') throw err;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ live changes, console, exec
+
+  async applyChanges(ctx: GuestContext, _before: GuestConfigEntries, after: GuestConfigEntries, changed: readonly string[]): Promise<ApplyChangesResult> {
+    const dir = new ContainerRunDir(ctx.runDir);
+    const init = await findRunningInit(dir, new LxcTools(ctx.runner, dir, ctx.signal), this.cgroups.proc);
+    const cg = init ? await this.cgroups.containerCgroup(init.initPid) : undefined;
+    if (!cg) return { applied: [], pending: [...changed] };
+    return applyLiveChanges(cg, parseContainerConfig(after), after, changed, this.#cgroupHost());
+  }
+
+  async openConsole(ctx: GuestContext, _entries: GuestConfigEntries, kind: 'vnc' | 'serial' | 'console'): Promise<ConsoleEndpoint> {
+    if (kind !== 'console') throw new NotSupportedError(`console:${kind}`, `containers have a text console only (kind 'console'), not '${kind}'`);
+    const tools = new LxcTools(ctx.runner, new ContainerRunDir(ctx.runDir));
+    const stream: Duplex = openConsoleStream(ctx.runner, tools.consoleArgv());
+    return { kind: 'stream', protocol: 'serial', stream };
+  }
+
+  async showCommand(ctx: GuestContext): Promise<readonly string[]> {
+    return new LxcTools(ctx.runner, new ContainerRunDir(ctx.runDir)).startArgv();
+  }
+
+  async exec(ctx: GuestContext, _entries: GuestConfigEntries, argv: readonly string[], options: { timeoutMs?: number; input?: string }): Promise<GuestExecResult> {
+    const r = await new LxcTools(ctx.runner, new ContainerRunDir(ctx.runDir), ctx.signal).attach(argv, options);
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #cgroupHost(): CgroupHost {
+    return {
+      version: this.cgroups.version,
+      swapAccounting: this.cgroups.version === 1 && this.cgroups.hasRootFile('memory.memsw.limit_in_bytes'),
+      cpus: this.cgroups.cpus,
+    };
+  }
+
+  /** LXC's distribution configs to include, as pve-container picks them. */
+  #includes(config: ContainerConfig): string[] {
+    const pick = (kind: 'common' | 'userns'): string | undefined => {
+      const ostype = config.values.ostype;
+      const specific = ostype && ostype !== 'unmanaged' ? join(this.#lxcConfigDir, `${ostype}.${kind}.conf`) : undefined;
+      if (specific && existsSync(specific)) return specific;
+      const generic = join(this.#lxcConfigDir, `${kind}.conf`);
+      return existsSync(generic) ? generic : undefined;
+    };
+    const out: string[] = [];
+    const common = pick('common');
+    if (common) out.push(common);
+    if (config.idmap.length > 0) {
+      const userns = pick('userns');
+      if (userns) out.push(userns);
+    }
+    if (config.values.features?.nesting && existsSync(join(this.#lxcConfigDir, 'nesting.conf'))) out.push(join(this.#lxcConfigDir, 'nesting.conf'));
+    return out;
+  }
+
+  /** Throws `NotSupportedError` for config parts the driver does not run yet. */
+  #checkUnsupported(config: ContainerConfig, entries: GuestConfigEntries): void {
+    for (const { key, net } of config.nets) {
+      if (net.tag !== undefined || net.trunks !== undefined) {
+        throw new NotSupportedError('vlan', `'${key}': VLAN tags on container interfaces are not supported by the LXC driver yet (value '${entries[key]}')`);
+      }
+    }
+    const dev = Object.keys(entries).find((k) => /^dev\d+$/.test(k));
+    if (dev) throw new NotSupportedError('device passthrough', `'${dev}': device passthrough is not supported by the LXC driver yet`);
+    for (const { key, mount } of config.mountPoints) {
+      if (mount.type === 'device') throw new NotSupportedError('device mount point', `'${key}': block device mount points are not supported by the LXC driver yet`);
+    }
+  }
+
+  /** Host directory of a storage-backed rootfs or mount point. */
+  async #resolveDirectory(ctx: GuestContext, key: string, mount: LxcMountPoint): Promise<string> {
+    if (mount.type === 'bind') return mount.volume;
+    if (mount.type !== 'volume') throw new NotSupportedError('device mount point', `'${key}': ${mount.volume} is a device`);
+    if (SIZE_REQUEST.test(mount.volume)) throw new InvalidConfigError(key, mount.volume, `'${key}': volume ${mount.volume} is not allocated yet`);
+    const access = await ctx.storage.resolve(mount.volume, { consumer: 'container' });
+    if (access.kind !== 'directory') {
+      throw new NotSupportedError('container volume', `'${key}': ${mount.volume} resolves to a ${access.kind}; the LXC driver needs a directory (subvol) volume`);
+    }
+    return access.path;
+  }
+
+  async #checkBindSource(key: string, value: string, path: string): Promise<string> {
+    try {
+      if ((await stat(path)).isDirectory()) return path;
+    } catch {
+      // below
+    }
+    throw new InvalidConfigError(key, value, `invalid value for '${key}': bind mount source '${path}' is not a directory on this node`);
+  }
+
+  /** Host path of an `ostemplate` (a vztmpl volume or an absolute path). */
+  async #templatePath(ctx: GuestContext, ostemplate: string): Promise<string> {
+    let path: string;
+    if (ostemplate.startsWith('/')) {
+      path = ostemplate;
+    } else {
+      if (!/^[a-z][a-z0-9_.-]*[a-z0-9]:vztmpl\/[^/]+$/i.test(ostemplate)) {
+        throw new InvalidConfigError('ostemplate', ostemplate, `invalid value for 'ostemplate': '${ostemplate}' is not a template volume ('storage:vztmpl/name.tar.gz') or an absolute path`);
+      }
+      let access;
+      try {
+        access = await ctx.storage.resolve(ostemplate, { consumer: 'host' });
+      } catch (err) {
+        throw new InvalidConfigError('ostemplate', ostemplate, `invalid value for 'ostemplate': ${(err as Error).message}`, { cause: err });
+      }
+      if (access.kind !== 'file') throw new InvalidConfigError('ostemplate', ostemplate, `invalid value for 'ostemplate': '${ostemplate}' is not a file`);
+      path = access.path;
+    }
+    try {
+      if ((await stat(path)).isFile()) return path;
+    } catch {
+      // below
+    }
+    throw new InvalidConfigError('ostemplate', ostemplate, `invalid value for 'ostemplate': template '${path}' does not exist`);
+  }
+
+  #snapshotVolumes(entries: GuestConfigEntries): GuestVolumeRef[] {
+    return this.volumes(entries).filter((v) => !v.key.startsWith('unused'));
+  }
+
+  async #recordInit(dir: ContainerRunDir, tools: LxcTools): Promise<void> {
+    const monitorPid = await dir.readMonitorPid();
+    let initPid = monitorPid === undefined ? undefined : (await childPids(monitorPid))[0];
+    if (initPid === undefined) initPid = (await tools.info()).pid;
+    if (initPid === undefined) throw new InvalidStateError('stopped', `container ${dir.name} stopped right after it started: ${await dir.logTail(10)}`);
+    const stat = await readProcStat(initPid);
+    if (!stat) throw new InvalidStateError('stopped', `container ${dir.name} stopped right after it started: ${await dir.logTail(10)}`);
+    await dir.writeState({ initPid, initStartTicks: stat.startTicks, monitorPid, startedAt: Date.now() });
+  }
+
+  async #thawIfFrozen(dir: ContainerRunDir, tools: LxcTools): Promise<void> {
+    const init = await findRunningInit(dir, tools, this.cgroups.proc);
+    if (!init) return;
+    const cg = await this.cgroups.containerCgroup(init.initPid);
+    const state = cg?.version === 1 ? await cg.read('freezer.state') : (await cg?.read('cgroup.freeze')) === '1' ? 'FROZEN' : 'THAWED';
+    if (state === 'FROZEN' || state === 'FREEZING') await tools.unfreeze();
+  }
+
+  /** After the container stopped: wait for LXC's monitor to finish, remove the generated files. */
+  async #afterStop(dir: ContainerRunDir, monitorPid: number | undefined): Promise<void> {
+    if (monitorPid !== undefined) {
+      const stat = await readProcStat(monitorPid);
+      if (stat) {
+        const deadline = Date.now() + MONITOR_EXIT_MS;
+        while (Date.now() < deadline && (await isSameProcess(monitorPid, stat.startTicks))) await sleep(10);
+      }
+    }
+    await dir.clear();
+    await rmdir(dir.dir).catch(() => undefined);
+  }
+}
+
+/** A random MAC with Proxmox's prefix `BC:24:11`. */
+function randomMac(): string {
+  return derivedMac(Math.floor(Math.random() * 1e9), Math.floor(Math.random() * 1e6));
+}
+
+/**
+ * Every directory above the rootfs must let the container's root (a host uid without rights
+ * of its own) pass, or LXC fails with "Permission denied - Could not access ...".
+ *
+ * @throws UnavailableError naming the directory.
+ */
+async function checkSearchable(rootfsPath: string, owner: { uid: number; gid: number }): Promise<void> {
+  let dir = dirname(rootfsPath);
+  for (;;) {
+    const st = await stat(dir);
+    const ok = st.uid === owner.uid ? (st.mode & 0o100) !== 0 : st.gid === owner.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+    if (!ok) {
+      throw new UnavailableError(
+        'rootfs',
+        `the container's root (host uid ${owner.uid}) cannot reach its rootfs ${rootfsPath}: directory '${dir}' is not searchable by others (chmod o+x '${dir}')`,
+      );
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

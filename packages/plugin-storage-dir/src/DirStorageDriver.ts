@@ -1,0 +1,119 @@
+import type { Readable, Writable } from 'node:stream';
+import {
+  BaseStorageDriver,
+  type AllocateOptions,
+  type ParsedVolname,
+  type StorageContent,
+  type StorageContext,
+  type StorageDriverInfo,
+  type StorageStatus,
+  type TransferFormat,
+  type VolumeAccess,
+  type VolumeConsumer,
+  type VolumeFormat,
+  type VolumeInfo,
+  type VolumeSnapshotInfo,
+} from '@corral/core';
+import { activateDir, checkDirDefinition, dirStatus } from './dirActivation.js';
+import { dirContext } from './DirContext.js';
+import { allocateImage, cloneLinkedImage, createBaseImage, dirVolumeInfo, freeImage, resizeImage, resolveDirVolume } from './dirImages.js';
+import { listDirVolumes } from './dirListing.js';
+import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot } from './dirSnapshots.js';
+import { DIR_STORAGE_INFO } from './dirStorageInfo.js';
+import { exportDirVolume, importDirVolume } from './dirTransfer.js';
+import { uploadDirFile } from './dirUpload.js';
+import { parseDirVolname, toParsedVolname } from './dirVolname.js';
+
+/**
+ * Storage type `dir`: Proxmox's directory storage. Volumes live under the storage's `path`
+ * in Proxmox's layout (`images/<vmid>/vm-<vmid>-disk-N.{raw,qcow2,vmdk}`,
+ * `images/<vmid>/subvol-<vmid>-disk-N.subvol/`, `template/iso`, `template/cache`, `dump`,
+ * `snippets`), so an existing Proxmox `dir` storage can be used as it is.
+ *
+ * External programs: `qemu-img` (create, resize, snapshot, info), `qemu-nbd` (streams of
+ * qcow2/vmdk volumes), `tar` (subvol streams), all through the context's CommandRunner.
+ * Locks are the facade's; the driver only undoes its own partial work.
+ */
+export class DirStorageDriver extends BaseStorageDriver {
+  readonly info: StorageDriverInfo = DIR_STORAGE_INFO;
+
+  /** See {@link parseDirVolname}. */
+  parseVolname(_ctx: StorageContext, volname: string): ParsedVolname {
+    return toParsedVolname(volname, parseDirVolname(volname));
+  }
+
+  async checkDefinition(ctx: StorageContext): Promise<void> {
+    await checkDirDefinition(dirContext(ctx));
+  }
+
+  async activate(ctx: StorageContext): Promise<void> {
+    await activateDir(dirContext(ctx), ctx.storage.content);
+  }
+
+  async status(ctx: StorageContext): Promise<StorageStatus> {
+    return dirStatus(dirContext(ctx));
+  }
+
+  async listVolumes(ctx: StorageContext, filter: { content?: StorageContent; vmid?: number }): Promise<VolumeInfo[]> {
+    return listDirVolumes(dirContext(ctx), ctx.storage.content, filter);
+  }
+
+  async volumeInfo(ctx: StorageContext, volname: string): Promise<VolumeInfo> {
+    return dirVolumeInfo(dirContext(ctx), volname);
+  }
+
+  async allocate(ctx: StorageContext, options: AllocateOptions): Promise<string> {
+    return allocateImage(dirContext(ctx), options);
+  }
+
+  async free(ctx: StorageContext, volname: string): Promise<void> {
+    await freeImage(dirContext(ctx), volname);
+  }
+
+  override async resize(ctx: StorageContext, volname: string, options: { sizeBytes: number }): Promise<void> {
+    await resizeImage(dirContext(ctx), volname, options.sizeBytes);
+  }
+
+  async resolve(ctx: StorageContext, volname: string, options: { consumer: VolumeConsumer; snapshot?: string }): Promise<VolumeAccess> {
+    return resolveDirVolume(dirContext(ctx), volname, options.snapshot);
+  }
+
+  override async snapshotCreate(ctx: StorageContext, volname: string, options: { snapshot: string }): Promise<void> {
+    await createSnapshot(dirContext(ctx), volname, options.snapshot);
+  }
+
+  override async snapshotList(ctx: StorageContext, volname: string): Promise<VolumeSnapshotInfo[]> {
+    return listSnapshots(dirContext(ctx), volname);
+  }
+
+  override async snapshotRollback(ctx: StorageContext, volname: string, options: { snapshot: string }): Promise<void> {
+    await rollbackSnapshot(dirContext(ctx), volname, options.snapshot);
+  }
+
+  override async snapshotDelete(ctx: StorageContext, volname: string, options: { snapshot: string }): Promise<void> {
+    await deleteSnapshot(dirContext(ctx), volname, options.snapshot);
+  }
+
+  override async createBase(ctx: StorageContext, volname: string): Promise<string> {
+    return createBaseImage(dirContext(ctx), volname);
+  }
+
+  override async cloneLinked(ctx: StorageContext, volname: string, options: { vmid: number; name: string; snapshot?: string }): Promise<string> {
+    return cloneLinkedImage(dirContext(ctx), volname, options);
+  }
+
+  override async exportVolume(ctx: StorageContext, volname: string, options: { format: TransferFormat; stream: Writable; snapshot?: string }): Promise<void> {
+    await exportDirVolume(dirContext(ctx), volname, options);
+  }
+
+  override async importVolume(
+    ctx: StorageContext,
+    options: { format: TransferFormat; stream: Readable; vmid: number; name: string; content: StorageContent; volumeFormat: VolumeFormat },
+  ): Promise<string> {
+    return importDirVolume(dirContext(ctx), options);
+  }
+
+  override async uploadFile(ctx: StorageContext, options: { content: StorageContent; filename: string; stream: Readable }): Promise<string> {
+    return uploadDirFile(dirContext(ctx), options);
+  }
+}

@@ -1,0 +1,161 @@
+import { readdir, stat } from 'node:fs/promises';
+import type { StorageContent, VolumeInfo } from '@corral/core';
+import type { DirContext } from './DirContext.js';
+import { BACKUP_FILE_RE, IMAGE_NAME_RE, ISO_FILE_RE, parseDirVolname, VZTMPL_FILE_RE } from './dirVolname.js';
+import { imageFileInfo, type ImageFileInfo } from './imageFileInfo.js';
+import { isMissing } from './storageErrors.js';
+
+/** Images are inspected this many at a time. */
+const CONCURRENCY = 32;
+
+const GUEST_DIR = /^[0-9][0-9]*$/;
+/** pve's `list_images`: a backing file `../<vmid>/<name>.<fmt>` makes the volume a linked clone. */
+const BACKING_RE = /^\.\.\/(\d+)\/([^/]+\.(raw|qcow2|vmdk|subvol))$/;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
+
+/** The volume entry of an image file owned by `owner`, given its file facts. */
+export function imageVolumeInfo(dc: DirContext, owner: number, name: string, info: ImageFileInfo): VolumeInfo {
+  const m = IMAGE_NAME_RE.exec(name)!;
+  const format = m[3] as VolumeInfo['format'];
+  const linked = info.backingFile ? BACKING_RE.exec(info.backingFile) : null;
+  const volname = linked ? `${linked[1]}/${linked[2]}/${owner}/${name}` : `${owner}/${name}`;
+  return {
+    volid: `${dc.sid}:${volname}`,
+    volname,
+    content: format === 'subvol' ? 'rootdir' : 'images',
+    format,
+    sizeBytes: info.sizeBytes,
+    usedBytes: info.usedBytes,
+    vmid: owner,
+    isBase: m[2] !== undefined,
+    parent: linked ? `${dc.sid}:${linked[1]}/${linked[2]}` : undefined,
+    ctime: info.ctime,
+  };
+}
+
+/**
+ * Images and subvols under `images/<vmid>/` (pve's `list_images`), optionally of one guest
+ * and one content (`images`: files, `rootdir`: subvol directories). Files that vanish while
+ * listing are skipped; unreadable images are logged and skipped.
+ */
+export async function listImages(dc: DirContext, filter: { vmid?: number; content?: 'images' | 'rootdir' }): Promise<VolumeInfo[]> {
+  const owners = (await readdirOrEmpty(dc.layout.imagesDir)).filter((d) => GUEST_DIR.test(d) && (filter.vmid === undefined || Number(d) === filter.vmid));
+  const candidates: Array<{ owner: number; name: string }> = [];
+  for (const names of await mapLimit(owners, CONCURRENCY, async (d) => ({ owner: Number(d), names: await readdirOrEmpty(dc.layout.guestDir(Number(d))) }))) {
+    for (const name of names.names) {
+      const m = IMAGE_NAME_RE.exec(name);
+      if (!m) continue;
+      const content = m[3] === 'subvol' ? 'rootdir' : 'images';
+      if (filter.content && filter.content !== content) continue;
+      candidates.push({ owner: names.owner, name });
+    }
+  }
+  const infos = await mapLimit(candidates, CONCURRENCY, async ({ owner, name }) => {
+    const format = IMAGE_NAME_RE.exec(name)![3] as VolumeInfo['format'];
+    try {
+      const info = await imageFileInfo(dc.runner, `${dc.layout.guestDir(owner)}/${name}`, format, {
+        quotaPath: format === 'subvol' ? dc.layout.quotaPath(owner, name) : undefined,
+        signal: dc.signal,
+      });
+      return imageVolumeInfo(dc, owner, name, info);
+    } catch (err) {
+      if (!isMissing(err)) dc.log.warn(`storage '${dc.sid}': skipping image ${owner}/${name}: ${(err as Error).message}`);
+      return undefined;
+    }
+  });
+  return infos.filter((v): v is VolumeInfo => v !== undefined);
+}
+
+const FILE_RULES: Partial<Record<StorageContent, RegExp>> = {
+  iso: ISO_FILE_RE,
+  vztmpl: VZTMPL_FILE_RE,
+  backup: BACKUP_FILE_RE,
+  snippets: /^[^/]+$/,
+};
+
+/**
+ * Files of `iso`, `vztmpl`, `backup` or `snippets` content (pve's `get_subdir_files`). With a
+ * guest id, backups are those whose name carries `-<vmid>-`.
+ */
+export async function listFiles(dc: DirContext, content: StorageContent, vmid?: number): Promise<VolumeInfo[]> {
+  const rule = FILE_RULES[content];
+  if (!rule) return [];
+  const dir = dc.layout.contentDir(content);
+  const names = (await readdirOrEmpty(dir)).filter((n) => rule.test(n) && !n.startsWith('.'));
+  const out = await mapLimit(names, CONCURRENCY, async (name): Promise<VolumeInfo | undefined> => {
+    if (content === 'backup' && vmid !== undefined && !new RegExp(`\\S+-${vmid}-\\S+`).test(name)) return undefined;
+    const volname = `${content}/${name}`;
+    let parsed;
+    try {
+      parsed = parseDirVolname(volname);
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = await stat(`${dir}/${name}`);
+      if (!st.isFile()) return undefined;
+      return {
+        volid: `${dc.sid}:${volname}`,
+        volname,
+        content,
+        format: parsed.format,
+        sizeBytes: st.size,
+        usedBytes: st.blocks * 512,
+        vmid: parsed.vmid,
+        isBase: false,
+        ctime: Math.floor(st.ctimeMs / 1000),
+      };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  });
+  return out.filter((v): v is VolumeInfo => v !== undefined);
+}
+
+/**
+ * pve's `list_volumes`: without a content filter, every image and subvol (whatever content
+ * is enabled, so that name allocation sees them all) plus the files of the enabled file
+ * contents; iso, vztmpl and snippets are not listed when a guest id is given. Sorted by volname.
+ */
+export async function listDirVolumes(
+  dc: DirContext,
+  enabled: readonly StorageContent[],
+  filter: { content?: StorageContent; vmid?: number },
+): Promise<VolumeInfo[]> {
+  const out: VolumeInfo[] = [];
+  if (filter.content === undefined) {
+    out.push(...(await listImages(dc, { vmid: filter.vmid })));
+    for (const c of enabled) {
+      if (c === 'images' || c === 'rootdir') continue;
+      if (filter.vmid !== undefined && c !== 'backup') continue;
+      out.push(...(await listFiles(dc, c, filter.vmid)));
+    }
+  } else if (filter.content === 'images' || filter.content === 'rootdir') {
+    out.push(...(await listImages(dc, { vmid: filter.vmid, content: filter.content })));
+  } else if (filter.vmid === undefined || filter.content === 'backup') {
+    out.push(...(await listFiles(dc, filter.content, filter.vmid)));
+  }
+  return out.sort((a, b) => (a.volname < b.volname ? -1 : a.volname > b.volname ? 1 : 0));
+}

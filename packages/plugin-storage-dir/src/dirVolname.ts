@@ -1,0 +1,149 @@
+/**
+ * Volume names of a `dir` storage, decoded as pve-storage's `PVE::Storage::Plugin::parse_volname`
+ * and `parse_name_dir` do (same regexes, same accepted and refused names), plus the extension
+ * rules of `PVE::Storage` (`$ISO_EXT_RE_0`, `$VZTMPL_EXT_RE_1`, `$BACKUP_EXT_RE_2`).
+ *
+ * @packageDocumentation
+ */
+import { checkVolname, InvalidVolumeIdError, type ParsedVolname, type StorageContent, type VolumeFormat } from '@corral/core';
+
+/** Image formats a dir storage holds (`parse_name_dir`). */
+export const DIR_IMAGE_FORMATS = ['raw', 'qcow2', 'vmdk', 'subvol'] as const;
+
+/** `parse_name_dir`: `[base-]<name>.(raw|qcow2|vmdk|subvol)`, no slash or whitespace. */
+export const IMAGE_NAME_RE = /^((base-)?[^/\s]+\.(raw|qcow2|vmdk|subvol))$/;
+/** An iso file name: `[^/]+` then `$PVE::Storage::ISO_EXT_RE_0` (`.iso`/`.img`, any case). */
+export const ISO_FILE_RE = /^[^/]+\.(?:iso|img)$/i;
+/** A container template file name: `$PVE::Storage::VZTMPL_EXT_RE_1` (plain `.tar` or `.tar.{gz,xz,zst,bz2}`, any case). */
+export const VZTMPL_FILE_RE = /^[^/]+\.(?:(tar)(?!\.)|tar\.(gz|xz|zst|bz2))$/i;
+/** A backup file name: `$PVE::Storage::BACKUP_EXT_RE_2` with the known compressors gz, lzo, zst, bz2. */
+export const BACKUP_FILE_RE = /^[^/]+\.(tgz|(?:tar|vma)(?:\.(gz|lzo|zst|bz2))?)$/;
+
+const LINKED_RE = /^(\d+)\/(\S+)\/(\d+)\/(\S+)$/;
+const IMAGE_RE = /^(\d+)\/(\S+)$/;
+const ISO_RE = /^iso\/([^/]+)$/;
+const VZTMPL_RE = /^vztmpl\/([^/]+)$/;
+const BACKUP_RE = /^backup\/([^/]+)$/;
+const SNIPPETS_RE = /^snippets\/([^/]+)$/;
+const BACKUP_VMID_RE = /^vzdump-(openvz|lxc|qemu)-(\d+)-.+/;
+
+/**
+ * A decoded dir volume name. Field for field what `parse_volname` returns
+ * (`vtype, name, vmid, basename, basevmid, isBase, format`), typed.
+ */
+export interface DirVolname {
+  /** The content type (`parse_volname`'s vtype; subvols are `rootdir`, see {@link parseDirVolname}). */
+  readonly content: StorageContent;
+  /** File name inside the content directory (`vm-100-disk-0.qcow2`, `debian.iso`). */
+  readonly name: string;
+  /** Owner guest, when the name carries one. */
+  readonly vmid?: number;
+  /** For a linked clone: file name of the base (`base-100-disk-0.qcow2`). */
+  readonly baseName?: string;
+  /** For a linked clone: guest id owning the base. */
+  readonly baseVmid?: number;
+  /** True for a template base (`base-` prefix). */
+  readonly isBase: boolean;
+  /** Image format, or the file kind of non-guest content (`iso`, `tgz`, `vma`, `file`...). */
+  readonly format: VolumeFormat;
+}
+
+function invalid(volname: string, why: string): never {
+  throw new InvalidVolumeIdError(volname, why);
+}
+
+/** `parse_name_dir`: the format and base flag of an image file name. */
+export function parseImageName(volname: string, name: string): { format: 'raw' | 'qcow2' | 'vmdk' | 'subvol'; isBase: boolean } {
+  const m = IMAGE_NAME_RE.exec(name);
+  if (!m) invalid(volname, `unable to parse volume filename '${name}' (expected [base-]<name>.raw|qcow2|vmdk|subvol)`);
+  return { format: m[3] as 'raw' | 'qcow2' | 'vmdk' | 'subvol', isBase: m[2] !== undefined };
+}
+
+/** The file kind of a container template name (`.tar.gz` is `tgz`...). */
+function vztmplFormat(ext: string): VolumeFormat {
+  switch (ext.toLowerCase()) {
+    case 'gz':
+      return 'tgz';
+    case 'xz':
+      return 'txz';
+    case 'zst':
+      return 'tzst';
+    case 'tar':
+      return 'tar';
+    default:
+      return 'file';
+  }
+}
+
+/** The file kind of a backup archive name. */
+function backupFormat(ext: string): VolumeFormat {
+  if (ext.startsWith('vma')) return 'vma';
+  if (ext === 'tgz' || ext === 'tar.gz') return 'tgz';
+  if (ext === 'tar') return 'tar';
+  if (ext === 'tar.zst') return 'tzst';
+  return 'file';
+}
+
+/**
+ * Decodes a dir volume name as `parse_volname` does:
+ *
+ * - `<vmid>/<name>`: an image (`vm-100-disk-0.qcow2`, `base-100-disk-0.raw`) or a container
+ *   subvol directory (`subvol-100-disk-0.subvol`);
+ * - `<basevmid>/<basename>/<vmid>/<name>`: a linked clone of `basename`;
+ * - `iso/<file>.iso|img`, `vztmpl/<file>.tar[.gz|.xz|.zst|.bz2]`,
+ *   `backup/<file>.{vma,tar}[.gz|.lzo|.zst|.bz2]|.tgz`, `snippets/<file>`.
+ *
+ * Differences from Proxmox, on purpose: subvol images are content `rootdir` (Proxmox says
+ * `images` and decides by the owning guest's type); `rootdir/<vmid>` (OpenVZ private dirs)
+ * and `import/` volumes are not supported. Traversal (`..`, absolute, NUL) is refused first.
+ *
+ * @throws InvalidVolumeIdError naming the problem.
+ */
+export function parseDirVolname(volname: string): DirVolname {
+  checkVolname(volname, volname);
+  let m = LINKED_RE.exec(volname);
+  if (m) {
+    const [, baseVmid, baseName, vmid, name] = m as unknown as [string, string, string, string, string];
+    parseImageName(volname, baseName);
+    const { format, isBase } = parseImageName(volname, name);
+    return { content: format === 'subvol' ? 'rootdir' : 'images', name, vmid: Number(vmid), baseName, baseVmid: Number(baseVmid), isBase, format };
+  }
+  m = IMAGE_RE.exec(volname);
+  if (m) {
+    const [, vmid, name] = m as unknown as [string, string, string];
+    const { format, isBase } = parseImageName(volname, name);
+    return { content: format === 'subvol' ? 'rootdir' : 'images', name, vmid: Number(vmid), isBase, format };
+  }
+  m = ISO_RE.exec(volname);
+  if (m && ISO_FILE_RE.test(m[1]!)) return { content: 'iso', name: m[1]!, isBase: false, format: 'iso' };
+  m = VZTMPL_RE.exec(volname);
+  const tmpl = m ? VZTMPL_FILE_RE.exec(m[1]!) : null;
+  if (m && tmpl) return { content: 'vztmpl', name: m[1]!, isBase: false, format: vztmplFormat(tmpl[1] ?? tmpl[2]!) };
+  m = BACKUP_RE.exec(volname);
+  const bkp = m ? BACKUP_FILE_RE.exec(m[1]!) : null;
+  if (m && bkp) {
+    const owner = BACKUP_VMID_RE.exec(m[1]!);
+    return { content: 'backup', name: m[1]!, vmid: owner ? Number(owner[2]) : undefined, isBase: false, format: backupFormat(bkp[1]!) };
+  }
+  m = SNIPPETS_RE.exec(volname);
+  if (m) return { content: 'snippets', name: m[1]!, isBase: false, format: 'file' };
+  invalid(volname, 'unable to parse directory volume name');
+}
+
+/** The canonical volume name of an image (`<vmid>/<name>` or the linked-clone form). */
+export function imageVolname(v: { vmid: number; name: string; baseVmid?: number; baseName?: string }): string {
+  return v.baseName !== undefined ? `${v.baseVmid}/${v.baseName}/${v.vmid}/${v.name}` : `${v.vmid}/${v.name}`;
+}
+
+/** The contract's view of a {@link DirVolname}. */
+export function toParsedVolname(volname: string, v: DirVolname): ParsedVolname {
+  return {
+    volname,
+    content: v.content,
+    vmid: v.vmid,
+    name: v.name,
+    format: v.format,
+    isBase: v.isBase,
+    baseVolname: v.baseName !== undefined ? `${v.baseVmid}/${v.baseName}` : undefined,
+  };
+}

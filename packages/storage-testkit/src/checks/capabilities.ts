@@ -1,0 +1,73 @@
+import { ErrorCodes, STORAGE_CONTENT_TYPES, type StorageDriver, type VolumeFeature, type VolumeFormat, type VolumeState } from '@corral/core';
+import type { ConformanceEnv } from '../ConformanceEnv.js';
+import { MiB } from '../volumeBytes.js';
+import { volnameOf } from './allocation.js';
+
+interface Probe {
+  readonly feature: VolumeFeature;
+  readonly state: VolumeState;
+  readonly method: keyof StorageDriver & string;
+  readonly call: (env: ConformanceEnv, volid: string) => Promise<unknown>;
+}
+
+const PROBES: readonly Probe[] = [
+  { feature: 'snapshot', state: 'current', method: 'snapshotCreate', call: (env, v) => env.storage.snapshotCreate(v, 'snap1') },
+  { feature: 'rollback', state: 'snapshot', method: 'snapshotRollback', call: (env, v) => env.storage.snapshotRollback(v, 'snap1') },
+  { feature: 'template', state: 'current', method: 'createBase', call: (env, v) => env.storage.createBase(v) },
+  { feature: 'clone', state: 'current', method: 'cloneLinked', call: (env, v) => env.storage.cloneLinked(v, { vmid: env.vmid() }) },
+  { feature: 'clone', state: 'snapshot', method: 'cloneLinked', call: (env, v) => env.storage.cloneLinked(v, { vmid: env.vmid(), snapshot: 'snap1' }) },
+  { feature: 'resize', state: 'current', method: 'resize', call: (env, v) => env.storage.resize(v, { sizeBytes: 16 * MiB }) },
+];
+
+/**
+ * Every feature the capability record leaves out, for every tested format, is refused by the
+ * facade with NotSupportedError and the driver's method never runs. Formats and content the
+ * storage cannot hold are InvalidArgumentError before `allocate` runs.
+ */
+export async function checkCapabilities(env: ConformanceEnv): Promise<void> {
+  const { t, storage, sid, info } = env;
+  let refused = 0;
+  const formats = [...env.imageFormats, ...(env.subvolTested ? (['subvol'] as const) : [])];
+  for (const format of formats) {
+    const missing = PROBES.filter((p) => !env.has(p.feature, p.state, format));
+    if (missing.length === 0) continue;
+    const volid =
+      format === 'subvol'
+        ? await storage.allocate({ storage: sid, vmid: env.vmid(), sizeBytes: 0, format, content: 'rootdir' })
+        : await env.allocImage(format);
+    for (const probe of missing) {
+      const spy = env.spy(probe.method);
+      try {
+        await t.throwsAsync(probe.call(env, volid), { code: ErrorCodes.notSupported }, `${format}: ${probe.feature} in state ${probe.state} is not in the capability record`);
+        t.false(spy.calledWith(volnameOf(volid)), `${format}: driver.${probe.method} ran although ${probe.feature}/${probe.state} is missing`);
+        refused++;
+      } finally {
+        spy.restore();
+      }
+    }
+    await storage.free(volid);
+  }
+  t.log(`${refused} missing capabilities were refused before the driver ran`);
+
+  const allocate = env.spy('allocate');
+  try {
+    const foreign = (['vmdk', 'qcow2', 'raw', 'subvol', 'vma', 'iso'] as VolumeFormat[]).find((f) => !info.formats.includes(f))!;
+    await t.throwsAsync(
+      storage.allocate({ storage: sid, vmid: env.vmid(), sizeBytes: 8 * MiB, format: foreign, content: 'images' }),
+      { code: ErrorCodes.invalidArgument },
+      `format '${foreign}' is not in info.formats`,
+    );
+    const off = STORAGE_CONTENT_TYPES.find((c) => !env.def.content.includes(c));
+    if (off) {
+      await t.throwsAsync(
+        storage.allocate({ storage: sid, vmid: env.vmid(), sizeBytes: 8 * MiB, content: off }),
+        { code: ErrorCodes.invalidArgument },
+        `content '${off}' is not enabled on the storage`,
+      );
+    }
+    t.is(allocate.calls.length, 0, 'driver.allocate ran for a refused allocation');
+  } finally {
+    allocate.restore();
+  }
+  await env.assertClean();
+}
