@@ -44,9 +44,11 @@ export * from './formats/index.js';
 // config, locks, tasks, events, node
 export type { ConfigChange, ConfigFile, ConfigStore, ConfigWriteOptions } from './config/ConfigStore.js';
 export * from './config/LocalConfigStore.js';
+export { validateConfigPath, MAX_CONFIG_SEGMENT_BYTES } from './config/validateConfigPath.js';
 export * from './locks/LockManager.js';
 export * from './locks/LocalLockManager.js';
 export * from './locks/HostLockManager.js';
+export { acquireHostLock, type HostLockOptions } from './locks/acquireHostLock.js';
 export * from './locks/guestLock.js';
 export * from './tasks/Upid.js';
 export * from './tasks/TaskManager.js';

@@ -85,7 +85,7 @@ export async function createSnapshot(ctx: GuestContext, config: QemuConfig, path
     for (const d of disks) {
       const access = await ctx.storage.resolve(d.volid, { consumer: 'qemu' });
       const node = await attachedNode(qmp, d.key);
-      if (access.format === 'qcow2' && node) inQemu.push({ ...d, node });
+      if (formatOf(access) === 'qcow2' && node) inQemu.push({ ...d, node });
       else inStorage.push(d);
     }
     const undoInQemu = (): void => {
@@ -173,7 +173,7 @@ export async function deleteSnapshot(ctx: GuestContext, config: QemuConfig, path
         const access = await ctx.storage.resolve(d.volid, { consumer: 'qemu' });
         const node = await attachedNode(qmp, d.key);
         const format = nodes.find((n) => n['node-name'] === `drive-${d.key}`);
-        const held = node && format && access.format === 'qcow2' && sameImage(format, access);
+        const held = node && format && formatOf(access) === 'qcow2' && sameImage(format, access);
         if (held && format.image?.snapshots?.some((s) => s.name === name)) {
           await qmp.execute('blockdev-snapshot-delete-internal-sync', { device: node, name });
         } else if (!held) {
@@ -228,6 +228,10 @@ interface NamedBlockNode {
   file: string;
   drv: string;
   image?: { filename?: string; snapshots?: Array<{ name: string; 'vm-state-size'?: number }> };
+}
+
+function formatOf(access: VolumeAccess): string | undefined {
+  return access.kind === 'directory' ? undefined : access.format;
 }
 
 function sameImage(node: NamedBlockNode, access: VolumeAccess): boolean {

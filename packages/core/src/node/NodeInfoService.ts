@@ -1,5 +1,12 @@
 import * as os from 'node:os';
-import si from 'systeminformation';
+import type Systeminformation from 'systeminformation';
+
+/** systeminformation is loaded on first use: it costs about 90 ms to import, which kernels that never ask for host facts should not pay. */
+let siModule: Promise<typeof Systeminformation> | undefined;
+function loadSi(): Promise<typeof Systeminformation> {
+  siModule ??= import('systeminformation').then((m) => (m as unknown as { default: typeof Systeminformation }).default ?? m);
+  return siModule;
+}
 import { UnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../util/Logger.js';
 
@@ -171,7 +178,7 @@ export class NodeInfoService {
   /** Static CPU facts. */
   cpuInfo(): Promise<NodeCpuInfo> {
     return this.#section('cpuinfo', async () => {
-      const c = await si.cpu();
+      const c = await (await loadSi()).cpu();
       return {
         model: c.brand ? `${c.manufacturer} ${c.brand}`.trim() : (os.cpus()[0]?.model ?? ''),
         vendor: c.vendor,
@@ -187,7 +194,7 @@ export class NodeInfoService {
   /** Host CPU usage, fraction 0..1. */
   cpuUsage(): Promise<number> {
     return this.#section('cpu', async () => {
-      const l = await si.currentLoad();
+      const l = await (await loadSi()).currentLoad();
       return Math.min(1, Math.max(0, (l.currentLoad || 0) / 100));
     });
   }
@@ -195,7 +202,7 @@ export class NodeInfoService {
   /** Memory and swap. */
   memory(): Promise<NodeMemory> {
     return this.#section('memory', async () => {
-      const m = await si.mem();
+      const m = await (await loadSi()).mem();
       const available = m.available || m.free;
       return {
         totalBytes: m.total,
@@ -211,7 +218,7 @@ export class NodeInfoService {
   /** Kernel and distribution. */
   osInfo(): Promise<NodeOsInfo> {
     return this.#section('os', async () => {
-      const o = await si.osInfo();
+      const o = await (await loadSi()).osInfo();
       return { hostname: o.hostname || os.hostname(), kernel: o.kernel || os.release(), distro: o.distro, release: o.release, arch: o.arch || os.arch() };
     });
   }
@@ -219,7 +226,7 @@ export class NodeInfoService {
   /** Mounted filesystems with sizes. */
   filesystems(): Promise<NodeFilesystem[]> {
     return this.#section('filesystems', async () =>
-      (await si.fsSize()).map((f) => ({
+      (await (await loadSi()).fsSize()).map((f) => ({
         device: f.fs,
         type: f.type,
         mount: f.mount,
@@ -233,7 +240,7 @@ export class NodeInfoService {
   /** Block devices. */
   blockDevices(): Promise<NodeBlockDevice[]> {
     return this.#section('blockDevices', async () =>
-      (await si.blockDevices()).map((b) => ({
+      (await (await loadSi()).blockDevices()).map((b) => ({
         name: b.name,
         type: b.type,
         sizeBytes: b.size,
@@ -249,7 +256,7 @@ export class NodeInfoService {
   /** Network interfaces. */
   networkInterfaces(): Promise<NodeNetworkInterface[]> {
     return this.#section('network', async () => {
-      const list = await si.networkInterfaces();
+      const list = await (await loadSi()).networkInterfaces();
       return (Array.isArray(list) ? list : [list]).map((n) => ({
         name: n.iface,
         mac: n.mac,

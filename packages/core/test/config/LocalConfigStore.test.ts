@@ -185,11 +185,16 @@ test('50 concurrent read-modify-write updates under the guest lock all land', as
   await store.write(path, 'counter: 0\nmemory: 512\n');
   await Promise.all(
     Array.from({ length: 50 }, () =>
-      locks.withLock(guestLockName(100), async () => {
-        const file = await store.read(path);
-        const n = Number(/counter: (\d+)/.exec(file!.content)![1]);
-        await store.write(path, file!.content.replace(/counter: \d+/, `counter: ${n + 1}`), { expectedDigest: file!.digest });
-      }),
+      locks.withLock(
+        guestLockName(100),
+        async () => {
+          const file = await store.read(path);
+          const n = Number(/counter: (\d+)/.exec(file!.content)![1]);
+          await store.write(path, file!.content.replace(/counter: \d+/, `counter: ${n + 1}`), { expectedDigest: file!.digest });
+        },
+        // 50 fsynced writes in a row: leave room for a slow disk.
+        { timeoutMs: 60_000 },
+      ),
     ),
   );
   t.is((await store.read(path))?.content, 'counter: 50\nmemory: 512\n');
@@ -243,7 +248,7 @@ test('a write waits for the file lock held by another process and times out with
 });
 
 test('crash safety: writers SIGKILLed at random moments 100 times leave old or new content, never a torn file', async (t) => {
-  t.timeout(60_000);
+  t.timeout(120_000);
   const root = tempRoot(t);
   const dir = 'nodes/pve1/qemu-server';
   const store = new LocalConfigStore({ root });

@@ -263,6 +263,7 @@ function cpuOption(c: QemuConfig, accel: 'kvm' | 'tcg', warnings: string[]): str
 
 function vgaDevices(c: QemuConfig): QemuDevice[] {
   const mem = c.vga.memoryMiB;
+  const ram: Record<string, string> = mem ? { vgamem_mb: String(mem) } : {};
   switch (c.vga.type) {
     case 'none':
     case 'serial0':
@@ -271,9 +272,9 @@ function vgaDevices(c: QemuConfig): QemuDevice[] {
     case 'serial3':
       return [];
     case 'cirrus':
-      return [{ driver: 'cirrus-vga', id: 'vga', ...(mem ? { vgamem_mb: String(mem) } : {}) }];
+      return [{ driver: 'cirrus-vga', id: 'vga', ...ram }];
     case 'vmware':
-      return [{ driver: 'vmware-svga', id: 'vga', ...(mem ? { vgamem_mb: String(mem) } : {}) }];
+      return [{ driver: 'vmware-svga', id: 'vga', ...ram }];
     case 'virtio':
       return [{ driver: 'virtio-vga', id: 'vga' }];
     case 'qxl':
@@ -281,12 +282,11 @@ function vgaDevices(c: QemuConfig): QemuDevice[] {
     case 'qxl3':
     case 'qxl4': {
       const heads = c.vga.type === 'qxl' ? 1 : Number(c.vga.type.slice(3));
-      const ram = mem ? { vgamem_mb: String(mem) } : {};
       const out: QemuDevice[] = [{ driver: 'qxl-vga', id: 'vga', ...ram }];
       for (let i = 1; i < heads; i++) out.push({ driver: 'qxl', id: `vga${i}`, ...ram });
       return out;
     }
     default:
-      return [{ driver: 'VGA', id: 'vga', ...(mem ? { vgamem_mb: String(mem) } : {}) }];
+      return [{ driver: 'VGA', id: 'vga', ...ram }];
   }
 }

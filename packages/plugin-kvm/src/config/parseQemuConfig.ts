@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-import { InvalidConfigError, parsePropertyString, parseQemuDrive, parseQemuNet, type GuestConfigEntries, type QemuDrive } from '@corral/core';
+import { InvalidConfigError, parsePropertyString, parseQemuDrive, parseQemuNet, validateQemuConfig, type GuestConfigEntries, type QemuDrive } from '@corral/core';
 import type {
   QemuAgentSpec,
   QemuConfig,
@@ -47,6 +47,7 @@ export const QEMU_METADATA_KEYS: ReadonlySet<string> = new Set([
   'hotplug',
   'vmstatestorage',
   'vmstate',
+  'autostart',
 ]);
 
 /** Proxmox keys the driver does not implement, with what they would need. */
@@ -71,6 +72,9 @@ export const QEMU_UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   'amd-sev': 'AMD SEV',
   'intel-tdx': 'Intel TDX',
   cdrom: "the 'cdrom' alias (write ide2 instead)",
+  smp: "the old 'smp' key (use sockets and cores)",
+  tdf: 'the time drift fix',
+  startdate: 'a fixed RTC start date',
 };
 
 const UNSUPPORTED_INDEXED: ReadonlyArray<[RegExp, string]> = [
@@ -131,7 +135,10 @@ export function isDriveKey(key: string): boolean {
  */
 export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: number }): QemuConfig {
   const vmid = options.vmid;
-  for (const key of Object.keys(entries)) checkKnownKey(key);
+  // Core's schema first (every key known to Proxmox, every value well-formed), then what this
+  // driver can build and how keys combine.
+  validateQemuConfig(entries);
+  for (const [key, value] of Object.entries(entries)) checkKnownKey(key, value);
 
   const int = (key: string, min: number, max: number, def: number): number => {
     const raw = entries[key];
@@ -334,8 +341,12 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
   };
 }
 
-function checkKnownKey(key: string): void {
+function checkKnownKey(key: string, value: string): void {
   if (QEMU_METADATA_KEYS.has(key)) return;
+  if (key === 'arch') {
+    if (value === 'x86_64') return;
+    throw new InvalidConfigError(key, value, `'arch: ${value}' is not supported by Corral's QEMU driver (x86_64 only)`);
+  }
   const unsupported = QEMU_UNSUPPORTED_KEYS[key] ?? UNSUPPORTED_INDEXED.find(([re]) => re.test(key))?.[1];
   if (unsupported) throw new InvalidConfigError(key, undefined, `'${key}' is not supported by Corral's QEMU driver (${unsupported})`);
   const known = [

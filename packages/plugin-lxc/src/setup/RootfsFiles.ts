@@ -11,7 +11,7 @@
  */
 import { constants } from 'node:fs';
 import { chown, lstat, mkdir, open, readFile, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { InvalidStateError } from '@corral/core';
 
 /** Most symlinks followed in one resolution (as the kernel's MAXSYMLINKS). */
@@ -123,9 +123,10 @@ export class RootfsFiles {
    * @throws InvalidStateError when the path (after symlinks) is not a regular file.
    */
   async write(path: string, content: string | Uint8Array, options: { mode?: number; uid?: number; gid?: number } = {}): Promise<void> {
-    const slash = path.lastIndexOf('/');
-    await this.mkdir(path.slice(0, slash) || '/');
-    const host = await this.resolve(path);
+    // Resolve first: the parent to create is the one of the symlinks' final target.
+    const target = `/${relative(this.root, await this.resolve(path))}`;
+    await this.mkdir(target.slice(0, target.lastIndexOf('/')) || '/');
+    const host = await this.resolve(target);
     let existed = true;
     try {
       const st = await lstat(host);

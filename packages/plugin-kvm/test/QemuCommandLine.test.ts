@@ -1,0 +1,316 @@
+/**
+ * Config → argv, as tables (pve-storage style): every row is a config, the volumes storage
+ * resolved for it, the host's features, and the options that must (or must not) appear.
+ * Pure: no QEMU runs here (QemuLifecycle.test.ts boots the same command lines for real).
+ */
+import test from 'ava';
+import type { VolumeAccess } from '@corral/core';
+import { buildQemuCommandLine, type QemuHostFeatures } from '../src/cmdline/QemuCommandLine.js';
+import { parseQemuConfig } from '../src/config/parseQemuConfig.js';
+import { qemuRunPaths } from '../src/runtime/QemuRunPaths.js';
+
+const RUN = '/run/corral/qemu/100';
+const TCG: QemuHostFeatures = { kvm: false, vhostNet: false };
+const KVM: QemuHostFeatures = { kvm: true, vhostNet: true, ovmf: { '4m': { code: '/fw/CODE_4M.fd', vars: '/fw/VARS_4M.fd' } } };
+const qcow = (path: string): VolumeAccess => ({ kind: 'file', path, format: 'qcow2' });
+
+/** Every value given to `flag`, in order. */
+function values(argv: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (a === flag && i + 1 < argv.length) out.push(argv[i + 1]!);
+  });
+  return out;
+}
+
+function build(entries: Record<string, string>, options: { host?: QemuHostFeatures; volumes?: Record<string, VolumeAccess> } = {}) {
+  const config = parseQemuConfig(entries, { vmid: 100 });
+  return buildQemuCommandLine({
+    config,
+    paths: qemuRunPaths(RUN),
+    host: options.host ?? TCG,
+    volumes: new Map(Object.entries(options.volumes ?? {})),
+    paused: true,
+    daemonize: true,
+  });
+}
+
+interface Row {
+  description: string;
+  entries: Record<string, string>;
+  host?: QemuHostFeatures;
+  volumes?: Record<string, VolumeAccess>;
+  /** flag → values that must all be among the flag's values. */
+  has: Record<string, string[]>;
+  /** flag → values that must not appear. */
+  hasNot?: Record<string, string[]>;
+  /** Exact argv tail (after every option the driver adds). */
+  tail?: string[];
+  accel?: 'kvm' | 'tcg';
+  warning?: RegExp;
+}
+
+const rows: Row[] = [
+  {
+    description: 'defaults: pc, SeaBIOS, 512 MiB, 1 vCPU, VGA + tablet + balloon, QMP x2, pid file, VNC on a unix socket, TCG with a warning',
+    entries: {},
+    has: {
+      '-machine': ['type=pc'],
+      '-accel': ['tcg'],
+      '-m': ['512'],
+      '-smp': ['1,sockets=1,cores=1,maxcpus=1'],
+      '-cpu': ['qemu64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3'],
+      '-chardev': [`socket,id=qmp,path=${RUN}/qmp.sock,server=on,wait=off`, `socket,id=qmp-status,path=${RUN}/qmp-status.sock,server=on,wait=off`],
+      '-mon': ['chardev=qmp,mode=control', 'chardev=qmp-status,mode=control'],
+      '-pidfile': [`${RUN}/qemu.pid`],
+      '-vnc': [`unix:${RUN}/vnc.sock`],
+      '-device': ['VGA,id=vga', 'piix3-usb-uhci,id=uhci', 'usb-tablet,id=tablet,bus=uhci.0,port=1', 'virtio-balloon-pci,id=balloon0'],
+      '-name': ['guest=vm100,debug-threads=on'],
+    },
+    accel: 'tcg',
+    warning: /TCG/,
+  },
+  {
+    description: 'KVM host: -accel kvm, kvm64 with PV flags, kvm-pit policy, vhost=on for virtio NICs',
+    entries: { net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0' },
+    host: KVM,
+    has: {
+      '-accel': ['kvm'],
+      '-cpu': ['kvm64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3,+kvm_pv_eoi,+kvm_pv_unhalt'],
+      '-global': ['kvm-pit.lost_tick_policy=discard'],
+      '-netdev': ['type=tap,id=net0,ifname=tap100i0,script=no,downscript=no,vhost=on'],
+    },
+    accel: 'kvm',
+  },
+  {
+    description: 'kvm: 0 forces TCG even with /dev/kvm (no warning about a missing KVM)',
+    entries: { kvm: '0' },
+    host: KVM,
+    has: { '-accel': ['tcg'] },
+    accel: 'tcg',
+  },
+  {
+    description: 'name, memory, sockets × cores, vcpus, q35 with its hotplug bridge, acpi off',
+    entries: { name: 'web-1', memory: '2048', sockets: '2', cores: '4', vcpus: '6', machine: 'q35', acpi: '0' },
+    has: {
+      '-name': ['guest=web-1,debug-threads=on'],
+      '-m': ['2048'],
+      '-smp': ['6,sockets=2,cores=4,maxcpus=8'],
+      '-machine': ['type=q35,acpi=off'],
+      '-device': ['pci-bridge,id=pci.1,chassis_nr=1,bus=pcie.0,addr=0x1e', 'qemu-xhci,id=xhci', 'usb-tablet,id=tablet,bus=xhci.0'],
+    },
+  },
+  {
+    description: 'cpu host under TCG becomes max (with a warning); flags and hidden kept',
+    entries: { cpu: 'host,flags=+aes;-pcid,hidden=1' },
+    has: { '-cpu': ['max,+aes,-pcid,kvm=off'] },
+    warning: /'host' needs KVM/,
+  },
+  {
+    description: 'balloon: 0 removes the balloon device; vga none removes VGA and tablet',
+    entries: { balloon: '0', vga: 'none' },
+    has: {},
+    hasNot: { '-device': ['virtio-balloon-pci,id=balloon0', 'VGA,id=vga', 'usb-tablet,id=tablet,bus=uhci.0,port=1'] },
+  },
+  {
+    description: 'vga serial0 uses the serial port as console; serial0 socket in the run dir',
+    entries: { vga: 'serial0', serial0: 'socket' },
+    has: {
+      '-chardev': [`socket,id=serial0,path=${RUN}/serial0.sock,server=on,wait=off`],
+      '-device': ['isa-serial,chardev=serial0,id=serial0'],
+    },
+    hasNot: { '-device': ['VGA,id=vga'] },
+  },
+  {
+    description: 'vga types and memory',
+    entries: { vga: 'qxl2,memory=64' },
+    has: { '-device': ['qxl-vga,id=vga,vgamem_mb=64', 'qxl,id=vga1,vgamem_mb=64'] },
+  },
+  {
+    description: 'agent: virtio-serial port org.qemu.guest_agent.0 on a socket',
+    entries: { agent: 'enabled=1,fstrim_cloned_disks=1' },
+    has: {
+      '-chardev': [`socket,id=qga0,path=${RUN}/qga.sock,server=on,wait=off`],
+      '-device': ['virtio-serial,id=qga0', 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0,id=qga0-port'],
+    },
+  },
+  {
+    description: 'agent: 0 adds no channel',
+    entries: { agent: '0' },
+    has: {},
+    hasNot: { '-device': ['virtio-serial,id=qga0'] },
+  },
+  {
+    description: 'virtio disk: file + qcow2 blockdev nodes, cache none (O_DIRECT), serial, bootindex',
+    entries: { virtio0: 'local:100/vm-100-disk-0.qcow2,size=8G,serial=DISK%2C1', boot: 'order=virtio0' },
+    volumes: { virtio0: qcow('/vz/images/100/vm-100-disk-0.qcow2') },
+    has: {
+      '-blockdev': [
+        JSON.stringify({ driver: 'file', filename: '/vz/images/100/vm-100-disk-0.qcow2', 'node-name': 'file-virtio0', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
+        JSON.stringify({ driver: 'qcow2', 'node-name': 'drive-virtio0', file: 'file-virtio0', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore', 'detect-zeroes': 'on' }),
+      ],
+      // serial is URL-decoded (DISK,1) and its comma doubled for QEMU's option parser
+      '-device': ['virtio-blk-pci,drive=drive-virtio0,id=virtio0,serial=DISK,,1,bootindex=100'],
+      '-boot': [],
+    },
+  },
+  {
+    description: 'SCSI on virtio-scsi-pci: one controller, LUN = index; writethrough turns the write cache off',
+    entries: { scsihw: 'virtio-scsi-pci', scsi0: 'local:vm-100-disk-0.raw,cache=writethrough', scsi3: 'local:vm-100-disk-1.raw,ssd=1' },
+    volumes: { scsi0: { kind: 'file', path: '/d0.raw', format: 'raw' }, scsi3: { kind: 'file', path: '/d1.raw', format: 'raw' } },
+    has: {
+      '-device': [
+        'virtio-scsi-pci,id=scsihw0',
+        'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0,id=scsi0,write-cache=off',
+        'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=3,drive=drive-scsi3,id=scsi3,rotation_rate=1',
+      ],
+    },
+  },
+  {
+    description: 'SCSI on lsi (the default): 7 targets per controller, scsi-id = index mod 7',
+    entries: { scsi0: 'local:a.raw', scsi8: 'local:b.raw' },
+    volumes: { scsi0: { kind: 'file', path: '/a', format: 'raw' }, scsi8: { kind: 'file', path: '/b', format: 'raw' } },
+    has: { '-device': ['lsi53c895a,id=scsihw0', 'lsi53c895a,id=scsihw1', 'scsi-hd,bus=scsihw1.0,scsi-id=1,drive=drive-scsi8,id=scsi8'] },
+  },
+  {
+    description: 'virtio-scsi-single: one controller per disk, with its iothread',
+    entries: { scsihw: 'virtio-scsi-single', scsi1: 'local:a.raw,iothread=1' },
+    volumes: { scsi1: { kind: 'file', path: '/a', format: 'raw' } },
+    has: {
+      '-object': ['iothread,id=iothread-scsi1'],
+      '-device': ['virtio-scsi-pci,id=virtioscsi1,iothread=iothread-scsi1', 'scsi-hd,bus=virtioscsi1.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi1,id=scsi1'],
+    },
+  },
+  {
+    description: 'SATA disk on AHCI, IDE CD-ROM with an ISO (read-only, page cache), empty CD-ROM',
+    entries: { sata0: 'local:a.raw', ide2: 'local:iso/debian.iso,media=cdrom', ide3: 'none,media=cdrom' },
+    volumes: { sata0: { kind: 'file', path: '/a', format: 'raw' }, ide2: { kind: 'file', path: '/iso/debian.iso', format: 'iso' } },
+    has: {
+      '-device': ['ahci,id=ahci0,multifunction=on', 'ide-hd,bus=ahci0.0,drive=drive-sata0,id=sata0', 'ide-cd,bus=ide.1,unit=0,drive=drive-ide2,id=ide2', 'ide-cd,bus=ide.1,unit=1,id=ide3'],
+      '-blockdev': [JSON.stringify({ driver: 'raw', 'node-name': 'drive-ide2', file: 'file-ide2', cache: { direct: false, 'no-flush': false }, 'read-only': true })],
+    },
+  },
+  {
+    description: 'q35 IDE: one unit per bus',
+    entries: { machine: 'q35', ide2: 'none,media=cdrom' },
+    has: { '-device': ['ide-cd,bus=ide.2,unit=0,id=ide2'] },
+  },
+  {
+    description: 'a block device, an rbd volume (storage blockdev JSON) and I/O limits (throttle group)',
+    entries: { virtio0: 'local:vm-100-disk-0.raw,mbps=10,iops=200', virtio1: 'ceph:vm-100-disk-1,aio=native' },
+    volumes: {
+      virtio0: { kind: 'block', path: '/dev/zvol/x', format: 'raw' },
+      virtio1: { kind: 'qemu', blockdev: { driver: 'rbd', pool: 'rbd', image: 'vm-100-disk-1', conf: '/etc/ceph/ceph.conf' }, url: 'rbd:rbd/vm-100-disk-1', format: 'raw' },
+    },
+    has: {
+      '-object': [JSON.stringify({ 'qom-type': 'throttle-group', id: 'throttle-virtio0', limits: { 'bps-total': 10485760, 'iops-total': 200 } })],
+      '-blockdev': [
+        JSON.stringify({ driver: 'host_device', filename: '/dev/zvol/x', 'node-name': 'file-virtio0', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
+        JSON.stringify({ driver: 'throttle', 'node-name': 'throttle-virtio0', 'throttle-group': 'throttle-virtio0', file: 'drive-virtio0' }),
+        JSON.stringify({ driver: 'rbd', pool: 'rbd', image: 'vm-100-disk-1', conf: '/etc/ceph/ceph.conf', 'node-name': 'file-virtio1', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
+      ],
+      '-device': ['virtio-blk-pci,drive=throttle-virtio0,id=virtio0', 'virtio-blk-pci,drive=drive-virtio1,id=virtio1'],
+    },
+  },
+  {
+    description: 'NICs: bridged tap without vhost (no /dev/vhost-net), user networking without bridge, e1000, multiqueue',
+    entries: { net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0,queues=2', net1: 'e1000=BC:24:11:00:00:02', boot: 'order=net1' },
+    has: {
+      '-netdev': ['type=tap,id=net0,ifname=tap100i0,script=no,downscript=no,vhost=off,queues=2', 'type=user,id=net1'],
+      '-device': ['virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,mq=on,vectors=6', 'e1000,mac=BC:24:11:00:00:02,netdev=net1,id=net1,bootindex=100'],
+    },
+  },
+  {
+    description: 'legacy boot cdn with bootdisk',
+    entries: { boot: 'cdn', bootdisk: 'virtio0', virtio0: 'local:a.raw', ide2: 'none,media=cdrom', net0: 'virtio=BC:24:11:00:00:01' },
+    volumes: { virtio0: { kind: 'file', path: '/a', format: 'raw' } },
+    has: {
+      '-device': ['virtio-blk-pci,drive=drive-virtio0,id=virtio0,bootindex=100', 'ide-cd,bus=ide.1,unit=0,id=ide2,bootindex=101', 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,bootindex=102'],
+    },
+  },
+  {
+    description: 'OVMF with a temporary vars copy (warning) on q35',
+    entries: { bios: 'ovmf', machine: 'q35' },
+    host: KVM,
+    has: {
+      '-machine': ['type=q35,pflash0=pflash0,pflash1=drive-efidisk0'],
+      '-blockdev': [
+        JSON.stringify({ driver: 'file', filename: '/fw/CODE_4M.fd', 'node-name': 'pflash0-file', 'read-only': true }),
+        JSON.stringify({ driver: 'file', filename: `${RUN}/efivars.fd`, 'node-name': 'file-efidisk0', cache: { direct: false, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
+      ],
+    },
+    warning: /no efidisk0/,
+  },
+  {
+    description: 'PCI passthrough: vfio-pci, pcie root port on q35, x-vga, multi-function',
+    entries: { machine: 'q35', hostpci0: '0000:01:00.0,pcie=1,x-vga=1', hostpci1: '02:00.0;02:00.1,rombar=0' },
+    has: {
+      '-device': [
+        'pcie-root-port,id=ich9-pcie-port-1,bus=pcie.0,port=1,chassis=1,addr=0x11',
+        'vfio-pci,host=0000:01:00.0,id=hostpci0,bus=ich9-pcie-port-1,x-vga=on',
+        'vfio-pci,host=0000:02:00.0,id=hostpci1.0,addr=0x0.0,multifunction=on,rombar=0',
+        'vfio-pci,host=0000:02:00.1,id=hostpci1.1,addr=0x0.1,rombar=0',
+      ],
+    },
+  },
+  {
+    description: 'misc devices: watchdog, rng, vmgenid, smbios, localtime for Windows, no reboot',
+    entries: {
+      watchdog: 'model=i6300esb,action=reset',
+      rng0: 'source=/dev/urandom,max_bytes=1024,period=1000',
+      vmgenid: '8b5a2e41-3c6f-4c9b-9f33-1d2e3f4a5b6c',
+      smbios1: 'uuid=8b5a2e41-3c6f-4c9b-9f33-1d2e3f4a5b6c,manufacturer=QUNNRSwgSW5jLg==,base64=1',
+      ostype: 'win10',
+      reboot: '0',
+    },
+    has: {
+      '-device': ['i6300esb,id=watchdog', 'virtio-rng-pci,rng=rng0,id=rng0,max-bytes=1024,period=1000', 'vmgenid,guid=8b5a2e41-3c6f-4c9b-9f33-1d2e3f4a5b6c,id=vmgenid0'],
+      '-action': ['watchdog=reset'],
+      '-object': ['rng-random,filename=/dev/urandom,id=rng0'],
+      '-smbios': ['type=1,uuid=8b5a2e41-3c6f-4c9b-9f33-1d2e3f4a5b6c,manufacturer=ACME,, Inc.'],
+      '-rtc': ['driftfix=slew,base=localtime'],
+      '-no-reboot': [],
+    },
+  },
+  {
+    description: 'args: quote-aware split, appended last, no shell',
+    entries: { args: `-kernel /boot/vmlinuz -initrd '/boot/initrd img' -append "console=ttyS0 quiet \\"x\\"" -device x\\,y` },
+    has: {},
+    tail: ['-kernel', '/boot/vmlinuz', '-initrd', '/boot/initrd img', '-append', 'console=ttyS0 quiet "x"', '-device', 'x,y'],
+  },
+];
+
+for (const row of rows) {
+  test(`argv: ${row.description}`, (t) => {
+    const cl = build(row.entries, { host: row.host, volumes: row.volumes });
+    const argv = cl.argv;
+    t.is(argv[0], 'qemu-system-x86_64');
+    t.true(argv.includes('-daemonize') && argv.includes('-S') && argv.includes('-nodefaults'));
+    for (const [flag, expected] of Object.entries(row.has)) {
+      if (expected.length === 0) {
+        if (flag !== '-boot') t.true(argv.includes(flag), `${flag} present`);
+        continue;
+      }
+      const got = values(argv, flag);
+      for (const v of expected) t.true(got.includes(v), `${flag} ${v}\n  got: ${got.join('\n       ')}`);
+    }
+    for (const [flag, unexpected] of Object.entries(row.hasNot ?? {})) {
+      const got = values(argv, flag);
+      for (const v of unexpected) t.false(got.includes(v), `${flag} ${v} must not appear`);
+    }
+    if (row.tail) t.deepEqual(argv.slice(-row.tail.length), row.tail);
+    if (row.accel) t.is(cl.accel, row.accel);
+    if (row.warning) t.true(cl.warnings.some((w) => row.warning!.test(w)), cl.warnings.join('; '));
+    else if (row.accel === 'kvm') t.deepEqual(cl.warnings, []);
+  });
+}
+
+test('argv: a drive that was not resolved fails naming the key', (t) => {
+  const err = t.throws(() => build({ virtio0: 'local:a.raw' }));
+  t.is((err as { key?: string }).key, 'virtio0');
+});
+
+test('argv: ovmf without firmware is UnavailableError', (t) => {
+  const err = t.throws(() => build({ bios: 'ovmf' }, { host: TCG }));
+  t.is((err as { code?: string }).code, 'CORRAL_ERR_UNAVAILABLE');
+});
