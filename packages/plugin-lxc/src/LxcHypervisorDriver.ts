@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import {
   CommandFailedError,
@@ -20,7 +20,6 @@ import {
   InvalidStateError,
   NotSupportedError,
   TimeoutError,
-  UnavailableError,
   parseLxcMountPoint,
   printLxcMountPoint,
   printLxcNet,
@@ -44,6 +43,7 @@ import { parseContainerConfig, type ContainerConfig } from './config/parseContai
 import { HostCgroups } from './host/HostCgroups.js';
 import { childPids, isSameProcess, readProcStat } from './host/procfs.js';
 import { checkSubordinateIds, type SubordinateIdFiles } from './host/subordinateIds.js';
+import { checkSearchable, giveEmptyVolumeToContainerRoot } from './host/rootfsAccess.js';
 import { applyLiveChanges } from './runtime/applyLiveChanges.js';
 import { ContainerRunDir } from './runtime/ContainerRunDir.js';
 import { LxcTools } from './runtime/LxcTools.js';
@@ -231,7 +231,8 @@ export class LxcHypervisorDriver implements HypervisorDriver {
   /**
    * Everything a start does before `lxc-start`: checks the config against the host, resolves
    * the volumes, writes hostname/network files into the rootfs, and returns the LXC config
-   * text. Also used by {@link showCommand}'s callers and the benchmark.
+   * text (public so that tools can show the LXC config a start would use). Clears what an earlier
+   * run left in the run directory and writes into the rootfs: call it on a stopped container only.
    */
   async prepareStart(ctx: GuestContext, entries: GuestConfigEntries): Promise<string> {
     const config = parseContainerConfig(entries);
@@ -250,6 +251,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     const mounts: ResolvedMount[] = [];
     for (const { key, mount } of config.mountPoints) {
       const source = mount.type === 'bind' ? await this.#checkBindSource(key, entries[key]!, mount.volume) : await this.#resolveDirectory(ctx, key, mount);
+      if (mount.type === 'volume' && config.idmap.length > 0) await giveEmptyVolumeToContainerRoot(source, owner);
       mounts.push({ key, source, target: mount.mp, readOnly: !!mount.ro });
     }
     const files = new RootfsFiles(rootfsPath, owner);
@@ -538,29 +540,6 @@ export class LxcHypervisorDriver implements HypervisorDriver {
 /** A random MAC with Proxmox's prefix `BC:24:11`. */
 function randomMac(): string {
   return derivedMac(Math.floor(Math.random() * 1e9), Math.floor(Math.random() * 1e6));
-}
-
-/**
- * Every directory above the rootfs must let the container's root (a host uid without rights
- * of its own) pass, or LXC fails with "Permission denied - Could not access ...".
- *
- * @throws UnavailableError naming the directory.
- */
-async function checkSearchable(rootfsPath: string, owner: { uid: number; gid: number }): Promise<void> {
-  let dir = dirname(rootfsPath);
-  for (;;) {
-    const st = await stat(dir);
-    const ok = st.uid === owner.uid ? (st.mode & 0o100) !== 0 : st.gid === owner.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
-    if (!ok) {
-      throw new UnavailableError(
-        'rootfs',
-        `the container's root (host uid ${owner.uid}) cannot reach its rootfs ${rootfsPath}: directory '${dir}' is not searchable by others (chmod o+x '${dir}')`,
-      );
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return;
-    dir = parent;
-  }
 }
 
 function sleep(ms: number): Promise<void> {

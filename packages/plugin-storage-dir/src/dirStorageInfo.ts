@@ -25,7 +25,7 @@ export const DIR_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverIn
     rollback: { snapshot: ['qcow2'] },
     clone: { base: IMAGE },
     template: { current: IMAGE },
-    copy: { base: IMAGE, current: IMAGE, snapshot: ['qcow2'] },
+    copy: { base: IMAGE, current: [...IMAGE, 'subvol'], snapshot: ['qcow2'] },
     resize: { current: ['raw', 'qcow2'] },
     shrink: { current: ['raw', 'qcow2'] },
     sparseinit: { base: IMAGE, current: IMAGE },

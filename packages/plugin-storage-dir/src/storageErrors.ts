@@ -1,7 +1,8 @@
 import { statfs } from 'node:fs/promises';
 import { CommandFailedError, NotFoundError, StorageFullError } from '@corral/core';
 
-const NO_SPACE_TEXT = /No space left on device|Disk quota exceeded/i;
+/** Out-of-space messages of the tools (GNU tar reports a short write as "Wrote only N of M bytes"). */
+const NO_SPACE_TEXT = /No space left on device|Disk quota exceeded|Wrote only \d+ of \d+ bytes/i;
 
 /** True for "out of space" from fs calls (ENOSPC, EDQUOT) or from a tool's stderr. */
 export function isNoSpace(err: unknown): boolean {

@@ -49,9 +49,9 @@ test('a path that is a file, or missing with mkdir 0, is refused by checkDefinit
   const dir = await makeTempDir(t);
   const file = join(dir, 'not-a-dir');
   await writeFile(file, 'x');
-  const e1 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('f', 'dir', { path: file }), { code: ErrorCodes.invalidConfig });
+  const e1 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('onfile', 'dir', { path: file }), { code: ErrorCodes.invalidConfig });
   t.is(e1?.key, 'path');
-  const e2 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('m', 'dir', { path: join(dir, 'missing'), mkdir: '0' }), { code: ErrorCodes.invalidConfig });
+  const e2 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('nodir', 'dir', { path: join(dir, 'missing'), mkdir: '0' }), { code: ErrorCodes.invalidConfig });
   t.is(e2?.key, 'path');
   t.is((await kernel.config.read('storage.cfg'))?.content, before);
 });

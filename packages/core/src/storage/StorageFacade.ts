@@ -281,7 +281,7 @@ export class StorageFacade {
     const content = options.content ?? 'images';
     const { driver, ctx, def } = await this.#open(options.storage, options.signal);
     this.#checkContent(def, content);
-    const format = options.format ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : driver.info.defaultFormat);
+    const format = options.format ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(driver, def));
     if (!driver.info.formats.includes(format)) {
       throw new InvalidArgumentError('format', `storage '${def.id}' (${def.type}) cannot allocate format '${format}' (it can: ${driver.info.formats.join(', ')})`);
     }
@@ -383,7 +383,9 @@ export class StorageFacade {
     const { driver, ctx, volname, parsed } = await this.#openVolume(volid);
     this.#require(driver, 'template', 'current', parsed.format, volid);
     if (parsed.isBase) return volid;
-    return formatVolumeId(ctx.storage.id, await driver.createBase(ctx, volname));
+    const base = await driver.createBase(ctx, volname);
+    await this.#attributes.rename(ctx.storage.id, volname, base);
+    return formatVolumeId(ctx.storage.id, base);
   }
 
   /**
@@ -415,6 +417,7 @@ export class StorageFacade {
     const src = await this.#openVolume(volid, options.signal);
     const dst = await this.#open(options.targetStorage, options.signal);
     const content = src.parsed.content;
+    this.#require(src.driver, 'copy', options.snapshot ? 'snapshot' : stateOf(src.parsed), src.parsed.format, volid);
     this.#checkContent(dst.def, content);
     const format = pickTransferFormat(src.driver, dst.driver, src.parsed.format);
     if (!format) {
@@ -430,7 +433,7 @@ export class StorageFacade {
       const status = await dst.driver.status(dst.ctx);
       if (status.availableBytes < info.sizeBytes) throw new StorageFullError(dst.def.id, info.sizeBytes, status.availableBytes);
     }
-    const volumeFormat = dst.driver.info.formats.includes(src.parsed.format) ? src.parsed.format : dst.driver.info.defaultFormat;
+    const volumeFormat = dst.driver.info.formats.includes(src.parsed.format) ? src.parsed.format : defaultFormatOf(dst.driver, dst.def);
     return this.deps.locks.withLock(
       `storage:${dst.def.id}`,
       async () => {
@@ -486,7 +489,7 @@ export class StorageFacade {
       throw new NotSupportedError('import', `storage '${def.id}' cannot import '${options.format}' (it can: ${driver.info.importFormats.join(', ')})`);
     }
     await driver.activate(ctx);
-    const volumeFormat = options.volumeFormat ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : driver.info.defaultFormat);
+    const volumeFormat = options.volumeFormat ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(driver, def));
     return this.deps.locks.withLock(
       `storage:${def.id}`,
       async () => {
@@ -604,7 +607,7 @@ export class StorageFacade {
   async #findByName(driver: StorageDriver, ctx: StorageContext, vmid: number, name: string): Promise<string | undefined> {
     try {
       const vols = await driver.listVolumes(ctx, { vmid });
-      return vols.find((v) => basename(v.volname).replace(/\.(raw|qcow2|vmdk)$/, '') === name)?.volname;
+      return vols.find((v) => basename(v.volname).replace(/\.(raw|qcow2|vmdk|subvol)$/, '') === name)?.volname;
     } catch {
       return undefined;
     }
@@ -622,6 +625,15 @@ export class StorageFacade {
 
 function basename(volname: string): string {
   return volname.slice(volname.lastIndexOf('/') + 1);
+}
+
+/**
+ * The image format used when a request names none: the storage's own `format` option when the
+ * driver can allocate it (Proxmox's `default_format($scfg)`), else the driver's default.
+ */
+function defaultFormatOf(driver: StorageDriver, def: StorageDefinition): VolumeFormat {
+  const own = def.options.format as VolumeFormat | undefined;
+  return own !== undefined && driver.info.formats.includes(own) ? own : driver.info.defaultFormat;
 }
 
 function stateOf(parsed: ParsedVolname): VolumeState {

@@ -43,6 +43,15 @@ export class VolumeAttributes {
     });
   }
 
+  /** Moves a volume's attributes to its new name (a volume turned into a base is renamed). */
+  async rename(storage: string, from: string, to: string): Promise<void> {
+    await this.#update(storage, (map) => {
+      if (!map[from]) return;
+      map[to] = map[from]!;
+      delete map[from];
+    });
+  }
+
   async remove(storage: string, volname: string): Promise<void> {
     await this.#update(storage, (map) => {
       delete map[volname];

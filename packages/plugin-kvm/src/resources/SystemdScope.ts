@@ -145,22 +145,29 @@ export class SystemdScope implements ResourceControl {
 
   async #withManager<T>(fn: (manager: ManagerInterface) => Promise<T>): Promise<T> {
     const bus = this.#options.busAddress ? dbus.sessionBus({ busAddress: this.#options.busAddress }) : dbus.systemBus();
-    let busError: unknown;
-    // dbus-next crashes the process on an unhandled 'error' event (no system bus...).
-    bus.on('error', (err) => {
-      busError = err;
+    // dbus-next crashes the process on an unhandled 'error' event (no system bus...), and
+    // leaves pending calls unanswered when the connection fails: race every step against it.
+    let timer: NodeJS.Timeout | undefined;
+    const broken = new Promise<never>((_, reject) => {
+      bus.on('error', (err: unknown) =>
+        reject(new UnavailableError('systemd', `cannot reach systemd on D-Bus: ${(err as Error)?.message ?? String(err)}`, { cause: err })),
+      );
+      const timeoutMs = (this.#options.jobTimeoutMs ?? 10_000) + 5_000;
+      timer = setTimeout(() => reject(new TimeoutError('systemd on D-Bus', timeoutMs)), timeoutMs);
     });
+    broken.catch(() => undefined);
     try {
-      let obj: dbus.ProxyObject;
-      try {
-        obj = await bus.getProxyObject(SYSTEMD, SYSTEMD_PATH);
-      } catch (err) {
-        throw new UnavailableError('systemd', `cannot reach systemd on D-Bus: ${(err as Error).message ?? String(busError)}`, { cause: err ?? busError });
-      }
+      const obj = await Promise.race([bus.getProxyObject(SYSTEMD, SYSTEMD_PATH), broken]);
       const manager = obj.getInterface(MANAGER) as unknown as ManagerInterface;
-      await manager.Subscribe();
-      return await fn(manager);
+      await Promise.race([manager.Subscribe(), broken]);
+      return await Promise.race([fn(manager), broken]);
+    } catch (err) {
+      if (err instanceof dbus.DBusError && err.type === 'org.freedesktop.DBus.Error.ServiceUnknown') {
+        throw new UnavailableError('systemd', `systemd is not on this D-Bus: ${err.text}`, { cause: err });
+      }
+      throw err;
     } finally {
+      clearTimeout(timer);
       bus.disconnect();
     }
   }
