@@ -4,6 +4,7 @@
  * consoles, the guest agent, disk and NIC hotplug, pending changes, agent shutdown, destroy
  * leaving nothing behind, and start failures that leave nothing behind. One guest at a time.
  */
+import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,12 +13,14 @@ import test from 'ava';
 import { CommandFailedError, InvalidConfigError, InvalidStateError } from '@corral/core';
 import { realTest } from '@corral/core/testing';
 import { withQmp } from '../src/runtime/withQmp.js';
-import { markerFields, parseDiskMarker, parseNicMarker } from './support/guestMarkers.js';
+import { parseDiskMarker, parseNicMarker } from './support/guestMarkers.js';
 import { testGuestUnavailableReason } from './support/testGuestImage.js';
-import { bootGuest, kvmTestKernel, testGuestConfig } from './support-kvm/kvmTestKernel.js';
+import { bootGuest, connectSerial, kvmTestKernel, testGuestConfig } from './support-kvm/kvmTestKernel.js';
 
 const reason = testGuestUnavailableReason();
 const qemuTest = realTest(test, reason === undefined, reason ?? '');
+const ovmfReason = reason ?? (existsSync('/usr/share/OVMF/OVMF_CODE_4M.fd') ? undefined : 'OVMF firmware is not installed (package ovmf)');
+const ovmfTest = realTest(test, ovmfReason === undefined, ovmfReason ?? '');
 
 async function readRfbGreeting(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -122,9 +125,9 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   const linkDown = await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:01,bridge=${bridge},link_down=1` } });
   t.deepEqual(linkDown.applied, ['net0']);
   const eth0 = report.nics[0]!.name;
-  t.deepEqual((await serial.run(`cat /sys/class/net/${eth0}/carrier`)).output, ['0']);
+  t.deepEqual((await serial.run(`ip link set ${eth0} up; sleep 0.3; cat /sys/class/net/${eth0}/carrier`)).output, ['0']);
   await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:01,bridge=${bridge}` } });
-  t.deepEqual((await serial.run(`cat /sys/class/net/${eth0}/carrier`)).output, ['1']);
+  t.deepEqual((await serial.run(`sleep 0.3; cat /sys/class/net/${eth0}/carrier`)).output, ['1']);
 
   // a CD-ROM medium changes live
   const iso = await kernel.storage.upload({ storage: 'local', content: 'iso', filename: 'corral-test.iso', stream: Readable.from([Buffer.alloc(2 * 1024 * 1024, 0x41)]) });
@@ -165,7 +168,6 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   await kernel.guests.destroy(vmid);
   t.deepEqual(await kernel.storage.listVolumes('local', { vmid }), []);
   await t.throwsAsync(kernel.guests.status(vmid), { code: 'CORRAL_ERR_NOT_FOUND' });
-  t.is(markerFields('a=1').a, '1');
 });
 
 qemuTest.serial('ACPI shutdown without agent; hard stop; reboot; suspend and resume', async (t) => {
@@ -217,10 +219,49 @@ qemuTest.serial('start refuses bad host settings before QEMU runs, and undoes ev
 
   // QEMU itself refuses: its stderr is in the error, nothing is left
   await kernel.guests.update(vmid, { delete: ['hostpci0'], set: { args: `${testGuestConfig(env).args} -device no-such-device` } });
+  // qm showcmd: the argv start runs, volumes resolved
+  const argv = await kernel.guests.showCommand(vmid);
+  t.is(argv[0], 'qemu-system-x86_64');
+  t.deepEqual(argv.slice(-2), ['-device', 'no-such-device']);
+  t.true(argv.some((a) => a.includes(join(kernel.dir, 'store', 'images', '120', 'vm-120-disk-0.qcow2'))));
+  t.true(argv.includes('-daemonize'));
   const refused = await t.throwsAsync(kernel.guests.start(vmid), { instanceOf: CommandFailedError });
   t.regex(refused.stderr, /no-such-device/);
   t.deepEqual(await readdir(runDir), []);
   t.is((await kernel.guests.status(vmid)).state, 'stopped');
   await t.throwsAsync(readFile(`/sys/fs/cgroup/cpu/${env.cgroupParent}/120.scope/cpu.shares`), { code: 'ENOENT' });
   await kernel.guests.destroy(vmid);
+});
+
+ovmfTest.serial('q35 with OVMF and an efidisk: boots, and hot-plugs a SCSI controller and disk through the PCI bridge', async (t) => {
+  const env = await kvmTestKernel(t);
+  const { kernel } = env;
+  const { scsi0: _none, net0: _net, ...base } = testGuestConfig(env);
+  const { vmid } = await kernel.guests.create(
+    'qemu',
+    { ...base, machine: 'q35', bios: 'ovmf', efidisk0: 'local:1,efitype=4m', virtio0: 'local:1,serial=Q35DISK' },
+    { vmid: 170 },
+  );
+  const efidisk = (await kernel.guests.config(vmid)).config.efidisk0!;
+  t.regex(efidisk, /^local:170\/vm-170-disk-\d\.raw,efitype=4m,size=528K$/);
+  // OVMF's console output runs into the guest's first line (no line feed before it), so the
+  // boot report parser of test/support cannot anchor on CORRAL-GUEST-INIT: read the disks here.
+  await kernel.guests.start(vmid);
+  const serial = await connectSerial(t, kernel, vmid);
+  await kernel.guests.resume(vmid);
+  const ready = await serial.waitForLine(/^CORRAL-GUEST-READY /, { timeoutMs: 60_000 });
+  const disks = serial.lines.slice(0, ready.index).filter((l) => l.startsWith('CORRAL-DISK ')).map(parseDiskMarker);
+  t.deepEqual(disks.map((d) => [d.serial, d.sizeBytes]), [['Q35DISK', 1024 ** 3]]);
+  // the blank efidisk got the OVMF variable store template
+  const efiPath = join(kernel.dir, 'store', 'images', '170', efidisk.split(',')[0]!.split('/')[1]!);
+  t.is((await readFile(efiPath)).subarray(40, 44).toString('latin1'), '_FVH');
+
+  const from = serial.mark();
+  const plugged = await kernel.guests.update(vmid, { set: { scsi1: 'local:1,serial=Q35HOT' } });
+  t.deepEqual(plugged.applied, ['scsi1']);
+  const added = await serial.waitForLine(/^CORRAL-DISK-ADDED .*serial=Q35HOT/, { from });
+  t.regex(added.line, /model=QEMUHARDDISK/);
+  await kernel.guests.stop(vmid);
+  await kernel.guests.destroy(vmid);
+  t.deepEqual(await kernel.storage.listVolumes('local', { vmid }), []);
 });

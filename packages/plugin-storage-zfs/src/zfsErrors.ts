@@ -36,7 +36,8 @@ const PATTERNS: ReadonlyArray<[ZfsFailure, RegExp]> = [
   ['clones', /has dependent clones/],
   ['newer-snapshots', /more recent snapshots/],
   ['busy', /dataset is busy|target is busy|pool or dataset is busy/],
-  ['space', /out of space|No space left on device|exceeds quota/i],
+  // tar (tar+size imports) reports a full filesystem as a short write.
+  ['space', /out of space|No space left on device|exceeds quota|Disk quota exceeded|Wrote only \d+ of \d+ bytes/i],
   ['not-mounted', /not currently mounted|not mounted/],
 ];
 

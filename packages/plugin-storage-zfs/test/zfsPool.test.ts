@@ -1,10 +1,12 @@
+import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { realTest } from './support/realTest.js';
+import { hasProgram, makeTempDir, realTest } from '@corral/core/testing';
 import { runTool, runToolOk } from './support/runTool.js';
 import { createZfsTestPool, ZFS_TEST_PROGRAMS } from './support/ZfsTestPool.js';
+
+const zfsTest = realTest(test, ZFS_TEST_PROGRAMS.every(hasProgram), `needs ${ZFS_TEST_PROGRAMS.join(', ')} (Debian package zfs-fuse)`);
 
 /** `zfs send <snap> | zfs recv <target>` with two processes and a pipe (no shell). */
 function sendRecv(snapshot: string, target: string): Promise<{ send: number | null; recv: number | null; stderr: string }> {
@@ -32,9 +34,8 @@ function sendRecv(snapshot: string, target: string): Promise<{ send: number | nu
   });
 }
 
-realTest('a file-backed zfs-fuse pool: dataset with refquota, snapshot, clone, zfs get -Hp, send/recv, destroy', ZFS_TEST_PROGRAMS, async (t) => {
-  const base = await mkdtemp(join(tmpdir(), 'corral-zfs-'));
-  t.teardown(() => rm(base, { recursive: true, force: true }));
+zfsTest('a file-backed zfs-fuse pool: dataset with refquota, snapshot, clone, zfs get -Hp, send/recv, destroy', async (t) => {
+  const base = await makeTempDir(t, 'corral-zfs-');
   const tp = await createZfsTestPool({ dir: base });
   try {
     const { pool, mountpoint } = tp;

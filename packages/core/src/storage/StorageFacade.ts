@@ -231,12 +231,16 @@ export class StorageFacade {
     await driver.deactivate(ctx);
   }
 
-  /** Status of one storage. An unreachable backend gives `active: false`, not an error. */
+  /** Status of one storage (activating it first, as Proxmox does). An unreachable backend gives `active: false`, not an error. */
   async status(id: string): Promise<StorageSummary> {
     const { driver, ctx, def } = await this.#open(id);
     let status: StorageStatus;
     try {
-      status = def.disabled ? inactive() : await driver.status(ctx);
+      if (def.disabled) status = inactive();
+      else {
+        await driver.activate(ctx);
+        status = await driver.status(ctx);
+      }
     } catch (err) {
       this.deps.logger.warn(`storage '${id}' status failed: ${(err as Error).message}`);
       status = inactive();
@@ -318,13 +322,14 @@ export class StorageFacade {
   /** Sets the virtual size (bytes). Shrinking needs the `shrink` feature. */
   async resize(volid: string, options: { sizeBytes: number; signal?: AbortSignal }): Promise<void> {
     const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    // A bad size is a bad argument whatever the driver can do (checked before `shrink`, which size 0 would ask for).
+    if (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes <= 0) {
+      throw new InvalidArgumentError('sizeBytes', `size must be a positive number of bytes, got ${options.sizeBytes}`);
+    }
     await driver.activate(ctx);
     const info = await driver.volumeInfo(ctx, volname);
     const shrinking = options.sizeBytes < info.sizeBytes;
     this.#require(driver, shrinking ? 'shrink' : 'resize', stateOf(parsed), parsed.format, volid);
-    if (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes <= 0) {
-      throw new InvalidArgumentError('sizeBytes', `size must be a positive number of bytes, got ${options.sizeBytes}`);
-    }
     await driver.resize(ctx, volname, { sizeBytes: options.sizeBytes });
   }
 
@@ -453,7 +458,10 @@ export class StorageFacade {
           return formatVolumeId(dst.def.id, out);
         } catch (err) {
           pipe.destroy();
-          await this.#freeQuietly(dst.driver, dst.ctx, created ?? (await this.#findByName(dst.driver, dst.ctx, options.vmid, name)));
+          // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
+          if (!(err instanceof AlreadyExistsError)) {
+            await this.#freeQuietly(dst.driver, dst.ctx, created ?? (await this.#findByName(dst.driver, dst.ctx, options.vmid, name)));
+          }
           throw err;
         }
       },
@@ -498,7 +506,8 @@ export class StorageFacade {
           const out = await driver.importVolume(ctx, { format: options.format, stream: options.stream, vmid: options.vmid, name, content, volumeFormat });
           return formatVolumeId(def.id, out);
         } catch (err) {
-          await this.#freeQuietly(driver, ctx, await this.#findByName(driver, ctx, options.vmid, name));
+          // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
+          if (!(err instanceof AlreadyExistsError)) await this.#freeQuietly(driver, ctx, await this.#findByName(driver, ctx, options.vmid, name));
           throw err;
         }
       },

@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runTool, runToolOk, type RunToolResult } from './runTool.js';
 import { createZfsTestPool } from './ZfsTestPool.js';
+import { ZfsCommands } from '../../src/ZfsCommands.js';
 
 /** Options of {@link recordZfsFixtures}. */
 export interface RecordZfsFixturesOptions {
@@ -160,6 +161,20 @@ export async function recordZfsFixtures(options: RecordZfsFixturesOptions): Prom
     });
 
     const version = (await runToolOk(['dpkg-query', '-W', '-f', '${Version}', 'zfs-fuse'])).stdout.trim();
+    // The exact argv of the zfspool driver (src/ZfsCommands.ts), as its argv tests replay them.
+    const VOLUME_PROPS = ['type', 'volsize', 'refquota', 'origin', 'creation', 'usedbydataset'];
+    await rec('driver-get-d1-listing.txt', ZfsCommands.get(VOLUME_PROPS, [pool], { depth: 1 }), 'driver listVolumes: children of the pool dataset, one line per property');
+    await rec('driver-get-volume-clone.txt', ZfsCommands.get(VOLUME_PROPS, [`${pool}/subvol-102-disk-0`]), 'driver volumeInfo of a linked clone');
+    await rec('driver-get-snapshots.txt', ZfsCommands.get(['createtxg', 'creation'], [ds], { depth: 1 }), 'driver snapshotList: -d 1 includes the snapshots of the dataset');
+    await rec('driver-get-missing.txt', ZfsCommands.get(['type'], [`${pool}/vm-999-disk-0`]), 'driver existence check', { expectFail: true });
+    await rec('driver-get-pool-used-available.txt', ZfsCommands.get(['used', 'available'], [pool]), 'driver status');
+    await rec('driver-probe-acltype-failure.txt', ZfsCommands.probeProperty('acltype', pool), 'zfs-fuse knows no acltype: subvols are created without Proxmox\'s ACL options', { expectFail: true });
+    await rec('driver-destroy-missing.txt', ZfsCommands.destroy(`${pool}/vm-999-disk-0`, { recursive: true }), 'driver free of a missing volume', { expectFail: true });
+    await rec('driver-create-zvol-failure.txt', ZfsCommands.createVolume(`${pool}/vm-105-disk-0`, { sizeBytes: 16 * 1024 * 1024, sparse: true }), 'zfs-fuse has no zvols (SIGABRT)', {
+      expectFail: true,
+    });
+    await rec('driver-create-exists.txt', ZfsCommands.createFilesystem(ds, { refquotaBytes: 1024 * 1024 }), 'name taken', { expectFail: true });
+
     const rows = recorded.map((r) => `| \`${r.file}\` | \`${r.command.replaceAll('|', '\\|')}\` | ${r.exit} | ${r.note.replaceAll('|', '\\|')} |`);
     const readme = [
       '# Recorded zfs-fuse output',
@@ -186,8 +201,9 @@ export async function recordZfsFixtures(options: RecordZfsFixturesOptions): Prom
       '',
       'zvols (`zfs create -V`, Proxmox `vm-<id>-disk-<n>` raw volumes, `/dev/zvol/<pool>/<name>`) cannot be',
       'created by zfs-fuse (see `zfs-create-zvol-failure.txt`), so `volsize` is always `-` here and no',
-      'zvol listing, zvol `volsize` resize or zvol send stream can be recorded. Those paths must not be',
-      'tested with invented output.',
+      'zvol listing, zvol `volsize` resize or zvol send stream can be recorded. The zvol argv tests',
+      '(`test/zvolArgv.test.ts`) replay the files in `zvol/`: each names in its `#` header the recorded',
+      'zfs-fuse file it is derived from and what was changed (the rows of a zvol, in the same format).',
       '',
     ].join('\n');
     await writeFile(join(outDir, 'README.md'), readme);

@@ -1,0 +1,51 @@
+import test from 'ava';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { createTestKernel, makeTempDir } from '@corral/core/testing';
+import { storageFlatPlugin } from '../src/index.js';
+
+const MiB = 1024 * 1024;
+
+/** A raw+size stream of `sizeBytes` holding `data` at `offset` and zeros elsewhere, in 1 MiB chunks. */
+function rawSizeStream(sizeBytes: number, offset: number, data: Buffer): Readable {
+  return Readable.from(
+    (function* () {
+      const header = Buffer.alloc(8);
+      header.writeBigUInt64LE(BigInt(sizeBytes));
+      yield header;
+      for (let at = 0; at < sizeBytes; at += MiB) {
+        const chunk = Buffer.alloc(Math.min(MiB, sizeBytes - at));
+        if (offset < at + chunk.length && offset + data.length > at) data.copy(chunk, Math.max(0, offset - at), Math.max(0, at - offset));
+        yield chunk;
+      }
+    })(),
+  );
+}
+
+test('an import writes only the non-zero blocks: the image stays sparse', async (t) => {
+  const kernel = await createTestKernel(t, { plugins: [storageFlatPlugin] });
+  await kernel.storage.add('flat', 'flatdir', { path: await makeTempDir(t, 'corral-flat-') });
+  const data = Buffer.alloc(MiB, 0x5c);
+  const size = 64 * MiB;
+  const volid = await kernel.storage.importVolume({ storage: 'flat', vmid: 100, format: 'raw+size', stream: rawSizeStream(size, 32 * MiB + 4096, data) });
+  t.is(volid, 'flat:100/vm-100-disk-0.raw');
+
+  const info = await kernel.storage.volumeInfo(volid);
+  t.is(info.sizeBytes, size);
+  t.log(`imported ${size} bytes holding ${MiB} bytes of data: ${info.usedBytes} bytes allocated`);
+  t.true(info.usedBytes! <= 2 * MiB, `only the data's blocks are allocated (got ${info.usedBytes} bytes)`);
+
+  const access = await kernel.storage.resolve(volid, { consumer: 'host' });
+  if (access.kind !== 'file') return t.fail(`resolve answered ${access.kind}`);
+  const fh = await open(access.path, 'r');
+  try {
+    const back = Buffer.alloc(MiB + 8192);
+    await fh.read(back, 0, back.length, 32 * MiB);
+    t.true(back.subarray(4096, 4096 + MiB).equals(data), 'the data is where the stream put it');
+    t.true(back.subarray(0, 4096).every((b) => b === 0) && back.subarray(4096 + MiB).every((b) => b === 0), 'zeros around it');
+  } finally {
+    await fh.close();
+  }
+  await kernel.storage.free(volid);
+  t.deepEqual(await kernel.storage.listVolumes('flat'), []);
+});
