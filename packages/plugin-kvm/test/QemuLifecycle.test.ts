@@ -150,8 +150,8 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   t.deepEqual([...unplugged.applied].sort(), ['net1', 'virtio1']);
   t.truthy(await serial.waitForLine(/^CORRAL-DISK-REMOVED name=vd/, { from }));
   t.truthy(await serial.waitForLine(/^CORRAL-NIC-REMOVED /, { from }));
-  // the facade does not keep an unplugged volume as unusedN: record it so destroy frees it
-  await kernel.guests.update(vmid, { set: { unused0: hotVolid } });
+  // as Proxmox, the unplugged volume is kept as unusedN (destroy frees it)
+  t.is((await kernel.guests.config(vmid)).config.unused0, hotVolid);
 
   // clean shutdown through the guest agent
   from = serial.mark();
@@ -180,6 +180,13 @@ qemuTest.serial('ACPI shutdown without agent; hard stop; reboot; suspend and res
   t.is((await kernel.guests.status(vmid)).state, 'paused');
   await kernel.guests.resume(vmid);
   t.is((await kernel.guests.status(vmid)).state, 'running');
+
+  // reset: the guest boots again inside the same QEMU process
+  const pidBeforeReset = (await kernel.guests.status(vmid)).pid;
+  const fromReset = serial.mark();
+  await kernel.guests.reset(vmid);
+  t.truthy(await serial.waitForLine(/^CORRAL-GUEST-READY/, { from: fromReset, timeoutMs: 90_000 }));
+  t.is((await kernel.guests.status(vmid)).pid, pidBeforeReset);
 
   // reboot = clean shutdown (ACPI here) + start; the new QEMU starts paused (freeze: 1)
   let from = serial.mark();

@@ -173,6 +173,8 @@ export interface HypervisorDriver {
   shutdown(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs: number }): Promise<void>;
   /** Reboot from inside (clean). */
   reboot(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs: number }): Promise<void>;
+  /** Hard reset, as the reset button (optional: VMs). */
+  reset?(ctx: GuestContext, entries: GuestConfigEntries): Promise<void>;
   /** Pause (QEMU) or freeze (LXC). */
   suspend(ctx: GuestContext, entries: GuestConfigEntries): Promise<void>;
   resume(ctx: GuestContext, entries: GuestConfigEntries): Promise<void>;

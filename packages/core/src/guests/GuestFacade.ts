@@ -307,7 +307,8 @@ export class GuestFacade {
         if (change.digest && change.digest !== g.digest) throw new DigestMismatchError(g.path, change.digest, g.digest);
         checkNotLocked(g.doc.current, vmid);
         const driver = this.#driver(g.type);
-        let after: Record<string, string> = { ...g.doc.current, ...set };
+        const before: GuestConfigEntries = { ...g.doc.current };
+        const after: Record<string, string> = { ...g.doc.current, ...set };
         for (const k of del) delete after[k];
         const requests = driver.volumeRequests(after);
         await withReverter(async (revert) => {
@@ -345,7 +346,13 @@ export class GuestFacade {
               }
             }
           }
+          g.doc.current = keepDetachedVolumes(driver, g.doc.current, before, g.doc.current);
+          const freed = volumesToFree(driver, g, del, before);
           await this.#repo.write(g.type, vmid, g.doc, g.digest);
+          for (const volid of freed) {
+            await this.deps.storage.free(volid);
+            task.log(`freed ${volid}`);
+          }
         });
         if (pending.length > 0) task.log(`pending until next start: ${pending.join(', ')}`);
         this.deps.events.emit('guest:config', { vmid, type: g.type });
@@ -383,7 +390,7 @@ export class GuestFacade {
           const next = { ...g.doc.current, ...g.doc.pending };
           for (const k of g.doc.pendingDelete) delete next[k];
           driver.validate(next);
-          g.doc.current = next;
+          g.doc.current = keepDetachedVolumes(driver, next, g.doc.current, next);
           g.doc.pending = {};
           g.doc.pendingDelete = [];
           g = { ...g, digest: await this.#repo.write(g.type, vmid, g.doc, g.digest) };
@@ -425,6 +432,14 @@ export class GuestFacade {
     return this.#runtimeOp(vmid, 'reboot', options, ['running'], (driver, ctx, g) =>
       driver.reboot(ctx, g.doc.current, { timeoutMs: options.timeoutMs ?? 60_000 }),
     );
+  }
+
+  /** Hard reset (VMs; `qm reset`). `NotSupportedError` for guest types without one. */
+  async reset(vmid: number, options: GuestOperationOptions = {}): Promise<GuestTaskResult> {
+    return this.#runtimeOp(vmid, 'reset', options, ['running', 'paused'], async (driver, ctx, g) => {
+      if (!driver.reset) throw new NotSupportedError('reset', `guest type '${g.type}' cannot be reset`);
+      await driver.reset(ctx, g.doc.current);
+    });
   }
 
   /** Pauses a VM / freezes a container. */
@@ -727,7 +742,7 @@ export class GuestFacade {
 
   async #runtimeOp(
     vmid: number,
-    op: 'stop' | 'shutdown' | 'reboot' | 'suspend' | 'resume',
+    op: 'stop' | 'shutdown' | 'reboot' | 'reset' | 'suspend' | 'resume',
     options: GuestOperationOptions,
     allowed: readonly string[],
     fn: (driver: HypervisorDriver, ctx: GuestContext, g: StoredGuestConfig, task: TaskHandle) => Promise<void>,
@@ -770,6 +785,38 @@ export class GuestFacade {
       }
     });
   }
+}
+
+/**
+ * Proxmox keeps a volume that a config change detaches (a deleted or replaced disk key) as
+ * `unusedN`, so it is neither lost nor orphaned. Returns `result` with such volumes added.
+ */
+function keepDetachedVolumes(
+  driver: HypervisorDriver,
+  result: Record<string, string>,
+  before: GuestConfigEntries,
+  after: GuestConfigEntries,
+): Record<string, string> {
+  const still = new Set(driver.volumes(after).map((v) => v.volid));
+  const out = { ...result };
+  let n = 0;
+  for (const v of driver.volumes(before)) {
+    if (v.isCdrom || v.isExternal || /^unused\d+$/.test(v.key) || v.key === 'vmstate' || still.has(v.volid)) continue;
+    while (`unused${n}` in out) n++;
+    out[`unused${n}`] = v.volid;
+    still.add(v.volid);
+  }
+  return out;
+}
+
+/** Volumes of deleted `unusedN` keys that no snapshot still references: freed after the config is written. */
+function volumesToFree(driver: HypervisorDriver, g: StoredGuestConfig, deleted: readonly string[], before: GuestConfigEntries): string[] {
+  const inSnapshots = new Set(g.doc.snapshots.flatMap((s) => driver.volumes(s.entries).map((v) => v.volid)));
+  const inUse = new Set(driver.volumes(g.doc.current).map((v) => v.volid));
+  return driver
+    .volumes(before)
+    .filter((v) => /^unused\d+$/.test(v.key) && deleted.includes(v.key) && !inSnapshots.has(v.volid) && !inUse.has(v.volid))
+    .map((v) => v.volid);
 }
 
 function stringify(config: Readonly<Record<string, string | number | boolean>>): Record<string, string> {
