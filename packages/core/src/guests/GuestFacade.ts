@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigStore } from '../config/ConfigStore.js';
 import type {
@@ -276,6 +276,8 @@ export class GuestFacade {
             task.log(`could not free ${volid}: ${(err as Error).message}`);
           }
         }
+        // The guest is stopped: its run directory (sockets, generated configs) goes with it.
+        await rm(join(this.deps.runDir, g.type, String(vmid)), { recursive: true, force: true });
         this.deps.events.emit('guest:state', { vmid, type: g.type, state: 'destroyed' });
       }),
     );
