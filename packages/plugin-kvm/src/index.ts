@@ -9,7 +9,7 @@
 export { createKvmPlugin, kvmPlugin } from './plugin.js';
 export { QemuHypervisorDriver, type QemuDriverOptions } from './QemuHypervisorDriver.js';
 export { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type QemuCommandLineInput, type QemuHostFeatures } from './cmdline/QemuCommandLine.js';
-export { qemuBlockGraph, type QemuBlockGraph } from './cmdline/QemuBlockdev.js';
+export { qemuBlockGraph, HOST_CDROM_ACCESS, type BlockDriveFields, type BlockdevOptions, type QemuBlockGraph } from './cmdline/QemuBlockdev.js';
 export { tapName, renderDevice, type QemuDevice } from './cmdline/QemuDevices.js';
 export type * from './config/QemuConfig.js';
 export { parseQemuConfig, derivedMac, QEMU_METADATA_KEYS, QEMU_UNSUPPORTED_KEYS } from './config/parseQemuConfig.js';
@@ -22,5 +22,10 @@ export { NoResourceControl } from './resources/ResourceControl.js';
 export { CgroupV1Placement, CFS_PERIOD_US, type CgroupV1PlacementOptions } from './resources/CgroupV1Placement.js';
 export { SystemdScope, type SystemdScopeOptions } from './resources/SystemdScope.js';
 export { selectResourceControl, type ResourceControlMode, type ResourceControlOptions } from './resources/selectResourceControl.js';
-export { QmpClient } from './qmp/QmpClient.js';
-export { QgaClient } from './qmp/QgaClient.js';
+// QMP and guest agent clients with their option, result and event types. The transport
+// helpers of src/qmp (JsonLineConnection, waitFor, delay) stay internal.
+export * from './qmp/QmpTypes.js';
+export * from './qmp/QmpClient.js';
+export * from './qmp/QgaClient.js';
+export * from './qmp/connectWithRetry.js';
+export type { WaitOptions } from './qmp/waitFor.js';

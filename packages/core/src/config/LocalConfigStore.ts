@@ -134,7 +134,7 @@ const watchesByRoot = new Map<string, Set<LocalConfigWatch>>();
  *   changed in the last 100 ms are always re-read (coarse timestamps). An external writer
  *   that keeps inode, size and mtime identical (`touch -d` after an in-place edit) is not
  *   noticed. {@link readAll} of an unchanged directory skips even those stats: an inotify
- *   watch per listed directory proves nothing changed ({@link DirSnapshotCache}).
+ *   watch per listed directory proves nothing changed (a directory snapshot cache).
  * - {@link watch} reports this process's writes synchronously, and other writers' through
  *   inotify (fs.watch on each directory under the prefix) plus a periodic rescan.
  *
@@ -177,7 +177,8 @@ export class LocalConfigStore implements ConfigStore {
   }
 
   /**
-   * {@inheritDoc ConfigStore.write}
+   * Writes a file atomically (readers see the old or the new content, never a mix) and
+   * returns the new digest; see {@link ConfigStore.write}.
    *
    * Creates missing parent directories. Writing the content the file already has changes
    * nothing and emits no watch event. Runs under the file's lock.
@@ -219,7 +220,8 @@ export class LocalConfigStore implements ConfigStore {
   }
 
   /**
-   * {@inheritDoc ConfigStore.delete}
+   * Deletes a file; with `expectedDigest`, only when it matches (else `DigestMismatchError`).
+   * Returns false when there was nothing to delete; see {@link ConfigStore.delete}.
    *
    * A file that is already gone returns false, with or without `expectedDigest`.
    * Runs under the file's lock.
@@ -274,10 +276,11 @@ export class LocalConfigStore implements ConfigStore {
   }
 
   /**
-   * {@inheritDoc ConfigStore.readAll}
+   * Reads every file directly in `dir` whose name ends with `suffix`, in one call, sorted by
+   * name; see {@link ConfigStore.readAll}.
    *
    * Cost when nothing changed: one stat of the directory, served from a snapshot that inotify
-   * proves current ({@link DirSnapshotCache}). After a change: one directory read plus one
+   * proves current (see the class notes on caching). After a change: one directory read plus one
    * stat per file, and a read of each changed file (in parallel). A file deleted while
    * listing is left out. The returned objects are frozen and may be shared between calls.
    */
@@ -307,7 +310,8 @@ export class LocalConfigStore implements ConfigStore {
   }
 
   /**
-   * {@inheritDoc ConfigStore.watch}
+   * Calls `onChange` for changes under `prefix` until the returned function is called; see
+   * {@link ConfigStore.watch}.
    *
    * `prefix` is a path (file or directory, `''` for everything); changes to it and below are
    * reported. Writes through any LocalConfigStore of this process on the same root are

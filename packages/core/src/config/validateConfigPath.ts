@@ -11,7 +11,10 @@ export const MAX_CONFIG_SEGMENT_BYTES = 200;
  * no NUL, segments of at most {@link MAX_CONFIG_SEGMENT_BYTES} bytes. With `allowRoot`, the
  * empty string (the store's root) is accepted too (directories and watch prefixes).
  *
- * @param argument the parameter name reported in the error (`path`, `dir`, `prefix`).
+ * @param path the config-store path to check.
+ * @param options.allowRoot accept the empty string (the store's root); default false.
+ * @param options.argument the parameter name reported in the error (`path`, `dir`, `prefix`); default `path`.
+ * @returns `path`, unchanged.
  * @throws InvalidArgumentError naming the path and what is wrong with it.
  */
 export function validateConfigPath(path: string, options: { allowRoot?: boolean; argument?: string } = {}): string {

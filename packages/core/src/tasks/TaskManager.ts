@@ -126,9 +126,11 @@ interface LiveTask {
  * a UPID is made unique by its starttime: a second task with the same node, type, id and
  * user in the same second takes the next free second.
  *
- * Persistence ({@link TaskLogDir} layout, as /var/log/pve/tasks): log lines are written as
- * they come (one write each, no buffering), so {@link readLog} of a running task and a
- * manager in another process see them. A task whose process died while running is found by
+ * Persistence, laid out like Proxmox's /var/log/pve/tasks under `<dataDir>/tasks`: per node,
+ * `<node>/<X>/<UPID>` holds a task's log (X = last hex digit of the starttime),
+ * `<node>/index` one line per finished task, `<node>/active/<UPID>` a marker while the task
+ * runs. Log lines are written as they come (one write each, no buffering), so
+ * {@link readLog} of a running task and a manager in another process see them. A task whose process died while running is found by
  * its `active/` marker and closed as `unexpected status` by the next {@link list}/{@link get}.
  *
  * Events, in order: `task:start`, then `task:log`/`task:progress` as they happen, then

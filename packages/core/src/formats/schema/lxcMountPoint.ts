@@ -60,7 +60,13 @@ export const lxcUnusedFormat = definePropertyString({
   properties: { volume: VolumeIdString() },
 });
 
-const allFields = Type.Object({ ...rootfsFields, backup: Flag(), mp: opt(Str()) });
+/**
+ * TypeBox schema of every field a container volume can have: the `rootfs` fields plus the
+ * mount-point-only `backup` and `mp` (optional here, as rootfs has none). It is the shape of
+ * {@link LxcMountPoint} without `type`; which fields a given key accepts is checked by that
+ * key's format ({@link lxcRootfsFormat} or {@link lxcMountPointFormat}).
+ */
+export const lxcMountPointSchema = Type.Object({ ...rootfsFields, backup: Flag(), mp: opt(Str()) });
 
 /**
  * Where a mount point's data comes from, as pve-container's `classify_mountpoint`: a storage
@@ -72,10 +78,10 @@ export type LxcMountPointType = 'volume' | 'bind' | 'device';
  * A parsed container volume. `size` is in bytes; `mp` is the path inside the container (`/`
  * for rootfs); `type` is derived from `volume` and not printed.
  */
-export type LxcMountPoint = Static<typeof allFields> & { mp: string; type: LxcMountPointType };
+export type LxcMountPoint = Static<typeof lxcMountPointSchema> & { mp: string; type: LxcMountPointType };
 
 /** Fields of a mount point as given to {@link printLxcMountPoint} (`type` is ignored, `mp` too for rootfs). */
-export type LxcMountPointFields = Static<typeof allFields> & { type?: LxcMountPointType };
+export type LxcMountPointFields = Static<typeof lxcMountPointSchema> & { type?: LxcMountPointType };
 
 /** Options naming the config key of a container volume. */
 export interface LxcMountPointOptions {
@@ -109,7 +115,7 @@ function specFor(key: string) {
  *   `.`/`..` segments, a bad size or mount option.
  */
 export function parseLxcMountPoint(value: string, options: LxcMountPointOptions): LxcMountPoint {
-  const fields = specFor(options.key).parse(value, options.key) as Static<typeof allFields>;
+  const fields = specFor(options.key).parse(value, options.key) as Static<typeof lxcMountPointSchema>;
   return { ...fields, mp: options.key === 'rootfs' ? '/' : fields.mp!, type: classifyMountPoint(fields.volume) };
 }
 

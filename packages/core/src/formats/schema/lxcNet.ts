@@ -46,7 +46,7 @@ export const lxcNetFormat = definePropertyString({
  * `ip` (CIDR, `dhcp` or `manual`), `gw`, `ip6` (CIDR, `auto`, `dhcp`, `manual`), `gw6`, `tag`,
  * `trunks`, `rate` (MB/s), `mtu`, `firewall`, `link_down`, `type` (always `veth`).
  */
-export type LxcNet = Static<typeof lxcNetFormat.schema>;
+export type LxcNet = Static<(typeof lxcNetFormat)['schema']>;
 
 /** Options of {@link parseLxcNet} / {@link printLxcNet}. */
 export interface LxcNetOptions {

@@ -205,20 +205,26 @@ export const qemuUnusedFormat = definePropertyString({
   properties: { file: VolumeIdString() },
 });
 
-const allDriveSchema = Type.Object(allDriveFields);
+/**
+ * TypeBox schema of every field a drive can have: the union over the `ide`, `sata`, `scsi`,
+ * `virtio`, `efidisk` and `tpmstate` formats (`file` required, every other field optional).
+ * It is the shape of {@link QemuDrive} without `interface` and `index`; which
+ * fields a given key accepts is checked by that key's format (e.g. {@link qemuScsiFormat}).
+ */
+export const qemuDriveSchema = Type.Object(allDriveFields);
 
 /**
  * A parsed drive. Field names and meanings are qemu-server's; `size` is in bytes, booleans are
  * booleans. `interface` and `index` come from the config key (`scsi1` → `scsi`, 1) and are
  * not printed.
  */
-export type QemuDrive = Static<typeof allDriveSchema> & {
+export type QemuDrive = Static<typeof qemuDriveSchema> & {
   interface: QemuDriveInterface;
   index: number;
 };
 
 /** Fields of a drive as given to {@link printQemuDrive} (`interface` and `index` are ignored). */
-export type QemuDriveFields = Static<typeof allDriveSchema> & { interface?: QemuDriveInterface; index?: number };
+export type QemuDriveFields = Static<typeof qemuDriveSchema> & { interface?: QemuDriveInterface; index?: number };
 
 /** Options naming the config key of a drive. */
 export interface QemuDriveOptions {
@@ -256,7 +262,7 @@ function driveSpecFor(key: string): { iface: QemuDriveInterface; index: number; 
  */
 export function parseQemuDrive(value: string, options: QemuDriveOptions): QemuDrive {
   const { iface, index, spec } = driveSpecFor(options.key);
-  const fields = spec.parse(value, options.key) as Static<typeof allDriveSchema>;
+  const fields = spec.parse(value, options.key) as Static<typeof qemuDriveSchema>;
   return { ...fields, interface: iface, index };
 }
 

@@ -57,7 +57,7 @@ export const qemuNetFormat = definePropertyString({
  * A parsed VM network device: `model` (NIC model), `macaddr`, `bridge` (absent: QEMU user
  * networking), `tag` (VLAN), `trunks`, `rate` (MB/s), `queues`, `mtu`, `firewall`, `link_down`.
  */
-export type QemuNet = Static<typeof qemuNetFormat.schema>;
+export type QemuNet = Static<(typeof qemuNetFormat)['schema']>;
 
 /** Options of {@link parseQemuNet} / {@link printQemuNet}. */
 export interface QemuNetOptions {
