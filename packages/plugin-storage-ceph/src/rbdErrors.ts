@@ -16,7 +16,8 @@ export type RbdFailure = 'unreachable' | 'auth' | 'no-pool' | 'no-namespace' | '
 /** stderr patterns of rbd/ceph 16 (recorded in test/fixtures), first match wins. */
 const PATTERNS: ReadonlyArray<[RbdFailure, RegExp]> = [
   ['auth', /\(13\) Permission denied|handle_auth_bad_method|\(1\) Operation not permitted/],
-  ['unreachable', /couldn't connect to the cluster|authenticate timed out|error connecting to the cluster|RADOS timed out|\(110\) Connection timed out/],
+  // `ceph --connect-timeout` prints only "timed out".
+  ['unreachable', /couldn't connect to the cluster|authenticate timed out|error connecting to the cluster|RADOS timed out|\(110\) Connection timed out|^timed out$/m],
   ['no-krbd', /failed to load rbd kernel module|modprobe: not found|sysfs write failed/],
   ['no-pool', /error opening pool|pool '[^']*' does not exist/],
   ['no-namespace', /namespace '[^']*' does not exist/],

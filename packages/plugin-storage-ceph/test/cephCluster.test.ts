@@ -1,9 +1,10 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import test from 'ava';
+import { stat } from 'node:fs/promises';
+import { hasProgram, makeTempDir, realTest } from '@corral/core/testing';
 import { CEPH_TEST_PROGRAMS, startCephTestCluster } from './support/CephTestCluster.js';
-import { realTest } from './support/realTest.js';
 import { runTool, runToolOk } from './support/runTool.js';
+
+const cephTest = realTest(test, CEPH_TEST_PROGRAMS.every(hasProgram), `needs ${CEPH_TEST_PROGRAMS.join(', ')} (Debian packages ceph-mon ceph-mgr ceph-osd ceph-common)`);
 
 function alive(pid: number): boolean {
   try {
@@ -14,9 +15,8 @@ function alive(pid: number): boolean {
   }
 }
 
-realTest('a private one-node Ceph cluster serves rbd create/info/rm to a non-admin client and stops cleanly', CEPH_TEST_PROGRAMS, async (t) => {
-  const base = await mkdtemp(join(tmpdir(), 'corral-ceph-'));
-  t.teardown(() => rm(base, { recursive: true, force: true }));
+cephTest('a private one-node Ceph cluster serves rbd create/info/rm to a non-admin client and stops cleanly', async (t) => {
+  const base = await makeTempDir(t, 'corral-ceph-');
   const cluster = await startCephTestCluster({ dir: base });
   try {
     t.log(`ready in ${Math.round(cluster.readyMs)} ms, mon ${cluster.monHost}, dir ${cluster.dir}`);

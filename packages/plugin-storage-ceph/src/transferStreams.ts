@@ -1,0 +1,133 @@
+/**
+ * Stream plumbing of the `*+size` transfer formats (pve-storage's `write_common_header` /
+ * `read_common_header`: an unsigned 64-bit little-endian size, then the payload).
+ *
+ * @packageDocumentation
+ */
+import { Readable, type Writable } from 'node:stream';
+import { ParseError } from '@corral/core';
+
+/** The 8-byte little-endian size header. */
+export function encodeSizeHeader(sizeBytes: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(sizeBytes));
+  return b;
+}
+
+/** Writes one chunk, waiting for `drain` when the reader is slow; rejects when the reader is gone. */
+export function writeChunk(stream: Writable, chunk: Buffer): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) return Promise.reject(new Error('export stream was closed by its reader'));
+  if (stream.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('export stream was closed by its reader'));
+    const onError = (e: Error) => done(e);
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+    stream.on('error', onError);
+  });
+}
+
+/** Ends a stream and waits until its reader got everything. */
+export function endStream(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolve());
+  });
+}
+
+/** The payload after a size header. */
+export interface SizedBody {
+  /** Size from the header, bytes. */
+  readonly sizeBytes: number;
+  /** The next chunk, or undefined at the end of the stream. */
+  next(): Promise<Buffer | undefined>;
+  /** The unread rest as a Readable (for a program's stdin). */
+  rest(): Readable;
+}
+
+/**
+ * Reads the 8-byte size header of a `*+size` stream.
+ *
+ * @throws ParseError when the stream ends before 8 bytes or the size is beyond 2^53.
+ */
+export async function readSizeHeader(stream: Readable, format: string): Promise<SizedBody> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const pending: Buffer[] = [];
+  let have = 0;
+  while (have < 8) {
+    const r = await it.next();
+    if (r.done) throw new ParseError(`${format} stream`, `ended after ${have} bytes, before its 8-byte size header`);
+    const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    pending.push(c);
+    have += c.length;
+  }
+  const all = Buffer.concat(pending);
+  const size = all.readBigUInt64LE(0);
+  if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw new ParseError(`${format} stream`, `size header ${size} is too large`);
+  let leftover: Buffer | undefined = all.length > 8 ? all.subarray(8) : undefined;
+  const next = async (): Promise<Buffer | undefined> => {
+    if (leftover) {
+      const l = leftover;
+      leftover = undefined;
+      return l;
+    }
+    const r = await it.next();
+    if (r.done) return undefined;
+    return typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+  };
+  return {
+    sizeBytes: Number(size),
+    next,
+    rest: () =>
+      Readable.from(
+        (async function* () {
+          for (let c = await next(); c; c = await next()) yield c;
+        })(),
+        { objectMode: false },
+      ),
+  };
+}
+
+/** Granularity of hole detection on import, bytes. */
+const SPARSE_BLOCK = 64 * 1024;
+const ZEROS = Buffer.alloc(SPARSE_BLOCK);
+
+/**
+ * Copies exactly `body.sizeBytes` bytes to `write(offset, data)`, skipping 64 KiB blocks that
+ * are all zero (the target must read zeros where nothing is written: a fresh zvol or file).
+ *
+ * @throws ParseError when the stream is shorter or longer than its header says.
+ */
+export async function copySizedBody(
+  body: SizedBody,
+  write: (offset: number, data: Buffer) => Promise<void>,
+  options: { format: string; signal?: AbortSignal },
+): Promise<void> {
+  const size = body.sizeBytes;
+  let offset = 0;
+  for (let chunk = await body.next(); chunk; chunk = await body.next()) {
+    options.signal?.throwIfAborted();
+    if (offset + chunk.length > size) throw new ParseError(`${options.format} stream`, `carries more than the ${size} bytes its header announces`);
+    let runStart = -1;
+    for (let i = 0; i < chunk.length; i += SPARSE_BLOCK) {
+      const end = Math.min(chunk.length, i + SPARSE_BLOCK);
+      const zero = chunk.subarray(i, end).equals(end - i === SPARSE_BLOCK ? ZEROS : ZEROS.subarray(0, end - i));
+      if (!zero && runStart < 0) runStart = i;
+      if (zero && runStart >= 0) {
+        await write(offset + runStart, chunk.subarray(runStart, i));
+        runStart = -1;
+      }
+    }
+    if (runStart >= 0) await write(offset + runStart, chunk.subarray(runStart));
+    offset += chunk.length;
+  }
+  if (offset < size) throw new ParseError(`${options.format} stream`, `ended after ${offset} of ${size} bytes`);
+}
