@@ -28,3 +28,4 @@ export {
 } from './parseRbdJson.js';
 export type { RbdDriverConfig } from './RbdSession.js';
 export { mapRbdImage, unmapAll } from './rbdKrbd.js';
+export { RbdSession } from './RbdSession.js';

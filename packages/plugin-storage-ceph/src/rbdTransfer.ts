@@ -9,7 +9,7 @@ import { Transform, type Readable, type Writable } from 'node:stream';
 import { AlreadyExistsError, NotSupportedError, ParseError, type StorageContent, type TransferFormat, type VolumeFormat } from '@corral/core';
 import { parseRbdVolname } from './rbdVolname.js';
 import { checkNewName, freeRbdVolume, rbdImageExists, rbdImageInfo } from './rbdVolumes.js';
-import { encodeSizeHeader, readSizeHeader, writeChunk } from './transferStreams.js';
+import { encodeSizeHeader, readSizeHeader, writeChunk } from '@corral/core';
 import type { RbdSession } from './RbdSession.js';
 
 /**

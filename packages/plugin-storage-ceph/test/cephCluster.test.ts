@@ -2,7 +2,7 @@ import test from 'ava';
 import { stat } from 'node:fs/promises';
 import { hasProgram, makeTempDir, realTest } from '@corral/core/testing';
 import { CEPH_TEST_PROGRAMS, startCephTestCluster } from './support/CephTestCluster.js';
-import { runTool, runToolOk } from './support/runTool.js';
+import { runTool, runToolOk } from '@corral/core/testing';
 
 const cephTest = realTest(test, CEPH_TEST_PROGRAMS.every(hasProgram), `needs ${CEPH_TEST_PROGRAMS.join(', ')} (Debian packages ceph-mon ceph-mgr ceph-osd ceph-common)`);
 

@@ -3,7 +3,7 @@ import { createTestKernel, realComponentsRequired } from '@corral/core/testing';
 import { storageConformanceSuite } from '@corral/storage-testkit';
 import { storageCephPlugin } from '../src/index.js';
 import { cephAvailable, CEPH_MISSING_REASON, externalRbdOptions, useCephTestCluster } from './support/cephTestFixture.js';
-import { runToolOk } from './support/runTool.js';
+import { runToolOk } from '@corral/core/testing';
 import { hasProgram } from '@corral/core/testing';
 
 const ready = cephAvailable && hasProgram('qemu-io');

@@ -4,7 +4,7 @@ import { definePlugin, ErrorCodes, extensionPoints, NodeCommandRunner, PLUGIN_AP
 import { createTestKernel, hasProgram, RecordingCommandRunner } from '@corral/core/testing';
 import { RbdStorageDriver, storageCephPlugin } from '../src/index.js';
 import { cephRealTest, externalRbdOptions, useCephTestCluster } from './support/cephTestFixture.js';
-import { runToolOk } from './support/runTool.js';
+import { runToolOk } from '@corral/core/testing';
 
 const cephTest = cephRealTest(test);
 const ceph = useCephTestCluster(test);

@@ -31,7 +31,7 @@ import { qemuImgInfo } from './imageFileInfo.js';
 import { imageFileName } from './imageFileName.js';
 import { NBD_MAX_REQUEST_BYTES } from './NbdClient.js';
 import { mapStorageError } from './storageErrors.js';
-import { copyBodySparse, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type StreamBody } from './transferStreams.js';
+import { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from '@corral/core';
 import { withNbdExport } from './withNbdExport.js';
 
 /** pve-storage's `@COMMON_TAR_FLAGS`. */
@@ -132,11 +132,11 @@ function checkPair(format: TransferFormat, volumeFormat: VolumeFormat): void {
   if (!ok) throw new NotSupportedError('import', `dir storage cannot import '${format}' into a ${volumeFormat} volume`);
 }
 
-async function importRaw(dc: DirContext, path: string, body: StreamBody): Promise<void> {
+async function importRaw(dc: DirContext, path: string, body: SizedStreamBody): Promise<void> {
   const fh = await open(path, 'wx');
   try {
     await fh.truncate(body.sizeBytes);
-    await copyBodySparse(
+    await copySizedBody(
       body,
       async (offset, data) => {
         await fh.write(data, 0, data.length, offset);
@@ -149,14 +149,14 @@ async function importRaw(dc: DirContext, path: string, body: StreamBody): Promis
   }
 }
 
-async function importThroughNbd(dc: DirContext, path: string, volumeFormat: VolumeFormat, body: StreamBody): Promise<void> {
+async function importThroughNbd(dc: DirContext, path: string, volumeFormat: VolumeFormat, body: SizedStreamBody): Promise<void> {
   await dc.runner.run(['qemu-img', 'create', ...preallocationArgs(volumeFormat, dc.options.preallocation), '-f', volumeFormat, path, String(body.sizeBytes)], {
     timeoutMs: 120_000,
     signal: dc.signal,
   });
   await withNbdExport(dc.runner, { path, format: volumeFormat, readOnly: false, socketDir: dc.runDir, signal: dc.signal }, async (client) => {
     if (client.sizeBytes < body.sizeBytes) throw new ParseError(path, `image has ${client.sizeBytes} bytes, the stream ${body.sizeBytes}`);
-    await copyBodySparse(
+    await copySizedBody(
       body,
       async (offset, data) => {
         for (let i = 0; i < data.length; i += NBD_MAX_REQUEST_BYTES) {
@@ -169,7 +169,7 @@ async function importThroughNbd(dc: DirContext, path: string, volumeFormat: Volu
   });
 }
 
-async function importQcow2File(dc: DirContext, path: string, body: StreamBody): Promise<void> {
+async function importQcow2File(dc: DirContext, path: string, body: SizedStreamBody): Promise<void> {
   const fh = await open(path, 'wx');
   try {
     let offset = 0;

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 
-/** Options of {@link ZfsCommands.get}. */
+/** Options of `ZfsCommands.get`. */
 export interface ZfsGetOptions {
   /** `-d <n>`: children down to this depth (snapshots of a dataset are one level below it). */
   readonly depth?: number;
@@ -17,7 +17,7 @@ export interface ZfsGetOptions {
   readonly recursive?: boolean;
 }
 
-/** Options of {@link ZfsCommands.createFilesystem}. */
+/** Options of `ZfsCommands.createFilesystem`. */
 export interface ZfsCreateFilesystemOptions {
   /** `refquota` in bytes; 0 or undefined = `none`. */
   readonly refquotaBytes?: number;
@@ -28,7 +28,7 @@ export interface ZfsCreateFilesystemOptions {
   readonly posixAcl?: boolean;
 }
 
-/** Options of {@link ZfsCommands.createVolume}. */
+/** Options of `ZfsCommands.createVolume`. */
 export interface ZfsCreateVolumeOptions {
   /** `volsize` in bytes (the caller rounds it as it needs). */
   readonly sizeBytes: number;

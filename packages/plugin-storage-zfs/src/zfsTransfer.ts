@@ -33,7 +33,7 @@ import { zfsNumber } from './parseZfsGet.js';
 import { parseZfsVolname } from './zfsVolname.js';
 import { checkNewName, datasetProps, destroyQuietly, destroyWithRetry, zvolSize } from './zfsVolumes.js';
 import { ensureMounted, waitForZvol } from './zfsAccess.js';
-import { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk } from './transferStreams.js';
+import { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk } from '@corral/core';
 import type { ZfsSession } from './ZfsSession.js';
 
 /** pve-storage's `@COMMON_TAR_FLAGS`. */

@@ -28,11 +28,6 @@ if (missing.length > 0 && !realComponentsRequired()) {
   storageConformanceSuite(test, {
     name: 'zfspool',
     formats: ['subvol'],
-    // WARNING: the kit's transfer check exports a subvol in `raw+size` when no image format is
-    // tested (volumeFor() falls back to subvol for every non-tar format), which no storage can
-    // do. Until the kit maps raw+size to image formats only, the zfs and tar+size round trips
-    // of subvols are tested in zfsTransfer.test.ts.
-    skip: ['transfer'],
     foreignVolnames: ['100/vm-100-disk-0.qcow2', '100/vm-100-disk-0.raw', 'iso/x.iso', 'vm-100', 'rbd/vm-100-disk-0', 'base-100-disk-0/subvol-101-disk-0', 'basevol-100-disk-0/vm-101-disk-0'],
     setup: async (t) => {
       if (missing.length > 0) t.fail(`required programs missing: ${missing.join(', ')}`);

@@ -7,7 +7,7 @@ import { storageZfsPlugin } from '../src/index.js';
 import { createZfsTestPool } from './support/ZfsTestPool.js';
 import { useZfsTestPool, zfsRealTest } from './support/zfsTestPoolFixture.js';
 import { createZfsTestStorage } from './support/zfsTestStorage.js';
-import { runTool } from './support/runTool.js';
+import { runTool } from '@corral/core/testing';
 
 const zfsTest = zfsRealTest(test);
 const pool = useZfsTestPool(test);

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasProgram, makeTempDir, realTest } from '@corral/core/testing';
-import { runTool, runToolOk } from './support/runTool.js';
+import { runTool, runToolOk } from '@corral/core/testing';
 import { createZfsTestPool, ZFS_TEST_PROGRAMS } from './support/ZfsTestPool.js';
 
 const zfsTest = realTest(test, ZFS_TEST_PROGRAMS.every(hasProgram), `needs ${ZFS_TEST_PROGRAMS.join(', ')} (Debian package zfs-fuse)`);

@@ -6,7 +6,7 @@ import { ErrorCodes, type TransferFormat, type VolumeAccess } from '@corral/core
 import type { TestKernel } from '@corral/core/testing';
 import { useZfsTestPool, zfsRealTest } from './support/zfsTestPoolFixture.js';
 import { createZfsTestStorage } from './support/zfsTestStorage.js';
-import { runToolOk } from './support/runTool.js';
+import { runToolOk } from '@corral/core/testing';
 
 const zfsTest = zfsRealTest(test);
 const pool = useZfsTestPool(test);

@@ -7,3 +7,4 @@ export { createTestKernel, type TestKernel } from './createTestKernel.js';
 export { makeTempDir, uniqueName } from './tempDir.js';
 export { RecordingCommandRunner, type RecordedCall, type ScriptedCommand } from './RecordingCommandRunner.js';
 export { hasProgram, realComponentsRequired, realTest, requireReal, type RealTestFn } from './requireReal.js';
+export { runTool, runToolOk, type RunToolOptions, type RunToolResult } from './runTool.js';

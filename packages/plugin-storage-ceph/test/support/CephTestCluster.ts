@@ -18,7 +18,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { runTool, runToolOk } from './runTool.js';
+import { runTool, runToolOk } from '@corral/core/testing';
 
 /** Programs the harness runs; tests skip (or fail in CI) when one is missing. */
 export const CEPH_TEST_PROGRAMS: readonly string[] = ['ceph', 'ceph-mon', 'ceph-mgr', 'ceph-osd', 'monmaptool', 'rbd', 'rados'];

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startCephTestCluster } from './CephTestCluster.js';
-import { runTool, runToolOk, type RunToolResult } from './runTool.js';
+import { runTool, runToolOk, type RunToolResult } from '@corral/core/testing';
 import { RbdCommands } from '../../src/RbdCommands.js';
 import type { RbdConnection } from '../../src/RbdConnection.js';
 

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runTool, runToolOk } from './runTool.js';
+import { runTool, runToolOk } from '@corral/core/testing';
 
 /** Programs the harness runs; tests skip (or fail in CI) when one is missing. */
 export const ZFS_TEST_PROGRAMS: readonly string[] = ['zfs-fuse', 'zfs', 'zpool'];

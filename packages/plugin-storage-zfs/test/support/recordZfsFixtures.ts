@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runTool, runToolOk, type RunToolResult } from './runTool.js';
+import { runTool, runToolOk, type RunToolResult } from '@corral/core/testing';
 import { createZfsTestPool } from './ZfsTestPool.js';
 import { ZfsCommands } from '../../src/ZfsCommands.js';
 

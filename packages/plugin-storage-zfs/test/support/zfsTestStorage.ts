@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createTestKernel, type TestKernel } from '@corral/core/testing';
 import type { CorralPlugin } from '@corral/core';
 import { storageZfsPlugin } from '../../src/index.js';
-import { runTool, runToolOk } from './runTool.js';
+import { runTool, runToolOk } from '@corral/core/testing';
 
 /** What {@link createZfsTestStorage} made. */
 export interface ZfsTestStorage {

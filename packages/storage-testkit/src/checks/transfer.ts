@@ -76,6 +76,8 @@ export async function checkCopy(env: ConformanceEnv): Promise<void> {
 function volumeFor(env: ConformanceEnv, format: TransferFormat): { format: VolumeFormat } | { reason: string } {
   if (format === 'tar+size') return env.subvolTested ? { format: 'subvol' } : { reason: 'tar+size needs a tested subvol format and content rootdir' };
   if (format === 'qcow2+size') return env.imageFormats.includes('qcow2') ? { format: 'qcow2' } : { reason: 'qcow2+size needs the qcow2 format' };
+  if (format === 'raw+size') return env.defaultImageFormat ? { format: env.defaultImageFormat } : { reason: 'raw+size needs a tested image format' };
+  // Backend-native streams (zfs, rbd-diff, btrfs) carry whatever the driver holds.
   const f = env.defaultImageFormat ?? (env.subvolTested ? 'subvol' : undefined);
   return f ? { format: f } : { reason: `${format}: nothing can be allocated to export` };
 }

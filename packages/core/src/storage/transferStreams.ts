@@ -2,10 +2,13 @@
  * Stream plumbing of the `*+size` transfer formats (pve-storage's `write_common_header` /
  * `read_common_header`: an unsigned 64-bit little-endian size, then the payload).
  *
+ * Exported for driver authors: every image driver speaks `raw+size`, every rootdir driver
+ * `tar+size`.
+ *
  * @packageDocumentation
  */
 import { Readable, type Writable } from 'node:stream';
-import { ParseError } from '@corral/core';
+import { ParseError } from '../errors.js';
 
 /** Writes one chunk, waiting for `drain` when the consumer is slow; rejects when the consumer is gone. */
 export function writeChunk(stream: Writable, chunk: Buffer): Promise<void> {
@@ -44,7 +47,7 @@ export function encodeSizeHeader(sizeBytes: number): Buffer {
 }
 
 /** A payload after its header: pull chunks with `next()`; `rest()` turns what is left into a Readable. */
-export interface StreamBody {
+export interface SizedStreamBody {
   /** Size from the header, bytes. */
   readonly sizeBytes: number;
   /** The next chunk, or undefined at the end of the stream. */
@@ -57,7 +60,7 @@ export interface StreamBody {
  * Reads the 8-byte little-endian size header of a `*+size` stream. Throws `ParseError` when
  * the stream ends first or the size is beyond 2^53.
  */
-export async function readSizeHeader(stream: Readable, format: string): Promise<StreamBody> {
+export async function readSizeHeader(stream: Readable, format: string): Promise<SizedStreamBody> {
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const pending: Buffer[] = [];
   let have = 0;
@@ -107,8 +110,8 @@ const ZEROS = Buffer.alloc(SPARSE_BLOCK);
  * a fresh image without backing). Throws `ParseError` when the stream is shorter or longer
  * than its header says.
  */
-export async function copyBodySparse(
-  body: StreamBody,
+export async function copySizedBody(
+  body: SizedStreamBody,
   write: (offset: number, data: Buffer) => Promise<void>,
   options: { format: string; signal?: AbortSignal },
 ): Promise<void> {
