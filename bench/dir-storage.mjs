@@ -70,9 +70,9 @@ try {
     await rm(target);
   }
   await rm(rawDir, { recursive: true });
-  emit({ metric: 'dir.cloneLinked.base1TiB', value: round(median(tBig)), unit: 'ms', baseline: round(median(tRaw)), note: `median of ${PAIRS}; baseline: qemu-img create -b on the same 1 TiB base` });
-  emit({ metric: 'dir.cloneLinked.base1GiB', value: round(median(tSmall)), unit: 'ms', note: `median of ${PAIRS}` });
-  emit({ metric: 'dir.cloneLinked.ratio1TiBto1GiB', value: round(median(tBig) / median(tSmall), 3), unit: 'ratio', note: '1.0 means the clone time does not depend on the base size' });
+  emit({ metric: 'dir_linked_clone_1tib_ms', value: round(median(tBig)), unit: 'ms', baseline: round(median(tRaw)), note: `median of ${PAIRS}; baseline: qemu-img create -b on the same 1 TiB base` });
+  emit({ metric: 'dir_linked_clone_1gib_ms', value: round(median(tSmall)), unit: 'ms', note: `median of ${PAIRS}` });
+  emit({ metric: 'linked_clone_size_ratio', value: round(median(tBig) / median(tSmall), 3), unit: 'ratio', note: '1.0 means the clone time does not depend on the base size' });
   await s.free(big);
   await s.free(small);
 
@@ -103,13 +103,13 @@ try {
     for (const f of sample) await runner.run(['qemu-img', 'info', '--output=json', '-f', f.endsWith('.raw') ? 'raw' : 'qcow2', f]);
   });
   emit({
-    metric: 'dir.listVolumes.1000',
+    metric: 'list_1000_volumes_dir_ms',
     value: round(median(runs)),
     unit: 'ms',
     baseline: round((base * VOLUMES) / sample.length),
     note: `warm median of ${LIST_RUNS}; baseline: one qemu-img info per volume as pve list_images does, timed on ${sample.length} volumes (half qcow2) and scaled to ${VOLUMES}`,
   });
-  emit({ metric: 'dir.listVolumes.1000.perVolume', value: round((median(runs) * 1000) / VOLUMES), unit: 'us' });
+  emit({ metric: 'dir_list_per_volume_us', value: round((median(runs) * 1000) / VOLUMES), unit: 'us' });
 } finally {
   await kernel.dispose();
   await rm(root, { recursive: true, force: true });

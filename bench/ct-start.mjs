@@ -19,11 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createKernel, silentLogger } from '@corral/core';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
-import { lxcPlugin } from '../dist/src/index.js';
+import { lxcPlugin } from '@corral/plugin-lxc';
 
 const execFile = promisify(execFileCb);
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..', '..');
+const repo = join(here, '..');
 const pairs = Math.max(10, Number(process.argv[2] ?? 15));
 
 const template = join(process.env.CORRAL_CACHE_DIR ?? join(repo, '.cache'), 'lxc', 'busybox.tar.gz');
@@ -71,15 +71,8 @@ try {
     sdk.push(sdkMs);
     hand.push(handMs);
   }
-  const result = {
-    bench: 'lxc-start',
-    pairs,
-    sdkMedianMs: Number(median(sdk).toFixed(1)),
-    byHandMedianMs: Number(median(hand).toFixed(1)),
-    ratio: Number((median(sdk) / median(hand)).toFixed(3)),
-    target: 1.15,
-  };
-  console.log(JSON.stringify(result));
+  console.log(JSON.stringify({ metric: 'ct_start_sdk_ms', value: median(sdk), unit: 'ms', baseline: median(hand), note: `median of ${pairs} pairs; baseline: lxc-start -d + lxc-wait by hand` }));
+  console.log(JSON.stringify({ metric: 'ct_start_overhead_ratio', value: median(sdk) / median(hand), unit: 'ratio', note: 'SDK start until RUNNING / lxc-start -d + lxc-wait (target <= 1.15)' }));
 } finally {
   await execFile('lxc-stop', ['-P', handPath, '-n', handName, '-k']).catch(() => undefined);
   await kernel.guests.stop(vmid).catch(() => undefined);
