@@ -90,7 +90,11 @@ export interface GuestContext {
   readonly vmid: number;
   readonly node: string;
   readonly runner: CommandRunner;
-  /** This guest's private run directory (sockets, pid file, generated configs); exists. */
+  /**
+   * This guest's private run directory (sockets, pid file, generated configs); exists. A
+   * running guest always has one: the facade reports a guest without it as stopped without
+   * calling {@link HypervisorDriver.status}.
+   */
   readonly runDir: string;
   /** The task log (or the kernel logger outside tasks). */
   readonly log: Logger;

@@ -28,6 +28,9 @@ export function checkVmid(vmid: number): void {
  * digest read. Callers hold the guest lock around read-modify-write.
  */
 export class GuestConfigRepository {
+  /** Current sections of listed configs by path, reused while the digest is unchanged. */
+  readonly #summaryCache = new Map<string, { digest: string; current: Readonly<Record<string, string>> }>();
+
   constructor(
     private readonly store: ConfigStore,
     private readonly node: string,
@@ -65,17 +68,28 @@ export class GuestConfigRepository {
     await this.store.delete(this.path(type, vmid), expectedDigest === undefined ? {} : { expectedDigest });
   }
 
-  /** Every guest config of the node, both types, sorted by vmid. One directory read per type. */
-  async all(): Promise<StoredGuestConfig[]> {
-    const out: StoredGuestConfig[] = [];
+  /**
+   * The current section of every guest config of the node, sorted by vmid (the hot path of
+   * guest listings): files are parsed only when their digest changed since the last call.
+   * The returned records are shared: read-only.
+   */
+  async summaries(): Promise<Array<{ vmid: number; type: GuestType; current: Readonly<Record<string, string>> }>> {
+    const out: Array<{ vmid: number; type: GuestType; current: Readonly<Record<string, string>> }> = [];
+    const seen = new Set<string>();
     for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
-      const dir = `nodes/${this.node}/${GUEST_CONFIG_DIRS[type]}`;
-      for (const file of await this.store.readAll(dir, '.conf')) {
+      for (const file of await this.store.readAll(`nodes/${this.node}/${GUEST_CONFIG_DIRS[type]}`, '.conf')) {
         const vmid = Number(file.path.slice(file.path.lastIndexOf('/') + 1, -'.conf'.length));
         if (!Number.isSafeInteger(vmid)) continue;
-        out.push({ vmid, type, path: file.path, digest: file.digest, doc: parseGuestDocument(type, file.content, file.path) });
+        seen.add(file.path);
+        let hit = this.#summaryCache.get(file.path);
+        if (hit?.digest !== file.digest) {
+          hit = { digest: file.digest, current: Object.freeze(parseGuestDocument(type, file.content, file.path).current) };
+          this.#summaryCache.set(file.path, hit);
+        }
+        out.push({ vmid, type, current: hit.current });
       }
     }
+    for (const path of this.#summaryCache.keys()) if (!seen.has(path)) this.#summaryCache.delete(path);
     return out.sort((a, b) => a.vmid - b.vmid);
   }
 }

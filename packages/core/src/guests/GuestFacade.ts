@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigStore } from '../config/ConfigStore.js';
 import type {
@@ -114,26 +114,32 @@ export class GuestFacade {
 
   /** Every guest of the node with its runtime state, sorted by vmid. */
   async list(filter: { type?: GuestType } = {}): Promise<GuestListEntry[]> {
-    const all = await this.#repo.all();
+    const all = (await this.#repo.summaries()).filter((g) => !filter.type || g.type === filter.type);
+    // A guest without a run directory is stopped (drivers keep their run state there): one
+    // readdir per type instead of one status probe per stopped guest.
+    const withRunDir = new Map<GuestType, Set<string>>();
+    for (const type of new Set(all.map((g) => g.type))) {
+      withRunDir.set(type, new Set(await readdir(join(this.deps.runDir, type)).catch(() => [] as string[])));
+    }
     return Promise.all(
-      all
-        .filter((g) => !filter.type || g.type === filter.type)
-        .map(async (g) => {
-          const cur = g.doc.current;
-          const driver = this.deps.hypervisors().get(g.type);
-          let status: GuestRuntimeStatus = { state: 'stopped' };
-          if (driver) status = await driver.status(await this.#context(g.vmid, g.type, undefined, false), cur);
-          return {
-            vmid: g.vmid,
-            type: g.type,
-            name: cur.name ?? cur.hostname,
-            status: status.state,
-            pid: status.pid,
-            template: cur.template === '1',
-            lock: cur.lock,
-            tags: cur.tags,
-          };
-        }),
+      all.map(async (g) => {
+        const cur = g.current;
+        const driver = this.deps.hypervisors().get(g.type);
+        let status: GuestRuntimeStatus = { state: 'stopped' };
+        if (driver && withRunDir.get(g.type)!.has(String(g.vmid))) {
+          status = await driver.status(await this.#context(g.vmid, g.type, undefined, false), cur);
+        }
+        return {
+          vmid: g.vmid,
+          type: g.type,
+          name: cur.name ?? cur.hostname,
+          status: status.state,
+          pid: status.pid,
+          template: cur.template === '1',
+          lock: cur.lock,
+          tags: cur.tags,
+        };
+      }),
     );
   }
 
