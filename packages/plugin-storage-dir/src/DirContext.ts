@@ -1,6 +1,7 @@
 import type { CommandRunner, Logger, StorageContext } from '@corral/core';
 import { DirLayout } from './DirLayout.js';
 import { dirOptions, type DirOptions } from './dirOptions.js';
+import type { ImageHeaderCache } from './ImageHeaderCache.js';
 
 /** What every dir operation needs, derived from the facade's {@link StorageContext}. */
 export interface DirContext {
@@ -13,10 +14,12 @@ export interface DirContext {
   /** Private directory for run state (NBD sockets). */
   readonly runDir: string;
   readonly signal?: AbortSignal;
+  /** The driver's cache of image headers (listing and volume info use it), if any. */
+  readonly headerCache?: ImageHeaderCache;
 }
 
-/** Builds a {@link DirContext}. */
-export function dirContext(ctx: StorageContext): DirContext {
+/** Builds a {@link DirContext}; `headerCache` is the driver's (see {@link ImageHeaderCache}). */
+export function dirContext(ctx: StorageContext, headerCache?: ImageHeaderCache): DirContext {
   const options = dirOptions(ctx.storage);
   return {
     sid: ctx.storage.id,
@@ -26,6 +29,7 @@ export function dirContext(ctx: StorageContext): DirContext {
     log: ctx.log,
     runDir: ctx.runDir,
     signal: ctx.signal,
+    headerCache,
   };
 }
 

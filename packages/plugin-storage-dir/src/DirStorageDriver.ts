@@ -20,6 +20,7 @@ import { allocateImage, cloneLinkedImage, createBaseImage, dirVolumeInfo, freeIm
 import { listDirVolumes } from './dirListing.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot } from './dirSnapshots.js';
 import { DIR_STORAGE_INFO } from './dirStorageInfo.js';
+import { ImageHeaderCache } from './ImageHeaderCache.js';
 import { exportDirVolume, importDirVolume } from './dirTransfer.js';
 import { uploadDirFile } from './dirUpload.js';
 import { parseDirVolname, toParsedVolname } from './dirVolname.js';
@@ -36,6 +37,12 @@ import { parseDirVolname, toParsedVolname } from './dirVolname.js';
  */
 export class DirStorageDriver extends BaseStorageDriver {
   readonly info: StorageDriverInfo = DIR_STORAGE_INFO;
+  /** Image headers of unchanged files, so warm listings do not reopen them. */
+  readonly #headers = new ImageHeaderCache();
+
+  #context(ctx: StorageContext) {
+    return dirContext(ctx, this.#headers);
+  }
 
   /** See {@link parseDirVolname}. */
   parseVolname(_ctx: StorageContext, volname: string): ParsedVolname {
@@ -43,77 +50,77 @@ export class DirStorageDriver extends BaseStorageDriver {
   }
 
   async checkDefinition(ctx: StorageContext): Promise<void> {
-    await checkDirDefinition(dirContext(ctx));
+    await checkDirDefinition(this.#context(ctx));
   }
 
   async activate(ctx: StorageContext): Promise<void> {
-    await activateDir(dirContext(ctx), ctx.storage.content);
+    await activateDir(this.#context(ctx), ctx.storage.content);
   }
 
   async status(ctx: StorageContext): Promise<StorageStatus> {
-    return dirStatus(dirContext(ctx));
+    return dirStatus(this.#context(ctx));
   }
 
   async listVolumes(ctx: StorageContext, filter: { content?: StorageContent; vmid?: number }): Promise<VolumeInfo[]> {
-    return listDirVolumes(dirContext(ctx), ctx.storage.content, filter);
+    return listDirVolumes(this.#context(ctx), ctx.storage.content, filter);
   }
 
   async volumeInfo(ctx: StorageContext, volname: string): Promise<VolumeInfo> {
-    return dirVolumeInfo(dirContext(ctx), volname);
+    return dirVolumeInfo(this.#context(ctx), volname);
   }
 
   async allocate(ctx: StorageContext, options: AllocateOptions): Promise<string> {
-    return allocateImage(dirContext(ctx), options);
+    return allocateImage(this.#context(ctx), options);
   }
 
   async free(ctx: StorageContext, volname: string): Promise<void> {
-    await freeImage(dirContext(ctx), volname);
+    await freeImage(this.#context(ctx), volname);
   }
 
   override async resize(ctx: StorageContext, volname: string, options: { sizeBytes: number }): Promise<void> {
-    await resizeImage(dirContext(ctx), volname, options.sizeBytes);
+    await resizeImage(this.#context(ctx), volname, options.sizeBytes);
   }
 
   async resolve(ctx: StorageContext, volname: string, options: { consumer: VolumeConsumer; snapshot?: string }): Promise<VolumeAccess> {
-    return resolveDirVolume(dirContext(ctx), volname, options.snapshot);
+    return resolveDirVolume(this.#context(ctx), volname, options.snapshot);
   }
 
   override async snapshotCreate(ctx: StorageContext, volname: string, options: { snapshot: string }): Promise<void> {
-    await createSnapshot(dirContext(ctx), volname, options.snapshot);
+    await createSnapshot(this.#context(ctx), volname, options.snapshot);
   }
 
   override async snapshotList(ctx: StorageContext, volname: string): Promise<VolumeSnapshotInfo[]> {
-    return listSnapshots(dirContext(ctx), volname);
+    return listSnapshots(this.#context(ctx), volname);
   }
 
   override async snapshotRollback(ctx: StorageContext, volname: string, options: { snapshot: string }): Promise<void> {
-    await rollbackSnapshot(dirContext(ctx), volname, options.snapshot);
+    await rollbackSnapshot(this.#context(ctx), volname, options.snapshot);
   }
 
   override async snapshotDelete(ctx: StorageContext, volname: string, options: { snapshot: string }): Promise<void> {
-    await deleteSnapshot(dirContext(ctx), volname, options.snapshot);
+    await deleteSnapshot(this.#context(ctx), volname, options.snapshot);
   }
 
   override async createBase(ctx: StorageContext, volname: string): Promise<string> {
-    return createBaseImage(dirContext(ctx), volname);
+    return createBaseImage(this.#context(ctx), volname);
   }
 
   override async cloneLinked(ctx: StorageContext, volname: string, options: { vmid: number; name: string; snapshot?: string }): Promise<string> {
-    return cloneLinkedImage(dirContext(ctx), volname, options);
+    return cloneLinkedImage(this.#context(ctx), volname, options);
   }
 
   override async exportVolume(ctx: StorageContext, volname: string, options: { format: TransferFormat; stream: Writable; snapshot?: string }): Promise<void> {
-    await exportDirVolume(dirContext(ctx), volname, options);
+    await exportDirVolume(this.#context(ctx), volname, options);
   }
 
   override async importVolume(
     ctx: StorageContext,
     options: { format: TransferFormat; stream: Readable; vmid: number; name: string; content: StorageContent; volumeFormat: VolumeFormat },
   ): Promise<string> {
-    return importDirVolume(dirContext(ctx), options);
+    return importDirVolume(this.#context(ctx), options);
   }
 
   override async uploadFile(ctx: StorageContext, options: { content: StorageContent; filename: string; stream: Readable }): Promise<string> {
-    return uploadDirFile(dirContext(ctx), options);
+    return uploadDirFile(this.#context(ctx), options);
   }
 }

@@ -25,7 +25,7 @@ export async function activateDir(dc: DirContext, content: readonly StorageConte
   if (options.createSubdirs) {
     const wanted = new Set<StorageContent>(content);
     if (wanted.has('rootdir')) wanted.add('backup');
-    for (const c of wanted) await mkdir(layout.contentDir(c), { recursive: true });
+    await Promise.all([...wanted].map((c) => mkdir(layout.contentDir(c), { recursive: true })));
   }
 }
 

@@ -105,6 +105,7 @@ export async function dirVolumeInfo(dc: DirContext, volname: string): Promise<Vo
       const info = await imageFileInfo(dc.runner, path, v.format, {
         quotaPath: v.format === 'subvol' ? dc.layout.quotaPath(v.vmid!, v.name) : undefined,
         signal: dc.signal,
+        headerCache: dc.headerCache,
       });
       return imageVolumeInfo(dc, v.vmid!, v.name, info);
     }

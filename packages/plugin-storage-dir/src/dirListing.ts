@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import type { StorageContent, VolumeInfo } from '@corral/core';
 import type { DirContext } from './DirContext.js';
 import { BACKUP_FILE_RE, IMAGE_NAME_RE, ISO_FILE_RE, parseDirVolname, VZTMPL_FILE_RE } from './dirVolname.js';
+import { headerSettleMs } from './ImageHeaderCache.js';
 import { imageFileInfo, type ImageFileInfo } from './imageFileInfo.js';
 import { isMissing } from './storageErrors.js';
 
@@ -23,6 +24,27 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** Runs at most `n` of the functions given to it at a time, in the order given. */
+function limiter(n: number): <R>(fn: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  // A finishing function hands its slot to the next waiting one.
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+  return async <R>(fn: () => Promise<R>): Promise<R> => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  };
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
@@ -60,31 +82,44 @@ export function imageVolumeInfo(dc: DirContext, owner: number, name: string, inf
  * listing are skipped; unreadable images are logged and skipped.
  */
 export async function listImages(dc: DirContext, filter: { vmid?: number; content?: 'images' | 'rootdir' }): Promise<VolumeInfo[]> {
+  // Started now, awaited once the first guest directory is read.
+  const settle = dc.headerCache ? headerSettleMs(dc.layout.imagesDir) : Promise.resolve(undefined);
   const owners = (await readdirOrEmpty(dc.layout.imagesDir)).filter((d) => GUEST_DIR.test(d) && (filter.vmid === undefined || Number(d) === filter.vmid));
-  const candidates: Array<{ owner: number; name: string }> = [];
-  for (const names of await mapLimit(owners, CONCURRENCY, async (d) => ({ owner: Number(d), names: await readdirOrEmpty(dc.layout.guestDir(Number(d))) }))) {
-    for (const name of names.names) {
-      const m = IMAGE_NAME_RE.exec(name);
-      if (!m) continue;
-      const content = m[3] === 'subvol' ? 'rootdir' : 'images';
-      if (filter.content && filter.content !== content) continue;
-      candidates.push({ owner: names.owner, name });
-    }
-  }
-  const infos = await mapLimit(candidates, CONCURRENCY, async ({ owner, name }) => {
-    const format = IMAGE_NAME_RE.exec(name)![3] as VolumeInfo['format'];
+  const inspect = async (owner: number, name: string, format: VolumeInfo['format'], settleMs: number | undefined): Promise<VolumeInfo | undefined> => {
     try {
       const info = await imageFileInfo(dc.runner, `${dc.layout.guestDir(owner)}/${name}`, format, {
         quotaPath: format === 'subvol' ? dc.layout.quotaPath(owner, name) : undefined,
         signal: dc.signal,
+        headerCache: dc.headerCache,
+        headerSettleMs: settleMs,
       });
       return imageVolumeInfo(dc, owner, name, info);
     } catch (err) {
       if (!isMissing(err)) dc.log.warn(`storage '${dc.sid}': skipping image ${owner}/${name}: ${(err as Error).message}`);
       return undefined;
     }
-  });
-  return infos.filter((v): v is VolumeInfo => v !== undefined);
+  };
+  // Guest directories and their images share one limit, so images are inspected while
+  // other directories are still being read.
+  const limit = limiter(CONCURRENCY);
+  const perOwner = await Promise.all(
+    owners.map(async (d) => {
+      const owner = Number(d);
+      const names = await limit(() => readdirOrEmpty(dc.layout.guestDir(owner)));
+      const settleMs = await settle;
+      const jobs: Array<Promise<VolumeInfo | undefined>> = [];
+      for (const name of names) {
+        const m = IMAGE_NAME_RE.exec(name);
+        if (!m) continue;
+        const content = m[3] === 'subvol' ? 'rootdir' : 'images';
+        if (filter.content && filter.content !== content) continue;
+        const format = m[3] as VolumeInfo['format'];
+        jobs.push(limit(() => inspect(owner, name, format, settleMs)));
+      }
+      return Promise.all(jobs);
+    }),
+  );
+  return perOwner.flat().filter((v): v is VolumeInfo => v !== undefined);
 }
 
 const FILE_RULES: Partial<Record<StorageContent, RegExp>> = {
