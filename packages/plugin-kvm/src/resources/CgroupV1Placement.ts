@@ -1,6 +1,7 @@
 import { mkdir, readFile, realpath, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Logger } from '@corral/core';
+import { settleAll } from '../runtime/settleAll.js';
 import type { ResourceControl, ResourceLimits, ResourcePlacement } from './ResourceControl.js';
 
 /** CFS period the driver uses, µs (the kernel's default). */
@@ -48,38 +49,38 @@ export class CgroupV1Placement implements ResourceControl {
   }
 
   async place(options: { vmid: number; pid: number; limits: ResourceLimits; log: Logger }): Promise<ResourcePlacement> {
+    // Each step touches one file per hierarchy: the hierarchies are done side by side.
+    const mounts = await Promise.all(this.#controllers.map((c) => realpath(join(this.#root, c)).catch(() => undefined)));
     const cgroups: Record<string, string> = {};
     const seen = new Set<string>();
-    for (const controller of this.#controllers) {
-      let mount: string;
-      try {
-        mount = await realpath(join(this.#root, controller));
-      } catch {
-        continue;
-      }
-      if (seen.has(mount)) continue; // co-mounted (cpu,cpuacct)
+    this.#controllers.forEach((controller, i) => {
+      const mount = mounts[i];
+      if (mount === undefined || seen.has(mount)) return; // not mounted, or co-mounted (cpu,cpuacct)
       seen.add(mount);
-      const dir = join(mount, this.#parent, `${options.vmid}.scope`);
-      await mkdir(dir, { recursive: true });
-      cgroups[controller] = dir;
-    }
+      cgroups[controller] = join(mount, this.#parent, `${options.vmid}.scope`);
+    });
+    await settleAll(Object.values(cgroups).map((dir) => mkdir(dir, { recursive: true })));
     const placement: ResourcePlacement = { kind: this.kind, cgroups };
     await this.update(placement, options.limits);
-    for (const dir of Object.values(cgroups)) await writeFile(join(dir, 'cgroup.procs'), `${options.pid}\n`);
+    await settleAll(Object.values(cgroups).map((dir) => writeFile(join(dir, 'cgroup.procs'), `${options.pid}\n`)));
     options.log.info(`placed QEMU pid ${options.pid} in cgroup v1 ${this.#parent}/${options.vmid}.scope`);
     return placement;
   }
 
   async update(placement: ResourcePlacement, limits: ResourceLimits): Promise<void> {
     const cpu = placement.cgroups?.cpu;
-    if (cpu) {
-      await writeFile(join(cpu, 'cpu.cfs_period_us'), `${CFS_PERIOD_US}\n`);
-      const quota = limits.cpuLimit ? Math.max(1000, Math.round(limits.cpuLimit * CFS_PERIOD_US)) : -1;
-      await writeFile(join(cpu, 'cpu.cfs_quota_us'), `${quota}\n`);
-      await writeFile(join(cpu, 'cpu.shares'), `${limits.cpuUnits ?? 1024}\n`);
-    }
     const memory = placement.cgroups?.memory;
-    if (memory) await writeFile(join(memory, 'memory.limit_in_bytes'), `${limits.memoryBytes ?? -1}\n`);
+    await settleAll([
+      cpu ? this.#updateCpu(cpu, limits) : undefined,
+      memory ? writeFile(join(memory, 'memory.limit_in_bytes'), `${limits.memoryBytes ?? -1}\n`) : undefined,
+    ]);
+  }
+
+  /** CFS period first: the kernel checks the quota against it. */
+  async #updateCpu(cpu: string, limits: ResourceLimits): Promise<void> {
+    await writeFile(join(cpu, 'cpu.cfs_period_us'), `${CFS_PERIOD_US}\n`);
+    const quota = limits.cpuLimit ? Math.max(1000, Math.round(limits.cpuLimit * CFS_PERIOD_US)) : -1;
+    await settleAll([writeFile(join(cpu, 'cpu.cfs_quota_us'), `${quota}\n`), writeFile(join(cpu, 'cpu.shares'), `${limits.cpuUnits ?? 1024}\n`)]);
   }
 
   async release(placement: ResourcePlacement): Promise<void> {
