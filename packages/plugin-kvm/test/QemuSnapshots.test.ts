@@ -121,6 +121,20 @@ qemuTest.serial('a linked clone of a template boots, sees the template data, and
   t.is(await diskRead(booted.serial, 13), 'CLONE-WRITES!');
   await kernel.guests.stop(newid);
   t.is(await fingerprint(), before, 'the template base is unchanged');
+
+  // A full clone to another storage: export/import streams, a standalone image there.
+  await kernel.storage.add('other', 'dir', { path: join(kernel.dir, 'other-store'), content: 'images', mkdir: 1 });
+  const full = await kernel.guests.clone(vmid, { newid: 142, full: true, storage: 'other' });
+  const fullConfig = (await kernel.guests.config(full.newid)).config;
+  t.regex(fullConfig.scsi0!, /^other:142\/vm-142-disk-0\.(raw|qcow2),/);
+  const fullVolid = fullConfig.scsi0!.split(',')[0]!;
+  t.is((await kernel.storage.volumeInfo(fullVolid)).parent, undefined, 'a full clone has no backing base');
+  const fullBoot = await bootGuest(t, kernel, full.newid);
+  t.is(await diskRead(fullBoot.serial, 13), 'TEMPLATE-DATA', 'the full copy carries the template bytes');
+  await kernel.guests.stop(full.newid);
+  await kernel.guests.destroy(full.newid);
+  t.deepEqual(await kernel.storage.listVolumes('other', {}), []);
+
   await kernel.guests.destroy(newid);
   await kernel.guests.destroy(vmid);
   t.deepEqual(await kernel.storage.listVolumes('local', {}), []);

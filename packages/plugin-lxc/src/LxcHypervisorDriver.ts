@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { existsSync } from 'node:fs';
-import { rmdir, stat } from 'node:fs/promises';
+import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import {
@@ -213,6 +213,8 @@ export class LxcHypervisorDriver implements HypervisorDriver {
   async start(ctx: GuestContext, entries: GuestConfigEntries, options: { timeoutMs?: number; stateVolid?: string }): Promise<void> {
     const dir = new ContainerRunDir(ctx.runDir);
     const tools = new LxcTools(ctx.runner, dir, ctx.signal);
+    // A stop removes the run directory; a start right after it on the same context (rollback with start) needs it again.
+    await mkdir(ctx.runDir, { recursive: true });
     const text = await this.prepareStart(ctx, entries);
     await dir.writeConfig(text);
     try {

@@ -11,7 +11,7 @@ import { chmod, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createKernel, type Kernel } from '@corral/core';
+import { createKernel, type CorralPlugin, type Kernel } from '@corral/core';
 import { createTestKernel, hasProgram, makeTempDir, uniqueName, type TestKernel } from '@corral/core/testing';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
 import { lxcPlugin } from '../../src/index.js';
@@ -91,11 +91,14 @@ export async function killContainer(runDir: string, vmid: number): Promise<void>
   }
 }
 
-/** A kernel with dir storage `local` holding the busybox template as `local:vztmpl/busybox.tar.gz`. */
-export async function lxcEnv(t: ExecutionContext): Promise<LxcEnv> {
+/**
+ * A kernel with dir storage `local` holding the busybox template as `local:vztmpl/busybox.tar.gz`.
+ * `extraPlugins` (e.g. another storage type) are loaded besides the dir storage and LXC plugins.
+ */
+export async function lxcEnv(t: ExecutionContext, options: { extraPlugins?: CorralPlugin[] } = {}): Promise<LxcEnv> {
   ensureRootSubordinateIds();
   const template = busyboxTemplate();
-  const kernel = await createTestKernel(t, { plugins: [storageDirPlugin, lxcPlugin] });
+  const kernel = await createTestKernel(t, { plugins: [storageDirPlugin, ...(options.extraPlugins ?? []), lxcPlugin] });
   // The container's root (uid 100000) must be able to pass through every directory above its rootfs.
   await chmod(kernel.dir, 0o711);
   const storeParent = await makeTempDir(t, 'corral-lxc-store-');
