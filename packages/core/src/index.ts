@@ -60,7 +60,7 @@ export * from './node/NodeInfoService.js';
 export { StorageFacade, checkSnapshotName, type AllocateVolumeOptions, type CopyVolumeOptions, type StorageSummary, type StorageFacadeDeps } from './storage/StorageFacade.js';
 export { parseVolumeId, formatVolumeId, checkVolname, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
 export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
-export { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
+export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
 export { COMMON_STORAGE_OPTIONS, toStorageDefinition, validateStorageOptions } from './storage/storageDefinitions.js';
 export { GuestFacade, type GuestConfigView, type GuestFacadeDeps, type GuestListEntry, type GuestOperationOptions, type GuestTaskResult } from './guests/GuestFacade.js';
 export { GUEST_CONFIG_DIRS, checkVmid } from './guests/GuestConfigRepository.js';

@@ -23,6 +23,13 @@ import {
   type StorageContent,
   type TransferFormat,
   type VolumeFormat,
+  COMMON_TAR_FLAGS,
+  copySizedBody,
+  encodeSizeHeader,
+  endStream,
+  readSizeHeader,
+  writeChunk,
+  type SizedStreamBody,
 } from '@corral/core';
 import type { Readable, Writable } from 'node:stream';
 import { volidOf, type DirContext } from './DirContext.js';
@@ -31,22 +38,7 @@ import { qemuImgInfo } from './imageFileInfo.js';
 import { imageFileName } from './imageFileName.js';
 import { NBD_MAX_REQUEST_BYTES } from './NbdClient.js';
 import { mapStorageError } from './storageErrors.js';
-import { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from '@corral/core';
 import { withNbdExport } from './withNbdExport.js';
-
-/** pve-storage's `@COMMON_TAR_FLAGS`. */
-export const COMMON_TAR_FLAGS = Object.freeze([
-  '--one-file-system',
-  '-p',
-  '--sparse',
-  '--numeric-owner',
-  '--acls',
-  '--xattrs',
-  '--xattrs-include=user.*',
-  '--xattrs-include=security.capability',
-  '--warning=no-file-ignored',
-  '--warning=no-xattr-write',
-]);
 
 /** Streams a file's bytes into `stream` (not ending it); returns the byte count. */
 async function pumpFile(path: string, stream: Writable, signal?: AbortSignal): Promise<number> {

@@ -23,3 +23,4 @@ export {
 export { NbdClient, NBD_MAX_REQUEST_BYTES } from './NbdClient.js';
 export { withNbdExport, type NbdExportOptions } from './withNbdExport.js';
 export { readQcow2Header } from './imageFileInfo.js';
+export type { ImageHeaderFacts } from './ImageHeaderCache.js';

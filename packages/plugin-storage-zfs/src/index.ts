@@ -13,5 +13,4 @@ export { ZfsCommands, type ZfsGetOptions, type ZfsCreateFilesystemOptions, type 
 export { parseZfsGet, zfsNumber, type ZfsProps } from './parseZfsGet.js';
 export { mapZfsError, zfsFailure, type ZfsFailure, type ZfsErrorContext } from './zfsErrors.js';
 export type { ZfsDriverConfig } from './ZfsSession.js';
-export { COMMON_TAR_FLAGS } from './zfsTransfer.js';
 export { REFQUOTA_USER_PROPERTY } from './zfsSnapshots.js';

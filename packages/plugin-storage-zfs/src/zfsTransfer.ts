@@ -26,6 +26,12 @@ import {
   type StorageContent,
   type TransferFormat,
   type VolumeFormat,
+  COMMON_TAR_FLAGS,
+  copySizedBody,
+  encodeSizeHeader,
+  endStream,
+  readSizeHeader,
+  writeChunk,
 } from '@corral/core';
 import { ZfsCommands } from './ZfsCommands.js';
 import { zfsFailure } from './zfsErrors.js';
@@ -33,22 +39,7 @@ import { zfsNumber } from './parseZfsGet.js';
 import { parseZfsVolname } from './zfsVolname.js';
 import { checkNewName, datasetProps, destroyQuietly, destroyWithRetry, zvolSize } from './zfsVolumes.js';
 import { ensureMounted, waitForZvol } from './zfsAccess.js';
-import { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk } from '@corral/core';
 import type { ZfsSession } from './ZfsSession.js';
-
-/** pve-storage's `@COMMON_TAR_FLAGS`. */
-export const COMMON_TAR_FLAGS = Object.freeze([
-  '--one-file-system',
-  '-p',
-  '--sparse',
-  '--numeric-owner',
-  '--acls',
-  '--xattrs',
-  '--xattrs-include=user.*',
-  '--xattrs-include=security.capability',
-  '--warning=no-file-ignored',
-  '--warning=no-xattr-write',
-]);
 
 /** Prefix of temporary snapshots and clones made by exports (never listed: not a volume name). */
 const TEMP_PREFIX = '__corral_xfer_';

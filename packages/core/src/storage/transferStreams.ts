@@ -149,3 +149,17 @@ export async function copySizedBody(
   await flush();
   if (received < size) throw new ParseError(`${options.format} stream`, `ended after ${received} of ${size} bytes`);
 }
+
+/** tar flags of the `tar+size` format for container subvols (pve-storage's `@COMMON_TAR_FLAGS`). */
+export const COMMON_TAR_FLAGS = Object.freeze([
+  '--one-file-system',
+  '-p',
+  '--sparse',
+  '--numeric-owner',
+  '--acls',
+  '--xattrs',
+  '--xattrs-include=user.*',
+  '--xattrs-include=security.capability',
+  '--warning=no-file-ignored',
+  '--warning=no-xattr-write',
+]);
