@@ -37,7 +37,7 @@ const readP = (fd: number, buffer: Buffer, position: number): Promise<number> =>
  * Reads a qcow2 header (docs/interop/qcow2.txt: magic at 0, backing_file_offset u64 at 8,
  * backing_file_size u32 at 16, size u64 at 24, all big-endian). Listing 1,000 images this
  * way costs file reads, not 1,000 `qemu-img info` processes: one open, usually one read of
- * {@link QCOW2_HEAD_READ_BYTES} (a second one when the backing name lies beyond), one close.
+ * `QCOW2_HEAD_READ_BYTES` (a second one when the backing name lies beyond), one close.
  *
  * @throws ParseError when the file is not qcow2.
  */
