@@ -63,7 +63,8 @@ export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
 export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
 export { COMMON_STORAGE_OPTIONS, toStorageDefinition, validateStorageOptions } from './storage/storageDefinitions.js';
 export { GuestFacade, type GuestConfigView, type GuestFacadeDeps, type GuestListEntry, type GuestOperationOptions, type GuestTaskResult } from './guests/GuestFacade.js';
-export { GUEST_CONFIG_DIRS, checkVmid } from './guests/GuestConfigRepository.js';
+export { checkVmid } from './guests/GuestConfigRepository.js';
+export { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guests/guestConfigPaths.js';
 export * from './guests/allocateVmid.js';
 
 // utilities

@@ -2,9 +2,7 @@ import type { ConfigStore } from '../config/ConfigStore.js';
 import type { GuestType } from '../contracts/hypervisor.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { parseGuestDocument, serializeGuestDocument, type GuestDocument } from './GuestDocument.js';
-
-/** Config directory of each guest type under `nodes/<node>/` (Proxmox's names). */
-export const GUEST_CONFIG_DIRS: Readonly<Record<GuestType, string>> = Object.freeze({ qemu: 'qemu-server', lxc: 'lxc' });
+import { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guestConfigPaths.js';
 
 /** A guest config read from the store. */
 export interface StoredGuestConfig {
@@ -38,7 +36,7 @@ export class GuestConfigRepository {
 
   /** Store path of a guest's config. */
   path(type: GuestType, vmid: number): string {
-    return `nodes/${this.node}/${GUEST_CONFIG_DIRS[type]}/${vmid}.conf`;
+    return guestConfigPath(this.node, type, vmid);
   }
 
   /** Reads a guest config of either type; `null` when none exists. */
@@ -77,7 +75,7 @@ export class GuestConfigRepository {
     const out: Array<{ vmid: number; type: GuestType; current: Readonly<Record<string, string>> }> = [];
     const seen = new Set<string>();
     for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
-      for (const file of await this.store.readAll(`nodes/${this.node}/${GUEST_CONFIG_DIRS[type]}`, '.conf')) {
+      for (const file of await this.store.readAll(guestConfigDir(this.node, type), '.conf')) {
         const vmid = Number(file.path.slice(file.path.lastIndexOf('/') + 1, -'.conf'.length));
         if (!Number.isSafeInteger(vmid)) continue;
         seen.add(file.path);

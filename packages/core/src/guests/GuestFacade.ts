@@ -354,7 +354,7 @@ export class GuestFacade {
               }
             }
           }
-          g.doc.current = keepDetachedVolumes(driver, g.doc.current, before, g.doc.current);
+          g.doc.current = keepDetachedVolumes(driver, before, g.doc.current);
           const freed = volumesToFree(driver, g, del, before);
           await this.#repo.write(g.type, vmid, g.doc, g.digest);
           for (const volid of freed) {
@@ -398,7 +398,7 @@ export class GuestFacade {
           const next = { ...g.doc.current, ...g.doc.pending };
           for (const k of g.doc.pendingDelete) delete next[k];
           driver.validate(next);
-          g.doc.current = keepDetachedVolumes(driver, next, g.doc.current, next);
+          g.doc.current = keepDetachedVolumes(driver, g.doc.current, next);
           g.doc.pending = {};
           g.doc.pendingDelete = [];
           g = { ...g, digest: await this.#repo.write(g.type, vmid, g.doc, g.digest) };
@@ -797,16 +797,11 @@ export class GuestFacade {
 
 /**
  * Proxmox keeps a volume that a config change detaches (a deleted or replaced disk key) as
- * `unusedN`, so it is neither lost nor orphaned. Returns `result` with such volumes added.
+ * `unusedN`, so it is neither lost nor orphaned. Returns `after` with such volumes added.
  */
-function keepDetachedVolumes(
-  driver: HypervisorDriver,
-  result: Record<string, string>,
-  before: GuestConfigEntries,
-  after: GuestConfigEntries,
-): Record<string, string> {
+function keepDetachedVolumes(driver: HypervisorDriver, before: GuestConfigEntries, after: Record<string, string>): Record<string, string> {
   const still = new Set(driver.volumes(after).map((v) => v.volid));
-  const out = { ...result };
+  const out = { ...after };
   let n = 0;
   for (const v of driver.volumes(before)) {
     if (v.isCdrom || v.isExternal || /^unused\d+$/.test(v.key) || v.key === 'vmstate' || still.has(v.volid)) continue;

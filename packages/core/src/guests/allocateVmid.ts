@@ -11,7 +11,7 @@
 import type { ConfigStore } from '../config/ConfigStore.js';
 import type { GuestType } from '../contracts/hypervisor.js';
 import { AlreadyExistsError, DigestMismatchError, InvalidArgumentError, UnavailableError } from '../errors.js';
-import { GUEST_CONFIG_DIRS } from './GuestConfigRepository.js';
+import { GUEST_CONFIG_DIRS, guestConfigPath } from './guestConfigPaths.js';
 
 /** Lowest guest id Proxmox allows. */
 export const MIN_VMID = 100;
@@ -58,13 +58,6 @@ export interface VmidReservation {
   readonly path: string;
   /** Digest of the placeholder, for the creator's compare-and-set write. */
   readonly digest: string;
-}
-
-/** Store path of a guest's config. */
-export function guestConfigPath(node: string, type: GuestType, vmid: number): string {
-  const dir = GUEST_CONFIG_DIRS[type];
-  if (!dir) throw new InvalidArgumentError('type', `unknown guest type '${String(type)}' (qemu or lxc)`);
-  return `nodes/${node}/${dir}/${vmid}.conf`;
 }
 
 function checkRange(options: AllocateVmidOptions): { min: number; max: number } {

@@ -5,14 +5,8 @@ import { join } from 'node:path';
 import { LocalConfigStore } from '../../src/config/LocalConfigStore.js';
 import type { ConfigStore } from '../../src/config/ConfigStore.js';
 import { AlreadyExistsError, InvalidArgumentError, UnavailableError } from '../../src/errors.js';
-import {
-  CREATE_PLACEHOLDER,
-  VMID_RESERVATION_DIR,
-  allocateVmid,
-  guestConfigPath,
-  reserveVmid,
-  usedVmids,
-} from '../../src/guests/allocateVmid.js';
+import { CREATE_PLACEHOLDER, VMID_RESERVATION_DIR, allocateVmid, reserveVmid, usedVmids } from '../../src/guests/allocateVmid.js';
+import { guestConfigPath } from '../../src/guests/guestConfigPaths.js';
 
 function store(t: { teardown(fn: () => void): void }): LocalConfigStore {
   const dir = fs.mkdtempSync(join(tmpdir(), 'corral-vmid-'));
