@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigStore } from '../config/ConfigStore.js';
@@ -34,6 +35,8 @@ import { Reverter, withReverter } from '../util/Reverter.js';
 import { reserveVmid } from './allocateVmid.js';
 import { checkVmid, GuestConfigRepository, type StoredGuestConfig } from './GuestConfigRepository.js';
 import { emptyGuestDocument } from './GuestDocument.js';
+import { parseLxcNet, printLxcNet } from '../formats/schema/lxcNet.js';
+import { parseQemuNet, printQemuNet } from '../formats/schema/qemuNet.js';
 
 /** Options every guest operation accepts. */
 export interface GuestOperationOptions {
@@ -667,7 +670,7 @@ export class GuestFacade {
               task.log(`${v.key}: ${v.volid} -> ${made} (${full ? 'full copy' : 'linked clone'})`);
               next[v.key] = driver.replaceVolume(v.key, next[v.key]!, made);
             }
-            for (const k of Object.keys(next)) if (/^net\d+$/.test(k)) next[k] = freshMac(next[k]!);
+            for (const k of Object.keys(next)) if (/^net\d+$/.test(k)) next[k] = withFreshMac(src.type, k, next[k]!);
             doc.current = next;
             await this.#repo.write(src.type, newid, doc, digest);
           });
@@ -844,13 +847,14 @@ function ownedBy(volid: string, vmid: number): boolean {
   return m ? Number(m[1]) === vmid : true;
 }
 
-/** Replaces the MAC address in a net property string with a fresh locally administered one. */
-function freshMac(value: string): string {
-  const mac = () =>
-    ['BC', '24', '11', ...Array.from({ length: 3 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0').toUpperCase())].join(':');
-  return value
-    .replace(/(^|,)((?:virtio|e1000|rtl8139|vmxnet3)=)([0-9A-Fa-f:]{17})/, (_m, a: string, b: string) => `${a}${b}${mac()}`)
-    .replace(/(^|,)(macaddr|hwaddr)=([0-9A-Fa-f:]{17})/, (_m, a: string, b: string) => `${a}${b}=${mac()}`);
+/**
+ * A clone's NIC gets a new MAC (Proxmox's OUI `BC:24:11` plus 3 random bytes), set through the
+ * guest type's typed net format so every model and key spelling is handled.
+ */
+function withFreshMac(type: GuestType, key: string, value: string): string {
+  const mac = ['BC', '24', '11', ...randomBytes(3).toString('hex').toUpperCase().match(/../g)!].join(':');
+  if (type === 'qemu') return printQemuNet({ ...parseQemuNet(value, { key }), macaddr: mac }, { key });
+  return printLxcNet({ ...parseLxcNet(value, { key }), hwaddr: mac }, { key });
 }
 
 function toView(g: StoredGuestConfig): GuestConfigView {
