@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createKernel, silentLogger } from '@corral/core';
+import { createKernel, silentLogger, ROOT_CALLER } from '@corral/core';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
 import { lxcPlugin } from '@corral/plugin-lxc';
 
@@ -42,7 +42,7 @@ const lxcPath = join(dir, 'run', 'lxc');
 const handPath = join(dir, 'byhand');
 const handName = `bench${vmid}`;
 try {
-  await kernel.storage.add('local', 'dir', { path: join(dir, 'store'), content: 'rootdir,vztmpl' });
+  await kernel.storage.add('local', 'dir', { path: join(dir, 'store'), content: 'rootdir,vztmpl' }, { caller: ROOT_CALLER });
   await kernel.storage.upload({ storage: 'local', content: 'vztmpl', filename: 'busybox.tar.gz', stream: createReadStream(template) });
   await kernel.guests.create('lxc', { ostemplate: 'local:vztmpl/busybox.tar.gz', rootfs: 'local:1', hostname: 'bench', memory: 128 }, { vmid });
 

@@ -10,7 +10,7 @@
 import { copyFile, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKernel, NodeCommandRunner } from '@corral/core';
+import { createKernel, NodeCommandRunner, ROOT_CALLER } from '@corral/core';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
@@ -36,7 +36,7 @@ const runner = new NodeCommandRunner();
 const kernel = await createKernel({ node: 'bench', dataDir: join(root, 'data'), runDir: join(root, 'run'), plugins: [storageDirPlugin] });
 try {
   const path = join(root, 'store');
-  await kernel.storage.add('bench', 'dir', { path, content: 'images' });
+  await kernel.storage.add('bench', 'dir', { path, content: 'images' }, { caller: ROOT_CALLER });
   const s = kernel.storage;
 
   // (a) linked clones

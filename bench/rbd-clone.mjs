@@ -36,7 +36,7 @@ try {
     monhost: cluster.monHost,
     username: cluster.clientId,
     keyring: readFileSync(cluster.keyringPath, 'utf8'),
-  });
+  }, { caller: core.ROOT_CALLER });
   const big = await kernel.storage.createBase(await kernel.storage.allocate({ storage: 'ceph', vmid: 9001, sizeBytes: 1024 * GiB }));
   const small = await kernel.storage.createBase(await kernel.storage.allocate({ storage: 'ceph', vmid: 9002, sizeBytes: GiB }));
   log(`templates ${big} (1 TiB) and ${small} (1 GiB)`);

@@ -13,7 +13,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createKernel } from '../packages/core/dist/src/index.js';
+import { createKernel, ROOT_CALLER } from '../packages/core/dist/src/index.js';
 import { storageDirPlugin } from '../packages/plugin-storage-dir/dist/src/index.js';
 import { createKvmPlugin } from '../packages/plugin-kvm/dist/src/index.js';
 
@@ -36,7 +36,7 @@ const kernel = await createKernel({
   runDir: join(dir, 'run'),
   plugins: [storageDirPlugin, createKvmPlugin({ resourceControl: { mode: 'auto', cgroupV1: { parent: cgroupParent } } })],
 });
-await kernel.storage.add('local', 'dir', { path: join(dir, 'store'), content: 'images' });
+await kernel.storage.add('local', 'dir', { path: join(dir, 'store'), content: 'images' }, { caller: ROOT_CALLER });
 
 /** Minimal QMP: connect, greeting, capabilities, then commands in order. */
 function rawQmp(path) {

@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import {
   AlreadyExistsError,
   BaseStorageDriver,
+  checkHostPath,
   InvalidConfigError,
   NotFoundError,
   NotSupportedError,
@@ -51,7 +52,7 @@ export class FlatStorageDriver extends BaseStorageDriver {
 
   /** Runs before a definition is saved (after the options schema): `path` may not be a file. */
   async checkDefinition(ctx: StorageContext): Promise<void> {
-    const path = rootOf(ctx);
+    const path = checkHostPath('path', rootOf(ctx));
     const st = await stat(path).catch(() => undefined);
     if (st && !st.isDirectory()) {
       throw new InvalidConfigError('path', path, `storage '${ctx.storage.id}': path '${path}' exists and is not a directory`);

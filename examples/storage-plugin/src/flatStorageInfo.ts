@@ -32,4 +32,5 @@ export const FLAT_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverI
   liveSnapshots: false,
   optionsSchema: flatOptionsSchema,
   secretOptions: [],
+  privilegedOptions: ['path'],
 });

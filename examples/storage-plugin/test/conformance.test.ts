@@ -1,5 +1,5 @@
 import test from 'ava';
-import { extensionPoints } from '@corral/core';
+import { extensionPoints, ROOT_CALLER } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
 import { storageConformanceSuite } from '@corral/storage-testkit';
 import { kernelWithDiscoveredPlugin } from './kernelWithDiscoveredPlugin.js';
@@ -21,8 +21,8 @@ storageConformanceSuite(test, {
   foreignVolnames: ['vm-100-disk-0', 'tank/vm-100-disk-0', '100/vm-100-disk-0.qcow2', 'iso/debian.iso', '100/vm-101-disk-0.raw', '100/base-100-disk-0.raw'],
   setup: async (t) => {
     const kernel = await kernelWithDiscoveredPlugin(t);
-    await kernel.storage.add('under-test', 'flatdir', { path: await makeTempDir(t, 'corral-flat-'), content: 'images' });
-    await kernel.storage.add('copy-target', 'flatdir', { path: await makeTempDir(t, 'corral-flat-target-') });
+    await kernel.storage.add('under-test', 'flatdir', { path: await makeTempDir(t, 'corral-flat-'), content: 'images' }, { caller: ROOT_CALLER });
+    await kernel.storage.add('copy-target', 'flatdir', { path: await makeTempDir(t, 'corral-flat-target-') }, { caller: ROOT_CALLER });
     return { kernel, storageId: 'under-test', copyTargetStorageId: 'copy-target' };
   },
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, InvalidConfigError } from '@corral/core';
+import { ErrorCodes, InvalidConfigError, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, makeTempDir } from '@corral/core/testing';
 import { storageFlatPlugin } from '../src/index.js';
 
@@ -20,7 +20,10 @@ for (const row of BAD_DEFINITIONS) {
     const kernel = await createTestKernel(t, { plugins: [storageFlatPlugin] });
     const dir = await makeTempDir(t, 'corral-flat-');
     await writeFile(join(dir, 'a-file'), 'not a directory\n');
-    const err = await t.throwsAsync(kernel.storage.add('flat', 'flatdir', row.options(dir)), { instanceOf: InvalidConfigError, code: ErrorCodes.invalidConfig });
+    const err = await t.throwsAsync(kernel.storage.add('flat', 'flatdir', row.options(dir), { caller: ROOT_CALLER }), {
+      instanceOf: InvalidConfigError,
+      code: ErrorCodes.invalidConfig,
+    });
     t.is(err?.key, row.key);
     t.regex(err?.message ?? '', row.message);
     t.deepEqual(await kernel.storage.list(), [], 'a refused definition leaves no trace');

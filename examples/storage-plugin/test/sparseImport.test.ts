@@ -2,6 +2,7 @@ import test from 'ava';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createTestKernel, makeTempDir } from '@corral/core/testing';
+import { ROOT_CALLER } from '@corral/core';
 import { storageFlatPlugin } from '../src/index.js';
 
 const MiB = 1024 * 1024;
@@ -24,7 +25,7 @@ function rawSizeStream(sizeBytes: number, offset: number, data: Buffer): Readabl
 
 test('an import writes only the non-zero blocks: the image stays sparse', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [storageFlatPlugin] });
-  await kernel.storage.add('flat', 'flatdir', { path: await makeTempDir(t, 'corral-flat-') });
+  await kernel.storage.add('flat', 'flatdir', { path: await makeTempDir(t, 'corral-flat-') }, { caller: ROOT_CALLER });
   const data = Buffer.alloc(MiB, 0x5c);
   const size = 64 * MiB;
   const volid = await kernel.storage.importVolume({ storage: 'flat', vmid: 100, format: 'raw+size', stream: rawSizeStream(size, 32 * MiB + 4096, data) });

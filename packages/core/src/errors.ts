@@ -21,6 +21,8 @@ export const ErrorCodes = {
   digestMismatch: 'CORRAL_ERR_DIGEST_MISMATCH',
   locked: 'CORRAL_ERR_LOCKED',
   lockTimeout: 'CORRAL_ERR_LOCK_TIMEOUT',
+  lockLost: 'CORRAL_ERR_LOCK_LOST',
+  permission: 'CORRAL_ERR_PERMISSION',
   notSupported: 'CORRAL_ERR_NOT_SUPPORTED',
   invalidState: 'CORRAL_ERR_INVALID_STATE',
   commandFailed: 'CORRAL_ERR_COMMAND_FAILED',
@@ -190,6 +192,27 @@ export class LockTimeoutError extends CorralError {
     options?: CorralErrorOptions,
   ) {
     super(ErrorCodes.lockTimeout, `could not acquire lock '${lockName}' within ${timeoutMs} ms`, options);
+  }
+}
+
+/**
+ * A held lock stopped protecting its holder (a cluster lease expired, a host lock's socket was
+ * closed): what ran under it after that ran unprotected. `lockName` names the lock.
+ */
+export class LockLostError extends CorralError {
+  constructor(readonly lockName: string, why: string, options?: CorralErrorOptions) {
+    super(ErrorCodes.lockLost, `lock '${lockName}' was lost: ${why}`, options);
+  }
+}
+
+/**
+ * The caller may not do this: a root-equivalent config key or value (raw QEMU `args`, raw
+ * `lxc.*` keys, host paths and devices...) needs a privileged caller. `key` names the config
+ * key or option, `user` the caller.
+ */
+export class PermissionError extends CorralError {
+  constructor(readonly key: string, readonly user: string, message: string, options?: CorralErrorOptions) {
+    super(ErrorCodes.permission, message, options);
   }
 }
 

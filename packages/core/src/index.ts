@@ -57,16 +57,47 @@ export * from './events/EventBus.js';
 export * from './node/NodeInfoService.js';
 
 // facades
-export { StorageFacade, checkSnapshotName, type AllocateVolumeOptions, type CopyVolumeOptions, type StorageSummary, type StorageFacadeDeps } from './storage/StorageFacade.js';
+export {
+  StorageFacade,
+  checkSnapshotName,
+  type AllocateVolumeOptions,
+  type CopyVolumeOptions,
+  type OwnedVolumes,
+  type StorageDefinitionOptions,
+  type StorageSummary,
+  type StorageFacadeDeps,
+} from './storage/StorageFacade.js';
 export { parseVolumeId, formatVolumeId, checkVolname, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
 export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
 export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
 export { COMMON_STORAGE_OPTIONS, toStorageDefinition, validateStorageOptions } from './storage/storageDefinitions.js';
-export { GuestFacade, type GuestConfigView, type GuestFacadeDeps, type GuestListEntry, type GuestOperationOptions, type GuestTaskResult } from './guests/GuestFacade.js';
+export {
+  GuestFacade,
+  type CloneGuestOptions,
+  type CreateGuestOptions,
+  type DestroyGuestOptions,
+  type GuestConfigChange,
+  type GuestConfigView,
+  type GuestFacadeDeps,
+  type GuestListEntry,
+  type GuestOperationOptions,
+  type GuestRescanChange,
+  type GuestTaskResult,
+  type GuestUnlockResult,
+  type GuestUpdateResult,
+  type RescanOptions,
+  type RescanResult,
+  type SnapshotGuestOptions,
+} from './guests/GuestFacade.js';
 export { checkVmid } from './guests/GuestConfigRepository.js';
 export { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guests/guestConfigPaths.js';
 export * from './guests/allocateVmid.js';
 
+// callers and privileges
+export { assertPrivileged, DEFAULT_CALLER, ROOT_CALLER, unprivilegedCaller, type Caller, type PrivilegedUse } from './security/Caller.js';
+
+export { checkHostPath } from './security/hostPath.js';
+
 // utilities
 export { MemoryLogger, silentLogger, type Logger } from './util/Logger.js';
-export { Reverter, withReverter } from './util/Reverter.js';
+export { Reverter, withReverter, type ReverterOptions } from './util/Reverter.js';

@@ -25,6 +25,7 @@ import {
   type GuestVolumeRequest,
   type HypervisorDriver,
   type HypervisorInfo,
+  type PrivilegedUse,
   type Reverter,
   type VolumeAccess,
   type VolumeFormat,
@@ -33,8 +34,9 @@ import { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type Q
 import { tapName } from './cmdline/QemuDevices.js';
 import type { QemuConfig, QemuHostPciSpec } from './config/QemuConfig.js';
 import { isDriveKey, NEW_VOLUME, parseQemuConfig } from './config/parseQemuConfig.js';
+import { qemuPrivilegedUses } from './config/qemuPrivilegedUses.js';
 import { applyHotplug } from './QemuHotplug.js';
-import { createSnapshot, deleteSnapshot, loadVmState, rollbackSnapshot } from './QemuSnapshots.js';
+import { createSnapshot, deleteSnapshot, loadVmState, recoverInterruptedSnapshot, rollbackSnapshot } from './QemuSnapshots.js';
 import { QgaClient } from './qmp/QgaClient.js';
 import { QmpClient } from './qmp/QmpClient.js';
 import type { ResourceControl } from './resources/ResourceControl.js';
@@ -159,6 +161,10 @@ export class QemuHypervisorDriver implements HypervisorDriver {
       out.push({ key, storage: m[1]!, sizeBytes, content: 'images', format: key === 'efidisk0' && !format ? 'raw' : format });
     }
     return out;
+  }
+
+  privilegedUses(entries: GuestConfigEntries, keys: readonly string[]): PrivilegedUse[] {
+    return qemuPrivilegedUses(entries, keys);
   }
 
   replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string {
@@ -311,10 +317,18 @@ export class QemuHypervisorDriver implements HypervisorDriver {
   async snapshotCreate(
     ctx: GuestContext,
     entries: GuestConfigEntries,
-    options: { name: string; withState: boolean; running: boolean; revert: Reverter },
+    options: { name: string; withState: boolean; running: boolean; revert: Reverter; recordState?: (volid: string) => Promise<void> },
   ): Promise<{ vmstate?: string }> {
     const config = parseQemuConfig(entries, { vmid: ctx.vmid });
     return createSnapshot(ctx, config, qemuRunPaths(ctx.runDir), options);
+  }
+
+  /** After an interrupted snapshot of a running VM: see {@link recoverInterruptedSnapshot}. Other locks need nothing. */
+  async recover(ctx: GuestContext, entries: GuestConfigEntries, options: { lock: string }): Promise<void> {
+    if (options.lock !== 'snapshot') return;
+    const paths = qemuRunPaths(ctx.runDir);
+    if (!(await findQemuPid(paths.pidFile))) return;
+    await recoverInterruptedSnapshot(ctx, parseQemuConfig(entries, { vmid: ctx.vmid }), paths);
   }
 
   async snapshotRollback(ctx: GuestContext, snapshotEntries: GuestConfigEntries, options: { name: string }): Promise<void> {

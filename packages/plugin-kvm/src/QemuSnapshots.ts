@@ -24,6 +24,8 @@
  *
  * @packageDocumentation
  */
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InvalidConfigError, NotSupportedError, type GuestContext, type Reverter, type VolumeAccess } from '@corral/core';
 import { qemuBlockGraph } from './cmdline/QemuBlockdev.js';
 import type { QemuConfig } from './config/QemuConfig.js';
@@ -36,6 +38,13 @@ import { withQmp } from './runtime/withQmp.js';
 const VMSTATE_KEY = 'vmstate';
 /** How long a `snapshot-save`/`snapshot-load` job may take, ms. */
 const STATE_JOB_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Marker file in the run directory while a RAM snapshot holds a running VM paused: if the
+ * snapshotting process dies, {@link recoverInterruptedSnapshot} knows to resume the VM.
+ */
+const PAUSED_MARKER = 'snapshot-paused';
+/** Prefix of the job ids of RAM-state jobs (`snapshot-save-<name>`, `snapshot-load-<name>`). */
+const STATE_JOB_PREFIX = 'snapshot-';
 
 /** A disk of the config that snapshots apply to. */
 interface SnapshotDisk {
@@ -57,6 +66,8 @@ export interface CreateSnapshotOptions {
   readonly withState: boolean;
   readonly running: boolean;
   readonly revert: Reverter;
+  /** Records the RAM state volume in the snapshot's prepare section as soon as it exists. */
+  readonly recordState?: (volid: string) => Promise<void>;
 }
 
 /**
@@ -100,11 +111,16 @@ export async function createSnapshot(ctx: GuestContext, config: QemuConfig, path
     if (options.withState) {
       const vmstate = await allocateStateVolume(ctx, config, disks);
       revert.add(() => ctx.storage.free(vmstate), `free ${vmstate}`);
+      await options.recordState?.(vmstate);
       const graph = qemuBlockGraph(VMSTATE_KEY, { cache: 'writeback' }, await ctx.storage.resolve(vmstate, { consumer: 'qemu' }));
       for (const n of graph.nodes) await qmp.execute('blockdev-add', n);
       const status = await qmp.execute('query-status');
+      const marker = join(paths.dir, PAUSED_MARKER);
       try {
-        if (status.running) await qmp.execute('stop');
+        if (status.running) {
+          await writeFile(marker, `${name}\n`);
+          await qmp.execute('stop');
+        }
         for (const d of inStorage) {
           await ctx.storage.snapshotCreate(d.volid, name);
           revert.add(() => ctx.storage.snapshotDelete(d.volid, name), `delete snapshot ${name} of ${d.volid}`);
@@ -118,7 +134,10 @@ export async function createSnapshot(ctx: GuestContext, config: QemuConfig, path
       } finally {
         for (const n of [...graph.nodes].reverse()) await qmp.execute('blockdev-del', { 'node-name': n['node-name'] }).catch(() => undefined);
         await ctx.storage.deactivateVolume(vmstate).catch(() => undefined);
-        if (status.running) await qmp.execute('cont');
+        if (status.running) {
+          await qmp.execute('cont');
+          await rm(marker, { force: true });
+        }
       }
       ctx.log.info(`snapshot '${name}' with RAM state in ${vmstate}: ${inQemu.length} disk(s) in QEMU, ${inStorage.length} through storage`);
       return { vmstate };
@@ -219,6 +238,59 @@ export async function loadVmState(ctx: GuestContext, qmp: QmpClient, stateVolid:
   } finally {
     for (const n of [...graph.nodes].reverse()) await qmp.execute('blockdev-del', { 'node-name': n['node-name'] }).catch(() => undefined);
     await ctx.storage.deactivateVolume(stateVolid).catch(() => undefined);
+  }
+}
+
+/**
+ * Makes a VM usable again after a snapshot whose process died midway (the facade's `unlock`
+ * of `lock: snapshot`): cancels and dismisses RAM-state jobs still known to QEMU, removes the
+ * state volume's block nodes (else the next RAM snapshot fails with "Duplicate nodes"), thaws
+ * file systems the guest agent reports frozen, and resumes the VM if the snapshot had paused
+ * it (its marker file is in the run directory). The VM must run; problems go to `ctx.log`.
+ */
+export async function recoverInterruptedSnapshot(ctx: GuestContext, config: QemuConfig, paths: QemuRunPaths): Promise<void> {
+  const marker = join(paths.dir, PAUSED_MARKER);
+  await withQmp(paths.qmp, async (qmp) => {
+    for (const job of await qmp.execute('query-jobs')) {
+      if (!job.id.startsWith(STATE_JOB_PREFIX)) continue;
+      if (job.status !== 'concluded' && job.status !== 'null') {
+        await qmp.execute('job-cancel', { id: job.id }).catch((e: Error) => ctx.log.warn(`cancel of job ${job.id}: ${e.message}`));
+        await qmp.waitForJob(job.id, { timeoutMs: 30_000, dismiss: false }).catch(() => undefined);
+      }
+      await qmp.execute('job-dismiss', { id: job.id }).catch(() => undefined);
+      ctx.log.info(`dropped the interrupted job ${job.id}`);
+    }
+    const nodes = await qmp.execute<NamedBlockNode[]>('query-named-block-nodes', { flat: true });
+    for (const node of [`drive-${VMSTATE_KEY}`, `file-${VMSTATE_KEY}`]) {
+      if (!nodes.some((n) => n['node-name'] === node)) continue;
+      await qmp.execute('blockdev-del', { 'node-name': node });
+      ctx.log.info(`removed the RAM state node ${node}`);
+    }
+    const paused = await stat(marker).then(
+      () => true,
+      () => false,
+    );
+    const status = await qmp.execute('query-status');
+    if (paused && !status.running) {
+      await qmp.execute('cont');
+      ctx.log.info('resumed the VM the interrupted snapshot had paused');
+    }
+  });
+  await rm(marker, { force: true });
+  if (config.agent.enabled) {
+    try {
+      const qga = await QgaClient.connect(paths.qga, { timeoutMs: 5_000 });
+      try {
+        if ((await qga.fsFreezeStatus({ timeoutMs: 5_000 })) === 'frozen') {
+          await qga.fsThaw({ timeoutMs: 30_000 });
+          ctx.log.info('thawed the file systems the interrupted snapshot had frozen');
+        }
+      } finally {
+        await qga.close();
+      }
+    } catch (err) {
+      ctx.log.warn(`guest agent not answering, file systems not checked for a freeze: ${(err as Error).message}`);
+    }
   }
 }
 

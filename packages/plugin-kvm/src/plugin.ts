@@ -1,4 +1,4 @@
-import { definePlugin, extensionPoints, PLUGIN_API_VERSION, type CorralPlugin } from '@corral/core';
+import { definePlugin, extensionPoints, type CorralPlugin } from '@corral/core';
 import { QemuHypervisorDriver, type QemuDriverOptions } from './QemuHypervisorDriver.js';
 
 /**
@@ -13,7 +13,7 @@ import { QemuHypervisorDriver, type QemuDriverOptions } from './QemuHypervisorDr
 export function createKvmPlugin(options: QemuDriverOptions = {}): CorralPlugin {
   return definePlugin({
     id: 'kvm',
-    apiVersion: PLUGIN_API_VERSION,
+    apiVersion: 2,
     register(env) {
       env.extend(extensionPoints.hypervisors, 'qemu', new QemuHypervisorDriver(options));
     },

@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import test from 'ava';
-import { CommandFailedError, InvalidConfigError, InvalidStateError } from '@corral/core';
+import { CommandFailedError, InvalidConfigError, InvalidStateError, ROOT_CALLER } from '@corral/core';
 import { realTest } from '@corral/core/testing';
 import { withQmp } from '../src/runtime/withQmp.js';
 import { parseDiskMarker, parseNicMarker } from './support/guestMarkers.js';
@@ -54,7 +54,10 @@ async function processExists(pid: number): Promise<boolean> {
 qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, shuts down through the agent and is destroyed without leftovers', async (t) => {
   const env = await kvmTestKernel(t);
   const { kernel, bridge, cgroupParent } = env;
-  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { cpulimit: '0.5', cpuunits: 512, ide2: 'none,media=cdrom' }), { vmid: 100 });
+  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { cpulimit: '0.5', cpuunits: 512, ide2: 'none,media=cdrom' }), {
+    caller: ROOT_CALLER,
+    vmid: 100,
+  });
   const config = (await kernel.guests.config(vmid)).config;
   t.regex(config.scsi0!, /^local:100\/vm-100-disk-0\.qcow2,format=qcow2,serial=CORRALSCSI0,size=1G$/);
 
@@ -89,7 +92,7 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   t.is((await readFile(`${cpuDir}/cpu.shares`, 'utf8')).trim(), '512');
   t.is(Number((await readFile(`/sys/fs/cgroup/memory/${cgroupParent}/100.scope/memory.limit_in_bytes`, 'utf8')).trim()), (256 + 512) * 1024 * 1024);
   // live cpulimit change goes to the cgroup at once
-  const cpuChange = await kernel.guests.update(vmid, { set: { cpulimit: 1.5 } });
+  const cpuChange = await kernel.guests.update(vmid, { set: { cpulimit: 1.5 } }, { caller: ROOT_CALLER });
   t.deepEqual(cpuChange.applied, ['cpulimit']);
   t.is((await readFile(`${cpuDir}/cpu.cfs_quota_us`, 'utf8')).trim(), '150000');
 
@@ -108,7 +111,7 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
 
   // hotplug a disk: it appears in the guest with its size and serial
   let from = serial.mark();
-  const plugged = await kernel.guests.update(vmid, { set: { virtio1: 'local:0.25,serial=HOTDISK1' } });
+  const plugged = await kernel.guests.update(vmid, { set: { virtio1: 'local:0.25,serial=HOTDISK1' } }, { caller: ROOT_CALLER });
   t.deepEqual(plugged.applied, ['virtio1']);
   const added = parseDiskMarker((await serial.waitForLine(/^CORRAL-DISK-ADDED .*serial=HOTDISK1/, { from })).line);
   t.is(added.sizeBytes, 256 * 1024 ** 2);
@@ -116,28 +119,28 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
 
   // hotplug a NIC into the bridge
   from = serial.mark();
-  const nicChange = await kernel.guests.update(vmid, { set: { net1: `virtio=BC:24:11:AA:00:02,bridge=${bridge}` } });
+  const nicChange = await kernel.guests.update(vmid, { set: { net1: `virtio=BC:24:11:AA:00:02,bridge=${bridge}` } }, { caller: ROOT_CALLER });
   t.deepEqual(nicChange.applied, ['net1']);
   t.is(parseNicMarker((await serial.waitForLine(/^CORRAL-NIC-ADDED /, { from })).line).mac, 'bc:24:11:aa:00:02');
   t.is((await readFile(`/sys/class/net/tap100i1/master/uevent`, 'utf8')).match(/INTERFACE=(\S+)/)?.[1], bridge);
 
   // a NIC's link goes down and up live
-  const linkDown = await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:01,bridge=${bridge},link_down=1` } });
+  const linkDown = await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:01,bridge=${bridge},link_down=1` } }, { caller: ROOT_CALLER });
   t.deepEqual(linkDown.applied, ['net0']);
   const eth0 = report.nics[0]!.name;
   t.deepEqual((await serial.run(`ip link set ${eth0} up; sleep 0.3; cat /sys/class/net/${eth0}/carrier`)).output, ['0']);
-  await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:01,bridge=${bridge}` } });
+  await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:01,bridge=${bridge}` } }, { caller: ROOT_CALLER });
   t.deepEqual((await serial.run(`sleep 0.3; cat /sys/class/net/${eth0}/carrier`)).output, ['1']);
 
   // a CD-ROM medium changes live
   const iso = await kernel.storage.upload({ storage: 'local', content: 'iso', filename: 'corral-test.iso', stream: Readable.from([Buffer.alloc(2 * 1024 * 1024, 0x41)]) });
-  const cd = await kernel.guests.update(vmid, { set: { ide2: `${iso},media=cdrom` } });
+  const cd = await kernel.guests.update(vmid, { set: { ide2: `${iso},media=cdrom` } }, { caller: ROOT_CALLER });
   t.deepEqual(cd.applied, ['ide2']);
   const blocks = await withQmp(join(kernel.dir, 'run', 'qemu', '100', 'qmp.sock'), (qmp) => qmp.execute<Array<{ qdev?: string; inserted?: { file: string } }>>('query-block'));
   t.regex(blocks.find((b) => b.qdev?.includes('ide2'))?.inserted?.file ?? '', /corral-test\.iso$/);
 
   // memory and cores cannot change live: pending
-  const pending = await kernel.guests.update(vmid, { set: { memory: 384, cores: 2, description: 'changed live' } });
+  const pending = await kernel.guests.update(vmid, { set: { memory: 384, cores: 2, description: 'changed live' } }, { caller: ROOT_CALLER });
   t.deepEqual([...pending.pending].sort(), ['cores', 'memory']);
   t.deepEqual(pending.applied, ['description']);
   const view = await kernel.guests.config(vmid);
@@ -146,7 +149,7 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
 
   // unplug: device_del, DEVICE_DELETED for that device, blockdev-del; the guest sees it go
   from = serial.mark();
-  const unplugged = await kernel.guests.update(vmid, { delete: ['virtio1', 'net1'] });
+  const unplugged = await kernel.guests.update(vmid, { delete: ['virtio1', 'net1'] }, { caller: ROOT_CALLER });
   t.deepEqual([...unplugged.applied].sort(), ['net1', 'virtio1']);
   t.truthy(await serial.waitForLine(/^CORRAL-DISK-REMOVED name=vd/, { from }));
   t.truthy(await serial.waitForLine(/^CORRAL-NIC-REMOVED /, { from }));
@@ -173,7 +176,7 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
 qemuTest.serial('ACPI shutdown without agent; hard stop; reboot; suspend and resume', async (t) => {
   const env = await kvmTestKernel(t);
   const { kernel } = env;
-  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { agent: 0 }), { vmid: 110 });
+  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { agent: 0 }), { caller: ROOT_CALLER, vmid: 110 });
   const { serial } = await bootGuest(t, kernel, vmid);
 
   await kernel.guests.suspend(vmid);
@@ -215,17 +218,20 @@ qemuTest.serial('start refuses bad host settings before QEMU runs, and undoes ev
   const env = await kvmTestKernel(t);
   const { kernel } = env;
   const runDir = join(kernel.dir, 'run', 'qemu', '120');
-  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { net0: 'virtio=BC:24:11:AA:00:09,bridge=nosuchbr0' }), { vmid: 120 });
+  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { net0: 'virtio=BC:24:11:AA:00:09,bridge=nosuchbr0' }), {
+    caller: ROOT_CALLER,
+    vmid: 120,
+  });
   const noBridge = await t.throwsAsync(kernel.guests.start(vmid), { instanceOf: InvalidConfigError });
   t.is(noBridge.key, 'net0');
   t.deepEqual(await readdir(runDir), []);
 
-  await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:09,bridge=${env.bridge}`, hostpci0: '0000:7f:1f.7' } });
+  await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:09,bridge=${env.bridge}`, hostpci0: '0000:7f:1f.7' } }, { caller: ROOT_CALLER });
   const noDevice = await t.throwsAsync(kernel.guests.start(vmid), { instanceOf: InvalidConfigError });
   t.is(noDevice.key, 'hostpci0');
 
   // QEMU itself refuses: its stderr is in the error, nothing is left
-  await kernel.guests.update(vmid, { delete: ['hostpci0'], set: { args: `${testGuestConfig(env).args} -device no-such-device` } });
+  await kernel.guests.update(vmid, { delete: ['hostpci0'], set: { args: `${testGuestConfig(env).args} -device no-such-device` } }, { caller: ROOT_CALLER });
   // qm showcmd: the argv start runs, volumes resolved
   const argv = await kernel.guests.showCommand(vmid);
   t.is(argv[0], 'qemu-system-x86_64');
@@ -247,7 +253,7 @@ ovmfTest.serial('q35 with OVMF and an efidisk: boots, and hot-plugs a SCSI contr
   const { vmid } = await kernel.guests.create(
     'qemu',
     { ...base, machine: 'q35', bios: 'ovmf', efidisk0: 'local:1,efitype=4m', virtio0: 'local:1,serial=Q35DISK' },
-    { vmid: 170 },
+    { caller: ROOT_CALLER, vmid: 170 },
   );
   const efidisk = (await kernel.guests.config(vmid)).config.efidisk0!;
   t.regex(efidisk, /^local:170\/vm-170-disk-\d\.raw,efitype=4m,size=528K$/);
@@ -264,7 +270,7 @@ ovmfTest.serial('q35 with OVMF and an efidisk: boots, and hot-plugs a SCSI contr
   t.is((await readFile(efiPath)).subarray(40, 44).toString('latin1'), '_FVH');
 
   const from = serial.mark();
-  const plugged = await kernel.guests.update(vmid, { set: { scsi1: 'local:1,serial=Q35HOT' } });
+  const plugged = await kernel.guests.update(vmid, { set: { scsi1: 'local:1,serial=Q35HOT' } }, { caller: ROOT_CALLER });
   t.deepEqual(plugged.applied, ['scsi1']);
   const added = await serial.waitForLine(/^CORRAL-DISK-ADDED .*serial=Q35HOT/, { from });
   t.regex(added.line, /model=QEMUHARDDISK/);

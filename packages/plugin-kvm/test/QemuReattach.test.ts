@@ -2,6 +2,7 @@
  * VMs outlive the process that started them, and a new kernel (another process, or a
  * restarted one) finds them again through the run directory (pid file + QMP sockets).
  */
+import { ROOT_CALLER } from '@corral/core';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ const CHILD = fileURLToPath(new URL('./fixtures/startInChildProcess.js', import.
 qemuTest.serial('a VM started from another process keeps running after it exits; a new kernel re-attaches, uses it and stops it', async (t) => {
   const env = await kvmTestKernel(t);
   const { kernel } = env;
-  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { freeze: 0 }), { vmid: 150 });
+  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { freeze: 0 }), { caller: ROOT_CALLER, vmid: 150 });
 
   const { stdout } = await promisify(execFile)(process.execPath, [CHILD, kernel.dir, String(vmid), env.cgroupParent], { timeout: 120_000 });
   const child = JSON.parse(stdout.trim().split('\n').at(-1)!) as { pid: number; state: string; self: number };

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import { ROOT_CALLER } from '@corral/core';
 import { realTest } from '@corral/core/testing';
 import type { SerialConsole } from './support/SerialConsole.js';
 import { testGuestUnavailableReason } from './support/testGuestImage.js';
@@ -28,11 +29,13 @@ async function diskRead(serial: SerialConsole, length: number): Promise<string> 
   return r.output.join('\n');
 }
 
-qemuTest.serial('rollback restores the bytes written before a snapshot taken while running (fs-freeze) and while stopped; RAM state comes back too', async (t) => {
-  const env = await kvmTestKernel(t);
-  const { kernel } = env;
-  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env), { vmid: 130 });
-  let { serial } = await bootGuest(t, kernel, vmid);
+qemuTest.serial(
+  'rollback restores the bytes written before a snapshot taken while running (fs-freeze) and while stopped; RAM state comes back too',
+  async (t) => {
+    const env = await kvmTestKernel(t);
+    const { kernel } = env;
+    const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env), { caller: ROOT_CALLER, vmid: 130 });
+    let { serial } = await bootGuest(t, kernel, vmid);
 
   await diskWrite(serial, 'BEFORE-SNAP1');
   await kernel.guests.snapshot(vmid, 'snap1', { description: 'running, disk only' });
@@ -84,7 +87,7 @@ qemuTest.serial('rollback restores the bytes written before a snapshot taken whi
 qemuTest.serial('a linked clone of a template boots, sees the template data, and its writes do not reach the template', async (t) => {
   const env = await kvmTestKernel(t);
   const { kernel } = env;
-  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { ide2: 'none,media=cdrom' }), { vmid: 140 });
+  const { vmid } = await kernel.guests.create('qemu', testGuestConfig(env, { ide2: 'none,media=cdrom' }), { caller: ROOT_CALLER, vmid: 140 });
   const { serial } = await bootGuest(t, kernel, vmid);
   await diskWrite(serial, 'TEMPLATE-DATA');
   await kernel.guests.shutdown(vmid, { timeoutMs: 60_000 });
@@ -123,7 +126,7 @@ qemuTest.serial('a linked clone of a template boots, sees the template data, and
   t.is(await fingerprint(), before, 'the template base is unchanged');
 
   // A full clone to another storage: export/import streams, a standalone image there.
-  await kernel.storage.add('other', 'dir', { path: join(kernel.dir, 'other-store'), content: 'images', mkdir: 1 });
+  await kernel.storage.add('other', 'dir', { path: join(kernel.dir, 'other-store'), content: 'images', mkdir: 1 }, { caller: ROOT_CALLER });
   const full = await kernel.guests.clone(vmid, { newid: 142, full: true, storage: 'other' });
   const fullConfig = (await kernel.guests.config(full.newid)).config;
   t.regex(fullConfig.scsi0!, /^other:142\/vm-142-disk-0\.(raw|qcow2),/);

@@ -4,7 +4,7 @@
  * driver asks systemd for, and what happens without a bus.
  */
 import test from 'ava';
-import { MemoryLogger } from '@corral/core';
+import { MemoryLogger, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, realTest } from '@corral/core/testing';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
 import { SystemdScope } from '../src/resources/SystemdScope.js';
@@ -87,7 +87,7 @@ qemuDbusTest('the driver places a real QEMU through the systemd scope (fake syst
     if ((await kernel.guests.status(160).catch(() => ({ state: 'stopped' }))).state !== 'stopped') await kernel.guests.stop(160);
   });
   // no disk, no kernel to boot: SeaBIOS idles, which is all this test needs
-  await kernel.guests.create('qemu', { memory: 64, vga: 'none', tablet: 0, cpulimit: 0.25, cpuunits: 100 }, { vmid: 160 });
+  await kernel.guests.create('qemu', { memory: 64, vga: 'none', tablet: 0, cpulimit: 0.25, cpuunits: 100 }, { caller: ROOT_CALLER, vmid: 160 });
   await kernel.guests.start(160);
   const { pid } = await kernel.guests.status(160);
   const start = fake.calls.find((c) => c.method === 'StartTransientUnit')!;

@@ -34,11 +34,13 @@ import {
   type HypervisorDriver,
   type HypervisorInfo,
   type LxcMountPoint,
+  type PrivilegedUse,
   type Reverter,
 } from '@corral/core';
 import { buildLxcConfig, derivedMac, type ResolvedMount } from './config/buildLxcConfig.js';
 import { limitSettings, type CgroupHost } from './config/cgroupLimits.js';
 import { containerRootOnHost } from './config/idmap.js';
+import { lxcPrivilegedUses } from './config/lxcPrivilegedUses.js';
 import { parseContainerConfig, type ContainerConfig } from './config/parseContainerConfig.js';
 import { HostCgroups } from './host/HostCgroups.js';
 import { childPids, isSameProcess, readProcStat } from './host/procfs.js';
@@ -157,6 +159,10 @@ export class LxcHypervisorDriver implements HypervisorDriver {
       if (m) out.push({ key, storage: m[1]!, sizeBytes: Math.round(Number(m[2]) * GIB), content: 'rootdir' });
     }
     return out;
+  }
+
+  privilegedUses(entries: GuestConfigEntries, keys: readonly string[], options: { create?: boolean } = {}): PrivilegedUse[] {
+    return lxcPrivilegedUses(entries, keys, options);
   }
 
   replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string {

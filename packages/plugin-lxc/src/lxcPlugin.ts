@@ -4,14 +4,14 @@
  *
  * @packageDocumentation
  */
-import { definePlugin, extensionPoints, PLUGIN_API_VERSION, type CorralPlugin } from '@corral/core';
+import { definePlugin, extensionPoints, type CorralPlugin } from '@corral/core';
 import { LxcHypervisorDriver, type LxcHypervisorDriverOptions } from './LxcHypervisorDriver.js';
 
 /** Makes the plugin with driver options (the default {@link lxcPlugin} uses none). */
 export function createLxcPlugin(options: LxcHypervisorDriverOptions = {}): CorralPlugin {
   return definePlugin({
     id: 'lxc',
-    apiVersion: PLUGIN_API_VERSION,
+    apiVersion: 2,
     register(env) {
       env.extend(extensionPoints.hypervisors, 'lxc', new LxcHypervisorDriver(options));
     },

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Reverter, silentLogger, type GuestContext, type GuestStorageAccess } from '@corral/core';
+import { Reverter, silentLogger, type GuestContext, type GuestStorageAccess, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, makeTempDir, RecordingCommandRunner } from '@corral/core/testing';
 import { LxcHypervisorDriver, lxcPlugin } from '../src/index.js';
 import { checkSubordinateIds } from '../src/host/subordinateIds.js';
@@ -14,7 +14,7 @@ test('lxcPlugin loads on its own and provides guest type lxc', async (t) => {
   t.is(lxcPlugin.id, 'lxc');
   t.deepEqual([...lxcPlugin.requires], []);
   // A config with a new volume on a storage that does not exist fails cleanly.
-  await t.throwsAsync(kernel.guests.create('lxc', { rootfs: 'nosuch:1' }), { code: 'CORRAL_ERR_NOT_FOUND' });
+  await t.throwsAsync(kernel.guests.create('lxc', { rootfs: 'nosuch:1' }, { caller: ROOT_CALLER }), { code: 'CORRAL_ERR_NOT_FOUND' });
   t.deepEqual(await kernel.guests.list(), []);
 });
 

@@ -35,4 +35,5 @@ export const RBD_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverIn
   liveSnapshots: true,
   optionsSchema: rbdOptionsSchema,
   secretOptions: ['keyring'],
+  privilegedOptions: ['conf'],
 });

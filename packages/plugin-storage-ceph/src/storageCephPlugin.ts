@@ -1,4 +1,4 @@
-import { definePlugin, extensionPoints, PLUGIN_API_VERSION } from '@corral/core';
+import { definePlugin, extensionPoints } from '@corral/core';
 import { RbdStorageDriver } from './RbdStorageDriver.js';
 
 /**
@@ -12,7 +12,7 @@ import { RbdStorageDriver } from './RbdStorageDriver.js';
  */
 export const storageCephPlugin = definePlugin({
   id: 'storage-ceph',
-  apiVersion: PLUGIN_API_VERSION,
+  apiVersion: 2,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'rbd', new RbdStorageDriver());
   },

@@ -27,6 +27,9 @@ cephTest('a private one-node Ceph cluster serves rbd create/info/rm to a non-adm
 
     const health = JSON.parse((await runToolOk(['ceph', ...cluster.adminArgs, 'health', '--format', 'json'])).stdout);
     t.is(health.status, 'HEALTH_OK');
+    // A disk a little fuller than today's must not turn the test cluster to MON_DISK_LOW.
+    const warn = (await runToolOk(['ceph', ...cluster.adminArgs, 'config', 'show', 'mon.a', 'mon_data_avail_warn'])).stdout.trim();
+    t.is(warn, '1');
 
     // As Proxmox runs rbd: explicit -p, -m, -n client.X and --keyring, no ceph.conf.
     const rbd = (...args: string[]) =>

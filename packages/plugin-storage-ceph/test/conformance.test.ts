@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createTestKernel, realComponentsRequired } from '@corral/core/testing';
 import { storageConformanceSuite } from '@corral/storage-testkit';
+import { ROOT_CALLER } from '@corral/core';
 import { storageCephPlugin } from '../src/index.js';
 import { cephAvailable, CEPH_MISSING_REASON, externalRbdOptions, useCephTestCluster } from './support/cephTestFixture.js';
 import { runToolOk } from '@corral/core/testing';
@@ -29,8 +30,13 @@ if (!ready && !realComponentsRequired()) {
       if (!ready) t.fail(`required: ${CEPH_MISSING_REASON}, qemu-io`);
       const f = ceph();
       const kernel = await createTestKernel(t, { plugins: [storageCephPlugin] });
-      await kernel.storage.add('under-test', 'rbd', externalRbdOptions(f));
-      await kernel.storage.add('copy-target', 'rbd', { pool: f.cluster.pool, namespace: 'copyns', conf: f.cluster.confPath, username: f.cluster.clientId, content: 'images' });
+      await kernel.storage.add('under-test', 'rbd', externalRbdOptions(f), { caller: ROOT_CALLER });
+      await kernel.storage.add(
+        'copy-target',
+        'rbd',
+        { pool: f.cluster.pool, namespace: 'copyns', conf: f.cluster.confPath, username: f.cluster.clientId, content: 'images' },
+        { caller: ROOT_CALLER },
+      );
       return { kernel, storageId: 'under-test', copyTargetStorageId: 'copy-target' };
     },
   });

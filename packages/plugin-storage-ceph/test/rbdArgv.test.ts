@@ -8,7 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, RecordingCommandRunner, type ScriptedCommand } from '@corral/core/testing';
 import { storageCephPlugin } from '../src/index.js';
 import { cephFixture } from './support/cephFixtures.js';
@@ -25,7 +25,12 @@ const failed = (match: ScriptedCommand['match'], file: string, exitCode: number)
 async function setup(t: ExecutionContext, script: ScriptedCommand[], options: Record<string, string> = {}) {
   const runner = new RecordingCommandRunner(script);
   const kernel = await createTestKernel(t, { plugins: [storageCephPlugin], commandRunner: runner });
-  await kernel.storage.add('ceph', 'rbd', { pool: 'rbd', monhost: '10.0.0.1 10.0.0.2:6789;[fd00::1]:3300', username: 'corral', keyring: KEY, ...options });
+  await kernel.storage.add(
+    'ceph',
+    'rbd',
+    { pool: 'rbd', monhost: '10.0.0.1 10.0.0.2:6789;[fd00::1]:3300', username: 'corral', keyring: KEY, ...options },
+    { caller: ROOT_CALLER },
+  );
   const runDir = join(kernel.dir, 'run', 'storage', 'ceph');
   return { kernel, runner, runDir };
 }

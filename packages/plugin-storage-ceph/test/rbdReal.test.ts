@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createServer } from 'node:net';
-import { definePlugin, ErrorCodes, extensionPoints, NodeCommandRunner, PLUGIN_API_VERSION } from '@corral/core';
+import { definePlugin, ErrorCodes, extensionPoints, NodeCommandRunner, PLUGIN_API_VERSION, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, RecordingCommandRunner } from '@corral/core/testing';
 import { RbdStorageDriver, storageCephPlugin } from '../src/index.js';
 import { cephRealTest, externalRbdOptions, useCephTestCluster } from './support/cephTestFixture.js';
@@ -34,7 +34,7 @@ function quickPlugin(connectTimeoutMs: number) {
 cephTest('monitors that do not answer: UnavailableError within the connect timeout, status inactive, no hang', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [quickPlugin(2000)] });
   const port = await closedPort();
-  await kernel.storage.add('down', 'rbd', externalRbdOptions(ceph(), { monhost: `127.0.0.1:${port}` }));
+  await kernel.storage.add('down', 'rbd', externalRbdOptions(ceph(), { monhost: `127.0.0.1:${port}` }), { caller: ROOT_CALLER });
   for (const [what, call] of [
     ['listVolumes', () => kernel.storage.listVolumes('down')],
     ['allocate', () => kernel.storage.allocate({ storage: 'down', vmid: 100, sizeBytes: MiB })],
@@ -63,18 +63,18 @@ cephTest('bad definitions: InvalidConfigError naming the option (never echoing t
     ['krbd not a boolean', externalRbdOptions(f, { krbd: 'yes' }), 'krbd'],
   ];
   for (const [what, options, key] of bad) {
-    const err = await t.throwsAsync(kernel.storage.add('bad', 'rbd', options), { code: ErrorCodes.invalidConfig }, what);
+    const err = await t.throwsAsync(kernel.storage.add('bad', 'rbd', options, { caller: ROOT_CALLER }), { code: ErrorCodes.invalidConfig }, what);
     t.is((err as { key?: string } | undefined)?.key, key, what);
     t.false(JSON.stringify(err).includes(f.keyring.split('key = ')[1]!.trim()), `${what}: the key is not in the error`);
   }
   t.deepEqual(await kernel.storage.list(), [], 'nothing was stored');
 
-  await kernel.storage.add('nopool', 'rbd', externalRbdOptions(f, { pool: 'nosuchpool' }));
+  await kernel.storage.add('nopool', 'rbd', externalRbdOptions(f, { pool: 'nosuchpool' }), { caller: ROOT_CALLER });
   await t.throwsAsync(kernel.storage.listVolumes('nopool'), { code: ErrorCodes.unavailable, message: /rbd pool 'nosuchpool' does not exist/ });
   await t.throwsAsync(kernel.storage.allocate({ storage: 'nopool', vmid: 100, sizeBytes: MiB }), { code: ErrorCodes.unavailable });
   t.false((await kernel.storage.status('nopool')).active, 'a pool ceph df does not know is inactive');
 
-  await kernel.storage.add('wrongkey', 'rbd', externalRbdOptions(f, { keyring: 'AQBaN0VnAAAAABAAbfXE3kFxc7AFbWVFhyQeRg==' }));
+  await kernel.storage.add('wrongkey', 'rbd', externalRbdOptions(f, { keyring: 'AQBaN0VnAAAAABAAbfXE3kFxc7AFbWVFhyQeRg==' }), { caller: ROOT_CALLER });
   await t.throwsAsync(kernel.storage.listVolumes('wrongkey'), { code: ErrorCodes.unavailable, message: /refused the client/ });
   await t.throwsAsync(kernel.storage.listVolumes('nosuch'), { code: ErrorCodes.notFound });
 });
@@ -83,8 +83,8 @@ cephTest('QEMU opens what resolve answers: the rbd: filename and the -blockdev J
   if (!hasProgram('qemu-img')) return t.fail('qemu-img is missing (Debian package qemu-utils + qemu-block-extra)');
   const f = ceph();
   const kernel = await createTestKernel(t, { plugins: [storageCephPlugin] });
-  await kernel.storage.add('ext', 'rbd', externalRbdOptions(f));
-  await kernel.storage.add('local', 'rbd', { pool: f.cluster.pool, conf: f.cluster.confPath, username: f.cluster.clientId });
+  await kernel.storage.add('ext', 'rbd', externalRbdOptions(f), { caller: ROOT_CALLER });
+  await kernel.storage.add('local', 'rbd', { pool: f.cluster.pool, conf: f.cluster.confPath, username: f.cluster.clientId }, { caller: ROOT_CALLER });
   const volid = await kernel.storage.allocate({ storage: 'ext', vmid: 900, sizeBytes: 24 * MiB });
   t.teardown(() => kernel.storage.free(volid).catch(() => undefined));
   for (const sid of ['ext', 'local']) {
@@ -101,7 +101,7 @@ cephTest('QEMU opens what resolve answers: the rbd: filename and the -blockdev J
 cephTest('templates with clones and snapshots with clones cannot be removed; everything else is left intact', async (t) => {
   const f = ceph();
   const kernel = await createTestKernel(t, { plugins: [storageCephPlugin] });
-  await kernel.storage.add('ext', 'rbd', externalRbdOptions(f));
+  await kernel.storage.add('ext', 'rbd', externalRbdOptions(f), { caller: ROOT_CALLER });
   const vol = await kernel.storage.allocate({ storage: 'ext', vmid: 910, sizeBytes: 8 * MiB });
   const base = await kernel.storage.createBase(vol);
   t.is(base, 'ext:base-910-disk-0');
@@ -127,7 +127,7 @@ cephTest('krbd cannot map on this kernel: a container resolve is NotSupportedErr
   // Real commands, recorded on the way (the fallback runs everything).
   const runner = new RecordingCommandRunner([], new NodeCommandRunner());
   const kernel = await createTestKernel(t, { plugins: [storageCephPlugin], commandRunner: runner });
-  await kernel.storage.add('ext', 'rbd', externalRbdOptions(f, { krbd: '1' }));
+  await kernel.storage.add('ext', 'rbd', externalRbdOptions(f, { krbd: '1' }), { caller: ROOT_CALLER });
   const volid = await kernel.storage.allocate({ storage: 'ext', vmid: 920, sizeBytes: 4 * MiB });
   t.teardown(() => kernel.storage.free(volid).catch(() => undefined));
   const err = await t.throwsAsync(kernel.storage.resolve(volid, { consumer: 'container' }), { code: ErrorCodes.notSupported });

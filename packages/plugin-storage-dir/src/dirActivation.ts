@@ -1,5 +1,5 @@
 import { mkdir, stat, statfs } from 'node:fs/promises';
-import { InvalidConfigError, UnavailableError, type StorageContent, type StorageStatus } from '@corral/core';
+import { checkHostPath, InvalidConfigError, UnavailableError, type StorageContent, type StorageStatus } from '@corral/core';
 import type { DirContext } from './DirContext.js';
 import { isMountpoint } from './mountpoint.js';
 
@@ -45,6 +45,7 @@ export async function dirStatus(dc: DirContext): Promise<StorageStatus> {
 
 /** Definition checks beyond the schema: `path` must be a directory, or creatable. */
 export async function checkDirDefinition(dc: DirContext): Promise<void> {
+  checkHostPath('path', dc.options.path);
   const st = await stat(dc.options.path).catch(() => undefined);
   if (st && !st.isDirectory()) {
     throw new InvalidConfigError('path', dc.options.path, `storage '${dc.sid}': path '${dc.options.path}' exists and is not a directory`);

@@ -35,4 +35,5 @@ export const DIR_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverIn
   liveSnapshots: true,
   optionsSchema: dirOptionsSchema,
   secretOptions: [],
+  privilegedOptions: ['path', 'is_mountpoint'],
 });

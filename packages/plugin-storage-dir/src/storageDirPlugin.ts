@@ -1,4 +1,4 @@
-import { definePlugin, extensionPoints, PLUGIN_API_VERSION } from '@corral/core';
+import { definePlugin, extensionPoints } from '@corral/core';
 import { DirStorageDriver } from './DirStorageDriver.js';
 
 /**
@@ -12,7 +12,7 @@ import { DirStorageDriver } from './DirStorageDriver.js';
  */
 export const storageDirPlugin = definePlugin({
   id: 'storage-dir',
-  apiVersion: PLUGIN_API_VERSION,
+  apiVersion: 2,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'dir', new DirStorageDriver());
   },

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import { NodeCommandRunner } from '@corral/core';
+import { NodeCommandRunner, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, makeTempDir, realTest, RecordingCommandRunner } from '@corral/core/testing';
 import { collectStream } from '@corral/storage-testkit';
 import { storageDirPlugin } from '../src/index.js';
@@ -13,7 +13,7 @@ qemuTest('argv of allocate, resize, snapshot, template, clone and snapshot expor
   const recorder = new RecordingCommandRunner([], new NodeCommandRunner());
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin], commandRunner: recorder });
   const path = await makeTempDir(t);
-  await kernel.storage.add('store', 'dir', { path, content: 'images' });
+  await kernel.storage.add('store', 'dir', { path, content: 'images' }, { caller: ROOT_CALLER });
   const img = (p: string) => join(path, 'images', p);
 
   const v = await kernel.storage.allocate({ storage: 'store', vmid: 100, sizeBytes: 8 << 20, format: 'qcow2' });

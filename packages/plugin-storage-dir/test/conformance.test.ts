@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createTestKernel, hasProgram, makeTempDir, realComponentsRequired } from '@corral/core/testing';
 import { storageConformanceSuite } from '@corral/storage-testkit';
+import { ROOT_CALLER } from '@corral/core';
 import { storageDirPlugin } from '../src/index.js';
 
 const missing = ['qemu-img', 'qemu-io', 'qemu-nbd', 'tar'].filter((p) => !hasProgram(p));
@@ -17,8 +18,8 @@ if (missing.length > 0 && !realComponentsRequired()) {
       if (missing.length > 0) t.fail(`required programs missing: ${missing.join(', ')}`);
       const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
       const [a, b] = [await makeTempDir(t, 'corral-dir-a-'), await makeTempDir(t, 'corral-dir-b-')];
-      await kernel.storage.add('under-test', 'dir', { path: a, content: 'images,rootdir,iso,vztmpl,backup,snippets' });
-      await kernel.storage.add('copy-target', 'dir', { path: b, content: 'images,rootdir', format: 'qcow2' });
+      await kernel.storage.add('under-test', 'dir', { path: a, content: 'images,rootdir,iso,vztmpl,backup,snippets' }, { caller: ROOT_CALLER });
+      await kernel.storage.add('copy-target', 'dir', { path: b, content: 'images,rootdir', format: 'qcow2' }, { caller: ROOT_CALLER });
       return { kernel, storageId: 'under-test', copyTargetStorageId: 'copy-target' };
     },
   });

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ErrorCodes, NodeCommandRunner } from '@corral/core';
+import { ErrorCodes, NodeCommandRunner, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, makeTempDir, realTest } from '@corral/core/testing';
 import { storageDirPlugin } from '../src/index.js';
 
@@ -12,7 +12,7 @@ const runner = new NodeCommandRunner();
 async function dirStorage(t: ExecutionContext, options: Record<string, string> = {}) {
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
   const path = await makeTempDir(t, 'corral-dir-');
-  await kernel.storage.add('store', 'dir', { path, content: 'images,rootdir,iso,vztmpl,backup,snippets', ...options });
+  await kernel.storage.add('store', 'dir', { path, content: 'images,rootdir,iso,vztmpl,backup,snippets', ...options }, { caller: ROOT_CALLER });
   return { kernel, storage: kernel.storage, path };
 }
 
@@ -137,7 +137,7 @@ test('uploads land in the content directory; names must carry the content extens
 
 test('an upload to a storage without that content is refused', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
-  await kernel.storage.add('imgs', 'dir', { path: await makeTempDir(t), content: 'images' });
+  await kernel.storage.add('imgs', 'dir', { path: await makeTempDir(t), content: 'images' }, { caller: ROOT_CALLER });
   await t.throwsAsync(kernel.storage.upload({ storage: 'imgs', content: 'iso', filename: 'a.iso', stream: Readable.from([Buffer.from('x')]) }), {
     code: ErrorCodes.invalidArgument,
     message: /does not hold content 'iso'/,
@@ -174,9 +174,9 @@ qemuTest('qcow2 snapshots of a dir volume are internal (qemu-img snapshot -l sho
 test('is_mountpoint: an unmounted directory makes the storage inactive and activation fail', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
   const path = await makeTempDir(t);
-  await kernel.storage.add('mnt', 'dir', { path, is_mountpoint: 'yes', content: 'images' });
+  await kernel.storage.add('mnt', 'dir', { path, is_mountpoint: 'yes', content: 'images' }, { caller: ROOT_CALLER });
   t.false((await kernel.storage.status('mnt')).active);
   await t.throwsAsync(kernel.storage.activate('mnt'), { code: ErrorCodes.unavailable, message: /not mounted/ });
-  await kernel.storage.add('other', 'dir', { path: await makeTempDir(t), is_mountpoint: '/proc', content: 'images' });
+  await kernel.storage.add('other', 'dir', { path: await makeTempDir(t), is_mountpoint: '/proc', content: 'images' }, { caller: ROOT_CALLER });
   t.true((await kernel.storage.status('other')).active, 'an explicit mount point path that is mounted');
 });

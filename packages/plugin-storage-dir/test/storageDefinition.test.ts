@@ -1,13 +1,13 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, type InvalidConfigError } from '@corral/core';
+import { ErrorCodes, type InvalidConfigError, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, makeTempDir } from '@corral/core/testing';
 import { storageDirPlugin } from '../src/index.js';
 
 async function kernelWithOneStorage(t: Parameters<typeof createTestKernel>[0]) {
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
-  await kernel.storage.add('local', 'dir', { path: await makeTempDir(t), content: 'images' });
+  await kernel.storage.add('local', 'dir', { path: await makeTempDir(t), content: 'images' }, { caller: ROOT_CALLER });
   const before = await kernel.config.read('storage.cfg');
   return { kernel, before: before?.content };
 }
@@ -28,7 +28,9 @@ const bad: ReadonlyArray<{ title: string; options: Record<string, string>; key: 
 for (const c of bad) {
   test(`a dir definition with a ${c.title} is InvalidConfigError naming '${c.key}' and the storage, storage.cfg unchanged`, async (t) => {
     const { kernel, before } = await kernelWithOneStorage(t);
-    const err = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('broken', 'dir', c.options), { code: ErrorCodes.invalidConfig });
+    const err = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('broken', 'dir', c.options, { caller: ROOT_CALLER }), {
+      code: ErrorCodes.invalidConfig,
+    });
     t.is(err?.key, c.key);
     t.true(err?.message.includes(c.mentions), err?.message);
     t.true(err?.message.includes("'broken'"), `message names the storage: ${err?.message}`);
@@ -39,7 +41,9 @@ for (const c of bad) {
 
 test('updating a dir storage with a bad option is refused and changes nothing', async (t) => {
   const { kernel, before } = await kernelWithOneStorage(t);
-  const err = await t.throwsAsync<InvalidConfigError>(kernel.storage.update('local', { path: 'relative' }), { code: ErrorCodes.invalidConfig });
+  const err = await t.throwsAsync<InvalidConfigError>(kernel.storage.update('local', { path: 'relative' }, { caller: ROOT_CALLER }), {
+    code: ErrorCodes.invalidConfig,
+  });
   t.is(err?.key, 'path');
   t.is((await kernel.config.read('storage.cfg'))?.content, before);
 });
@@ -49,9 +53,13 @@ test('a path that is a file, or missing with mkdir 0, is refused by checkDefinit
   const dir = await makeTempDir(t);
   const file = join(dir, 'not-a-dir');
   await writeFile(file, 'x');
-  const e1 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('onfile', 'dir', { path: file }), { code: ErrorCodes.invalidConfig });
+  const e1 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('onfile', 'dir', { path: file }, { caller: ROOT_CALLER }), {
+    code: ErrorCodes.invalidConfig,
+  });
   t.is(e1?.key, 'path');
-  const e2 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('nodir', 'dir', { path: join(dir, 'missing'), mkdir: '0' }), { code: ErrorCodes.invalidConfig });
+  const e2 = await t.throwsAsync<InvalidConfigError>(kernel.storage.add('nodir', 'dir', { path: join(dir, 'missing'), mkdir: '0' }, { caller: ROOT_CALLER }), {
+    code: ErrorCodes.invalidConfig,
+  });
   t.is(e2?.key, 'path');
   t.is((await kernel.config.read('storage.cfg'))?.content, before);
 });
@@ -59,7 +67,12 @@ test('a path that is a file, or missing with mkdir 0, is refused by checkDefinit
 test('a valid definition is written in storage.cfg section format with Proxmox option names', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
   const path = await makeTempDir(t);
-  const def = await kernel.storage.add('local', 'dir', { path, content: 'iso,vztmpl,backup', 'prune-backups': 'keep-last=3', shared: true, mkdir: false });
+  const def = await kernel.storage.add(
+    'local',
+    'dir',
+    { path, content: 'iso,vztmpl,backup', 'prune-backups': 'keep-last=3', shared: true, mkdir: false },
+    { caller: ROOT_CALLER },
+  );
   t.deepEqual(def.content, ['iso', 'vztmpl', 'backup']);
   t.true(def.shared);
   const cfg = (await kernel.config.read('storage.cfg'))?.content ?? '';

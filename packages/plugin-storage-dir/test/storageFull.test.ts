@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, NodeCommandRunner, type StorageFullError } from '@corral/core';
+import { ErrorCodes, NodeCommandRunner, type StorageFullError, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, makeTempDir, requireReal } from '@corral/core/testing';
 import { bufferStream, collectStream, sizeHeader } from '@corral/storage-testkit';
 import { storageDirPlugin } from '../src/index.js';
@@ -20,7 +20,7 @@ async function smallStorage(t: ExecutionContext, options: Record<string, string>
   if (!requireReal(t, mounted, 'cannot mount a tmpfs (needs root)')) return undefined;
   t.teardown(() => runner.run(['umount', dir]));
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
-  await kernel.storage.add('tiny', 'dir', { path: dir, content: 'images,rootdir,iso', ...options });
+  await kernel.storage.add('tiny', 'dir', { path: dir, content: 'images,rootdir,iso', ...options }, { caller: ROOT_CALLER });
   return { storage: kernel.storage, dir };
 }
 

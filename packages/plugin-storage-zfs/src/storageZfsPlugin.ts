@@ -1,4 +1,4 @@
-import { definePlugin, extensionPoints, PLUGIN_API_VERSION } from '@corral/core';
+import { definePlugin, extensionPoints } from '@corral/core';
 import { ZfsStorageDriver } from './ZfsStorageDriver.js';
 
 /**
@@ -12,7 +12,7 @@ import { ZfsStorageDriver } from './ZfsStorageDriver.js';
  */
 export const storageZfsPlugin = definePlugin({
   id: 'storage-zfs',
-  apiVersion: PLUGIN_API_VERSION,
+  apiVersion: 2,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'zfspool', new ZfsStorageDriver());
   },

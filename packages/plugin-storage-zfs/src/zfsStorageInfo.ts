@@ -38,4 +38,5 @@ export const ZFS_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverIn
   liveSnapshots: true,
   optionsSchema: zfsOptionsSchema,
   secretOptions: [],
+  privilegedOptions: ['pool', 'mountpoint'],
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { ErrorCodes } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, makeTempDir } from '@corral/core/testing';
 import { storageZfsPlugin } from '../src/index.js';
 import { createZfsTestPool } from './support/ZfsTestPool.js';
@@ -24,11 +24,14 @@ zfsTest('bad definitions are refused with InvalidConfigError naming the option, 
     ['dataset that does not exist', { pool: `${pool().pool}/nosuch` }, 'pool', /dataset '.*\/nosuch' does not exist in zfs pool/],
   ];
   for (const [what, options, key, message] of cases) {
-    const err = await t.throwsAsync(kernel.storage.add('bad', 'zfspool', options), { code: ErrorCodes.invalidConfig, message }, what);
+    const err = await t.throwsAsync(kernel.storage.add('bad', 'zfspool', options, { caller: ROOT_CALLER }), { code: ErrorCodes.invalidConfig, message }, what);
     t.is((err as { key?: string } | undefined)?.key, key, `${what}: names '${key}'`);
   }
   t.deepEqual(await kernel.storage.list(), [], 'nothing was written to storage.cfg');
-  await t.throwsAsync(kernel.storage.add('bad', 'zfs', { pool: pool().pool }), { code: ErrorCodes.invalidConfig, message: /unknown storage type 'zfs'/ });
+  await t.throwsAsync(kernel.storage.add('bad', 'zfs', { pool: pool().pool }, { caller: ROOT_CALLER }), {
+    code: ErrorCodes.invalidConfig,
+    message: /unknown storage type 'zfs'/,
+  });
 });
 
 zfsTest('an unknown storage id is NotFoundError', async (t) => {
@@ -64,7 +67,7 @@ zfsTest('a storage whose pool went away: operations are UnavailableError naming 
   const gone = await createZfsTestPool({ dir, sizeBytes: 64 * MiB });
   t.teardown(() => gone.destroy());
   const kernel = await createTestKernel(t, { plugins: [storageZfsPlugin] });
-  await kernel.storage.add('gone', 'zfspool', { pool: gone.pool, content: 'rootdir' });
+  await kernel.storage.add('gone', 'zfspool', { pool: gone.pool, content: 'rootdir' }, { caller: ROOT_CALLER });
   t.true((await kernel.storage.status('gone')).active);
   await gone.destroy();
   const started = performance.now();
@@ -85,7 +88,7 @@ zfsTest('a full pool: a bigger allocation is StorageFullError and an import that
   const small = await createZfsTestPool({ dir, sizeBytes: 64 * MiB });
   t.teardown(() => small.destroy());
   const kernel = await createTestKernel(t, { plugins: [storageZfsPlugin] });
-  await kernel.storage.add('small', 'zfspool', { pool: small.pool, content: 'rootdir,images' });
+  await kernel.storage.add('small', 'zfspool', { pool: small.pool, content: 'rootdir,images' }, { caller: ROOT_CALLER });
   const status = await kernel.storage.status('small');
   t.log(`64 MiB pool: ${status.availableBytes} bytes available`);
   const err = await t.throwsAsync(kernel.storage.allocate({ storage: 'small', vmid: 800, sizeBytes: 64 * MiB, format: 'subvol', content: 'rootdir' }), {

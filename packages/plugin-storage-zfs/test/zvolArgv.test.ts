@@ -9,7 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { definePlugin, ErrorCodes, extensionPoints, PLUGIN_API_VERSION } from '@corral/core';
+import { definePlugin, ErrorCodes, extensionPoints, PLUGIN_API_VERSION, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, makeTempDir, RecordingCommandRunner, type ScriptedCommand } from '@corral/core/testing';
 import { ZfsCommands, ZfsStorageDriver } from '../src/index.js';
 import { zfsFixture, zfsFixtureRows } from './support/zfsFixtures.js';
@@ -34,7 +34,7 @@ async function setup(t: ExecutionContext, script: ScriptedCommand[], options: Re
   const driver = new ZfsStorageDriver({ zvolDeviceRoot: devRoot, zvolDeviceWaitMs: 300 });
   const plugin = definePlugin({ id: 'storage-zfs', apiVersion: PLUGIN_API_VERSION, register: (env) => env.extend(extensionPoints.storageDrivers, 'zfspool', driver) });
   const kernel = await createTestKernel(t, { plugins: [plugin], commandRunner: runner });
-  await kernel.storage.add('tank', 'zfspool', { pool: POOL, sparse: '1', blocksize: '16k', ...options });
+  await kernel.storage.add('tank', 'zfspool', { pool: POOL, sparse: '1', blocksize: '16k', ...options }, { caller: ROOT_CALLER });
   runner.calls.length = 0;
   /** Makes the device link of `name` appear with `size` bytes (what udev does for a new zvol). */
   const device = (name: string, size = 0) => async () => {

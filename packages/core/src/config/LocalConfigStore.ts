@@ -113,6 +113,9 @@ function matchesPrefix(prefix: string, path: string): boolean {
   return prefix === '' || path === prefix || path.startsWith(`${prefix}/`);
 }
 
+/** Name of a temp file of {@link LocalConfigStore}'s atomic writes: `.<name>.tmp-<pid>-<hex>`. */
+const TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
+
 /** In-process subscribers per store root, so two stores on one root see each other's writes at once. */
 const watchesByRoot = new Map<string, Set<LocalConfigWatch>>();
 
@@ -363,25 +366,36 @@ export class LocalConfigStore implements ConfigStore {
   }
 
   /**
-   * Deletes temp files in `dir` left by writers that died mid-write (their pid is gone).
-   * Returns how many were removed.
+   * Deletes temp files left by writers that died mid-write (their pid is gone) in `dir`, and
+   * with `recursive` in every directory below it except those named in `exclude` (paths
+   * relative to the root, e.g. `tasks`). Returns how many were removed. The kernel runs it
+   * over the whole store when it starts.
    */
-  async removeStaleTempFiles(dir: string): Promise<number> {
+  async removeStaleTempFiles(dir: string, options: { recursive?: boolean; exclude?: readonly string[] } = {}): Promise<number> {
     validateConfigPath(dir, { allowRoot: true, argument: 'dir' });
-    const absDir = this.#abs(dir);
+    const excluded = new Set(options.exclude ?? []);
     let removed = 0;
-    for (const e of await readdirP(absDir)) {
-      const m = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(e.name);
-      if (!m || !e.isFile()) continue;
-      const pid = Number(m[1]);
-      if (pid === process.pid || isProcessAlive(pid)) continue;
-      try {
-        await fs.promises.unlink(join(absDir, e.name));
-        removed++;
-      } catch {
-        // Someone else removed it.
+    const sweep = async (rel: string): Promise<void> => {
+      const absDir = this.#abs(rel);
+      for (const e of await readdirP(absDir)) {
+        const child = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory()) {
+          if (options.recursive && !excluded.has(child)) await sweep(child);
+          continue;
+        }
+        const m = TEMP_FILE.exec(e.name);
+        if (!m || !e.isFile()) continue;
+        const pid = Number(m[1]);
+        if (pid === process.pid || isProcessAlive(pid)) continue;
+        try {
+          await fs.promises.unlink(join(absDir, e.name));
+          removed++;
+        } catch {
+          // Someone else removed it.
+        }
       }
-    }
+    };
+    await sweep(dir);
     return removed;
   }
 

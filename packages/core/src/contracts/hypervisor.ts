@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { Logger } from '../util/Logger.js';
 import type { Reverter } from '../util/Reverter.js';
+import type { PrivilegedUse } from '../security/Caller.js';
 import type { StorageContent, VolumeAccess, VolumeConsumer, VolumeFormat } from './storage.js';
 
 /** Guest type id; also the plugin's hypervisor key. */
@@ -145,6 +146,16 @@ export interface HypervisorDriver {
   volumeRequests(entries: GuestConfigEntries): GuestVolumeRequest[];
   /** Returns the config value of `key` with its volume replaced by `volid` (other properties kept). */
   replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string;
+  /**
+   * The root-equivalent uses among `keys` of `entries`: raw hypervisor arguments, host paths
+   * and devices as disks or mount points, passthrough, hook scripts... The facade refuses
+   * them, with `PermissionError`, unless the caller is privileged: for `create` over every key
+   * (create parameters included) with `options.create` (so a default that is root-equivalent,
+   * such as a privileged container, counts too), for `update` over the set and deleted keys,
+   * in their old and their new values. Keys absent from `entries` are skipped. Must not throw
+   * for a value it cannot parse: report such a value as privileged. Pure, no I/O.
+   */
+  privilegedUses(entries: GuestConfigEntries, keys: readonly string[], options?: { create?: boolean }): PrivilegedUse[];
 
   /**
    * Create-time parameters that are not config keys (pve-container's `pct create` parameters
@@ -192,7 +203,18 @@ export interface HypervisorDriver {
   snapshotCreate(
     ctx: GuestContext,
     entries: GuestConfigEntries,
-    options: { name: string; withState: boolean; running: boolean; revert: Reverter },
+    options: {
+      name: string;
+      withState: boolean;
+      running: boolean;
+      revert: Reverter;
+      /**
+       * Records the RAM state volume in the snapshot's `snapstate: prepare` section as soon as
+       * it is allocated (before anything is written to it), so an interrupted snapshot can be
+       * cleaned up. Drivers that allocate a state volume call it once.
+       */
+      recordState?: (volid: string) => Promise<void>;
+    },
   ): Promise<{ vmstate?: string }>;
   /** Restores every volume of the snapshot config `snapshotEntries` to snapshot `name`. Guest is stopped. */
   snapshotRollback(ctx: GuestContext, snapshotEntries: GuestConfigEntries, options: { name: string }): Promise<void>;
@@ -209,6 +231,15 @@ export interface HypervisorDriver {
     after: GuestConfigEntries,
     changed: readonly string[],
   ): Promise<ApplyChangesResult>;
+
+  /**
+   * Brings a guest back to a usable state after an operation that held the persistent lock
+   * `lock` was interrupted (its process died): e.g. for `snapshot`, cancels a RAM-state job
+   * still attached, detaches its nodes, thaws frozen file systems and resumes a guest the
+   * snapshot paused. Called by the facade's `unlock` before it clears the lock; idempotent;
+   * a stopped guest needs nothing. Problems it cannot fix go to `ctx.log` as warnings.
+   */
+  recover?(ctx: GuestContext, entries: GuestConfigEntries, options: { lock: string }): Promise<void>;
 
   /** Opens a console. Throws `NotSupportedError` for a kind not in `info.consoles`. */
   openConsole(ctx: GuestContext, entries: GuestConfigEntries, kind: 'vnc' | 'serial' | 'console'): Promise<ConsoleEndpoint>;

@@ -104,6 +104,12 @@ export interface StorageDriverInfo {
    * storage.cfg, in a private file per storage (as Proxmox's `/etc/pve/priv/storage/`).
    */
   readonly secretOptions: readonly string[];
+  /**
+   * Option names whose values reach host root: host paths (`path`), host devices, host pools
+   * or volume groups. Setting, changing or deleting one needs a privileged caller
+   * (`PermissionError` otherwise), as Proxmox lets only `root@pam` point a storage at the host.
+   */
+  readonly privilegedOptions: readonly string[];
 }
 
 /** A storage definition as stored in storage.cfg, after common options are parsed. */

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { container as tsyringeRoot } from 'tsyringe';
 import type { ConfigStore } from '../config/ConfigStore.js';
@@ -10,7 +10,7 @@ import type { CommandRunner } from '../exec/CommandRunner.js';
 import { NodeCommandRunner } from '../exec/NodeCommandRunner.js';
 import { GuestFacade } from '../guests/GuestFacade.js';
 import type { LockManager } from '../locks/LockManager.js';
-import { LocalLockManager } from '../locks/LocalLockManager.js';
+import { HostLockManager } from '../locks/HostLockManager.js';
 import { NodeInfoService } from '../node/NodeInfoService.js';
 import type { CorralPlugin } from '../plugin/definePlugin.js';
 import { discoverPlugins } from '../plugin/discoverPlugins.js';
@@ -45,7 +45,12 @@ export interface KernelOptions {
   readonly commandRunner?: CommandRunner;
   /** Replaces the local config store (the cluster plugin's store). */
   readonly configStore?: ConfigStore;
-  /** Replaces the lock manager. */
+  /**
+   * Replaces the lock manager. Default: a {@link HostLockManager} scoped to the data dir, so
+   * every process on this host that opens the same data dir (a daemon, a CLI, workers) takes
+   * the same guest and storage locks. Only a kernel that is alone on its data dir may use a
+   * `LocalLockManager`.
+   */
   readonly lockManager?: LockManager;
   /**
    * The plugin API window to check plugins against. Only tests of plugin compatibility set
@@ -90,12 +95,15 @@ export interface Kernel {
 }
 
 const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+/** The data dir's task log tree (not config files: never swept for temp files). */
+const TASKS_DIR = 'tasks';
 
 /**
  * Builds a kernel: a private tsyringe container (a child of tsyringe's root, which nothing
  * registers into), the core services, then the plugins in `requires` order. A plugin that is
  * refused or throws is reported in `kernel.plugins.failed` and skipped; the kernel still
- * starts.
+ * starts. With the local config store, temp files left by interrupted writes of dead
+ * processes are removed first.
  *
  * @throws InvalidArgumentError for a bad node name.
  */
@@ -108,8 +116,12 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const logger = options.logger ?? silentLogger;
   const registry = new ServiceRegistry(tsyringeRoot.createChildContainer());
   const runner = options.commandRunner ?? new NodeCommandRunner();
-  const store = options.configStore ?? new LocalConfigStore({ root: dataDir, logger: options.logger });
-  const locks = options.lockManager ?? new LocalLockManager();
+  const localStore = options.configStore ? undefined : new LocalConfigStore({ root: dataDir, logger: options.logger });
+  const store = options.configStore ?? localStore!;
+  const locks = options.lockManager ?? new HostLockManager({ namespace: `corral-kernel:${await realpath(dataDir)}` });
+  // Temp files of config writes whose process died (a crash mid-write) go at every start.
+  const staleTemps = await localStore?.removeStaleTempFiles('', { recursive: true, exclude: [TASKS_DIR] });
+  if (staleTemps) logger.info(`removed ${staleTemps} stale temp file(s) of interrupted config writes`);
   const events = new EventBus({ logger });
   const tasks = new TaskManager({ dataDir, node: options.node, events });
   const nodeInfo = new NodeInfoService();

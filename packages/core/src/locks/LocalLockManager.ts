@@ -1,32 +1,39 @@
 import { LockTimeoutError } from '../errors.js';
-import type { LockManager, LockOptions, LockRelease } from './LockManager.js';
-import { lockAborted, validateLockArgs } from './lockArgs.js';
+import { LockManagerBase, type LockLease, type LockMode, type LockOptions } from './LockManager.js';
+import { createLease, lockAborted, validateLockArgs } from './lockArgs.js';
 
 interface Waiter {
+  readonly mode: LockMode;
   grant(): void;
   settled: boolean;
 }
 
 interface LockState {
-  held: boolean;
+  /** True while an exclusive holder has it. */
+  exclusive: boolean;
+  /** Number of shared holders. */
+  shared: number;
   readonly queue: Waiter[];
 }
 
 /**
- * In-process named locks: one FIFO async mutex per name.
+ * In-process named locks: one FIFO reader-writer lock per name.
  *
- * Only serializes callers inside this process; pair it with compare-and-set on the config
- * digest (or use {@link HostLockManager}) when other processes write the same state.
- * Locks are not reentrant. A lock with no holder and no waiter uses no memory.
+ * Only serializes callers inside this process: use {@link HostLockManager} (the kernel's
+ * default) when other processes share the state. Grants are strictly in request order: a
+ * shared request waits behind a queued exclusive one (no writer starvation), and consecutive
+ * shared requests at the head of the queue are granted together. Locks are not reentrant and
+ * never lost. A lock with no holder and no waiter uses no memory.
  */
-export class LocalLockManager implements LockManager {
+export class LocalLockManager extends LockManagerBase {
   readonly #locks = new Map<string, LockState>();
 
   /** {@inheritDoc LockManager.acquire} */
-  acquire(name: string, options: LockOptions = {}): Promise<LockRelease> {
+  acquire(name: string, options: LockOptions = {}): Promise<LockLease> {
     let timeoutMs: number;
+    let mode: LockMode;
     try {
-      timeoutMs = validateLockArgs(name, options);
+      ({ timeoutMs, mode } = validateLockArgs(name, options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -35,68 +42,52 @@ export class LocalLockManager implements LockManager {
 
     let state = this.#locks.get(name);
     if (!state) {
-      state = { held: false, queue: [] };
+      state = { exclusive: false, shared: 0, queue: [] };
       this.#locks.set(name, state);
     }
-    if (!state.held) {
-      state.held = true;
-      return Promise.resolve(this.#releaser(name, state));
+    if (state.queue.length === 0 && compatible(state, mode)) {
+      take(state, mode);
+      return Promise.resolve(this.#lease(name, mode, state));
     }
     if (timeoutMs === 0) return Promise.reject(new LockTimeoutError(name, 0));
 
     const lockState = state;
-    return new Promise<LockRelease>((resolve, reject) => {
+    return new Promise<LockLease>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const cleanup = (): void => {
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
-      const dequeue = (): void => {
+      const giveUp = (error: Error): void => {
+        if (waiter.settled) return;
+        waiter.settled = true;
+        cleanup();
         const i = lockState.queue.indexOf(waiter);
         if (i >= 0) lockState.queue.splice(i, 1);
+        // A shared waiter behind this one may be grantable now.
+        this.#wake(name, lockState);
+        reject(error);
       };
       const waiter: Waiter = {
+        mode,
         settled: false,
         grant: () => {
           waiter.settled = true;
           cleanup();
-          resolve(this.#releaser(name, lockState));
+          resolve(this.#lease(name, mode, lockState));
         },
       };
-      const onAbort = (): void => {
-        if (waiter.settled) return;
-        waiter.settled = true;
-        cleanup();
-        dequeue();
-        reject(lockAborted(name, signal!));
-      };
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => {
-          if (waiter.settled) return;
-          waiter.settled = true;
-          cleanup();
-          dequeue();
-          reject(new LockTimeoutError(name, timeoutMs));
-        }, timeoutMs);
-      }
+      const onAbort = (): void => giveUp(lockAborted(name, signal!));
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => giveUp(new LockTimeoutError(name, timeoutMs)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       lockState.queue.push(waiter);
     });
   }
 
-  /** {@inheritDoc LockManager.withLock} */
-  async withLock<T>(name: string, fn: () => Promise<T> | T, options?: LockOptions): Promise<T> {
-    const release = await this.acquire(name, options);
-    try {
-      return await fn();
-    } finally {
-      await release();
-    }
-  }
-
-  /** True while someone holds `name` (diagnostics and tests). */
+  /** True while someone holds `name` (in any mode). Diagnostics and tests. */
   isLocked(name: string): boolean {
-    return this.#locks.get(name)?.held ?? false;
+    const s = this.#locks.get(name);
+    return s !== undefined && (s.exclusive || s.shared > 0);
   }
 
   /** Number of callers waiting for `name`. */
@@ -104,19 +95,31 @@ export class LocalLockManager implements LockManager {
     return this.#locks.get(name)?.queue.length ?? 0;
   }
 
-  #releaser(name: string, state: LockState): LockRelease {
-    let released = false;
-    return async () => {
-      if (released) return;
-      released = true;
-      const next = state.queue.shift();
-      if (next) {
-        // Hand over directly: the lock stays held, so no newcomer can jump the queue.
-        next.grant();
-      } else {
-        state.held = false;
-        this.#locks.delete(name);
-      }
-    };
+  #lease(name: string, mode: LockMode, state: LockState): LockLease {
+    return createLease(name, mode, () => {
+      if (mode === 'exclusive') state.exclusive = false;
+      else state.shared--;
+      this.#wake(name, state);
+    }).lease;
   }
+
+  /** Grants the head of the queue (all consecutive shared waiters at once) when it fits. */
+  #wake(name: string, state: LockState): void {
+    while (state.queue.length > 0 && compatible(state, state.queue[0]!.mode)) {
+      const next = state.queue.shift()!;
+      // Hand over directly: the lock stays held, so no newcomer can jump the queue.
+      take(state, next.mode);
+      next.grant();
+    }
+    if (!state.exclusive && state.shared === 0 && state.queue.length === 0 && this.#locks.get(name) === state) this.#locks.delete(name);
+  }
+}
+
+function compatible(state: LockState, mode: LockMode): boolean {
+  return mode === 'shared' ? !state.exclusive : !state.exclusive && state.shared === 0;
+}
+
+function take(state: LockState, mode: LockMode): void {
+  if (mode === 'exclusive') state.exclusive = true;
+  else state.shared++;
 }

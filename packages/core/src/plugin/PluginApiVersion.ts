@@ -8,7 +8,7 @@
  */
 
 /** The plugin API version this core provides. Raise it on every contract change. */
-export const PLUGIN_API_VERSION = 1;
+export const PLUGIN_API_VERSION = 2;
 
 /**
  * How many versions back plugins keep working. Raise together with

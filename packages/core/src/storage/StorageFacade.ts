@@ -15,7 +15,8 @@ import {
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager } from '../locks/LockManager.js';
 import type { Logger } from '../util/Logger.js';
-import { withReverter } from '../util/Reverter.js';
+import { Reverter, withReverter } from '../util/Reverter.js';
+import { assertPrivileged, DEFAULT_CALLER, type Caller, type PrivilegedUse } from '../security/Caller.js';
 import {
   hasVolumeFeature,
   type ParsedVolname,
@@ -62,6 +63,22 @@ export interface AllocateVolumeOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of the storage definition changes ({@link StorageFacade.add}, {@link StorageFacade.update}). */
+export interface StorageDefinitionOptions {
+  /**
+   * Who asks. Default: unprivileged. Options listed in the driver's `privilegedOptions`
+   * (host paths, pools...) need a privileged caller.
+   */
+  readonly caller?: Caller;
+}
+
+/** Volumes a guest owns on every storage, and the storages that could not be listed. */
+export interface OwnedVolumes {
+  readonly volids: readonly string[];
+  /** One message per storage that could not be listed (unreachable, disabled driver...). */
+  readonly problems: readonly string[];
+}
+
 /** Options of {@link StorageFacade.copy}. */
 export interface CopyVolumeOptions {
   readonly targetStorage: string;
@@ -70,6 +87,8 @@ export interface CopyVolumeOptions {
   /** Copy the state of a snapshot instead of the current state. */
   readonly snapshot?: string;
   readonly signal?: AbortSignal;
+  /** Where problems of the cleanup after a failed copy go (a task logger). Default: the kernel logger. */
+  readonly log?: Logger;
 }
 
 /** Wiring of a {@link StorageFacade}. */
@@ -134,7 +153,12 @@ export class StorageFacade {
    * the option); secret options go to a private file, not storage.cfg. The driver's
    * `checkDefinition` runs before anything is written: a bad definition leaves no trace.
    */
-  async add(id: string, type: string, options: Readonly<Record<string, string | number | boolean>>): Promise<StorageDefinition> {
+  async add(
+    id: string,
+    type: string,
+    options: Readonly<Record<string, string | number | boolean>>,
+    extra: StorageDefinitionOptions = {},
+  ): Promise<StorageDefinition> {
     if (!STORAGE_ID_PATTERN.test(id)) throw new InvalidArgumentError('id', `'${id}' is not a valid storage id`);
     const driver = this.deps.drivers().get(type);
     if (!driver) {
@@ -142,6 +166,7 @@ export class StorageFacade {
     }
     const { plain, secrets } = this.#splitSecrets(driver, options);
     validateStorageOptions(id, driver.info, { ...plain, ...secrets });
+    assertPrivileged(extra.caller ?? DEFAULT_CALLER, privilegedOptionUses(driver, Object.keys({ ...plain, ...secrets })));
     return this.deps.locks.withLock(
       'storage.cfg',
       async () => {
@@ -162,11 +187,14 @@ export class StorageFacade {
     );
   }
 
-  /** Changes options of a storage (`delete` lists options to remove). Same validation as {@link add}. */
+  /**
+   * Changes options of a storage (`delete` lists options to remove). Same validation and
+   * privilege check as {@link add} (for the options set and deleted).
+   */
   async update(
     id: string,
     options: Readonly<Record<string, string | number | boolean>>,
-    extra: { delete?: readonly string[] } = {},
+    extra: StorageDefinitionOptions & { delete?: readonly string[] } = {},
   ): Promise<StorageDefinition> {
     return this.deps.locks.withLock(
       'storage.cfg',
@@ -185,6 +213,7 @@ export class StorageFacade {
           delete nextSecrets[key];
         }
         validateStorageOptions(id, driver.info, { ...nextPlain, ...nextSecrets });
+        assertPrivileged(extra.caller ?? DEFAULT_CALLER, privilegedOptionUses(driver, [...Object.keys({ ...plain, ...secrets }), ...(extra.delete ?? [])]));
         const def = toStorageDefinition(id, driver.info, nextPlain);
         await driver.checkDefinition?.(await this.#context(def, nextSecrets));
         const sections = [...file.sections];
@@ -202,7 +231,10 @@ export class StorageFacade {
     );
   }
 
-  /** Removes a storage definition (volumes on it are left alone, as `pvesm remove`). */
+  /**
+   * Removes a storage definition (volumes on it are left alone, as `pvesm remove`). Nothing
+   * of the host is reached through it, so it needs no privileged caller.
+   */
   async remove(id: string): Promise<void> {
     await this.deps.locks.withLock(
       'storage.cfg',
@@ -274,6 +306,42 @@ export class StorageFacade {
     const { driver, ctx, volname } = await this.#openVolume(volid);
     await driver.activate(ctx);
     return driver.volumeInfo(ctx, volname);
+  }
+
+  /**
+   * The linked clones of a base volume (volids of volumes on its storage whose parent it is),
+   * sorted. Empty for a volume that is not a base.
+   */
+  async linkedClones(volid: string): Promise<string[]> {
+    const { driver, ctx, parsed } = await this.#openVolume(volid);
+    if (!parsed.isBase) return [];
+    await driver.activate(ctx);
+    return (await driver.listVolumes(ctx, {}))
+      .filter((v) => v.parent === volid)
+      .map((v) => v.volid)
+      .sort();
+  }
+
+  /**
+   * Every volume owned by guest `vmid` (the vmid in its name) on every enabled storage of this
+   * node that holds guest volumes (`images` or `rootdir`), as Proxmox's `vdisk_list` for one
+   * vmid. A storage that cannot be listed is reported in `problems`, not thrown.
+   */
+  async volumesOwnedBy(vmid: number): Promise<OwnedVolumes> {
+    const volids: string[] = [];
+    const problems: string[] = [];
+    for (const def of await this.list()) {
+      if (def.disabled || (def.nodes.length > 0 && !def.nodes.includes(this.deps.node))) continue;
+      if (!def.content.includes('images') && !def.content.includes('rootdir')) continue;
+      try {
+        for (const v of await this.listVolumes(def.id, { vmid })) {
+          if (v.vmid === vmid && (v.content === 'images' || v.content === 'rootdir')) volids.push(v.volid);
+        }
+      } catch (err) {
+        problems.push(`storage '${def.id}' could not be listed for guest ${vmid}: ${(err as Error).message}`);
+      }
+    }
+    return { volids: volids.sort(), problems };
   }
 
   /**
@@ -445,9 +513,13 @@ export class StorageFacade {
         const name =
           options.name ?? (await this.#nextDiskName(dst.driver, dst.ctx, options.vmid, volumeFormat === 'subvol' ? 'subvol' : 'vm'));
         const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+        // Errors reach the caller through the export and import promises; an 'error' event on
+        // the pipe before the import reads from it must not crash the process.
+        pipe.on('error', () => undefined);
         const exporting = src.driver.exportVolume(src.ctx, src.volname, { format, stream: pipe, snapshot: options.snapshot });
         exporting.catch((err: unknown) => pipe.destroy(err as Error));
         let created: string | undefined;
+        const revert = this.#partialVolumeReverter(dst.driver, dst.ctx, options.vmid, name, () => created, options.log);
         try {
           const [, out] = await Promise.all([
             exporting,
@@ -455,13 +527,12 @@ export class StorageFacade {
               .importVolume(dst.ctx, { format, stream: pipe, vmid: options.vmid, name, content, volumeFormat })
               .then((v) => (created = v)),
           ]);
+          revert.success();
           return formatVolumeId(dst.def.id, out);
         } catch (err) {
           pipe.destroy();
           // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
-          if (!(err instanceof AlreadyExistsError)) {
-            await this.#freeQuietly(dst.driver, dst.ctx, created ?? (await this.#findByName(dst.driver, dst.ctx, options.vmid, name)));
-          }
+          if (!(err instanceof AlreadyExistsError)) await revert.fail();
           throw err;
         }
       },
@@ -489,6 +560,8 @@ export class StorageFacade {
     volumeFormat?: VolumeFormat;
     name?: string;
     signal?: AbortSignal;
+    /** Where problems of the cleanup after a failed import go (a task logger). */
+    log?: Logger;
   }): Promise<string> {
     const { driver, ctx, def } = await this.#open(options.storage, options.signal);
     const content = options.content ?? 'images';
@@ -502,12 +575,14 @@ export class StorageFacade {
       `storage:${def.id}`,
       async () => {
         const name = options.name ?? (await this.#nextDiskName(driver, ctx, options.vmid, volumeFormat === 'subvol' ? 'subvol' : 'vm'));
+        const revert = this.#partialVolumeReverter(driver, ctx, options.vmid, name, () => undefined, options.log);
         try {
           const out = await driver.importVolume(ctx, { format: options.format, stream: options.stream, vmid: options.vmid, name, content, volumeFormat });
+          revert.success();
           return formatVolumeId(def.id, out);
         } catch (err) {
           // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
-          if (!(err instanceof AlreadyExistsError)) await this.#freeQuietly(driver, ctx, await this.#findByName(driver, ctx, options.vmid, name));
+          if (!(err instanceof AlreadyExistsError)) await revert.fail();
           throw err;
         }
       },
@@ -622,13 +697,17 @@ export class StorageFacade {
     }
   }
 
-  async #freeQuietly(driver: StorageDriver, ctx: StorageContext, volname: string | undefined): Promise<void> {
-    if (!volname) return;
-    try {
-      await driver.free(ctx, volname);
-    } catch (err) {
-      this.deps.logger.warn(`could not free '${ctx.storage.id}:${volname}' after a failed operation: ${(err as Error).message}`);
-    }
+  /**
+   * The undo of a copy or import into `name`: frees the volume the driver made (found by
+   * name when the driver failed before returning it). Failures go to `log` as warnings.
+   */
+  #partialVolumeReverter(driver: StorageDriver, ctx: StorageContext, vmid: number, name: string, made: () => string | undefined, log?: Logger): Reverter {
+    const revert = new Reverter({ log: log ?? this.deps.logger });
+    revert.add(async () => {
+      const volname = made() ?? (await this.#findByName(driver, ctx, vmid, name));
+      if (volname) await driver.free(ctx, volname);
+    }, `free the partial volume '${ctx.storage.id}:${name}'`);
+    return revert;
   }
 }
 
@@ -660,6 +739,14 @@ export function checkSnapshotName(name: string): void {
   if (!SNAPSHOT_NAME.test(name)) {
     throw new InvalidArgumentError('snapshot', `invalid snapshot name '${name}': a letter followed by 1-39 letters, digits, '_' or '-'`);
   }
+}
+
+/** The options among `keys` that the driver declares root-equivalent. */
+function privilegedOptionUses(driver: StorageDriver, keys: readonly string[]): PrivilegedUse[] {
+  const privileged = driver.info.privilegedOptions ?? [];
+  return [...new Set(keys)]
+    .filter((k) => privileged.includes(k))
+    .map((key) => ({ key, reason: `storage option '${key}' of a '${driver.info.type}' storage (a place on the host)` }));
 }
 
 /** First format in the source's order of preference that the target imports and that fits the volume's kind. */

@@ -8,3 +8,4 @@ export { makeTempDir, uniqueName } from './tempDir.js';
 export { RecordingCommandRunner, type RecordedCall, type ScriptedCommand } from './RecordingCommandRunner.js';
 export { hasProgram, realComponentsRequired, realTest, requireReal, type RealTestFn } from './requireReal.js';
 export { runTool, runToolOk, type RunToolOptions, type RunToolResult } from './runTool.js';
+export { spawnChild, type Child } from './spawnChild.js';

@@ -1,36 +1,62 @@
+import type { Logger } from './Logger.js';
+
+/** Options of {@link Reverter} and {@link withReverter}. */
+export interface ReverterOptions {
+  /**
+   * Where failed undo steps are reported, one warning each (a task logger, so the task ends
+   * with `WARNINGS: n`). Without it they are only collected in {@link Reverter.undoErrors}.
+   */
+  readonly log?: Logger;
+}
+
 /**
- * Undo as you go: each step of a multi-step operation registers how to undo itself; when a
- * later step fails, {@link Reverter.fail} runs the undos in reverse order.
+ * Undo as you go (Incus's reverter): each step of a multi-step operation registers how to
+ * undo itself; when a later step fails, {@link Reverter.fail} runs the undos, newest first.
+ * {@link Reverter.success} marks the commit point: once the operation's result is recorded
+ * (the config written), nothing it references may be undone, so call it right there and do
+ * any later cleanup as best effort.
  *
  * ```ts
- * const revert = new Reverter();
- * try {
- *   const vol = await allocate(); revert.add(() => free(vol));
- *   await writeConfig();
- *   revert.success();
- * } catch (err) { await revert.fail(); throw err; }
+ * await withReverter(async (revert) => {
+ *   const vol = await allocate(); revert.add(() => free(vol), `free ${vol}`);
+ *   await writeConfig(vol);
+ *   revert.success();                 // commit point
+ *   await freeOldVolume().catch(warn); // after it: best effort, never undone
+ * }, { log: task.logger });
  * ```
  *
- * Or with {@link withReverter}, which does the try/catch.
+ * An undo that fails does not mask the original error: it is logged as a warning
+ * (`undo '<label>' failed: ...`) and kept in {@link undoErrors}.
  */
 export class Reverter {
   #undos: Array<{ label: string; undo: () => unknown }> = [];
   #done = false;
-  /** Errors thrown by undo steps during the last {@link fail} (they never mask the original error). */
+  readonly #log: Logger | undefined;
+  /** Errors thrown by undo steps during {@link fail}. */
   readonly undoErrors: Array<{ label: string; error: unknown }> = [];
 
-  /** Registers an undo step. `label` names it in {@link undoErrors}. */
+  constructor(options: ReverterOptions = {}) {
+    this.#log = options.log;
+  }
+
+  /** Registers an undo step; `label` names it in warnings and {@link undoErrors}. Ignored after success. */
   add(undo: () => unknown, label = 'undo'): void {
+    if (this.#done) return;
     this.#undos.push({ label, undo });
   }
 
-  /** Marks the operation successful: the undo steps are dropped. */
+  /** True once {@link success} or {@link fail} ran. */
+  get settled(): boolean {
+    return this.#done;
+  }
+
+  /** The commit point: the undo steps are dropped, later `add`/`fail` calls do nothing. */
   success(): void {
     this.#done = true;
     this.#undos = [];
   }
 
-  /** Runs every undo step, newest first; errors are collected, not thrown. */
+  /** Runs every undo step, newest first; their errors are logged and collected, never thrown. */
   async fail(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
@@ -41,17 +67,19 @@ export class Reverter {
         await step.undo();
       } catch (error) {
         this.undoErrors.push({ label: step.label, error });
+        this.#log?.warn(`undo '${step.label}' failed: ${(error as Error)?.message ?? String(error)}`);
       }
     }
   }
 }
 
 /**
- * Runs `fn` with a fresh {@link Reverter}; on success the undos are dropped, on failure they
- * run (newest first) and the original error is rethrown.
+ * Runs `fn` with a fresh {@link Reverter}; when `fn` throws before calling
+ * `revert.success()`, the undos run (newest first, failures logged to `options.log`) and the
+ * original error is rethrown. When `fn` returns, the reverter succeeds.
  */
-export async function withReverter<T>(fn: (revert: Reverter) => Promise<T>): Promise<T> {
-  const revert = new Reverter();
+export async function withReverter<T>(fn: (revert: Reverter) => Promise<T>, options: ReverterOptions = {}): Promise<T> {
+  const revert = new Reverter(options);
   try {
     const out = await fn(revert);
     revert.success();

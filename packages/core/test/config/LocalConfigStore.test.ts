@@ -11,7 +11,7 @@ import { DigestMismatchError, InvalidArgumentError, LockTimeoutError } from '../
 import { LocalLockManager } from '../../src/locks/LocalLockManager.js';
 import { acquireHostLock } from '../../src/locks/acquireHostLock.js';
 import { guestLockName } from '../../src/locks/guestLock.js';
-import { spawnChild } from './fixtures/spawnChild.js';
+import { spawnChild } from '../../src/testing/spawnChild.js';
 import { crashContent, crashGeneration } from './fixtures/crashContent.js';
 
 function tempRoot(t: { teardown(fn: () => void): void }): string {
@@ -239,11 +239,11 @@ test('a write waits for the file lock held by another process and times out with
   const store = new LocalConfigStore({ root, lockTimeoutMs: 100 });
   const path = 'nodes/pve1/qemu-server/100.conf';
   // Hold the file's host lock as another writer would (same name and scope as the store).
-  const release = await acquireHostLock(path, { scope: `corral-config:${store.root}` });
+  const lease = await acquireHostLock(path, { scope: `corral-config:${store.root}` });
   const err = await t.throwsAsync(store.write(path, 'x\n'), { instanceOf: LockTimeoutError });
   t.is((err as LockTimeoutError).lockName, path);
   t.is((err as LockTimeoutError).timeoutMs, 100);
-  await release();
+  await lease.release();
   t.is(await store.write(path, 'x\n'), sha1('x\n'));
 });
 

@@ -26,6 +26,18 @@ const table: Array<{ make: () => CorralError; code: string; message: RegExp; fie
   },
   { make: () => new errors.GuestLockedError(100, 'backup'), code: 'CORRAL_ERR_LOCKED', message: /guest 100 is locked \(backup\)/, fields: { vmid: 100, lock: 'backup' } },
   { make: () => new errors.LockTimeoutError('guest:100', 500), code: 'CORRAL_ERR_LOCK_TIMEOUT', message: /'guest:100' within 500 ms/, fields: { lockName: 'guest:100', timeoutMs: 500 } },
+  {
+    make: () => new errors.LockLostError('guest:100', 'the lease expired'),
+    code: 'CORRAL_ERR_LOCK_LOST',
+    message: /lock 'guest:100' was lost: the lease expired/,
+    fields: { lockName: 'guest:100' },
+  },
+  {
+    make: () => new errors.PermissionError('args', 'alice@pve', "'args' needs a privileged caller"),
+    code: 'CORRAL_ERR_PERMISSION',
+    message: /'args' needs a privileged caller/,
+    fields: { key: 'args', user: 'alice@pve' },
+  },
   { make: () => new errors.NotSupportedError('snapshot'), code: 'CORRAL_ERR_NOT_SUPPORTED', message: /'snapshot' is not supported/, fields: { operation: 'snapshot' } },
   { make: () => new errors.InvalidStateError('running', 'guest 100 is running'), code: 'CORRAL_ERR_INVALID_STATE', message: /running/, fields: { state: 'running' } },
   {

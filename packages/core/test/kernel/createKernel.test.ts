@@ -1,7 +1,7 @@
 import test from 'ava';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coreServices, createKernel, ErrorCodes, InvalidArgumentError } from '../../src/index.js';
+import { coreServices, createKernel, ErrorCodes, InvalidArgumentError, ROOT_CALLER } from '../../src/index.js';
 import { createTestKernel, makeTempDir, RecordingCommandRunner } from '../../src/testing/index.js';
 
 test('creates its directories and provides every core service', async (t) => {
@@ -37,7 +37,7 @@ test('two kernels do not share services (no global container)', async (t) => {
 test('storage facade reports unknown storages and types with coded errors', async (t) => {
   const kernel = await createTestKernel(t);
   await t.throwsAsync(kernel.storage.get('nope'), { code: ErrorCodes.notFound });
-  const err = await t.throwsAsync(kernel.storage.add('x1', 'no-such-type', {}), { code: ErrorCodes.invalidConfig });
+  const err = await t.throwsAsync(kernel.storage.add('x1', 'no-such-type', {}, { caller: ROOT_CALLER }), { code: ErrorCodes.invalidConfig });
   t.regex(err!.message, /unknown storage type 'no-such-type'/);
   t.is(await kernel.config.read('storage.cfg'), null, 'nothing written');
 });

@@ -1,12 +1,9 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError, InvalidArgumentError, LockTimeoutError } from '../../src/errors.js';
+import { AbortedError, InvalidArgumentError, LockLostError, LockTimeoutError } from '../../src/errors.js';
 import { LocalLockManager } from '../../src/locks/LocalLockManager.js';
-import { HostLockManager } from '../../src/locks/HostLockManager.js';
-import { acquireHostLock } from '../../src/locks/acquireHostLock.js';
-import { spawnChild } from '../config/fixtures/spawnChild.js';
 
-test('grants in request order (FIFO) and one holder at a time', async (t) => {
+test('grants in request order (FIFO) and one exclusive holder at a time', async (t) => {
   const locks = new LocalLockManager();
   const order: number[] = [];
   let inside = 0;
@@ -21,42 +18,82 @@ test('grants in request order (FIFO) and one holder at a time', async (t) => {
       }),
     ),
   );
-  t.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
+  t.deepEqual(
+    order,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   t.false(locks.isLocked('guest:100'));
 });
 
 test('different names do not block each other', async (t) => {
   const locks = new LocalLockManager();
-  const r1 = await locks.acquire('guest:100');
-  const r2 = await locks.acquire('guest:101', { timeoutMs: 0 });
-  await r1();
-  await r2();
-  t.pass();
+  const a = await locks.acquire('guest:100');
+  const b = await locks.acquire('guest:101', { timeoutMs: 0 });
+  await a.release();
+  await b.release();
+  t.false(locks.isLocked('guest:100'));
 });
 
-test('a waiter times out with LockTimeoutError naming the lock and the timeout', async (t) => {
+test('shared holders coexist; an exclusive request waits for all of them and blocks later shared requests (FIFO, no writer starvation)', async (t) => {
   const locks = new LocalLockManager();
-  const release = await locks.acquire('guest:100');
+  const s1 = await locks.acquire('tpl', { mode: 'shared' });
+  const s2 = await locks.acquire('tpl', { mode: 'shared', timeoutMs: 0 });
+  t.is(s1.mode, 'shared');
+  await t.throwsAsync(locks.acquire('tpl', { timeoutMs: 0 }), { instanceOf: LockTimeoutError });
+  const events: string[] = [];
+  const writer = locks.acquire('tpl', { timeoutMs: 1_000 }).then((l) => (events.push('writer'), l));
+  await sleep(5);
+  // A shared request behind the queued writer waits for it.
+  const lateReader = locks.acquire('tpl', { mode: 'shared', timeoutMs: 1_000 }).then((l) => (events.push('late reader'), l));
+  await sleep(5);
+  t.deepEqual(events, []);
+  await s1.release();
+  await sleep(5);
+  t.deepEqual(events, [], 'the writer still waits for the second reader');
+  await s2.release();
+  const w = await writer;
+  await sleep(5);
+  t.deepEqual(events, ['writer']);
+  await w.release();
+  await (await lateReader).release();
+  t.deepEqual(events, ['writer', 'late reader']);
+  t.false(locks.isLocked('tpl'));
+});
+
+test('consecutive shared waiters are granted together when the exclusive holder leaves', async (t) => {
+  const locks = new LocalLockManager();
+  const w = await locks.acquire('x');
+  const readers = Array.from({ length: 3 }, () => locks.acquire('x', { mode: 'shared', timeoutMs: 1_000 }));
+  const writer2 = locks.acquire('x', { timeoutMs: 1_000 });
+  await w.release();
+  const held = await Promise.all(readers);
+  t.is(locks.waiting('x'), 1);
+  for (const r of held) await r.release();
+  await (await writer2).release();
+  t.false(locks.isLocked('x'));
+});
+
+test('a waiter times out with LockTimeoutError naming the lock and the timeout; a timed-out writer lets the readers behind it in', async (t) => {
+  const locks = new LocalLockManager();
+  const lease = await locks.acquire('guest:100', { mode: 'shared' });
   const t0 = performance.now();
-  const err = await t.throwsAsync(locks.acquire('guest:100', { timeoutMs: 50 }), { instanceOf: LockTimeoutError });
+  const writer = locks.acquire('guest:100', { timeoutMs: 50 });
+  const reader = locks.acquire('guest:100', { mode: 'shared', timeoutMs: 1_000 });
+  const err = await t.throwsAsync(writer, { instanceOf: LockTimeoutError });
   t.true(performance.now() - t0 >= 45);
   t.is(err?.code, 'CORRAL_ERR_LOCK_TIMEOUT');
   t.is((err as LockTimeoutError).lockName, 'guest:100');
   t.is((err as LockTimeoutError).timeoutMs, 50);
   t.regex(err!.message, /guest:100.*50 ms/);
+  await (await reader).release();
+  await lease.release();
   t.is(locks.waiting('guest:100'), 0);
-  // timeoutMs 0: try once
-  await t.throwsAsync(locks.acquire('guest:100', { timeoutMs: 0 }), { instanceOf: LockTimeoutError });
-  // The timed-out waiter never gets the lock later: the next one does.
-  const next = locks.acquire('guest:100', { timeoutMs: 1000 });
-  await release();
-  await (await next)();
   t.false(locks.isLocked('guest:100'));
 });
 
 test('abort stops a wait with AbortedError; an aborted signal fails at once', async (t) => {
   const locks = new LocalLockManager();
-  const release = await locks.acquire('guest:100');
+  const lease = await locks.acquire('guest:100');
   const ac = new AbortController();
   const waiting = locks.acquire('guest:100', { signal: ac.signal, timeoutMs: 5_000 });
   setTimeout(() => ac.abort(new Error('user cancelled')), 10);
@@ -65,21 +102,26 @@ test('abort stops a wait with AbortedError; an aborted signal fails at once', as
   t.is((err?.cause as Error).message, 'user cancelled');
   t.is(locks.waiting('guest:100'), 0);
   await t.throwsAsync(locks.acquire('guest:101', { signal: AbortSignal.abort() }), { instanceOf: AbortedError });
-  await release();
+  await lease.release();
   t.false(locks.isLocked('guest:100'));
 });
 
-test('withLock releases when fn throws; release is idempotent', async (t) => {
+test('withLock passes the lease, releases when fn throws; release is idempotent; local leases are never lost', async (t) => {
   const locks = new LocalLockManager();
-  await t.throwsAsync(locks.withLock('x', () => Promise.reject(new Error('boom'))), { message: 'boom' });
+  await t.throwsAsync(
+    locks.withLock('x', () => Promise.reject(new Error('boom'))),
+    { message: 'boom' },
+  );
   t.false(locks.isLocked('x'));
-  const release = await locks.acquire('x');
+  t.is(await locks.withLock('x', (lease) => (lease.lost.aborted ? 'lost' : lease.name)), 'x');
+  const first = await locks.acquire('x');
   const waiter = locks.acquire('x');
-  await release();
-  await release(); // must not release the waiter's hold
-  const r2 = await waiter;
+  await first.release();
+  await first.release(); // must not release the waiter's hold
+  const second = await waiter;
   t.true(locks.isLocked('x'));
-  await r2();
+  t.false(second.lost.aborted);
+  await second.release();
   t.false(locks.isLocked('x'));
 });
 
@@ -88,38 +130,12 @@ test('bad arguments are InvalidArgumentError', async (t) => {
   await t.throwsAsync(locks.acquire(''), { instanceOf: InvalidArgumentError });
   await t.throwsAsync(locks.acquire('x', { timeoutMs: -1 }), { instanceOf: InvalidArgumentError });
   await t.throwsAsync(locks.acquire('x', { timeoutMs: Number.NaN }), { instanceOf: InvalidArgumentError });
+  await t.throwsAsync(locks.acquire('x', { mode: 'read' as never }), { instanceOf: InvalidArgumentError, message: /mode/ });
 });
 
-test('HostLockManager excludes within a namespace and not across namespaces', async (t) => {
-  const ns = `test-${process.pid}-${Date.now()}`;
-  const a = new HostLockManager({ namespace: ns });
-  const b = new HostLockManager({ namespace: ns });
-  const c = new HostLockManager({ namespace: `${ns}-other` });
-  const release = await a.acquire('guest:100');
-  const err = await t.throwsAsync(b.acquire('guest:100', { timeoutMs: 50 }), { instanceOf: LockTimeoutError });
-  t.is((err as LockTimeoutError).lockName, 'guest:100');
-  t.is((err as LockTimeoutError).timeoutMs, 50);
-  await (await c.acquire('guest:100', { timeoutMs: 0 }))();
-  const waiting = b.acquire('guest:100', { timeoutMs: 2_000 });
-  await release();
-  await (await waiting)();
-  t.pass();
-});
-
-test('a host lock held by a process that is SIGKILLed is free at once (no stale lock)', async (t) => {
-  const name = `corral-test-holder-${process.pid}-${Date.now()}`;
-  const child = spawnChild(new URL('./fixtures/hostLockHolderChild.js', import.meta.url), [name]);
-  t.teardown(() => child.kill());
-  await child.waitFor(/^locked$/);
-  await t.throwsAsync(acquireHostLock(name, { timeoutMs: 50 }), { instanceOf: LockTimeoutError });
-  const ac = new AbortController();
-  const aborted = acquireHostLock(name, { signal: ac.signal });
-  ac.abort();
-  await t.throwsAsync(aborted, { instanceOf: AbortedError });
-  child.kill();
-  await child.exited;
-  const t0 = performance.now();
-  const release = await acquireHostLock(name, { timeoutMs: 1_000 });
-  t.log(`lock free ${(performance.now() - t0).toFixed(1)} ms after the holder's death`);
-  await release();
+test('LockLostError carries the lock name and the reason', (t) => {
+  const err = new LockLostError('guest:100', 'the cluster lease expired');
+  t.is(err.code, 'CORRAL_ERR_LOCK_LOST');
+  t.is(err.lockName, 'guest:100');
+  t.regex(err.message, /guest:100.*lease expired/);
 });

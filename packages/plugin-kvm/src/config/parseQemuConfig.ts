@@ -21,6 +21,7 @@ import type {
   QemuNetSpec,
   QemuSerialSpec,
 } from './QemuConfig.js';
+import { checkDriverOwnedArgs } from './driverOwnedArgs.js';
 import { splitArgs } from './splitArgs.js';
 
 /** Keys that describe the guest or belong to the facade; they never change the command line. */
@@ -108,8 +109,6 @@ export const X86_64_LEVELS: Readonly<Record<string, readonly string[]>> = {
   'x86-64-v3': ['+aes', '+avx', '+avx2', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
   'x86-64-v4': ['+aes', '+avx', '+avx2', '+avx512bw', '+avx512cd', '+avx512dq', '+avx512f', '+avx512vl', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
 };
-/** Options `args` may not carry: the driver owns them (they would break start, stop or status). */
-const RESERVED_ARGS = new Set(['-daemonize', '-pidfile', '-qmp', '-qmp-pretty', '-monitor', '-mon', '-S', '-incoming', '-runas', '-chroot', '-name']);
 
 /**
  * True for keys of a drive that is a disk or CD-ROM (`ide0`..`ide3`, `sata0`..`sata5`,
@@ -257,9 +256,7 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
 
   const bootOrder = parseBoot(entries, drives, nets);
   const args = entries.args === undefined ? [] : splitArgs(entries.args);
-  for (const a of args) {
-    if (RESERVED_ARGS.has(a)) throw new InvalidConfigError('args', entries.args, `invalid value for 'args': '${a}' is set by the driver and cannot be given in 'args'`);
-  }
+  if (entries.args !== undefined) checkDriverOwnedArgs(args, entries.args);
 
   const hotplug = parseHotplug(entries.hotplug);
   const smbios1 = parseSmbios(entries.smbios1);

@@ -10,7 +10,7 @@ import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
-import { createKernel, type CorralPlugin, type Kernel } from '@corral/core';
+import { createKernel, type CorralPlugin, type Kernel, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, uniqueName, type TestKernel } from '@corral/core/testing';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
 import { createKvmPlugin } from '../../src/plugin.js';
@@ -44,7 +44,7 @@ export async function kvmTestKernel(t: ExecutionContext): Promise<KvmTestEnv> {
   const cgroupParent = uniqueName('corral-test-');
   const plugins = [storageDirPlugin, createKvmPlugin({ resourceControl: { mode: 'cgroup-v1', cgroupV1: { parent: cgroupParent } } })];
   const kernel = await createTestKernel(t, { plugins });
-  await kernel.storage.add('local', 'dir', { path: join(kernel.dir, 'store'), content: 'images,iso' });
+  await kernel.storage.add('local', 'dir', { path: join(kernel.dir, 'store'), content: 'images,iso' }, { caller: ROOT_CALLER });
   const bridge = uniqueName('crb');
   await run('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
   await run('ip', ['link', 'set', 'dev', bridge, 'up']);

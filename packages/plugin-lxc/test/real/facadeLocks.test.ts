@@ -4,7 +4,7 @@
  * a stale digest is refused, and concurrent config updates all land.
  */
 import test from 'ava';
-import { coreServices, guestLockName } from '@corral/core';
+import { coreServices, guestLockName, ROOT_CALLER } from '@corral/core';
 import { realTest } from '@corral/core/testing';
 import { lxcAvailable, lxcEnv, lxcMissingReason, randomVmid } from '../support/lxcTestEnv.js';
 
@@ -16,7 +16,7 @@ lxcTest.serial('a lock: key left by a crash blocks operations until unlock', asy
   const { kernel } = env;
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { caller: ROOT_CALLER, vmid });
 
   // Simulate a snapshot task that died half-way: the config carries `lock: snapshot`.
   const path = `nodes/testnode/lxc/${vmid}.conf`;
@@ -25,7 +25,7 @@ lxcTest.serial('a lock: key left by a crash blocks operations until unlock', asy
 
   const err = await t.throwsAsync(kernel.guests.start(vmid), { code: 'CORRAL_ERR_LOCKED' });
   t.regex(err!.message, new RegExp(`guest ${vmid} is locked \\(snapshot\\)`));
-  await t.throwsAsync(kernel.guests.update(vmid, { set: { memory: 256 } }), { code: 'CORRAL_ERR_LOCKED' });
+  await t.throwsAsync(kernel.guests.update(vmid, { set: { memory: 256 } }, { caller: ROOT_CALLER }), { code: 'CORRAL_ERR_LOCKED' });
   await t.throwsAsync(kernel.guests.destroy(vmid), { code: 'CORRAL_ERR_LOCKED' });
   t.is((await kernel.guests.list()).find((g) => g.vmid === vmid)?.lock, 'snapshot');
 
@@ -42,22 +42,33 @@ lxcTest.serial('a waiter on a busy guest lock times out with LockTimeoutError; a
   const { kernel } = env;
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1', memory: 128 }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1', memory: 128 }, { caller: ROOT_CALLER, vmid });
 
-  const release = await kernel.get(coreServices.lockManager).acquire(guestLockName(vmid));
-  const err = await t.throwsAsync(kernel.guests.update(vmid, { set: { memory: 256 } }, { lockTimeoutMs: 200 }), { code: 'CORRAL_ERR_LOCK_TIMEOUT' });
+  const lease = await kernel.get(coreServices.lockManager).acquire(guestLockName(vmid));
+  const err = await t.throwsAsync(kernel.guests.update(vmid, { set: { memory: 256 } }, { caller: ROOT_CALLER, lockTimeoutMs: 200 }), {
+    code: 'CORRAL_ERR_LOCK_TIMEOUT',
+  });
   t.regex(err!.message, new RegExp(`guest:${vmid}' within 200 ms`));
-  await release();
+  await lease.release();
 
   const { digest } = await kernel.guests.config(vmid);
-  await kernel.guests.update(vmid, { set: { memory: 256 }, digest });
-  const stale = await t.throwsAsync(kernel.guests.update(vmid, { set: { memory: 512 }, digest }), { code: 'CORRAL_ERR_DIGEST_MISMATCH' });
+  await kernel.guests.update(vmid, { set: { memory: 256 }, digest }, { caller: ROOT_CALLER });
+  const stale = await t.throwsAsync(kernel.guests.update(vmid, { set: { memory: 512 }, digest }, { caller: ROOT_CALLER }), {
+    code: 'CORRAL_ERR_DIGEST_MISMATCH',
+  });
   t.regex(stale!.message, /modified by someone else/);
   t.is((await kernel.guests.config(vmid)).config.memory, '256');
 
   // 20 concurrent updates queue on the guest lock and all succeed, each as its own task
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => kernel.guests.update(vmid, { set: { cores: (i % 4) + 1, [`mp${i % 2}`]: '/tmp,mp=/mnt/x' + i } }).catch((e: Error) => e)));
-  t.deepEqual(results.filter((r) => r instanceof Error), []);
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      kernel.guests.update(vmid, { set: { cores: (i % 4) + 1, [`mp${i % 2}`]: '/tmp,mp=/mnt/x' + i } }, { caller: ROOT_CALLER }).catch((e: Error) => e),
+    ),
+  );
+  t.deepEqual(
+    results.filter((r) => r instanceof Error),
+    [],
+  );
   const tasks = await kernel.tasks.list({ limit: 200 });
   t.is(tasks.filter((x) => x.id === String(vmid) && x.type === 'vzconfig' && x.status === 'ok').length, 21, 'one update with the digest + 20 concurrent ones');
   await kernel.guests.destroy(vmid);

@@ -3,6 +3,7 @@
  * exec, networking over a private bridge, the unprivileged id map, freeze, console, reboot,
  * stop, re-attach from a new kernel, destroy.
  */
+import { ROOT_CALLER } from '@corral/core';
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,7 +35,7 @@ lxcTest.serial('unprivileged container: create from template, start, exec, ping,
       password: 'corral-secret',
       'ssh-public-keys': SSH_KEY,
     },
-    { vmid },
+    { caller: ROOT_CALLER, vmid },
   );
   const view = await kernel.guests.config(vmid);
   t.false('ostemplate' in view.config, 'create parameters are not config keys');

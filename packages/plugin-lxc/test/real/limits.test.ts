@@ -3,6 +3,7 @@
  * pids (a bounded fork loop hits pids.max), live changes through `update`, read back from the
  * cgroup files.
  */
+import { ROOT_CALLER } from '@corral/core';
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ lxcTest.serial('limits are enforced and change live: memory hog OOM-killed, fork
   await kernel.guests.create(
     'lxc',
     { ostemplate: 'local:vztmpl/busybox.tar.gz', rootfs: 'local:1', hostname: 'limits', memory: 64, swap: 0, cpulimit: 0.5, 'lxc.cgroup.pids.max': 20 },
-    { vmid, start: true },
+    { caller: ROOT_CALLER, vmid, start: true },
   );
   const st = await kernel.guests.status(vmid);
   t.is(st.state, 'running');
@@ -50,7 +51,11 @@ lxcTest.serial('limits are enforced and change live: memory hog OOM-killed, fork
   t.regex(await cgroupFile(cg.pids!, 'pids.events'), /max [1-9]/);
 
   // Live changes: memory, swap, cpulimit, cores and the raw pids limit apply at once; hostname waits.
-  const r = await kernel.guests.update(vmid, { set: { memory: 256, swap: 128, cpulimit: 1.5, 'lxc.cgroup.pids.max': 50, cores: 1, hostname: 'renamed' } });
+  const r = await kernel.guests.update(
+    vmid,
+    { set: { memory: 256, swap: 128, cpulimit: 1.5, 'lxc.cgroup.pids.max': 50, cores: 1, hostname: 'renamed' } },
+    { caller: ROOT_CALLER },
+  );
   t.deepEqual([...r.applied].sort(), ['cores', 'cpulimit', 'lxc.cgroup.pids.max', 'memory', 'swap']);
   t.deepEqual([...r.pending], ['hostname']);
   t.is(await cgroupFile(cg.memory!, 'memory.limit_in_bytes'), String(256 * MIB));
@@ -65,7 +70,7 @@ lxcTest.serial('limits are enforced and change live: memory hog OOM-killed, fork
   t.is(view.pending.hostname, 'renamed');
 
   // Shrinking again (memory first, then memory+swap) and removing the pids limit.
-  await kernel.guests.update(vmid, { set: { memory: 96, swap: 0 }, delete: ['lxc.cgroup.pids.max', 'cpulimit'] });
+  await kernel.guests.update(vmid, { set: { memory: 96, swap: 0 }, delete: ['lxc.cgroup.pids.max', 'cpulimit'] }, { caller: ROOT_CALLER });
   t.is(await cgroupFile(cg.memory!, 'memory.limit_in_bytes'), String(96 * MIB));
   t.is(await cgroupFile(cg.memory!, 'memory.memsw.limit_in_bytes'), String(96 * MIB));
   t.is(await cgroupFile(cg.pids!, 'pids.max'), 'max');

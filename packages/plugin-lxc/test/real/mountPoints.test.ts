@@ -2,6 +2,7 @@
  * Real mount points: a storage volume allocated with `storeid:SIZE` and a read-only bind
  * mount of a host directory, in an unprivileged container.
  */
+import { ROOT_CALLER } from '@corral/core';
 import test from 'ava';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ lxcTest.serial('a volume mount point and a read-only bind mount', async (t) => {
   await kernel.guests.create(
     'lxc',
     { ostemplate: 'local:vztmpl/busybox.tar.gz', rootfs: 'local:1', unprivileged: 1, mp0: 'local:1,mp=/data', mp1: `${shared},mp=/shared,ro=1` },
-    { vmid, start: true },
+    { caller: ROOT_CALLER, vmid, start: true },
   );
   const config = (await kernel.guests.config(vmid)).config;
   t.regex(config.mp0!, /^local:\d+\/subvol-\d+-disk-1\.subvol,mp=\/data,size=1G$/);

@@ -2,6 +2,7 @@
  * Real containers in the wrong state, clean shutdown and its timeout, reboot, the console
  * stream, bad configs that must leave nothing behind, snapshots on a storage that cannot.
  */
+import { ROOT_CALLER } from '@corral/core';
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -18,7 +19,7 @@ lxcTest.serial('wrong states: start running, stop stopped, destroy running', asy
   const { kernel } = env;
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { caller: ROOT_CALLER, vmid });
   await t.throwsAsync(kernel.guests.stop(vmid), { code: 'CORRAL_ERR_INVALID_STATE' });
   await t.throwsAsync(kernel.guests.shutdown(vmid), { code: 'CORRAL_ERR_INVALID_STATE' });
   await t.throwsAsync(kernel.guests.suspend(vmid), { code: 'CORRAL_ERR_INVALID_STATE' });
@@ -37,14 +38,14 @@ lxcTest.serial('clean shutdown, and a shutdown the init ignores: TimeoutError, s
   const { kernel } = env;
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { vmid, start: true });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { caller: ROOT_CALLER, vmid, start: true });
   const started = Date.now();
   await kernel.guests.shutdown(vmid, { timeoutMs: 20_000 });
   t.log(`busybox init shut down in ${Date.now() - started} ms`);
   t.is((await kernel.guests.status(vmid)).state, 'stopped');
 
   // busybox init ignores SIGWINCH: asked to halt with it, the container stays up.
-  await kernel.guests.update(vmid, { set: { 'lxc.signal.halt': 'SIGWINCH' } });
+  await kernel.guests.update(vmid, { set: { 'lxc.signal.halt': 'SIGWINCH' } }, { caller: ROOT_CALLER });
   await kernel.guests.start(vmid);
   const pid = (await kernel.guests.status(vmid)).pid;
   const t0 = Date.now();
@@ -63,7 +64,7 @@ lxcTest.serial('reboot gives a new init; the console is a stream to the containe
   const { kernel } = env;
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1', hostname: 'rebooter' }, { vmid, start: true });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1', hostname: 'rebooter' }, { caller: ROOT_CALLER, vmid, start: true });
   const before = await kernel.guests.status(vmid);
   await kernel.guests.reboot(vmid, { timeoutMs: 20_000 });
   const after = await kernel.guests.status(vmid);
@@ -110,7 +111,7 @@ lxcTest.serial('bad configs fail before anything starts, naming the key, leaving
   ];
   for (const c of cases) {
     const vmid = randomVmid();
-    const err = await t.throwsAsync(kernel.guests.create('lxc', c.config, { vmid }), { code: 'CORRAL_ERR_INVALID_CONFIG' });
+    const err = await t.throwsAsync(kernel.guests.create('lxc', c.config, { caller: ROOT_CALLER, vmid }), { code: 'CORRAL_ERR_INVALID_CONFIG' });
     t.is((err as unknown as { key: string }).key, c.key, err?.message);
     t.true(err!.message.includes(c.key), err!.message);
   }
@@ -122,7 +123,7 @@ lxcTest.serial('bad configs fail before anything starts, naming the key, leaving
   // A config that is valid but cannot run here: a bridge that does not exist. It fails at start, naming net0, and nothing runs.
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1', net0: 'name=eth0,bridge=corbrnone0' }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1', net0: 'name=eth0,bridge=corbrnone0' }, { caller: ROOT_CALLER, vmid });
   const err = await t.throwsAsync(kernel.guests.start(vmid), { code: 'CORRAL_ERR_INVALID_CONFIG' });
   t.is((err as unknown as { key: string }).key, 'net0');
   t.is((await kernel.guests.status(vmid)).state, 'stopped');
@@ -135,7 +136,7 @@ lxcTest.serial('snapshots of a dir-storage container are refused by the facade (
   const { kernel } = env;
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { caller: ROOT_CALLER, vmid });
   await t.throwsAsync(kernel.guests.snapshot(vmid, 'first'), { code: 'CORRAL_ERR_NOT_SUPPORTED' });
   t.deepEqual(await kernel.guests.listSnapshots(vmid), []);
   t.false('lock' in (await kernel.guests.config(vmid)).config);

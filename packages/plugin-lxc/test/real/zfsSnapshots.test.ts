@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { chmod, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROOT_CALLER } from '@corral/core';
 import { hasProgram, makeTempDir, realTest, runToolOk } from '@corral/core/testing';
 import { storageZfsPlugin } from '@corral/plugin-storage-zfs';
 import { lxcAvailable, lxcEnv, lxcMissingReason, randomVmid, type LxcEnv } from '../support/lxcTestEnv.js';
@@ -32,7 +33,7 @@ async function zfsEnv(t: ExecutionContext): Promise<{ env: LxcEnv; pool: ZfsTest
   await chmod(parent, 0o711);
   await chmod(pool.dir, 0o711);
   const env = await lxcEnv(t, { extraPlugins: [storageZfsPlugin] });
-  await env.kernel.storage.add('tank', 'zfspool', { pool: pool.pool, content: 'rootdir' });
+  await env.kernel.storage.add('tank', 'zfspool', { pool: pool.pool, content: 'rootdir' }, { caller: ROOT_CALLER });
   return { env, pool };
 }
 
@@ -47,7 +48,7 @@ zfsTest.serial('a running container on ZFS: snapshot while running (freeze, thaw
   const { kernel } = env;
   const vmid = randomVmid();
   env.track(vmid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'tank:1', unprivileged: 1, hostname: 'zfs-ct' }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'tank:1', unprivileged: 1, hostname: 'zfs-ct' }, { caller: ROOT_CALLER, vmid });
   const rootfs = (await kernel.guests.config(vmid)).config.rootfs!;
   t.regex(rootfs, new RegExp(`^tank:subvol-${vmid}-disk-0,size=1G$`));
   const dataset = `${pool.pool}/subvol-${vmid}-disk-0`;
@@ -112,7 +113,7 @@ zfsTest.serial('template on ZFS and a linked clone: the clone runs and writes, t
   while (newid === vmid) newid = randomVmid();
   env.track(vmid);
   env.track(newid);
-  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'tank:1', unprivileged: 1, hostname: 'zfs-tpl' }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'tank:1', unprivileged: 1, hostname: 'zfs-tpl' }, { caller: ROOT_CALLER, vmid });
 
   // A guest with snapshots cannot become a template.
   await kernel.guests.snapshot(vmid, 'pre');

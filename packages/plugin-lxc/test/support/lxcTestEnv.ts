@@ -11,7 +11,7 @@ import { chmod, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createKernel, type CorralPlugin, type Kernel } from '@corral/core';
+import { createKernel, type CorralPlugin, type Kernel, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, makeTempDir, uniqueName, type TestKernel } from '@corral/core/testing';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
 import { lxcPlugin } from '../../src/index.js';
@@ -104,7 +104,7 @@ export async function lxcEnv(t: ExecutionContext, options: { extraPlugins?: Corr
   const storeParent = await makeTempDir(t, 'corral-lxc-store-');
   await chmod(storeParent, 0o711);
   const storePath = join(storeParent, 'store');
-  await kernel.storage.add('local', 'dir', { path: storePath, content: 'rootdir,vztmpl' });
+  await kernel.storage.add('local', 'dir', { path: storePath, content: 'rootdir,vztmpl' }, { caller: ROOT_CALLER });
   await kernel.storage.upload({ storage: 'local', content: 'vztmpl', filename: 'busybox.tar.gz', stream: createReadStream(template) });
   const tracked: number[] = [];
   const runDir = join(kernel.dir, 'run');

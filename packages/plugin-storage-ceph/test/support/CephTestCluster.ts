@@ -313,6 +313,11 @@ async function startOnce(options: CephTestClusterOptions, started: number): Prom
       'mon_allow_pool_size_one = true',
       'mon_allow_pool_delete = true',
       'mon_warn_on_pool_no_redundancy = false',
+      // Ceph warns (MON_DISK_LOW) below 30% free on the mon's disk, which the CI machines are
+      // close to (~31%): a throwaway cluster on a tmp dir only warns below 1%, and the mon
+      // stops only when the disk is really full.
+      'mon_data_avail_warn = 1',
+      'mon_data_avail_crit = 0',
       // Mon changes are batched every paxos_propose_interval (1 s by default); every RBD
       // snapshot and pool change waits for one, so make it short.
       'paxos_propose_interval = 0.1',

@@ -8,7 +8,7 @@
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { createTestKernel, type TestKernel } from '@corral/core/testing';
-import type { CorralPlugin } from '@corral/core';
+import { ROOT_CALLER, type CorralPlugin } from '@corral/core';
 import { storageZfsPlugin } from '../../src/index.js';
 import { runTool, runToolOk } from '@corral/core/testing';
 
@@ -57,6 +57,6 @@ export async function createZfsTestStorage(
   t.teardown(destroy);
   const kernel = await createTestKernel(t, { plugins: options.plugins ?? [storageZfsPlugin] });
   const storageId = options.storageId ?? 'under-test';
-  await kernel.storage.add(storageId, 'zfspool', { pool: dataset, content: options.content ?? 'images,rootdir', ...options.extra });
+  await kernel.storage.add(storageId, 'zfspool', { pool: dataset, content: options.content ?? 'images,rootdir', ...options.extra }, { caller: ROOT_CALLER });
   return { kernel, storageId, dataset, destroy };
 }

@@ -1,0 +1,308 @@
+/**
+ * The machinery every guest operation shares: drivers, driver contexts, tasks, the guest lock
+ * (host-wide, with its loss signal), the persistent `lock:` key, state checks, privilege
+ * checks and undo. {@link GuestFacade} and the operation modules (`createGuest`,
+ * `updateGuest`...) are built on it.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ConfigStore } from '../config/ConfigStore.js';
+import type { GuestConfigEntries, GuestContext, GuestRuntimeStatus, GuestStorageAccess, GuestType, HypervisorDriver } from '../contracts/hypervisor.js';
+import { InvalidStateError, UnavailableError } from '../errors.js';
+import type { EventBus } from '../events/EventBus.js';
+import type { CommandRunner } from '../exec/CommandRunner.js';
+import type { LockManager, LockMode } from '../locks/LockManager.js';
+import { checkNotLocked, guestLockName, type GuestLockReason } from '../locks/guestLock.js';
+import { assertPrivileged, DEFAULT_CALLER, type Caller } from '../security/Caller.js';
+import type { StorageFacade } from '../storage/StorageFacade.js';
+import type { TaskHandle, TaskManager } from '../tasks/TaskManager.js';
+import type { Logger } from '../util/Logger.js';
+import { Reverter } from '../util/Reverter.js';
+import { GuestConfigRepository, type StoredGuestConfig } from './GuestConfigRepository.js';
+
+/** Options every guest operation accepts. */
+export interface GuestOperationOptions {
+  /** Cancels the operation (the task ends with status `aborted`). */
+  readonly signal?: AbortSignal;
+  /**
+   * Who asks (recorded as the UPID's user). Default {@link DEFAULT_CALLER}, unprivileged:
+   * root-equivalent keys need a privileged caller such as `ROOT_CALLER`.
+   */
+  readonly caller?: Caller;
+  /** Called with the UPID as soon as the task starts (before it ends). */
+  readonly onTask?: (upid: string) => void;
+  /** How long to wait for the guest lock, ms (default 10 s). */
+  readonly lockTimeoutMs?: number;
+}
+
+/** What a finished guest task returns. */
+export interface GuestTaskResult {
+  readonly upid: string;
+  readonly vmid: number;
+}
+
+/** Wiring of a {@link GuestFacade}. */
+export interface GuestFacadeDeps {
+  readonly store: ConfigStore;
+  readonly hypervisors: () => ReadonlyMap<string, HypervisorDriver>;
+  readonly storage: StorageFacade;
+  readonly runner: CommandRunner;
+  readonly locks: LockManager;
+  readonly tasks: TaskManager;
+  readonly events: EventBus;
+  readonly logger: Logger;
+  readonly node: string;
+  readonly runDir: string;
+}
+
+/** Where a driver call runs: the task's logger and the signal that stops it. */
+export interface OperationScope {
+  readonly log?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/** The task and the signal (task cancelled or guest lock lost) of an operation under the guest lock. */
+export interface LockedScope {
+  readonly task: TaskHandle;
+  /** Aborts when the task is cancelled or the guest lock is lost. */
+  readonly signal: AbortSignal;
+}
+
+/** Task type names, as Proxmox names them (`qmstart`, `vzcreate`...). */
+export type GuestTaskOp =
+  | 'create'
+  | 'destroy'
+  | 'config'
+  | 'start'
+  | 'stop'
+  | 'shutdown'
+  | 'reboot'
+  | 'reset'
+  | 'suspend'
+  | 'resume'
+  | 'snapshot'
+  | 'rollback'
+  | 'delsnapshot'
+  | 'template'
+  | 'clone'
+  | 'unlock'
+  | 'rescan';
+
+/** See the module comment. @internal */
+export class GuestOperations {
+  readonly repo: GuestConfigRepository;
+
+  constructor(readonly deps: GuestFacadeDeps) {
+    this.repo = new GuestConfigRepository(deps.store, deps.node);
+  }
+
+  /** The driver of a guest type; `UnavailableError` when no plugin provides it. */
+  driver(type: GuestType): HypervisorDriver {
+    const d = this.deps.hypervisors().get(type);
+    if (!d) throw new UnavailableError(`hypervisor:${type}`, `no plugin provides guest type '${type}'`);
+    return d;
+  }
+
+  /** A driver context for the guest; its run directory is created unless `create` is false. */
+  async context(vmid: number, type: GuestType, scope: OperationScope = {}, create = true): Promise<GuestContext> {
+    const runDir = join(this.deps.runDir, type, String(vmid));
+    if (create) await mkdir(runDir, { recursive: true });
+    return {
+      vmid,
+      node: this.deps.node,
+      runner: this.deps.runner,
+      runDir,
+      log: scope.log ?? this.deps.logger,
+      storage: this.storageAccess(scope.signal),
+      signal: scope.signal,
+    };
+  }
+
+  /** The storage facade bound to a signal, as drivers get it. */
+  storageAccess(signal?: AbortSignal): GuestStorageAccess {
+    const s = this.deps.storage;
+    return {
+      resolve: (volid, o) => s.resolve(volid, { ...o, signal }),
+      deactivateVolume: (volid, o) => s.deactivateVolume(volid, o),
+      allocate: (o) => s.allocate({ ...o, signal }),
+      free: (volid) => s.free(volid, { signal }),
+      snapshotCreate: (volid, name) => s.snapshotCreate(volid, name, { signal }),
+      snapshotRollback: (volid, name) => s.snapshotRollback(volid, name, { signal }),
+      snapshotDelete: (volid, name) => s.snapshotDelete(volid, name, { signal }),
+      canSnapshot: (volid) => s.hasFeature(volid, 'snapshot'),
+      sizeOf: async (volid) => (await s.volumeInfo(volid)).sizeBytes,
+    };
+  }
+
+  /** The caller of an operation (default: unprivileged). */
+  caller(options: GuestOperationOptions): Caller {
+    return options.caller ?? DEFAULT_CALLER;
+  }
+
+  /**
+   * Refuses root-equivalent uses for an unprivileged caller: `keys` of `entries`, as the
+   * driver reports them. Throws `PermissionError`.
+   */
+  checkPrivileges(caller: Caller, driver: HypervisorDriver, entries: GuestConfigEntries, keys: readonly string[], options: { create?: boolean } = {}): void {
+    if (caller.privileged) return;
+    assertPrivileged(caller, driver.privilegedUses(entries, keys, options));
+  }
+
+  /** A reverter whose failed undo steps become task warnings. */
+  reverter(task: TaskHandle): Reverter {
+    return new Reverter({ log: task.logger });
+  }
+
+  /**
+   * Runs `fn` as a task named after the guest type and `op` (`qmstart`...), or named `op`
+   * itself when `type` is undefined (a task over several guests); resolves with the UPID when
+   * it ends.
+   */
+  runTask(
+    op: GuestTaskOp,
+    type: GuestType | undefined,
+    vmid: number | undefined,
+    options: GuestOperationOptions,
+    fn: (task: TaskHandle) => Promise<unknown>,
+  ): Promise<string> {
+    const handle = this.deps.tasks.run(
+      {
+        type: type === undefined ? op : taskTypeName(type, op),
+        id: vmid === undefined ? '' : String(vmid),
+        user: this.caller(options).user,
+        node: this.deps.node,
+      },
+      fn,
+      { signal: options.signal },
+    );
+    options.onTask?.(handle.upid);
+    return handle.result.then(() => handle.upid);
+  }
+
+  /**
+   * The common shape of a guest operation: a task `op` on guest `vmid` (its type read first:
+   * `NotFoundError` when it does not exist) whose function runs under the guest lock with a
+   * fresh read of the config. Resolves with the UPID and vmid when the task ends.
+   */
+  async guestTask(
+    op: GuestTaskOp,
+    vmid: number,
+    options: GuestOperationOptions,
+    fn: (g: StoredGuestConfig, scope: LockedScope) => Promise<void>,
+  ): Promise<GuestTaskResult> {
+    const g0 = await this.repo.get(vmid);
+    const upid = await this.runTask(op, g0.type, vmid, options, (task) => this.locked(vmid, options, task, fn));
+    return { upid, vmid };
+  }
+
+  /**
+   * {@link guestTask} with the persistent `lock: <reason>` held around `fn` (see
+   * {@link withPersistentLock}).
+   */
+  async persistentLockTask(
+    op: GuestTaskOp,
+    reason: GuestLockReason,
+    vmid: number,
+    options: GuestOperationOptions,
+    fn: (g: StoredGuestConfig, scope: LockedScope) => Promise<void>,
+    prepare?: (g: StoredGuestConfig) => void,
+  ): Promise<GuestTaskResult> {
+    const g0 = await this.repo.get(vmid);
+    const upid = await this.runTask(op, g0.type, vmid, options, (task) => this.withPersistentLock(vmid, reason, options, task, fn, prepare));
+    return { upid, vmid };
+  }
+
+  /**
+   * Runs `fn` holding guest `vmid`'s lock (host-wide) in `mode`; `fn` gets a signal that
+   * aborts when the task is cancelled or the lock is lost.
+   */
+  withGuestLock<T>(
+    vmid: number,
+    options: GuestOperationOptions,
+    task: TaskHandle,
+    fn: (signal: AbortSignal) => Promise<T>,
+    mode: LockMode = 'exclusive',
+  ): Promise<T> {
+    return this.deps.locks.withLock(guestLockName(vmid), (lease) => fn(AbortSignal.any([task.signal, lease.lost])), {
+      timeoutMs: options.lockTimeoutMs,
+      signal: task.signal,
+      mode,
+    });
+  }
+
+  /** Runs `fn` under the guest lock (exclusive) with a fresh read of the config. */
+  locked<T>(vmid: number, options: GuestOperationOptions, task: TaskHandle, fn: (g: StoredGuestConfig, scope: LockedScope) => Promise<T>): Promise<T> {
+    return this.withGuestLock(vmid, options, task, async (signal) => fn(await this.repo.get(vmid), { task, signal }));
+  }
+
+  /**
+   * Long operation pattern (Proxmox's lock_config + `lock:` key): under the guest lock, check
+   * and set `lock: <reason>`, run `fn` (which may write the config, reporting the new digest),
+   * then clear the key. On failure the key is cleared too, the error rethrown. `prepare` may
+   * change the document in the same write that sets the lock (a `snapstate: prepare` section).
+   */
+  withPersistentLock(
+    vmid: number,
+    reason: GuestLockReason,
+    options: GuestOperationOptions,
+    task: TaskHandle,
+    fn: (g: StoredGuestConfig, scope: LockedScope) => Promise<void>,
+    prepare?: (g: StoredGuestConfig) => void,
+  ): Promise<void> {
+    return this.locked(vmid, options, task, async (g, scope) => {
+      checkNotLocked(g.doc.current, vmid);
+      prepare?.(g);
+      g.doc.current.lock = reason;
+      const digest = await this.repo.write(g.type, vmid, g.doc, g.digest);
+      try {
+        await fn({ ...g, digest }, scope);
+      } finally {
+        const fresh = await this.repo.get(vmid);
+        if (fresh.doc.current.lock === reason || fresh.doc.current.lock === 'rollback') {
+          delete fresh.doc.current.lock;
+          await this.repo.write(fresh.type, vmid, fresh.doc, fresh.digest);
+        }
+      }
+    });
+  }
+
+  /** The guest's runtime status, refused with `InvalidStateError` unless it is one of `allowed`. */
+  async requireState(driver: HypervisorDriver, g: StoredGuestConfig, allowed: readonly string[], op?: string): Promise<GuestRuntimeStatus> {
+    const status = await driver.status(await this.context(g.vmid, g.type), g.doc.current);
+    if (!allowed.includes(status.state)) {
+      const what = op ? `cannot ${op}` : 'wrong state';
+      throw new InvalidStateError(status.state, `guest ${g.vmid} is ${status.state}: ${what} (needs ${allowed.join(' or ')})`);
+    }
+    return status;
+  }
+
+  /**
+   * After a failed create or clone: removes the reservation placeholder when nothing replaced
+   * it (a config with only `lock: create`), then rethrows `err`.
+   */
+  async dropPlaceholder(type: GuestType, vmid: number, err: unknown): Promise<never> {
+    const left = await this.repo.find(vmid).catch(() => null);
+    if (left && left.doc.current.lock === 'create' && Object.keys(left.doc.current).length === 1) {
+      await this.repo.delete(type, vmid, left.digest).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+/** The Proxmox task type of `op` on a guest of `type` (`qmstart`, `vzcreate`...). */
+export function taskTypeName(type: GuestType, op: GuestTaskOp): string {
+  return `${type === 'qemu' ? 'qm' : 'vz'}${op}`;
+}
+
+/** The values of a config given to `create`/`update` as strings (booleans as `1`/`0`). */
+export function stringifyConfig(config: Readonly<Record<string, string | number | boolean>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (v === undefined || v === null) continue;
+    out[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+  }
+  return out;
+}

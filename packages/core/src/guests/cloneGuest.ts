@@ -1,0 +1,117 @@
+/**
+ * `kernel.guests.clone`: a new guest from a template (linked) or any guest (full copy).
+ * @internal
+ * @packageDocumentation
+ */
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { checkNotLocked } from '../locks/guestLock.js';
+import { reserveVmid } from './allocateVmid.js';
+import { emptyGuestDocument } from './GuestDocument.js';
+import { checkVmid } from './GuestConfigRepository.js';
+import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
+import { isUnusedKey, managedVolumes, withFreshMac } from './guestVolumes.js';
+
+/** Options of {@link cloneGuest}. */
+export interface CloneGuestOptions extends GuestOperationOptions {
+  /** The clone's id; default the lowest free one from 100. */
+  readonly newid?: number;
+  /** The clone's `name` (VMs) or `hostname` (containers). */
+  readonly name?: string;
+  /** Full copies (default for non-templates) or linked clones (default for templates). */
+  readonly full?: boolean;
+  /** Target storage of full copies (default: each volume's own storage). */
+  readonly storage?: string;
+  /** Clone the state of this snapshot. */
+  readonly snapshot?: string;
+}
+
+/** Keys a snapshot section adds to the config copy. */
+export const SNAPSHOT_META_KEYS: readonly string[] = ['snaptime', 'vmstate', 'snapstate', 'runningmachine', 'runningcpu'];
+
+/**
+ * Clones guest `vmid` (see `GuestFacade.clone`). Holds the source's guest lock shared for the
+ * whole clone (a `destroy` or config change of the source waits; other clones run alongside)
+ * and the new guest's lock exclusive. As qemu-server, the new config is written first with
+ * `lock: clone` and without the source's disks, then again after each volume is made, so it
+ * never points at the source's volumes and always names the volumes made so far; `unusedN`
+ * volumes are not cloned. The final write (without the lock) is the commit point; a failure
+ * before it frees every volume made (a failed free is a task warning) and deletes the config.
+ */
+export async function cloneGuest(ops: GuestOperations, vmid: number, options: CloneGuestOptions): Promise<GuestTaskResult & { newid: number }> {
+  const g0 = await ops.repo.get(vmid);
+  const type = g0.type;
+  const driver = ops.driver(type);
+  const isTemplate = g0.doc.current.template === '1';
+  const full = options.full ?? !isTemplate;
+  if (!full && !isTemplate && !options.snapshot) {
+    throw new InvalidArgumentError('full', `a linked clone needs a template (guest ${vmid} is not one) or a snapshot`);
+  }
+  if (options.newid !== undefined) checkVmid(options.newid);
+  const reservation = await reserveVmid(ops.deps.store, { node: ops.deps.node, type, vmid: options.newid });
+  const newid = reservation.vmid;
+  const upid = await ops
+    .runTask('clone', type, vmid, options, (task) =>
+      ops.withGuestLock(
+        vmid,
+        options,
+        task,
+        () =>
+          ops.withGuestLock(newid, options, task, async (signal) => {
+            const src = await ops.repo.get(vmid);
+            checkNotLocked(src.doc.current, vmid);
+            let source: Record<string, string> = { ...src.doc.current };
+            if (options.snapshot) {
+              const snap = src.doc.snapshots.find((s) => s.name === options.snapshot);
+              if (!snap) throw new NotFoundError('snapshot', options.snapshot, `guest ${vmid} has no snapshot '${options.snapshot}'`);
+              source = { ...snap.entries };
+              for (const k of SNAPSHOT_META_KEYS) delete source[k];
+            }
+            const volumes = managedVolumes(driver, source).filter((v) => !isUnusedKey(v.key) && v.key !== 'vmstate');
+            const withoutVolumes = new Set([...volumes.map((v) => v.key), 'parent', 'template', 'lock']);
+            const next: Record<string, string> = {};
+            for (const [k, v] of Object.entries(source)) if (!withoutVolumes.has(k) && !isUnusedKey(k)) next[k] = v;
+            if (options.name) next[type === 'lxc' ? 'hostname' : 'name'] = options.name;
+            for (const k of Object.keys(next)) if (/^net\d+$/.test(k)) next[k] = withFreshMac(type, k, next[k]!);
+
+            const doc = emptyGuestDocument(type);
+            const revert = ops.reverter(task);
+            try {
+              revert.add(() => ops.repo.delete(type, newid), `delete the config of ${newid}`);
+              doc.current = { ...next, lock: 'clone' };
+              let digest = await ops.repo.write(type, newid, doc, reservation.digest);
+              for (const [i, v] of volumes.entries()) {
+                task.progress(i / Math.max(1, volumes.length));
+                const target = options.storage ?? v.volid.slice(0, v.volid.indexOf(':'));
+                const made = full
+                  ? await ops.deps.storage.copy(v.volid, { targetStorage: target, vmid: newid, snapshot: options.snapshot, signal, log: task.logger })
+                  : await ops.deps.storage.cloneLinked(v.volid, { vmid: newid, snapshot: options.snapshot, signal });
+                revert.add(() => ops.deps.storage.free(made), `free ${made}`);
+                task.log(`${v.key}: ${v.volid} -> ${made} (${full ? 'full copy' : 'linked clone'})`);
+                next[v.key] = driver.replaceVolume(v.key, source[v.key]!, made);
+                doc.current = { ...inKeyOrder(next, source), lock: 'clone' };
+                digest = await ops.repo.write(type, newid, doc, digest);
+              }
+              doc.current = inKeyOrder(next, source);
+              await ops.repo.write(type, newid, doc, digest);
+              revert.success();
+            } catch (err) {
+              await revert.fail();
+              throw err;
+            }
+            ops.deps.events.emit('guest:config', { vmid: newid, type });
+            task.log(`cloned ${vmid} to ${newid}`);
+          }),
+        'shared',
+      ),
+    )
+    .catch((err: unknown) => ops.dropPlaceholder(type, newid, err));
+  return { upid, vmid, newid };
+}
+
+/** `entries` with the keys of `order` first, in that order (the source's layout), then the rest. */
+function inKeyOrder(entries: Record<string, string>, order: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(order)) if (k in entries) out[k] = entries[k]!;
+  for (const [k, v] of Object.entries(entries)) if (!(k in out)) out[k] = v;
+  return out;
+}

@@ -1,0 +1,97 @@
+/**
+ * What guest operations decide about the volumes a config references: detached volumes kept
+ * as `unusedN`, volumes to free, placeholders for not-yet-allocated volumes, fresh MACs for
+ * clones.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { randomBytes } from 'node:crypto';
+import type { GuestConfigEntries, GuestType, GuestVolumeRef, HypervisorDriver } from '../contracts/hypervisor.js';
+import { parseLxcNet, printLxcNet } from '../formats/schema/lxcNet.js';
+import { parseQemuNet, printQemuNet } from '../formats/schema/qemuNet.js';
+import type { GuestDocument } from './GuestDocument.js';
+
+const UNUSED_KEY = /^unused\d+$/;
+
+/** True for `unusedN` keys. */
+export function isUnusedKey(key: string): boolean {
+  return UNUSED_KEY.test(key);
+}
+
+/** The first `unusedN` key not in `entries`, from `unused0`. */
+export function nextUnusedKey(entries: GuestConfigEntries): string {
+  let n = 0;
+  while (`unused${n}` in entries) n++;
+  return `unused${n}`;
+}
+
+/** Volumes that a guest operation may free or snapshot: not CD-ROMs, not external. */
+export function managedVolumes(driver: HypervisorDriver, entries: GuestConfigEntries): GuestVolumeRef[] {
+  return driver.volumes(entries).filter((v) => !v.isCdrom && !v.isExternal);
+}
+
+/** Every volid a document references: current, pending and snapshot sections. */
+export function referencedVolids(driver: HypervisorDriver, doc: GuestDocument): Set<string> {
+  const out = new Set<string>();
+  for (const entries of [doc.current, doc.pending, ...doc.snapshots.map((s) => s.entries)]) {
+    for (const v of driver.volumes(entries)) out.add(v.volid);
+  }
+  return out;
+}
+
+/**
+ * Proxmox keeps a volume that a config change detaches (a deleted or replaced disk key) as
+ * `unusedN`, so it is neither lost nor orphaned. Returns `after` with such volumes added.
+ */
+export function keepDetachedVolumes(driver: HypervisorDriver, before: GuestConfigEntries, after: Record<string, string>): Record<string, string> {
+  const still = new Set(driver.volumes(after).map((v) => v.volid));
+  const out = { ...after };
+  for (const v of managedVolumes(driver, before)) {
+    if (isUnusedKey(v.key) || v.key === 'vmstate' || still.has(v.volid)) continue;
+    out[nextUnusedKey(out)] = v.volid;
+    still.add(v.volid);
+  }
+  return out;
+}
+
+/**
+ * Volumes of the `unusedN` keys that a change deletes and that nothing in the document still
+ * references (current config or a snapshot): they are freed after the config is written.
+ */
+export function volumesToFree(
+  driver: HypervisorDriver,
+  doc: GuestDocument,
+  deleted: readonly string[],
+  before: GuestConfigEntries,
+): Array<{ key: string; volid: string }> {
+  const inSnapshots = new Set(doc.snapshots.flatMap((s) => driver.volumes(s.entries).map((v) => v.volid)));
+  const inUse = new Set(driver.volumes(doc.current).map((v) => v.volid));
+  return driver
+    .volumes(before)
+    .filter((v) => isUnusedKey(v.key) && deleted.includes(v.key) && !inSnapshots.has(v.volid) && !inUse.has(v.volid))
+    .map((v) => ({ key: v.key, volid: v.volid }));
+}
+
+/**
+ * The config with each `storeid:SIZE` request replaced by a placeholder volume unique to its
+ * key (`local:new-scsi0`), for validation before allocation: two new disks on one storage do
+ * not look like one volume used twice.
+ */
+export function withPlaceholderVolumes(driver: HypervisorDriver, entries: Record<string, string>): Record<string, string> {
+  const out = { ...entries };
+  for (const req of driver.volumeRequests(entries)) {
+    out[req.key] = driver.replaceVolume(req.key, out[req.key]!, `${req.storage}:new-${req.key}`, req.sizeBytes);
+  }
+  return out;
+}
+
+/**
+ * A clone's NIC gets a new MAC (Proxmox's OUI `BC:24:11` plus 3 random bytes), set through the
+ * guest type's typed net format so every model and key spelling is handled.
+ */
+export function withFreshMac(type: GuestType, key: string, value: string): string {
+  const mac = ['BC', '24', '11', ...randomBytes(3).toString('hex').toUpperCase().match(/../g)!].join(':');
+  if (type === 'qemu') return printQemuNet({ ...parseQemuNet(value, { key }), macaddr: mac }, { key });
+  return printLxcNet({ ...parseLxcNet(value, { key }), hwaddr: mac }, { key });
+}

@@ -1,0 +1,43 @@
+/**
+ * `kernel.guests.template`: a stopped guest becomes a template.
+ * @internal
+ * @packageDocumentation
+ */
+import { InvalidStateError } from '../errors.js';
+import { checkNotLocked } from '../locks/guestLock.js';
+import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
+import { isUnusedKey, managedVolumes } from './guestVolumes.js';
+
+/**
+ * Converts a stopped guest without snapshots into a template: every volume becomes a base
+ * (`base-...`; `unusedN` volumes stay as they are), each followed by a config write, then
+ * `template: 1` is written. When a write fails after a volume was renamed to its base, the
+ * task warns naming both volids (the config names the old one).
+ */
+export function templateGuest(ops: GuestOperations, vmid: number, options: GuestOperationOptions): Promise<GuestTaskResult> {
+  return ops.guestTask('template', vmid, options, async (g, { task }) => {
+    const driver = ops.driver(g.type);
+    checkNotLocked(g.doc.current, vmid);
+    if (g.doc.current.template === '1') throw new InvalidStateError('template', `guest ${vmid} is a template already`);
+    if (g.doc.snapshots.length > 0) throw new InvalidStateError('snapshots', `guest ${vmid} has snapshots: delete them before converting to a template`);
+    await ops.requireState(driver, g, ['stopped']);
+    // As qemu-server: the config is written after each volume turned into a base, so it names
+    // the volumes that exist even when a later step fails. A base keeps its data and its guest
+    // still uses it.
+    let digest = g.digest;
+    for (const v of managedVolumes(driver, g.doc.current).filter((x) => !isUnusedKey(x.key))) {
+      const base = await ops.deps.storage.createBase(v.volid);
+      task.log(`${v.key}: ${v.volid} -> ${base}`);
+      if (base === v.volid) continue;
+      g.doc.current[v.key] = driver.replaceVolume(v.key, g.doc.current[v.key]!, base);
+      try {
+        digest = await ops.repo.write(g.type, vmid, g.doc, digest);
+      } catch (err) {
+        task.logger.warn(`${v.volid} became ${base}, but the config naming it could not be written: ${(err as Error).message}`);
+        throw err;
+      }
+    }
+    g.doc.current.template = '1';
+    await ops.repo.write(g.type, vmid, g.doc, digest);
+  });
+}

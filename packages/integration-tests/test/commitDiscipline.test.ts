@@ -1,0 +1,290 @@
+/**
+ * Commit discipline of the guest facade, by fault injection: every multi-step operation is run
+ * once per step with that step failing (a storage call or a config write), and once more with
+ * every step from there on failing (so its undo steps fail too). Whatever fails, the volumes on
+ * storage and the volumes the configs name stay the same set, no persistent lock is left, and a
+ * failed undo is a task warning, never silent.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { join } from 'node:path';
+import { LocalConfigStore, ROOT_CALLER, type Kernel } from '@corral/core';
+import { makeTempDir } from '@corral/core/testing';
+import { createKvmPlugin } from '@corral/plugin-kvm';
+import { lxcPlugin } from '@corral/plugin-lxc';
+import { FaultPlan, faultyConfigStore, faultyDirPlugin } from './support/FaultPlan.js';
+import { addLocalStorage, nodeDirs, openNodeKernel } from './support/nodeKernel.js';
+import { checkStorageInvariants } from './support/storageInvariants.js';
+
+interface FaultyNode {
+  readonly kernel: Kernel;
+  readonly plan: FaultPlan;
+  readonly base: string;
+}
+
+async function faultyNode(t: ExecutionContext): Promise<FaultyNode> {
+  const base = await makeTempDir(t, 'corral-fault-');
+  const plan = new FaultPlan();
+  const store = faultyConfigStore(new LocalConfigStore({ root: nodeDirs(base).dataDir, fsync: false }), plan);
+  const kernel = await openNodeKernel(base, {
+    configStore: store,
+    plugins: [faultyDirPlugin(plan), createKvmPlugin({ resourceControl: { mode: 'none' } }), lxcPlugin],
+  });
+  t.teardown(() => kernel.dispose());
+  await addLocalStorage(kernel, base);
+  return { kernel, plan, base };
+}
+
+const vm = { memory: 64, kvm: 0, vga: 'none' };
+
+interface Operation {
+  readonly name: string;
+  /** Builds the state the operation starts from (no faults). */
+  setup(kernel: Kernel): Promise<void>;
+  /** The operation; `onTask` gets its UPID. */
+  run(kernel: Kernel, onTask: (upid: string) => void): Promise<unknown>;
+}
+
+const operations: Operation[] = [
+  {
+    name: 'create with two new disks on one storage',
+    setup: async () => undefined,
+    run: (k, onTask) =>
+      k.guests.create(
+        'qemu',
+        { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2', efidisk0: 'local:0,format=raw' },
+        { vmid: 100, onTask },
+      ),
+  },
+  {
+    name: 'update: a new disk, a replaced disk, a deleted unused volume',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 });
+      await k.guests.update(100, { delete: ['scsi1'] });
+    },
+    run: (k, onTask) => k.guests.update(100, { set: { scsi2: 'local:0.01,format=qcow2', scsi0: 'local:0.01,format=qcow2' }, delete: ['unused0'] }, { onTask }),
+  },
+  {
+    name: 'full clone',
+    setup: (k) => k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=raw' }, { vmid: 100 }).then(() => undefined),
+    run: (k, onTask) => k.guests.clone(100, { newid: 101, full: true, onTask }),
+  },
+  {
+    name: 'linked clone of a template',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 });
+      await k.guests.template(100);
+    },
+    run: (k, onTask) => k.guests.clone(100, { newid: 101, onTask }),
+  },
+  {
+    name: 'template',
+    setup: (k) => k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 }).then(() => undefined),
+    run: (k, onTask) => k.guests.template(100, { onTask }),
+  },
+  {
+    name: 'snapshot of a stopped VM',
+    setup: (k) => k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 }).then(() => undefined),
+    run: (k, onTask) => k.guests.snapshot(100, 'snap1', { onTask }),
+  },
+  {
+    name: 'rollback',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 });
+      await k.guests.snapshot(100, 'snap1');
+    },
+    run: (k, onTask) => k.guests.rollback(100, 'snap1', { onTask }),
+  },
+  {
+    name: 'delete snapshot',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 });
+      await k.guests.snapshot(100, 'snap1');
+    },
+    run: (k, onTask) => k.guests.deleteSnapshot(100, 'snap1', { onTask }),
+  },
+  {
+    name: 'destroy',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 });
+      await k.guests.update(100, { delete: ['scsi1'] });
+    },
+    run: (k, onTask) => k.guests.destroy(100, { onTask }),
+  },
+];
+
+/** The task log's warning lines. */
+async function warnings(kernel: Kernel, upid: string | undefined): Promise<string[]> {
+  if (!upid) return [];
+  return (await kernel.tasks.readLog(upid, { limit: 10_000 })).lines.map((l) => l.t).filter((l) => l.startsWith('WARN: '));
+}
+
+for (const op of operations) {
+  test(`${op.name}: a fault at any step, and failing undos after it, leave no orphan, no dangling volume and no lock`, async (t) => {
+    t.timeout(300_000);
+    // A clean run tells how many steps the operation has.
+    const clean = await faultyNode(t);
+    await op.setup(clean.kernel);
+    clean.plan.arm();
+    await op.run(clean.kernel, () => undefined);
+    clean.plan.disarm();
+    const steps = [...clean.plan.steps];
+    t.true(steps.length >= 2, `${op.name} has several steps: ${steps.join(', ')}`);
+    t.deepEqual(await checkStorageInvariants(clean.kernel), { orphans: [], dangling: [], leftovers: [] });
+    t.log(`${steps.length} steps: ${steps.join(', ')}`);
+
+    for (let k = 1; k <= steps.length; k++) {
+      for (const cascade of [false, true]) {
+        const { kernel, plan } = await faultyNode(t);
+        await op.setup(kernel);
+        let upid: string | undefined;
+        plan.arm(cascade ? [] : [k], cascade ? { failEveryStepFrom: k } : {});
+        const outcome = await op
+          .run(kernel, (u) => (upid = u))
+          .then(
+            () => undefined,
+            (e: Error & { code?: string }) => e,
+          );
+        plan.disarm();
+        const label = `${cascade ? 'every step from' : 'step'} ${k} (${steps[k - 1]})`;
+        if (outcome) t.is(outcome.code, 'CORRAL_ERR_UNAVAILABLE', `${label}: the injected fault surfaces, coded: ${outcome.message}`);
+        const configFailed = plan.steps.some((s, i) => s.startsWith('config.') && (cascade ? i + 1 >= k : i + 1 === k));
+        let state = await checkStorageInvariants(kernel);
+        let warned = await warnings(kernel, upid);
+        // A config store that fails mid-operation leaves what a crash leaves: a visible persistent
+        // lock (and an unfinished snapshot section), which `unlock` repairs. Nothing else may be left.
+        if (state.leftovers.length > 0) {
+          t.true(configFailed, `${label}: ${state.leftovers.join(', ')} left although the config store never failed`);
+          for (const vmid of new Set(state.leftovers.map((l) => Number(l.split(/[ :]/)[0])))) {
+            const r = await kernel.guests.unlock(vmid, { caller: ROOT_CALLER });
+            warned = [...warned, ...(await warnings(kernel, r.upid))];
+          }
+          state = await checkStorageInvariants(kernel);
+          t.deepEqual(state.leftovers, [], `${label}: unlock did not repair the interrupted operation`);
+        }
+        // A volume may be orphaned, or a config name a missing one, only when a failed step said so in the task log.
+        for (const v of [...state.orphans, ...state.dangling])
+          t.true(
+            warned.some((w) => w.includes(v)),
+            `${label}: ${v} is ${state.orphans.includes(v) ? 'orphaned' : 'dangling'} without a warning (${warned.join(' | ')})`,
+          );
+        if (!configFailed) t.deepEqual(state.dangling, [], `${label}: a config names a volume that does not exist`);
+        // And rescan makes every orphan of a guest that has a config an unusedN volume of it.
+        if (state.orphans.length > 0) {
+          await kernel.guests.rescan({ caller: ROOT_CALLER });
+          const guests = new Set((await kernel.guests.list()).map((g) => g.vmid));
+          const after = await checkStorageInvariants(kernel);
+          t.deepEqual(
+            after.orphans.filter((o) => guests.has(Number(/^local:(\d+)\//.exec(o)?.[1]))),
+            [],
+            `${label}: rescan left orphans`,
+          );
+        }
+      }
+    }
+  });
+}
+
+test('a failed undo is a task warning naming the step, and the task ends with the original error', async (t) => {
+  const { kernel, plan } = await faultyNode(t);
+  // Steps of a create with two disks: the vmid reservation (write claim, write placeholder,
+  // delete claim), allocate, allocate, write. Fail the second allocate and the free of the first.
+  let upid: string | undefined;
+  plan.arm([5, 6]);
+  const err = await t.throwsAsync(kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', scsi1: 'local:0.01' }, { vmid: 100, onTask: (u) => (upid = u) }));
+  plan.disarm();
+  t.regex(err!.message, /injected fault at step 5 \(storage\.allocate\)/);
+  t.deepEqual(plan.steps.slice(3), ['storage.allocate', 'storage.allocate', 'storage.free', 'config.delete']);
+  const warned = await warnings(kernel, upid);
+  t.is(warned.length, 1);
+  t.regex(warned[0]!, /^WARN: undo 'free local:100\/vm-100-disk-0\.raw' failed: injected fault at step 6/);
+  const task = await kernel.tasks.get(upid!);
+  t.regex(task.exitstatus ?? '', /injected fault at step 5/);
+});
+
+test('update: a deleted unused volume that cannot be freed (protected) stays as unusedN; the new disk stays; the task warns', async (t) => {
+  const { kernel } = await faultyNode(t);
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', scsi1: 'local:0.01' }, { vmid: 100 });
+  await kernel.guests.update(100, { delete: ['scsi1'] });
+  const unused = (await kernel.guests.config(100)).config.unused0!;
+  await kernel.storage.setAttributes(unused, { protected: true });
+  let upid: string | undefined;
+  const r = await kernel.guests.update(100, { set: { scsi2: 'local:0.01' }, delete: ['unused0'] }, { onTask: (u) => (upid = u) });
+  const { config } = await kernel.guests.config(100);
+  t.is(config.unused0, unused, 'kept as unused0');
+  t.regex(config.scsi2!, /^local:100\/vm-100-disk-2\.raw,size=/);
+  t.true(
+    (await kernel.storage.listVolumes('local', { vmid: 100 })).some((v) => config.scsi2!.startsWith(v.volid)),
+    'the new disk exists',
+  );
+  t.deepEqual(r.applied.slice().sort(), ['scsi2', 'unused0']);
+  const warned = await warnings(kernel, upid);
+  t.true(
+    warned.some((w) => w.includes(unused) && /protected/.test(w)),
+    warned.join(' | '),
+  );
+  t.regex((await kernel.tasks.get(upid!)).exitstatus ?? '', /^WARNINGS: 1$/);
+  t.deepEqual(await checkStorageInvariants(kernel), { orphans: [], dangling: [], leftovers: [] });
+});
+
+test('destroy frees only volumes the guest owns: a shared ISO attached as a disk and another guest volume are kept', async (t) => {
+  const { kernel, base } = await faultyNode(t);
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 101 });
+  const other = (await kernel.guests.config(101)).config.scsi0!.split(',')[0]!;
+  const { createReadStream } = await import('node:fs');
+  const { writeFile } = await import('node:fs/promises');
+  const isoSource = join(base, 'shared.iso');
+  await writeFile(isoSource, Buffer.alloc(64 * 1024, 1));
+  const iso = await kernel.storage.upload({ storage: 'local', content: 'iso', filename: 'shared.iso', stream: createReadStream(isoSource) });
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', scsi1: iso, scsi2: other }, { vmid: 100 });
+  await kernel.guests.destroy(100);
+  const left = (await kernel.storage.listVolumes('local')).map((v) => v.volid);
+  t.true(left.includes(iso), 'the shared ISO is kept');
+  t.true(left.includes(other), "guest 101's volume is kept");
+  t.false(
+    left.some((v) => v.startsWith('local:100/')),
+    "guest 100's own volume is freed",
+  );
+  t.is((await kernel.guests.config(101)).config.scsi0!.split(',')[0], other);
+});
+
+test('destroy of a template whose bases have linked clones is refused and changes nothing; after the clones go it works', async (t) => {
+  const { kernel } = await faultyNode(t);
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2' }, { vmid: 100 });
+  await kernel.guests.template(100);
+  await kernel.guests.clone(100, { newid: 101 });
+  const before = await kernel.guests.config(100);
+  const err = await t.throwsAsync(kernel.guests.destroy(100), { code: 'CORRAL_ERR_CONFLICT' });
+  t.regex(
+    err!.message,
+    /template whose base local:100\/base-100-disk-0\.qcow2 still has linked clones: local:100\/base-100-disk-0\.qcow2\/101\/vm-101-disk-0\.qcow2/,
+  );
+  t.is((await kernel.guests.config(100)).digest, before.digest);
+  t.deepEqual(await checkStorageInvariants(kernel), { orphans: [], dangling: [], leftovers: [] });
+  await kernel.guests.destroy(101);
+  await kernel.guests.destroy(100);
+  t.deepEqual(await kernel.storage.listVolumes('local'), []);
+});
+
+test('destroy also frees volumes the guest owns that no config key names (left by an interrupted operation)', async (t) => {
+  const { kernel } = await faultyNode(t);
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 100 });
+  const stray = await kernel.storage.allocate({ storage: 'local', vmid: 100, sizeBytes: 1024 * 1024 });
+  let upid: string | undefined;
+  await kernel.guests.destroy(100, { onTask: (u) => (upid = u) });
+  t.deepEqual(await kernel.storage.listVolumes('local'), []);
+  const log = (await kernel.tasks.readLog(upid!)).lines.map((l) => l.t);
+  t.true(
+    log.some((l) => l.includes(stray) && /referenced by no config key/.test(l)),
+    log.join(' | '),
+  );
+});
+
+test('a root-equivalent config survives create through ROOT_CALLER only (privileges are checked before any step)', async (t) => {
+  const { kernel, plan } = await faultyNode(t);
+  plan.arm();
+  await t.throwsAsync(kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', args: '-no-reboot' }, { vmid: 100 }), { code: 'CORRAL_ERR_PERMISSION' });
+  t.deepEqual(plan.steps, [], 'no step ran: not even the vmid reservation');
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', args: '-no-reboot' }, { vmid: 100, caller: ROOT_CALLER });
+  plan.disarm();
+  t.is((await kernel.guests.config(100)).config.args, '-no-reboot');
+});

@@ -1,0 +1,170 @@
+/**
+ * The privilege model: config keys and values that reach host root are refused, with
+ * PermissionError naming the key, unless the caller is privileged; the default caller is not.
+ * Each row is a config a portal user could pass through; the same config from a privileged
+ * caller gets past the privilege check.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { DEFAULT_CALLER, PermissionError, ROOT_CALLER, unprivilegedCaller, type GuestType, type Kernel } from '@corral/core';
+import { makeTempDir } from '@corral/core/testing';
+import { addLocalStorage, nodeDirs, openNodeKernel } from './support/nodeKernel.js';
+
+interface Row {
+  readonly description: string;
+  readonly type: GuestType;
+  readonly config: Record<string, string | number>;
+  /** The key the PermissionError must name. */
+  readonly key: string;
+}
+
+const ct = { rootfs: 'local:0.01', unprivileged: 1, memory: 64 };
+const vm = { memory: 64, kvm: 0, vga: 'none' };
+
+const refused: Row[] = [
+  { description: 'raw QEMU args', type: 'qemu', config: { ...vm, args: '-kernel /boot/vmlinuz' }, key: 'args' },
+  { description: 'a host file as a disk', type: 'qemu', config: { ...vm, scsi1: '/etc/shadow' }, key: 'scsi1' },
+  { description: 'a host block device as a disk', type: 'qemu', config: { ...vm, virtio1: '/dev/vda' }, key: 'virtio1' },
+  { description: 'the host CD-ROM drive', type: 'qemu', config: { ...vm, ide2: 'cdrom,media=cdrom' }, key: 'ide2' },
+  { description: 'a host serial device', type: 'qemu', config: { ...vm, serial0: '/dev/mem' }, key: 'serial0' },
+  { description: 'a host parallel port', type: 'qemu', config: { ...vm, parallel0: '/dev/parport0' }, key: 'parallel0' },
+  { description: 'PCI passthrough', type: 'qemu', config: { ...vm, hostpci0: '0000:01:00.0' }, key: 'hostpci0' },
+  { description: 'a host USB device', type: 'qemu', config: { ...vm, usb0: 'host=1d6b:0002' }, key: 'usb0' },
+  { description: 'a VM hook script', type: 'qemu', config: { ...vm, hookscript: 'local:snippets/hook.sh' }, key: 'hookscript' },
+  { description: 'host CPU pinning', type: 'qemu', config: { ...vm, affinity: '0-1' }, key: 'affinity' },
+  { description: 'lxc.hook.*', type: 'lxc', config: { ...ct, 'lxc.hook.pre-start': '/bin/sh -c "id > /tmp/pwned"' }, key: 'lxc.hook.pre-start' },
+  { description: 'lxc.include', type: 'lxc', config: { ...ct, 'lxc.include': '/etc/lxc/evil.conf' }, key: 'lxc.include' },
+  { description: 'lxc.mount.entry', type: 'lxc', config: { ...ct, 'lxc.mount.entry': '/ host none bind 0 0' }, key: 'lxc.mount.entry' },
+  { description: 'lxc cgroup device rules', type: 'lxc', config: { ...ct, 'lxc.cgroup.devices.allow': 'a' }, key: 'lxc.cgroup.devices.allow' },
+  { description: 'an unconfined AppArmor profile', type: 'lxc', config: { ...ct, 'lxc.apparmor.profile': 'unconfined' }, key: 'lxc.apparmor.profile' },
+  { description: 'a bind mount of the host root', type: 'lxc', config: { ...ct, mp0: '/,mp=/host' }, key: 'mp0' },
+  { description: 'a host directory as rootfs', type: 'lxc', config: { ...ct, rootfs: '/srv/some/host/dir' }, key: 'rootfs' },
+  { description: 'a host device as a mount point', type: 'lxc', config: { ...ct, mp1: '/dev/sda1,mp=/mnt/disk' }, key: 'mp1' },
+  { description: 'device passthrough', type: 'lxc', config: { ...ct, dev0: '/dev/kvm' }, key: 'dev0' },
+  { description: 'container features beyond nesting', type: 'lxc', config: { ...ct, features: 'nesting=1,fuse=1' }, key: 'features' },
+  { description: 'a container hook script', type: 'lxc', config: { ...ct, hookscript: 'local:snippets/hook.sh' }, key: 'hookscript' },
+  { description: 'a privileged container (unprivileged: 0)', type: 'lxc', config: { ...ct, unprivileged: 0 }, key: 'unprivileged' },
+  { description: "a privileged container (no 'unprivileged', as Proxmox's default)", type: 'lxc', config: { rootfs: 'local:0.01' }, key: 'unprivileged' },
+  { description: 'a template read from a host path', type: 'lxc', config: { ...ct, ostemplate: '/root/secret.tar.gz' }, key: 'ostemplate' },
+];
+
+const allowed: Row[] = [
+  {
+    description: 'a serial socket, an empty CD-ROM and a storage disk',
+    type: 'qemu',
+    config: { ...vm, serial0: 'socket', ide2: 'none,media=cdrom', scsi0: 'local:0.01' },
+    key: '',
+  },
+  { description: 'an unprivileged container with nesting', type: 'lxc', config: { ...ct, features: 'nesting=1', mp0: 'local:0.01,mp=/data' }, key: '' },
+];
+
+async function node(t: ExecutionContext): Promise<{ kernel: Kernel; base: string }> {
+  const base = await makeTempDir(t, 'corral-priv-');
+  const kernel = await openNodeKernel(base);
+  t.teardown(() => kernel.dispose());
+  await addLocalStorage(kernel, base);
+  return { kernel, base };
+}
+
+test('the default caller is unprivileged', (t) => {
+  t.false(DEFAULT_CALLER.privileged);
+  t.true(ROOT_CALLER.privileged);
+});
+
+for (const row of refused) {
+  test(`create: ${row.description} (${row.key}) is refused for an unprivileged caller and accepted from root`, async (t) => {
+    const { kernel } = await node(t);
+    for (const caller of [undefined, unprivilegedCaller('alice@pve')]) {
+      const err = await t.throwsAsync(kernel.guests.create(row.type, row.config, { vmid: 100, caller }), { instanceOf: PermissionError });
+      t.is(err!.code, 'CORRAL_ERR_PERMISSION');
+      t.is(err!.key, row.key);
+      t.regex(err!.message, new RegExp(`'${row.key.replace(/\./g, '\\.')}' needs a privileged caller`));
+      t.is(err!.user, caller?.user ?? DEFAULT_CALLER.user);
+    }
+    t.deepEqual(await kernel.guests.list(), [], 'nothing was created');
+    t.deepEqual(await kernel.storage.listVolumes('local'), [], 'nothing was allocated');
+    // From root the privilege check passes (the config may still fail later for other reasons).
+    const asRoot = await kernel.guests.create(row.type, row.config, { vmid: 100, caller: ROOT_CALLER }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    t.false(asRoot instanceof PermissionError, String(asRoot));
+  });
+}
+
+for (const row of allowed) {
+  test(`create: ${row.description} needs no privilege`, async (t) => {
+    const { kernel } = await node(t);
+    await kernel.guests.create(row.type, row.config, { vmid: 100 });
+    t.is((await kernel.guests.config(100)).type, row.type);
+    await kernel.guests.destroy(100);
+  });
+}
+
+test('update: setting, replacing or deleting a root-equivalent value needs a privileged caller; the config is unchanged', async (t) => {
+  const { kernel } = await node(t);
+  await kernel.guests.create('qemu', { ...vm, serial0: '/dev/ttyS7' }, { vmid: 100, caller: ROOT_CALLER });
+  const before = (await kernel.guests.config(100)).digest;
+  const cases: Array<{ change: { set?: Record<string, string>; delete?: string[] }; key: string }> = [
+    { change: { set: { args: '-no-reboot' } }, key: 'args' },
+    { change: { set: { scsi1: '/dev/sda' } }, key: 'scsi1' },
+    { change: { set: { serial0: 'socket' } }, key: 'serial0' },
+    { change: { delete: ['serial0'] }, key: 'serial0' },
+  ];
+  for (const c of cases) {
+    const err = await t.throwsAsync(kernel.guests.update(100, c.change), { instanceOf: PermissionError });
+    t.is(err!.key, c.key, JSON.stringify(c.change));
+  }
+  t.is((await kernel.guests.config(100)).digest, before);
+  await kernel.guests.update(100, { set: { memory: 128, description: 'harmless' } });
+  await kernel.guests.update(100, { delete: ['serial0'] }, { caller: ROOT_CALLER });
+  t.false('serial0' in (await kernel.guests.config(100)).config);
+});
+
+test('args may not set driver-owned options in any spelling, even from root', async (t) => {
+  const { kernel } = await node(t);
+  for (const args of [
+    '-qmp unix:/tmp/x.sock,server=on',
+    '--qmp unix:/tmp/y',
+    '-pidfile /tmp/p',
+    '--pidfile=/tmp/p --pidfile /tmp/p',
+    '-S',
+    '--S',
+    '-daemonize',
+    '-monitor stdio',
+    '--mon chardev=x',
+    '-incoming tcp:0:4444',
+    '-readconfig /tmp/c',
+    '-chroot /',
+    '-runas nobody',
+    '-D /tmp/log',
+  ]) {
+    const err = await t.throwsAsync(
+      kernel.guests.create('qemu', { ...vm, args }, { vmid: 100, caller: ROOT_CALLER }),
+      { code: 'CORRAL_ERR_INVALID_CONFIG' },
+      args,
+    );
+    t.is((err as { key?: string }).key, 'args', args);
+  }
+  await kernel.guests.create('qemu', { ...vm, args: '-no-reboot -global kvm-pit.lost_tick_policy=discard' }, { vmid: 100, caller: ROOT_CALLER });
+  t.pass();
+});
+
+test('storage paths: defining or changing a host path needs a privileged caller; paths must be normalized', async (t) => {
+  const { kernel, base } = await node(t);
+  const dir = `${nodeDirs(base).storePath}-2`;
+  const err = await t.throwsAsync(kernel.storage.add('other', 'dir', { path: dir }), { instanceOf: PermissionError });
+  t.is(err!.key, 'path');
+  const err2 = await t.throwsAsync(kernel.storage.update('local', { path: '/etc' }, { caller: unprivilegedCaller('alice@pve') }), {
+    instanceOf: PermissionError,
+  });
+  t.is(err2!.key, 'path');
+  for (const path of ['//', '/', '/srv//corral', '/srv/./corral', '/srv/corral/../../etc', '/srv/corral/']) {
+    const e = await t.throwsAsync(kernel.storage.add('bad', 'dir', { path }, { caller: ROOT_CALLER }), { code: 'CORRAL_ERR_INVALID_CONFIG' }, path);
+    t.is((e as { key?: string }).key, 'path', path);
+  }
+  t.false((await kernel.storage.list()).some((s) => s.id === 'bad' || s.id === 'other'));
+  await kernel.storage.add('other', 'dir', { path: dir, content: 'iso' }, { caller: ROOT_CALLER });
+  // Options that reach nothing of the host need no privilege.
+  await kernel.storage.update('other', { content: 'iso,vztmpl' });
+  t.deepEqual((await kernel.storage.get('other')).content, ['iso', 'vztmpl']);
+});

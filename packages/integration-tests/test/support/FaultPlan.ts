@@ -1,0 +1,87 @@
+/**
+ * Fault injection for the guest facade's multi-step operations: a storage driver and a config
+ * store that fail chosen calls. One {@link FaultPlan} numbers every call to the wrapped
+ * mutating methods of both, in order, so a test can fail "the k-th step" of an operation for
+ * each k, and also fail undo steps.
+ *
+ * @packageDocumentation
+ */
+import { definePlugin, extensionPoints, UnavailableError, type ConfigStore, type CorralPlugin, type StorageDriver } from '@corral/core';
+import { DirStorageDriver } from '@corral/plugin-storage-dir';
+
+/** Mutating storage driver methods that count as steps. */
+const STORAGE_STEPS = [
+  'allocate',
+  'free',
+  'resize',
+  'createBase',
+  'cloneLinked',
+  'importVolume',
+  'exportVolume',
+  'snapshotCreate',
+  'snapshotRollback',
+  'snapshotDelete',
+] as const;
+/** Config store methods that count as steps. */
+const CONFIG_STEPS = ['write', 'delete'] as const;
+
+/** Which calls fail. Disarmed plans count nothing and fail nothing. */
+export class FaultPlan {
+  /** The steps seen while armed, in order (`storage.allocate`, `config.write`...). */
+  readonly steps: string[] = [];
+  #armed = false;
+  #failing = new Set<number>();
+  #failAfter: number | undefined;
+
+  /** Counts from 0 again and fails the steps with these 1-based numbers (none: only count). */
+  arm(failing: Iterable<number> = [], options: { failEveryStepFrom?: number } = {}): void {
+    this.steps.length = 0;
+    this.#failing = new Set(failing);
+    this.#failAfter = options.failEveryStepFrom;
+    this.#armed = true;
+  }
+
+  disarm(): void {
+    this.#armed = false;
+  }
+
+  /** Called by the wrappers before each step; throws the injected fault when the plan says so. */
+  step(name: string): void {
+    if (!this.#armed) return;
+    this.steps.push(name);
+    const n = this.steps.length;
+    if (this.#failing.has(n) || (this.#failAfter !== undefined && n >= this.#failAfter)) {
+      throw new UnavailableError('fault-injection', `injected fault at step ${n} (${name})`);
+    }
+  }
+}
+
+function wrap<T extends object>(target: T, prefix: string, methods: readonly string[], plan: FaultPlan): T {
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver) as unknown;
+      if (typeof value !== 'function' || !methods.includes(String(prop))) return typeof value === 'function' ? value.bind(obj) : value;
+      // Every wrapped method is async: the fault is a rejection, as a real failure would be.
+      return async (...args: unknown[]) => {
+        plan.step(`${prefix}.${String(prop)}`);
+        return (value as (...a: unknown[]) => unknown).apply(obj, args);
+      };
+    },
+  });
+}
+
+/** The `dir` storage type, with its mutating calls going through `plan`. Replaces storageDirPlugin. */
+export function faultyDirPlugin(plan: FaultPlan): CorralPlugin {
+  return definePlugin({
+    id: 'storage-dir',
+    apiVersion: 2,
+    register(env) {
+      env.extend(extensionPoints.storageDrivers, 'dir', wrap<StorageDriver>(new DirStorageDriver(), 'storage', STORAGE_STEPS, plan));
+    },
+  });
+}
+
+/** `store` with its writes and deletes going through `plan`. */
+export function faultyConfigStore(store: ConfigStore, plan: FaultPlan): ConfigStore {
+  return wrap(store, 'config', CONFIG_STEPS, plan);
+}

@@ -1,0 +1,49 @@
+/**
+ * What must hold after any guest operation, failed or not: the volumes on storage and the
+ * volumes the configs name are the same set (no orphan, no dangling reference), and no config
+ * keeps a persistent lock or an unfinished snapshot section.
+ *
+ * @packageDocumentation
+ */
+import { extensionPoints, parseGuestConfig, type GuestType, type HypervisorDriver, type Kernel } from '@corral/core';
+
+/** What {@link checkStorageInvariants} found. */
+export interface StorageState {
+  /** Volumes on storage `local` (images and rootdir) that no config references. */
+  readonly orphans: readonly string[];
+  /** Volumes some config references that do not exist. */
+  readonly dangling: readonly string[];
+  /** `vmid: lock` of configs that still carry a persistent lock, `vmid [name]: snapstate` of unfinished snapshots. */
+  readonly leftovers: readonly string[];
+}
+
+/** Reads every guest config of the node and every guest volume of storage `local`. */
+export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'): Promise<StorageState> {
+  const drivers = kernel.extensions(extensionPoints.hypervisors);
+  const referenced = new Set<string>();
+  const leftovers: string[] = [];
+  for (const [type, dir] of [
+    ['qemu', 'qemu-server'],
+    ['lxc', 'lxc'],
+  ] as Array<[GuestType, string]>) {
+    const driver = drivers.get(type) as HypervisorDriver;
+    for (const file of await kernel.config.readAll(`nodes/${node}/${dir}`, '.conf')) {
+      const vmid = file.path.slice(file.path.lastIndexOf('/') + 1, -5);
+      const conf = parseGuestConfig(file.content, { type, source: file.path });
+      const sections = [{ name: '', entries: conf.entries }, ...[...conf.snapshots].map(([name, s]) => ({ name, entries: s.entries }))];
+      if (conf.pending) sections.push({ name: 'PENDING', entries: conf.pending.entries });
+      for (const { name, entries } of sections) {
+        const record = Object.fromEntries(entries.map((e) => [e.key, e.value]));
+        for (const v of driver.volumes(record)) if (!v.isCdrom) referenced.add(v.volid);
+        if (name === '' && record.lock) leftovers.push(`${vmid}: lock ${record.lock}`);
+        if (record.snapstate) leftovers.push(`${vmid} [${name}]: snapstate ${record.snapstate}`);
+      }
+    }
+  }
+  const onStorage = new Set((await kernel.storage.listVolumes('local')).filter((v) => v.content === 'images' || v.content === 'rootdir').map((v) => v.volid));
+  return {
+    orphans: [...onStorage].filter((v) => !referenced.has(v)).sort(),
+    dangling: [...referenced].filter((v) => v.startsWith('local:') && !onStorage.has(v)).sort(),
+    leftovers,
+  };
+}
