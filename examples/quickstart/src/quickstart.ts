@@ -21,6 +21,8 @@ export interface QuickstartOptions {
   /** A kernel + initramfs that print to ttyS0 (the cached test guest), and a container template tarball. */
   readonly guest: { readonly kernel: string; readonly initrd: string; readonly cmdline: string };
   readonly containerTemplate: string;
+  /** How long a VM may take from resume to its READY line, ms. Default {@link READY_TIMEOUT_MS}. */
+  readonly readyTimeoutMs?: number;
   /** Called as each step starts; resolves the step's result for display. */
   readonly step?: <T>(title: string, run: () => Promise<T>) => Promise<T>;
   readonly signal?: AbortSignal;
@@ -34,6 +36,9 @@ export interface QuickstartReport {
   readonly cloneConsoleLines: string[];
   readonly upids: Record<string, string>;
 }
+
+/** Default time a VM may take to print its READY line: 120 s (TCG boots the test guest in 4-8 s). */
+export const READY_TIMEOUT_MS = 120_000;
 
 export const VM_ID = 100;
 export const CLONE_ID = 101;
@@ -77,7 +82,8 @@ export async function runQuickstart(kernel: Kernel, options: QuickstartOptions):
       scsi0: 'local:1,format=qcow2,serial=DEMODISK', freeze: 1,
       args: `-kernel ${guest.kernel} -initrd ${guest.initrd} -append "${guest.cmdline}"`,
     }, { vmid: VM_ID, ...track('create VM 100') }));
-  const consoleLines = await step('boot VM 100 until its console shows the guest', () => bootAndRead(kernel, VM_ID, track('start VM 100')));
+  const ready = { readyTimeoutMs: options.readyTimeoutMs };
+  const consoleLines = await step('boot VM 100 until its console shows the guest', () => bootUntilReady(kernel, VM_ID, { ...ready, ...track('start VM 100') }));
 
   await step('create container 200 from the busybox template', () =>
     kernel.guests.create('lxc', { ostemplate: template, rootfs: 'local:1', hostname: 'demo-ct', memory: 128, password: 'corral-demo' },
@@ -93,7 +99,7 @@ export async function runQuickstart(kernel: Kernel, options: QuickstartOptions):
     await kernel.guests.template(VM_ID, track('template VM 100'));
   });
   await step('linked-clone VM 100 as VM 101', () => kernel.guests.clone(VM_ID, { newid: CLONE_ID, name: 'demo-clone', ...track('clone 100 -> 101') }));
-  const cloneConsoleLines = await step('boot the clone until its console shows the guest', () => bootAndRead(kernel, CLONE_ID, track('start VM 101')));
+  const cloneConsoleLines = await step('boot the clone until its console shows the guest', () => bootUntilReady(kernel, CLONE_ID, { ...ready, ...track('start VM 101') }));
 
   await step('stop the clone and the container', async () => {
     await kernel.guests.stop(CLONE_ID, track('stop VM 101'));
@@ -102,12 +108,32 @@ export async function runQuickstart(kernel: Kernel, options: QuickstartOptions):
   return { consoleLines, containerSays: exec.stdout.trim(), snapshots, cloneConsoleLines, upids };
 }
 
+/** What a running VM's status says about how it was started (plugin-kvm's `status().detail`). */
+interface BootFacts {
+  readonly accel?: string;
+  readonly accelReason?: string;
+  readonly serialLogs?: Readonly<Record<string, string>>;
+  readonly qemuLog?: string;
+}
+
 /**
  * Starts a VM whose config has `freeze: 1` (it starts paused), attaches to its serial console,
  * resumes it and returns the guest's own lines up to its READY marker.
+ *
+ * @throws Error when no READY line comes within `readyTimeoutMs` (default
+ *   {@link READY_TIMEOUT_MS}), naming the accelerator QEMU runs with (and why), the timeout
+ *   and the serial console's log file. The VM is left running (the caller stops it).
  */
-async function bootAndRead(kernel: Kernel, vmid: number, opts: { onTask: (upid: string) => void; signal?: AbortSignal }): Promise<string[]> {
-  await kernel.guests.start(vmid, opts);
+export async function bootUntilReady(kernel: Kernel, vmid: number, opts: { onTask?: (upid: string) => void; signal?: AbortSignal; readyTimeoutMs?: number }): Promise<string[]> {
+  const timeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  await kernel.guests.start(vmid, { onTask: opts.onTask, signal: opts.signal });
+  const facts = ((await kernel.guests.status(vmid)).detail ?? {}) as BootFacts;
+  const stuck = (): Error =>
+    new Error(
+      `VM ${vmid} printed no READY line within ${timeoutMs / 1000} s (accelerator: ${facts.accel ?? 'unknown'}` +
+        `${facts.accelReason ? `, ${facts.accelReason}` : ''}; serial console log: ${facts.serialLogs?.serial0 ?? 'none'}` +
+        `${facts.qemuLog ? `; QEMU log: ${facts.qemuLog}` : ''})`,
+    );
   const endpoint = await kernel.guests.console(vmid, 'serial');
   if (endpoint.kind !== 'unix') throw new Error('expected a serial socket');
   const socket = connect(endpoint.path);
@@ -125,7 +151,7 @@ async function bootAndRead(kernel: Kernel, vmid: number, opts: { onTask: (upid: 
     });
     socket.on('error', reject);
     opts.signal?.addEventListener('abort', () => reject(new Error('interrupted')), { once: true });
-    setTimeout(() => reject(new Error(`VM ${vmid} printed no READY line within 120 s`)), 120_000).unref();
+    setTimeout(() => reject(stuck()), timeoutMs).unref();
   });
   await new Promise((resolve) => socket.once('connect', resolve));
   await kernel.guests.resume(vmid);
