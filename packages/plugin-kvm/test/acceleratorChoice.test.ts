@@ -98,6 +98,9 @@ test('the command-line builder picks TCG, with the probe reason, when the probe 
   t.is(cmd.argv[cmd.argv.indexOf('-accel') + 1], 'tcg');
   t.is(cmd.accelReason, 'KVM probe failed: QEMU -accel kvm -cpu kvm64 exited with code 1: Could not access KVM kernel module: Permission denied / qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied');
   t.true(cmd.warnings.some((w) => /^KVM probe failed: .*; running under TCG/.test(w)), cmd.warnings.join('; '));
+  const again = await probeHostFeatures(runner, { kvmProbe: probe });
+  t.regex(again.kvmReason!, /^KVM probe failed \(cached for this boot\): QEMU -accel kvm -cpu kvm64 exited with code 1/);
+  t.is(runner.calls.length, 1);
 });
 
 test("cpu host: probed on its own when KVM works; when it aborts the guest keeps KVM with x86-64-v2-AES", async (t) => {

@@ -74,7 +74,7 @@ async function kvmFeatures(runner: CommandRunner, options: HostFeatureProbeOptio
   if (options.probeKvm === false) return { kvm: false, kvmReason: 'KVM not probed (not needed)' };
   const probe = options.kvmProbe ?? new KvmProbe();
   const main = await probe.check(runner);
-  if (!main.usable) return { kvm: false, kvmReason: `KVM probe failed: ${main.reason}` };
+  if (!main.usable) return { kvm: false, kvmReason: `KVM probe failed${main.source === 'probe' || main.source === 'device' ? '' : ' (cached for this boot)'}: ${main.reason}` };
   const features = { kvm: true, kvmReason: `KVM probe passed (${describeProbe(main)})` };
   if (options.cpuModel === undefined || !HOST_CPU_MODELS.has(options.cpuModel)) return features;
   const model = await probe.check(runner, { cpu: options.cpuModel });
