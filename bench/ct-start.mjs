@@ -44,7 +44,7 @@ const handName = `bench${vmid}`;
 try {
   await kernel.storage.add('local', 'dir', { path: join(dir, 'store'), content: 'rootdir,vztmpl' }, { caller: ROOT_CALLER });
   await kernel.storage.upload({ storage: 'local', content: 'vztmpl', filename: 'busybox.tar.gz', stream: createReadStream(template) });
-  await kernel.guests.create('lxc', { ostemplate: 'local:vztmpl/busybox.tar.gz', rootfs: 'local:1', hostname: 'bench', memory: 128 }, { vmid });
+  await kernel.guests.create('lxc', { ostemplate: 'local:vztmpl/busybox.tar.gz', rootfs: 'local:1', hostname: 'bench', memory: 128 }, { caller: ROOT_CALLER, vmid });
 
   // The by-hand container: a copy of the config the SDK generates, under its own lxcpath and name.
   await kernel.guests.start(vmid);

@@ -94,7 +94,7 @@ const guest = (extra = {}) => ({
 try {
   // ---------------------------------------------------------------- start latency
   const vmid = 100;
-  await kernel.guests.create('qemu', guest(), { vmid });
+  await kernel.guests.create('qemu', guest(), { caller: ROOT_CALLER, vmid });
   const argv = [...(await kernel.guests.showCommand(vmid))];
   const runDir = join(dir, 'run', 'qemu', String(vmid));
   const qmpPath = join(runDir, 'qmp.sock');
@@ -147,7 +147,7 @@ try {
 
   const booted = [201, 202, 203];
   for (const id of booted) {
-    await kernel.guests.create('qemu', guest(), { vmid: id });
+    await kernel.guests.create('qemu', guest(), { caller: ROOT_CALLER, vmid: id });
     await kernel.guests.start(id);
   }
   await new Promise((r) => setTimeout(r, 8000)); // let them boot
@@ -164,7 +164,7 @@ try {
 
   const tiny = Array.from({ length: 10 }, (_, i) => 300 + i);
   for (const id of tiny) {
-    await kernel.guests.create('qemu', { memory: 64, vga: 'none', tablet: 0, balloon: 0, freeze: 1 }, { vmid: id });
+    await kernel.guests.create('qemu', { memory: 64, vga: 'none', tablet: 0, balloon: 0, freeze: 1 }, { caller: ROOT_CALLER, vmid: id });
     await kernel.guests.start(id);
   }
   const tinyStatus = await Promise.all(tiny.map((id) => kernel.guests.status(id)));

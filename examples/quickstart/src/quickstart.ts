@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { createKernel, type Kernel } from '@corral/core';
+import { createKernel, ROOT_CALLER, type Kernel } from '@corral/core';
 import { kvmPlugin } from '@corral/plugin-kvm';
 import { lxcPlugin } from '@corral/plugin-lxc';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
@@ -21,6 +21,8 @@ export interface QuickstartOptions {
   /** A kernel + initramfs that print to ttyS0 (the cached test guest), and a container template tarball. */
   readonly guest: { readonly kernel: string; readonly initrd: string; readonly cmdline: string };
   readonly containerTemplate: string;
+  /** How long a VM may take from resume to its READY line, ms. Default {@link READY_TIMEOUT_MS}. */
+  readonly readyTimeoutMs?: number;
   /** Called as each step starts; resolves the step's result for display. */
   readonly step?: <T>(title: string, run: () => Promise<T>) => Promise<T>;
   readonly signal?: AbortSignal;
@@ -35,6 +37,9 @@ export interface QuickstartReport {
   readonly upids: Record<string, string>;
 }
 
+/** Default time a VM may take to print its READY line: 120 s (TCG boots the test guest in 4-8 s). */
+export const READY_TIMEOUT_MS = 120_000;
+
 export const VM_ID = 100;
 export const CLONE_ID = 101;
 export const CT_ID = 200;
@@ -43,7 +48,8 @@ export const CT_ID = 200;
 export async function openDemoKernel(options: Pick<QuickstartOptions, 'dataDir' | 'runDir'>): Promise<Kernel> {
   const kernel = await createKernel({ node: 'corral-demo', dataDir: options.dataDir, runDir: options.runDir, plugins: [storageDirPlugin, kvmPlugin, lxcPlugin] });
   if (!(await kernel.storage.list()).some((s) => s.id === 'local')) {
-    await kernel.storage.add('local', 'dir', { path: join(options.dataDir, 'storage'), content: 'images,rootdir,vztmpl,iso', mkdir: 1 });
+    // A storage path is a place on the host: only a privileged caller may define one.
+    await kernel.storage.add('local', 'dir', { path: join(options.dataDir, 'storage'), content: 'images,rootdir,vztmpl,iso', mkdir: 1 }, { caller: ROOT_CALLER });
   }
   return kernel;
 }
@@ -63,7 +69,10 @@ export async function removeDemoGuests(kernel: Kernel): Promise<void> {
 export async function runQuickstart(kernel: Kernel, options: QuickstartOptions): Promise<QuickstartReport> {
   const step = options.step ?? (<T>(_: string, run: () => Promise<T>) => run());
   const upids: Record<string, string> = {};
-  const track = (name: string) => ({ onTask: (upid: string) => void (upids[name] = upid), signal: options.signal });
+  // The demo is the embedder's own trusted code, so it acts as root: the VM boots its kernel
+  // through raw `args` and the container is a privileged one, both root-equivalent. A portal
+  // passes its user's unprivileged caller instead (see the README's security section).
+  const track = (name: string) => ({ onTask: (upid: string) => void (upids[name] = upid), signal: options.signal, caller: ROOT_CALLER });
   const { guest } = options;
 
   await step('clean up what an earlier run left', () => removeDemoGuests(kernel));
@@ -77,7 +86,8 @@ export async function runQuickstart(kernel: Kernel, options: QuickstartOptions):
       scsi0: 'local:1,format=qcow2,serial=DEMODISK', freeze: 1,
       args: `-kernel ${guest.kernel} -initrd ${guest.initrd} -append "${guest.cmdline}"`,
     }, { vmid: VM_ID, ...track('create VM 100') }));
-  const consoleLines = await step('boot VM 100 until its console shows the guest', () => bootAndRead(kernel, VM_ID, track('start VM 100')));
+  const ready = { readyTimeoutMs: options.readyTimeoutMs };
+  const consoleLines = await step('boot VM 100 until its console shows the guest', () => bootUntilReady(kernel, VM_ID, { ...ready, ...track('start VM 100') }));
 
   await step('create container 200 from the busybox template', () =>
     kernel.guests.create('lxc', { ostemplate: template, rootfs: 'local:1', hostname: 'demo-ct', memory: 128, password: 'corral-demo' },
@@ -93,7 +103,7 @@ export async function runQuickstart(kernel: Kernel, options: QuickstartOptions):
     await kernel.guests.template(VM_ID, track('template VM 100'));
   });
   await step('linked-clone VM 100 as VM 101', () => kernel.guests.clone(VM_ID, { newid: CLONE_ID, name: 'demo-clone', ...track('clone 100 -> 101') }));
-  const cloneConsoleLines = await step('boot the clone until its console shows the guest', () => bootAndRead(kernel, CLONE_ID, track('start VM 101')));
+  const cloneConsoleLines = await step('boot the clone until its console shows the guest', () => bootUntilReady(kernel, CLONE_ID, { ...ready, ...track('start VM 101') }));
 
   await step('stop the clone and the container', async () => {
     await kernel.guests.stop(CLONE_ID, track('stop VM 101'));
@@ -102,12 +112,32 @@ export async function runQuickstart(kernel: Kernel, options: QuickstartOptions):
   return { consoleLines, containerSays: exec.stdout.trim(), snapshots, cloneConsoleLines, upids };
 }
 
+/** What a running VM's status says about how it was started (plugin-kvm's `status().detail`). */
+interface BootFacts {
+  readonly accel?: string;
+  readonly accelReason?: string;
+  readonly serialLogs?: Readonly<Record<string, string>>;
+  readonly qemuLog?: string;
+}
+
 /**
  * Starts a VM whose config has `freeze: 1` (it starts paused), attaches to its serial console,
  * resumes it and returns the guest's own lines up to its READY marker.
+ *
+ * @throws Error when no READY line comes within `readyTimeoutMs` (default
+ *   {@link READY_TIMEOUT_MS}), naming the accelerator QEMU runs with (and why), the timeout
+ *   and the serial console's log file. The VM is left running (the caller stops it).
  */
-async function bootAndRead(kernel: Kernel, vmid: number, opts: { onTask: (upid: string) => void; signal?: AbortSignal }): Promise<string[]> {
-  await kernel.guests.start(vmid, opts);
+export async function bootUntilReady(kernel: Kernel, vmid: number, opts: { onTask?: (upid: string) => void; signal?: AbortSignal; readyTimeoutMs?: number }): Promise<string[]> {
+  const timeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  await kernel.guests.start(vmid, { onTask: opts.onTask, signal: opts.signal });
+  const facts = ((await kernel.guests.status(vmid)).detail ?? {}) as BootFacts;
+  const stuck = (): Error =>
+    new Error(
+      `VM ${vmid} printed no READY line within ${timeoutMs / 1000} s (accelerator: ${facts.accel ?? 'unknown'}` +
+        `${facts.accelReason ? `, ${facts.accelReason}` : ''}; serial console log: ${facts.serialLogs?.serial0 ?? 'none'}` +
+        `${facts.qemuLog ? `; QEMU log: ${facts.qemuLog}` : ''})`,
+    );
   const endpoint = await kernel.guests.console(vmid, 'serial');
   if (endpoint.kind !== 'unix') throw new Error('expected a serial socket');
   const socket = connect(endpoint.path);
@@ -125,7 +155,7 @@ async function bootAndRead(kernel: Kernel, vmid: number, opts: { onTask: (upid: 
     });
     socket.on('error', reject);
     opts.signal?.addEventListener('abort', () => reject(new Error('interrupted')), { once: true });
-    setTimeout(() => reject(new Error(`VM ${vmid} printed no READY line within 120 s`)), 120_000).unref();
+    setTimeout(() => reject(stuck()), timeoutMs).unref();
   });
   await new Promise((resolve) => socket.once('connect', resolve));
   await kernel.guests.resume(vmid);

@@ -16,6 +16,7 @@ import {
   TimeoutError,
   withReverter,
   type ApplyChangesResult,
+  type CommandRunner,
   type ConsoleEndpoint,
   type GuestConfigEntries,
   type GuestContext,
@@ -41,11 +42,14 @@ import { QgaClient } from './qmp/QgaClient.js';
 import { QmpClient } from './qmp/QmpClient.js';
 import type { ResourceControl } from './resources/ResourceControl.js';
 import { selectResourceControl, type ResourceControlOptions } from './resources/selectResourceControl.js';
+import { acceleratorMode, checkAcceleratorMode, type AcceleratorMode } from './runtime/acceleratorMode.js';
+import { KvmProbe } from './runtime/KvmProbe.js';
 import { probeHostFeatures } from './runtime/probeHostFeatures.js';
 import { findQemuPid, readProcStat, signalProcess, waitForExit } from './runtime/QemuProcess.js';
 import { qemuRunPaths, type QemuRunPaths } from './runtime/QemuRunPaths.js';
 import { readRuntimeRecord, writeRuntimeRecord, type QemuRuntimeRecord } from './runtime/QemuRuntimeRecord.js';
 import { attachTap, bridgeExists, removeTap } from './runtime/TapDevices.js';
+import { withQemuLog } from './runtime/withQemuLog.js';
 import { withQmp } from './runtime/withQmp.js';
 
 /** Options of {@link QemuHypervisorDriver}. */
@@ -60,6 +64,19 @@ export interface QemuDriverOptions {
   readonly startTimeoutMs?: number;
   /** Default time `stop` waits after QMP `quit` before SIGKILL, ms. Default 10 s. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Accelerator: `auto` (default) probes KVM once per host boot and falls back to TCG with a
+   * task-log warning; `kvm` uses KVM without probing; `tcg` never uses KVM. The environment
+   * variable `CORRAL_QEMU_ACCEL` (same values) wins over this option. A guest's `kvm: 0`
+   * always means TCG.
+   */
+  readonly accelerator?: AcceleratorMode;
+  /**
+   * The plugin's run directory: the KVM probe keeps its per-boot cache file
+   * (`kvm-probe.json`) and scratch files there. `createKvmPlugin` passes
+   * `<kernel runDir>/kvm`. Without it the probe caches in memory only.
+   */
+  readonly runDir?: string;
   /** Replaces the host probe (tests that build command lines for a host with KVM). */
   readonly hostFeatures?: () => Promise<QemuHostFeatures>;
 }
@@ -75,7 +92,10 @@ const VOLUME_ID = /^[a-z][a-z0-9_.-]*[a-z0-9]:.+$/i;
 const EFI_VARS_SIZE = { '2m': 128 * 1024, '4m': 540672 } as const;
 
 /**
- * Runs VMs with QEMU (KVM when /dev/kvm is usable, TCG otherwise, which the task log says).
+ * Runs VMs with QEMU: KVM when it really runs guests here (a probe boots a tiny guest once per
+ * host boot, see `KvmProbe`; the embedder can force either accelerator, see
+ * {@link QemuDriverOptions.accelerator}), TCG otherwise. The start task logs the accelerator
+ * and why, and warns when TCG is a fallback ("KVM probe failed: ...; running under TCG").
  *
  * - `start` checks the config and the host (bridges, PCI devices) before anything runs,
  *   resolves every volume through storage, runs QEMU `-daemonize -S` through the command
@@ -85,7 +105,10 @@ const EFI_VARS_SIZE = { '2m': 128 * 1024, '4m': 540672 } as const;
  *   `freeze: 1`). Any failure kills QEMU and undoes every step.
  * - The run directory holds the pid file, two QMP sockets (operations, status), the guest agent
  *   socket, the VNC socket and `serialN` sockets, and `runtime.json`: a new kernel finds a
- *   running VM again through them.
+ *   running VM again through them. It also holds `qemu.log` (QEMU's `-D` log and, once
+ *   daemonized, its stderr) and `serialN.log` (what the guest printed), kept after a stop.
+ * - `status().detail` of a running VM: `accel`, `accelReason`, `qemuLog`, `serialLogs`
+ *   (`{ serial0: path }`), `placement`, and `qmpStatus` (or `qmpError`).
  * - `status` is cheap when stopped (pid file + /proc); a zombie QEMU counts as stopped.
  * - Errors: `InvalidConfigError` naming the key, `InvalidStateError` (start of a running VM,
  *   stop of a stopped one), `TimeoutError`, `ProtocolError` (QMP/agent), `CommandFailedError`
@@ -100,10 +123,14 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     consoles: ['vnc', 'serial'],
   };
   readonly #options: QemuDriverOptions;
+  readonly #kvmProbe: KvmProbe;
   #resources: Promise<ResourceControl> | undefined;
 
+  /** @throws InvalidArgumentError when `accelerator` is not `auto`, `kvm` or `tcg`. */
   constructor(options: QemuDriverOptions = {}) {
+    if (options.accelerator !== undefined) checkAcceleratorMode(options.accelerator);
     this.#options = options;
+    this.#kvmProbe = new KvmProbe({ binary: options.binary, cacheDir: options.runDir });
   }
 
   /** The resource control in use (picked on first use). */
@@ -183,20 +210,25 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     const paths = qemuRunPaths(ctx.runDir);
     if (await findQemuPid(paths.pidFile)) throw new InvalidStateError('running', `VM ${ctx.vmid} is running already`);
     await this.#cleanup(ctx, paths, { quiet: true });
-    const host = await this.#hostFeatures();
+    const host = await this.#hostFeatures(ctx.runner, config);
     config = await this.#checkHost(config);
     const resources = await this.resourceControl();
     await withReverter(async (revert) => {
       const volumes = await this.#resolveVolumes(ctx, config, revert);
       if (config.bios === 'ovmf') await this.#prepareEfiVars(config, host, paths, volumes);
       const cmd = this.#commandLine(config, paths, host, volumes);
-      if (cmd.accel === 'tcg') ctx.log.warn(cmd.warnings.find((w) => w.includes('TCG')) ?? 'running under TCG emulation (no KVM)');
-      for (const w of cmd.warnings) if (!w.includes('TCG')) ctx.log.warn(w);
+      ctx.log.info(`accelerator: ${cmd.accel} (${cmd.accelReason})`);
+      for (const w of cmd.warnings) ctx.log.warn(w);
       revert.add(() => this.#cleanup(ctx, paths, { quiet: true }), 'stop QEMU and clean the run directory');
-      await ctx.runner.run(cmd.argv, { timeoutMs: options.timeoutMs ?? this.#options.startTimeoutMs ?? 60_000, signal: ctx.signal });
+      try {
+        await ctx.runner.run(cmd.argv, { timeoutMs: options.timeoutMs ?? this.#options.startTimeoutMs ?? 60_000, signal: ctx.signal });
+      } catch (err) {
+        throw await withQemuLog(err, paths.qemuLog);
+      }
       const pid = await findQemuPid(paths.pidFile);
       if (!pid) throw new ProtocolError('qemu', `QEMU for VM ${ctx.vmid} daemonized but its pid file ${paths.pidFile} names no live process`);
-      ctx.log.info(`QEMU started (pid ${pid}, ${cmd.accel})`);
+      const logs = { qemu: paths.qemuLog, serial: Object.fromEntries([...config.serials.keys()].map((i) => [`serial${i}`, paths.serialLog(i)])) };
+      ctx.log.info(`QEMU started (pid ${pid}, ${cmd.accel}); QEMU log ${logs.qemu}${Object.values(logs.serial).map((p) => `, serial log ${p}`).join('')}`);
       const taps: Record<string, string> = {};
       for (const n of config.nets) if (n.net.bridge !== undefined) taps[n.key] = tapName(ctx.vmid, n.index);
       const record: QemuRuntimeRecord = {
@@ -204,6 +236,8 @@ export class QemuHypervisorDriver implements HypervisorDriver {
         pid,
         startedAt: Date.now(),
         accel: cmd.accel,
+        accelReason: cmd.accelReason,
+        logs,
         taps,
         volumes: Object.fromEntries(config.drives.flatMap((d) => (d.source.kind === 'volume' ? [[d.key, d.source.volid]] : []))),
         argv: cmd.argv,
@@ -298,17 +332,20 @@ export class QemuHypervisorDriver implements HypervisorDriver {
       maxMemoryBytes: memoryMiB === undefined ? undefined : memoryMiB * 1024 * 1024,
       cpuSeconds: stat?.cpuSeconds,
     };
+    const record = await readRuntimeRecord(paths.runtimeFile);
+    const started = {
+      accel: record?.accel,
+      accelReason: record?.accelReason,
+      qemuLog: record?.logs?.qemu,
+      serialLogs: record?.logs?.serial,
+      placement: record?.placement,
+    };
     try {
       const qmpStatus = await withQmp(paths.qmpStatus, (qmp) => qmp.execute('query-status', undefined, { timeoutMs: 3_000 }), { timeoutMs: 3_000 });
-      const record = await readRuntimeRecord(paths.runtimeFile);
-      return {
-        state: qmpStatus.running ? 'running' : 'paused',
-        ...base,
-        detail: { qmpStatus: qmpStatus.status, accel: record?.accel, placement: record?.placement },
-      };
+      return { state: qmpStatus.running ? 'running' : 'paused', ...base, detail: { qmpStatus: qmpStatus.status, ...started } };
     } catch (err) {
       // The process runs but does not answer (busy, or just exiting): report it running.
-      return { state: 'running', ...base, detail: { qmpError: (err as Error).message } };
+      return { state: 'running', ...base, detail: { qmpError: (err as Error).message, ...started } };
     }
   }
 
@@ -352,7 +389,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
       {
         ctx,
         paths: qemuRunPaths(ctx.runDir),
-        host: await this.#hostFeatures(),
+        host: await this.#hostFeatures(ctx.runner),
         resources: await this.resourceControl(),
         memoryLimit: (c) => this.#limits(c).memoryBytes!,
       },
@@ -375,7 +412,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
 
   async showCommand(ctx: GuestContext, entries: GuestConfigEntries): Promise<readonly string[]> {
     let config = parseQemuConfig(entries, { vmid: ctx.vmid });
-    const host = await this.#hostFeatures();
+    const host = await this.#hostFeatures(ctx.runner, config);
     config = await this.#checkHost(config);
     const volumes = await withReverter((revert) => this.#resolveVolumes(ctx, config, revert));
     return this.#commandLine(config, qemuRunPaths(ctx.runDir), host, volumes).argv;
@@ -399,8 +436,22 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     return buildQemuCommandLine({ config, paths, host, volumes, binary: this.#options.binary ?? DEFAULT_QEMU_BINARY, paused: true, daemonize: true });
   }
 
-  #hostFeatures(): Promise<QemuHostFeatures> {
-    return this.#options.hostFeatures ? this.#options.hostFeatures() : probeHostFeatures();
+  /**
+   * The host's features for starting `config` (the KVM probe runs when KVM is wanted and not
+   * forced; cached per host boot). Without a config (hotplug into a running VM, whose
+   * accelerator is chosen already) neither the probe nor `CORRAL_QEMU_ACCEL` is looked at.
+   *
+   * @throws InvalidArgumentError naming `CORRAL_QEMU_ACCEL` when it has a bad value.
+   */
+  #hostFeatures(runner: CommandRunner, config?: QemuConfig): Promise<QemuHostFeatures> {
+    if (this.#options.hostFeatures) return this.#options.hostFeatures();
+    if (!config) return probeHostFeatures(runner, { probeKvm: false });
+    return probeHostFeatures(runner, {
+      kvmProbe: this.#kvmProbe,
+      accelerator: acceleratorMode(this.#options.accelerator),
+      probeKvm: config.kvm,
+      cpuModel: config.cpu.type,
+    });
   }
 
   #limits(config: QemuConfig): { cpuLimit?: number; cpuUnits?: number; memoryBytes: number } {

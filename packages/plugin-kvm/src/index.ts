@@ -1,12 +1,13 @@
 /**
  * @corral/plugin-kvm: QEMU/KVM guests in Proxmox qemu-server's vocabulary. Config to command
- * line, lifecycle through QMP, snapshots (with RAM state), templates and clones through
- * storage, disk and NIC hotplug, VNC and serial consoles, the guest agent, and resource
- * control (systemd scopes or cgroup v1).
+ * line, the accelerator choice (a real KVM probe, TCG fallback, `CORRAL_QEMU_ACCEL`),
+ * lifecycle through QMP, snapshots (with RAM state), templates and clones through storage,
+ * disk and NIC hotplug, VNC and serial consoles, the guest agent, and resource control
+ * (systemd scopes or cgroup v1).
  *
  * @packageDocumentation
  */
-export { createKvmPlugin, kvmPlugin } from './plugin.js';
+export { createKvmPlugin, kvmPlugin, type KvmPluginOptions } from './plugin.js';
 export { QemuHypervisorDriver, type QemuDriverOptions } from './QemuHypervisorDriver.js';
 export { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type QemuCommandLineInput, type QemuHostFeatures } from './cmdline/QemuCommandLine.js';
 export { qemuBlockGraph, HOST_CDROM_ACCESS, type BlockDriveFields, type BlockdevOptions, type QemuBlockGraph } from './cmdline/QemuBlockdev.js';
@@ -15,7 +16,9 @@ export type * from './config/QemuConfig.js';
 export { parseQemuConfig, derivedMac, QEMU_METADATA_KEYS, QEMU_UNSUPPORTED_KEYS } from './config/parseQemuConfig.js';
 export { splitArgs } from './config/splitArgs.js';
 export { qemuRunPaths, type QemuRunPaths } from './runtime/QemuRunPaths.js';
-export { probeHostFeatures } from './runtime/probeHostFeatures.js';
+export { probeHostFeatures, type HostFeatureProbeOptions } from './runtime/probeHostFeatures.js';
+export { KvmProbe, KVM_PROBE_CACHE_FILE, KVM_PROBE_DEFAULT_CPU, KVM_PROBE_TIMEOUT_MS, type KvmProbeOptions, type KvmProbeResult } from './runtime/KvmProbe.js';
+export { acceleratorMode, checkAcceleratorMode, ACCELERATOR_ENV, type AcceleratorMode, type AcceleratorModeChoice } from './runtime/acceleratorMode.js';
 export type { QemuRuntimeRecord } from './runtime/QemuRuntimeRecord.js';
 export type { ResourceControl, ResourceLimits, ResourcePlacement } from './resources/ResourceControl.js';
 export { NoResourceControl } from './resources/ResourceControl.js';

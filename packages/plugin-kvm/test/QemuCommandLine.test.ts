@@ -47,7 +47,11 @@ interface Row {
   /** Exact argv tail (after every option the driver adds). */
   tail?: string[];
   accel?: 'kvm' | 'tcg';
+  /** Must match the builder's `accelReason`. */
+  accelReason?: RegExp;
   warning?: RegExp;
+  /** No warning may match. */
+  noWarning?: RegExp;
 }
 
 const rows: Row[] = [
@@ -63,6 +67,7 @@ const rows: Row[] = [
       '-chardev': [`socket,id=qmp,path=${RUN}/qmp.sock,server=on,wait=off`, `socket,id=qmp-status,path=${RUN}/qmp-status.sock,server=on,wait=off`],
       '-mon': ['chardev=qmp,mode=control', 'chardev=qmp-status,mode=control'],
       '-pidfile': [`${RUN}/qemu.pid`],
+      '-D': [`${RUN}/qemu.log`],
       '-vnc': [`unix:${RUN}/vnc.sock`],
       '-device': ['VGA,id=vga', 'piix3-usb-uhci,id=uhci', 'usb-tablet,id=tablet,bus=uhci.0,port=1', 'virtio-balloon-pci,id=balloon0'],
       '-name': ['guest=vm100,debug-threads=on'],
@@ -83,11 +88,47 @@ const rows: Row[] = [
     accel: 'kvm',
   },
   {
+    description: 'the KVM probe said no: TCG, and the warning says why',
+    entries: {},
+    host: { ...KVM, kvm: false, kvmReason: 'KVM probe failed: the probe guest did not finish within 3000 ms' },
+    has: { '-accel': ['tcg'], '-cpu': ['qemu64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3'] },
+    hasNot: { '-global': ['kvm-pit.lost_tick_policy=discard'] },
+    accel: 'tcg',
+    accelReason: /^KVM probe failed: the probe guest did not finish within 3000 ms$/,
+    warning: /^KVM probe failed: the probe guest did not finish within 3000 ms; running under TCG/,
+  },
+  {
+    description: 'TCG forced by the embedder: no fallback warning',
+    entries: {},
+    host: { ...KVM, kvm: false, kvmReason: 'TCG forced by CORRAL_QEMU_ACCEL=tcg', accelForced: true },
+    has: { '-accel': ['tcg'] },
+    accel: 'tcg',
+    accelReason: /CORRAL_QEMU_ACCEL=tcg/,
+    noWarning: /TCG/,
+  },
+  {
+    description: "cpu host that this host's KVM cannot run (probe: MSR abort) becomes x86-64-v2-AES under KVM, with a warning",
+    entries: { cpu: 'host,flags=-pcid' },
+    host: { ...KVM, kvmCpuUnusable: { host: 'QEMU -accel kvm -cpu host was killed by SIGABRT: failed to set MSR 0x10a' } },
+    has: { '-accel': ['kvm'], '-cpu': ['kvm64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3,+kvm_pv_eoi,+kvm_pv_unhalt,-pcid'] },
+    accel: 'kvm',
+    warning: /cpu 'host' does not run under this host's KVM \(.*MSR 0x10a\): using 'x86-64-v2-AES'/,
+  },
+  {
+    description: 'cpu host with a KVM that runs it stays host',
+    entries: { cpu: 'host' },
+    host: { ...KVM, kvmCpuUnusable: { max: 'aborts' } },
+    has: { '-accel': ['kvm'], '-cpu': ['host'] },
+    accel: 'kvm',
+  },
+  {
     description: 'kvm: 0 forces TCG even with /dev/kvm (no warning about a missing KVM)',
     entries: { kvm: '0' },
     host: KVM,
     has: { '-accel': ['tcg'] },
     accel: 'tcg',
+    accelReason: /kvm: 0/,
+    noWarning: /TCG/,
   },
   {
     description: 'name, memory, sockets × cores, vcpus, q35 with its hotplug bridge, acpi off',
@@ -116,7 +157,8 @@ const rows: Row[] = [
     description: 'vga serial0 uses the serial port as console; serial0 socket in the run dir',
     entries: { vga: 'serial0', serial0: 'socket' },
     has: {
-      '-chardev': [`socket,id=serial0,path=${RUN}/serial0.sock,server=on,wait=off`],
+      // logfile: the guest's output is in serial0.log even when no client is connected
+      '-chardev': [`socket,id=serial0,path=${RUN}/serial0.sock,server=on,wait=off,logfile=${RUN}/serial0.log`],
       '-device': ['isa-serial,chardev=serial0,id=serial0'],
     },
     hasNot: { '-device': ['VGA,id=vga'] },
@@ -300,6 +342,8 @@ for (const row of rows) {
     }
     if (row.tail) t.deepEqual(argv.slice(-row.tail.length), row.tail);
     if (row.accel) t.is(cl.accel, row.accel);
+    if (row.accelReason) t.regex(cl.accelReason, row.accelReason);
+    if (row.noWarning) t.false(cl.warnings.some((w) => row.noWarning!.test(w)), cl.warnings.join('; '));
     if (row.warning) t.true(cl.warnings.some((w) => row.warning!.test(w)), cl.warnings.join('; '));
     else if (row.accel === 'kvm') t.deepEqual(cl.warnings, []);
   });

@@ -77,10 +77,17 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   t.true(status.pid! > 1);
   await t.throwsAsync(kernel.guests.start(vmid), { instanceOf: InvalidStateError });
 
-  // TCG fallback said so in the task log
+  // the start task said which accelerator ran and why; status says the same, with the log files
   const startTask = (await kernel.tasks.list({ type: 'qmstart' })).at(-1)!; // newest first: the first start
   const log = (await kernel.tasks.readLog(startTask.upid)).lines.map((l) => l.t).join('\n');
-  t.regex(log, /TCG/);
+  const detail = status.detail as { accel: string; accelReason: string; qemuLog: string; serialLogs: Record<string, string> };
+  t.true(detail.accel === 'kvm' || detail.accel === 'tcg');
+  t.true(log.includes(`accelerator: ${detail.accel} (${detail.accelReason})`), log);
+  if (detail.accel === 'tcg' && /^KVM probe failed/.test(detail.accelReason)) t.regex(log, /KVM probe failed( \(cached for this boot\))?: .*; running under TCG/);
+  t.is(detail.qemuLog, join(kernel.dir, 'run', 'qemu', '100', 'qemu.log'));
+  t.true(existsSync(detail.qemuLog));
+  // what the guest printed is in the serial log file, although a client is connected too
+  t.regex(await readFile(detail.serialLogs.serial0!, 'utf8'), /CORRAL-GUEST-READY/);
 
   // cgroup v1 placement and limits, for real
   const pid = status.pid!;
@@ -166,7 +173,7 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   await t.throwsAsync(readFile(`${cpuDir}/cpu.shares`), { code: 'ENOENT' });
   await t.throwsAsync(readFile('/sys/class/net/tap100i0/uevent'), { code: 'ENOENT' });
   const runDir = join(kernel.dir, 'run', 'qemu', '100');
-  t.deepEqual(await readdir(runDir), []);
+  t.deepEqual(await readdir(runDir), ['qemu.log', 'serial0.log'], 'only the logs stay after a stop');
 
   await kernel.guests.destroy(vmid);
   t.deepEqual(await kernel.storage.listVolumes('local', { vmid }), []);
@@ -239,8 +246,10 @@ qemuTest.serial('start refuses bad host settings before QEMU runs, and undoes ev
   t.true(argv.some((a) => a.includes(join(kernel.dir, 'store', 'images', '120', 'vm-120-disk-0.qcow2'))));
   t.true(argv.includes('-daemonize'));
   const refused = await t.throwsAsync(kernel.guests.start(vmid), { instanceOf: CommandFailedError });
+  // a daemonizing QEMU with -D writes this to its log: the error carries the log's end
   t.regex(refused.stderr, /no-such-device/);
-  t.deepEqual(await readdir(runDir), []);
+  t.true(refused.stderr.includes(join(runDir, 'qemu.log')));
+  t.deepEqual(await readdir(runDir), ['qemu.log', 'serial0.log'], 'only the logs are left (qemu.log says why)');
   t.is((await kernel.guests.status(vmid)).state, 'stopped');
   await t.throwsAsync(readFile(`/sys/fs/cgroup/cpu/${env.cgroupParent}/120.scope/cpu.shares`), { code: 'ENOENT' });
   await kernel.guests.destroy(vmid);

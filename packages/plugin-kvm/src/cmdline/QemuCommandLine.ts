@@ -13,8 +13,14 @@ import { bootIndex, driveDevice, escapeOption, netDevice, netdevOptions, renderD
 
 /** What the host offers, as probed by `probeHostFeatures`. */
 export interface QemuHostFeatures {
-  /** /dev/kvm is usable. */
+  /** KVM runs guests here: the KVM probe passed, or the embedder forced KVM. */
   readonly kvm: boolean;
+  /** Why `kvm` is what it is, for the task log ("KVM probe failed: ...", "TCG forced by CORRAL_QEMU_ACCEL=tcg"). */
+  readonly kvmReason?: string;
+  /** True when the embedder forced the accelerator: TCG is then a choice, not a fallback, and gets no warning. */
+  readonly accelForced?: boolean;
+  /** CPU models that cannot run under this host's KVM (probed `host`/`max`), with the probe's reason. */
+  readonly kvmCpuUnusable?: Readonly<Record<string, string>>;
   /** /dev/vhost-net is present. */
   readonly vhostNet: boolean;
   /** OVMF firmware files by `efitype` (absent when the `ovmf` package is not installed). */
@@ -39,8 +45,10 @@ export interface QemuCommandLineInput {
 /** The command line and what the builder had to decide on the host's behalf. */
 export interface QemuCommandLine {
   readonly argv: readonly string[];
-  /** `kvm` or `tcg` (TCG when /dev/kvm is missing or `kvm: 0`). */
+  /** `kvm` or `tcg` (TCG when KVM is not usable or forced off, or the guest has `kvm: 0`). */
   readonly accel: 'kvm' | 'tcg';
+  /** Why that accelerator ("KVM probe passed (ran in 40 ms)", "the guest's config has kvm: 0"...). */
+  readonly accelReason: string;
   /** Decisions a task log should show (TCG fallback, CPU model substitutions...). */
   readonly warnings: readonly string[];
 }
@@ -51,10 +59,15 @@ export const DEFAULT_QEMU_BINARY = 'qemu-system-x86_64';
 /**
  * Builds the argv of a VM.
  *
- * Layout: identity, monitors (two QMP sockets), pid file, machine and accelerator, CPU and
- * memory, firmware, fixed devices (VGA, balloon, agent channel, serial ports, USB tablet,
- * watchdog, RNG), controllers, drives (`-blockdev` graphs + devices), NICs (`-netdev` +
- * devices), PCI passthrough, and last `args` as configured.
+ * Layout: identity, monitors (two QMP sockets), pid file and QEMU log (`-D`), machine and
+ * accelerator, CPU and memory, firmware, fixed devices (VGA, balloon, agent channel, serial
+ * ports logging to `serialN.log`, USB tablet, watchdog, RNG), controllers, drives
+ * (`-blockdev` graphs + devices), NICs (`-netdev` + devices), PCI passthrough, and last
+ * `args` as configured.
+ *
+ * Accelerator: KVM when the guest has `kvm: 1` (default) and `host.kvm`; otherwise TCG, with a
+ * warning when TCG is a fallback (not forced by the embedder, not `kvm: 0`). A `host`/`max`
+ * CPU listed in `host.kvmCpuUnusable` becomes `x86-64-v2-AES` under KVM, with a warning.
  *
  * @throws InvalidConfigError naming the key when a volume was not resolved or its format
  *   cannot be a drive; UnavailableError when `bios: ovmf` and no OVMF firmware is installed.
@@ -66,14 +79,15 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   const push = (...a: string[]): void => void argv.push(...a);
   const device = (d: QemuDevice): void => push('-device', renderDevice(d));
 
-  const accel: 'kvm' | 'tcg' = c.kvm && host.kvm ? 'kvm' : 'tcg';
-  if (c.kvm && !host.kvm) warnings.push('KVM is not available (/dev/kvm missing): running under TCG emulation, which is much slower');
+  const { accel, accelReason } = chooseAccelerator(c, host, warnings);
 
   push('-name', `guest=${escapeOption(c.name ?? `vm${c.vmid}`)},debug-threads=on`);
   push('-no-user-config', '-nodefaults');
   push('-chardev', `socket,id=qmp,path=${escapeOption(paths.qmp)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control');
   push('-chardev', `socket,id=qmp-status,path=${escapeOption(paths.qmpStatus)},server=on,wait=off`, '-mon', 'chardev=qmp-status,mode=control');
   push('-pidfile', paths.pidFile);
+  // QEMU's own log; a daemonized QEMU with -D also sends its stderr there (not to /dev/null).
+  push('-D', paths.qemuLog);
   if (input.daemonize) push('-daemonize');
   if (input.paused) push('-S');
 
@@ -108,7 +122,7 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   }
 
   // CPU and memory
-  push('-cpu', cpuOption(c, accel, warnings));
+  push('-cpu', cpuOption(c, accel, host, warnings));
   push('-smp', `${c.vcpus},sockets=${c.sockets},cores=${c.cores},maxcpus=${c.sockets * c.cores}`);
   push('-m', String(c.memoryMiB));
   if (c.localtime || c.ostype?.startsWith('w')) {
@@ -152,8 +166,10 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
     }
   }
   for (const [i, s] of [...c.serials.entries()].sort((a, b) => a[0] - b[0])) {
-    if (s.kind === 'socket') push('-chardev', `socket,id=serial${i},path=${escapeOption(paths.serial(i))},server=on,wait=off`);
-    else push('-chardev', `serial,id=serial${i},path=${escapeOption(s.path)}`);
+    // logfile: what the guest prints is in a file even when no client is connected.
+    const log = `logfile=${escapeOption(paths.serialLog(i))}`;
+    if (s.kind === 'socket') push('-chardev', `socket,id=serial${i},path=${escapeOption(paths.serial(i))},server=on,wait=off,${log}`);
+    else push('-chardev', `serial,id=serial${i},path=${escapeOption(s.path)},${log}`);
     device({ driver: 'isa-serial', chardev: `serial${i}`, id: `serial${i}` });
   }
   if (c.watchdog) {
@@ -235,12 +251,31 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   if (c.hostpci.length > 0 && accel === 'tcg') warnings.push('PCI passthrough under TCG is slow and may not work');
 
   push(...c.args);
-  return { argv, accel, warnings };
+  return { argv, accel, accelReason, warnings };
 }
 
-function cpuOption(c: QemuConfig, accel: 'kvm' | 'tcg', warnings: string[]): string {
+/** KVM when the guest wants it (`kvm: 1`, the default) and the host has it; TCG, with a warning when it is a fallback, otherwise. */
+function chooseAccelerator(c: QemuConfig, host: QemuHostFeatures, warnings: string[]): { accel: 'kvm' | 'tcg'; accelReason: string } {
+  if (!c.kvm) return { accel: 'tcg', accelReason: "the guest's config has kvm: 0" };
+  if (!host.kvm) {
+    const accelReason = host.kvmReason ?? 'KVM is not available';
+    if (!host.accelForced) warnings.push(`${accelReason}; running under TCG emulation, which is much slower`);
+    return { accel: 'tcg', accelReason };
+  }
+  return { accel: 'kvm', accelReason: host.kvmReason ?? 'KVM is available' };
+}
+
+/** The model used under KVM in place of a `host`/`max` that this host's KVM cannot run (Proxmox's default model). */
+const KVM_SAFE_CPU_MODEL = 'x86-64-v2-AES';
+
+function cpuOption(c: QemuConfig, accel: 'kvm' | 'tcg', host: QemuHostFeatures, warnings: string[]): string {
   let model = c.cpu.type;
   const flags: string[] = [];
+  const unusable = accel === 'kvm' ? host.kvmCpuUnusable?.[model] : undefined;
+  if (unusable !== undefined) {
+    warnings.push(`cpu '${model}' does not run under this host's KVM (${unusable}): using '${KVM_SAFE_CPU_MODEL}' instead`);
+    model = KVM_SAFE_CPU_MODEL;
+  }
   if (model in X86_64_LEVELS) {
     flags.push(...X86_64_LEVELS[model]!);
     model = accel === 'kvm' ? 'kvm64' : 'qemu64';

@@ -26,6 +26,10 @@ export interface QemuRunPaths {
   readonly efivars: string;
   /** Serial port N on a unix socket (`serialN: socket`). */
   serial(index: number): string;
+  /** QEMU's log (`-D`; a daemonized QEMU's stderr goes there too). Kept after stop, truncated at start. */
+  readonly qemuLog: string;
+  /** What the guest printed on serial port N (the chardev's `logfile`). Kept after stop, truncated at start. */
+  serialLog(index: number): string;
 }
 
 /**
@@ -44,6 +48,8 @@ export function qemuRunPaths(runDir: string): QemuRunPaths {
     runtimeFile: join(runDir, 'runtime.json'),
     efivars: join(runDir, 'efivars.fd'),
     serial: (index: number) => join(runDir, `serial${index}.sock`),
+    qemuLog: join(runDir, 'qemu.log'),
+    serialLog: (index: number) => join(runDir, `serial${index}.log`),
   };
   const longest = paths.qmpStatus.length + 2;
   if (longest > MAX_SOCKET_PATH) {

@@ -11,6 +11,10 @@ export interface QemuRuntimeRecord {
   /** Start time, ms since the epoch. */
   readonly startedAt: number;
   readonly accel: 'kvm' | 'tcg';
+  /** Why that accelerator ("KVM probe failed: ...", "TCG forced by CORRAL_QEMU_ACCEL=tcg"...). */
+  readonly accelReason?: string;
+  /** QEMU's log file and the serial ports' log files by config key (`serial0`). */
+  readonly logs?: { readonly qemu: string; readonly serial: Readonly<Record<string, string>> };
   /** Tap devices made for NICs (`net0` → `tap100i0`). */
   readonly taps: Readonly<Record<string, string>>;
   /** Volumes the VM holds open by config key (for deactivation at stop). */
