@@ -180,7 +180,7 @@ export class FlatStorageDriver extends BaseStorageDriver {
         } finally {
           await fh.close();
         }
-      });
+      }, { log: ctx.log });
     } catch (err) {
       throw mapFsError(ctx, err, volname);
     }

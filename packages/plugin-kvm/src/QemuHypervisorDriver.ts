@@ -266,7 +266,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
         },
         { signal: ctx.signal },
       );
-    });
+    }, { log: ctx.log });
   }
 
   async stop(ctx: GuestContext, _entries: GuestConfigEntries, options: { timeoutMs?: number }): Promise<void> {
@@ -414,7 +414,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     let config = parseQemuConfig(entries, { vmid: ctx.vmid });
     const host = await this.#hostFeatures(ctx.runner, config);
     config = await this.#checkHost(config);
-    const volumes = await withReverter((revert) => this.#resolveVolumes(ctx, config, revert));
+    const volumes = await withReverter((revert) => this.#resolveVolumes(ctx, config, revert), { log: ctx.log });
     return this.#commandLine(config, qemuRunPaths(ctx.runDir), host, volumes).argv;
   }
 

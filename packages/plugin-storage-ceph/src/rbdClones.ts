@@ -40,7 +40,7 @@ export async function createRbdBase(s: RbdSession, volname: string): Promise<str
     await s.run(s.cmd.snapCreate(newName, BASE_SNAPSHOT), { volid: newVolid, snapshot: BASE_SNAPSHOT });
     revert.add(() => s.run(s.cmd.snapRemove(newName, BASE_SNAPSHOT)), 'remove __base__');
     await s.run(s.cmd.snapProtect(newName, BASE_SNAPSHOT), { volid: newVolid, snapshot: BASE_SNAPSHOT });
-  });
+  }, { log: s.ctx.log });
   return newVolname;
 }
 

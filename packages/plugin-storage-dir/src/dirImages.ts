@@ -84,7 +84,7 @@ export async function allocateImage(dc: DirContext, options: AllocateOptions): P
       throw await mapStorageError(err, { storage: dc.sid, path: dc.layout.root, requestedBytes: options.sizeBytes });
     }
     return volname;
-  });
+  }, { log: dc.log });
 }
 
 /** Decodes and checks that a volname is an image or subvol. */
@@ -249,5 +249,5 @@ export async function cloneLinkedImage(dc: DirContext, volname: string, options:
       throw await mapStorageError(err, { storage: dc.sid, path: dc.layout.root });
     }
     return newVolname;
-  });
+  }, { log: dc.log });
 }

@@ -54,7 +54,7 @@ export async function createZfsBase(s: ZfsSession, volname: string): Promise<str
     await renameDataset(s, s.dataset(v.name), s.dataset(newName), volid);
     revert.add(() => renameDataset(s, s.dataset(newName), s.dataset(v.name), volid), 'rename back');
     await createZfsSnapshot(s, newVolname, BASE_SNAPSHOT);
-  });
+  }, { log: s.ctx.log });
   return newVolname;
 }
 

@@ -180,7 +180,7 @@ export class StorageFacade {
             revert.add(() => this.#cfg.deleteSecrets(id), 'remove secrets');
           }
           await this.#cfg.write([...file.sections, { type, id, options: plain }], file.digest);
-        });
+        }, { log: this.deps.logger });
         return def;
       },
       { timeoutMs: STORAGE_LOCK_TIMEOUT_MS },
@@ -224,7 +224,7 @@ export class StorageFacade {
             revert.add(() => this.#cfg.writeSecrets(id, oldSecrets), 'restore secrets');
           }
           await this.#cfg.write(sections, file.digest);
-        });
+        }, { log: this.deps.logger });
         return def;
       },
       { timeoutMs: STORAGE_LOCK_TIMEOUT_MS },
