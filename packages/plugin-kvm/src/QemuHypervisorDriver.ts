@@ -360,7 +360,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     return createSnapshot(ctx, config, qemuRunPaths(ctx.runDir), options);
   }
 
-  /** After an interrupted snapshot of a running VM: see {@link recoverInterruptedSnapshot}. Other locks need nothing. */
+  /** After an interrupted snapshot of a running VM: cancels its RAM-state job, removes its block nodes, thaws and resumes the VM. Other locks need nothing. */
   async recover(ctx: GuestContext, entries: GuestConfigEntries, options: { lock: string }): Promise<void> {
     if (options.lock !== 'snapshot') return;
     const paths = qemuRunPaths(ctx.runDir);

@@ -11,7 +11,7 @@ import { checkVmid } from './GuestConfigRepository.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { isUnusedKey, managedVolumes, withFreshMac } from './guestVolumes.js';
 
-/** Options of {@link cloneGuest}. */
+/** Options of {@link GuestFacade.clone}. */
 export interface CloneGuestOptions extends GuestOperationOptions {
   /** The clone's id; default the lowest free one from 100. */
   readonly newid?: number;

@@ -11,7 +11,7 @@ import { checkVmid } from './GuestConfigRepository.js';
 import { stringifyConfig, type GuestOperationOptions, type GuestOperations, type GuestTaskResult } from './GuestOperations.js';
 import { withPlaceholderVolumes } from './guestVolumes.js';
 
-/** Options of {@link createGuest}. */
+/** Options of {@link GuestFacade.create}. */
 export interface CreateGuestOptions extends GuestOperationOptions {
   /** The new guest's id; default the lowest free one from 100. */
   readonly vmid?: number;

@@ -12,7 +12,7 @@ import type { StoredGuestConfig } from './GuestConfigRepository.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { managedVolumes } from './guestVolumes.js';
 
-/** Options of {@link destroyGuest}. */
+/** Options of {@link GuestFacade.destroy}. */
 export interface DestroyGuestOptions extends GuestOperationOptions {
   /** Keep every volume (only the config goes). */
   readonly keepVolumes?: boolean;

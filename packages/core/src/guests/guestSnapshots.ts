@@ -13,7 +13,7 @@ import type { GuestDocument, GuestSnapshotSection } from './GuestDocument.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { managedVolumes } from './guestVolumes.js';
 
-/** Options of {@link snapshotGuest}. */
+/** Options of {@link GuestFacade.snapshot}. */
 export interface SnapshotGuestOptions extends GuestOperationOptions {
   /** Keep the RAM state of a running guest (VMs). */
   readonly withState?: boolean;

@@ -8,7 +8,7 @@ import { parsePropertyString, parseSize } from '../formats/propertyString.js';
 import type { GuestOperationOptions, GuestOperations } from './GuestOperations.js';
 import { isUnusedKey, managedVolumes, nextUnusedKey, referencedVolids } from './guestVolumes.js';
 
-/** Options of {@link rescanGuests}. */
+/** Options of {@link GuestFacade.rescan}. */
 export interface RescanOptions extends GuestOperationOptions {
   /** Only this guest (default: every guest of the node). */
   readonly vmid?: number;
@@ -25,7 +25,7 @@ export interface GuestRescanChange {
   readonly resized: ReadonlyArray<{ readonly key: string; readonly volid: string; readonly sizeBytes: number }>;
 }
 
-/** What {@link rescanGuests} returns. */
+/** What {@link GuestFacade.rescan} returns. */
 export interface RescanResult {
   readonly upid: string;
   /** Guests that changed, by vmid. */

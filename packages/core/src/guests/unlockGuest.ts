@@ -7,7 +7,7 @@
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { dropPreparedSnapshots } from './guestSnapshots.js';
 
-/** What {@link unlockGuest} did. */
+/** What {@link GuestFacade.unlock} did. */
 export interface GuestUnlockResult extends GuestTaskResult {
   /** The lock that was cleared, or undefined when the guest was not locked. */
   readonly lock?: string;

@@ -18,7 +18,7 @@ export interface GuestConfigChange {
   readonly digest?: string;
 }
 
-/** What {@link updateGuest} returns. */
+/** What {@link GuestFacade.update} returns. */
 export interface GuestUpdateResult extends GuestTaskResult {
   /** Keys that took effect now. */
   readonly applied: readonly string[];
