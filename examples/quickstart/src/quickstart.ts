@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { createKernel, ROOT_CALLER, type Kernel } from '@corral/core';
+import { createKernel, ROOT_CALLER, type Caller, type Kernel } from '@corral/core';
 import { kvmPlugin } from '@corral/plugin-kvm';
 import { lxcPlugin } from '@corral/plugin-lxc';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
@@ -128,9 +128,13 @@ interface BootFacts {
  *   {@link READY_TIMEOUT_MS}), naming the accelerator QEMU runs with (and why), the timeout
  *   and the serial console's log file. The VM is left running (the caller stops it).
  */
-export async function bootUntilReady(kernel: Kernel, vmid: number, opts: { onTask?: (upid: string) => void; signal?: AbortSignal; readyTimeoutMs?: number }): Promise<string[]> {
+export async function bootUntilReady(
+  kernel: Kernel,
+  vmid: number,
+  opts: { onTask?: (upid: string) => void; signal?: AbortSignal; readyTimeoutMs?: number; caller?: Caller },
+): Promise<string[]> {
   const timeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
-  await kernel.guests.start(vmid, { onTask: opts.onTask, signal: opts.signal });
+  await kernel.guests.start(vmid, { onTask: opts.onTask, signal: opts.signal, caller: opts.caller });
   const facts = ((await kernel.guests.status(vmid)).detail ?? {}) as BootFacts;
   const stuck = (): Error =>
     new Error(

@@ -6,7 +6,10 @@
  * failed undo is a task warning, never silent.
  */
 import test, { type ExecutionContext } from 'ava';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalConfigStore, ROOT_CALLER, type Kernel } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
 import { createKvmPlugin } from '@corral/plugin-kvm';
@@ -29,7 +32,13 @@ async function faultyNode(t: ExecutionContext): Promise<FaultyNode> {
     configStore: store,
     plugins: [faultyDirPlugin(plan), createKvmPlugin({ resourceControl: { mode: 'none' } }), lxcPlugin],
   });
-  t.teardown(() => kernel.dispose());
+  t.teardown(async () => {
+    plan.disarm();
+    for (const g of await kernel.guests.list().catch(() => [])) {
+      if (g.status !== 'stopped') await kernel.guests.stop(g.vmid).catch(() => undefined);
+    }
+    await kernel.dispose();
+  });
   await addLocalStorage(kernel, base);
   return { kernel, plan, base };
 }
@@ -42,6 +51,16 @@ interface Operation {
   setup(kernel: Kernel): Promise<void>;
   /** The operation; `onTask` gets its UPID. */
   run(kernel: Kernel, onTask: (upid: string) => void): Promise<unknown>;
+  /** More to check after a fault (the guest still usable...). */
+  check?(t: ExecutionContext, kernel: Kernel, label: string): Promise<void>;
+}
+
+/** The busybox container template (built by plugin-lxc's script, cached under .cache). */
+function busyboxTemplate(): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+  const file = join(process.env.CORRAL_CACHE_DIR ?? join(root, '.cache'), 'lxc', 'busybox.tar.gz');
+  if (!existsSync(file)) execFileSync('bash', [join(root, 'packages', 'plugin-lxc', 'scripts', 'build-busybox-template.sh')], { stdio: 'ignore' });
+  return file;
 }
 
 const operations: Operation[] = [
@@ -101,6 +120,32 @@ const operations: Operation[] = [
       await k.guests.snapshot(100, 'snap1');
     },
     run: (k, onTask) => k.guests.deleteSnapshot(100, 'snap1', { onTask }),
+  },
+  {
+    name: 'container create from a template',
+    setup: async (k) => {
+      await k.storage.upload({ storage: 'local', content: 'vztmpl', filename: 'busybox.tar.gz', stream: createReadStream(busyboxTemplate()) });
+    },
+    run: (k, onTask) =>
+      k.guests.create(
+        'lxc',
+        { ostemplate: 'local:vztmpl/busybox.tar.gz', rootfs: 'local:0.05', mp0: 'local:0.01,mp=/data', memory: 64 },
+        { vmid: 200, onTask, caller: ROOT_CALLER },
+      ),
+  },
+  {
+    name: 'snapshot with RAM state of a running VM',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.0625,format=qcow2', scsi1: 'local:0.0625,format=qcow2' }, { vmid: 100 });
+      await k.guests.start(100);
+    },
+    run: (k, onTask) => k.guests.snapshot(100, 'ram1', { withState: true, onTask }),
+    check: async (t, k, label) => {
+      t.is((await k.guests.status(100)).state, 'running', `${label}: the VM runs`);
+      // No half state left in QEMU: the next RAM snapshot works.
+      await k.guests.snapshot(100, 'ram2', { withState: true });
+      await k.guests.deleteSnapshot(100, 'ram2');
+    },
   },
   {
     name: 'destroy',
@@ -168,6 +213,7 @@ for (const op of operations) {
             `${label}: ${v} is ${state.orphans.includes(v) ? 'orphaned' : 'dangling'} without a warning (${warned.join(' | ')})`,
           );
         if (!configFailed) t.deepEqual(state.dangling, [], `${label}: a config names a volume that does not exist`);
+        await op.check?.(t, kernel, label);
         // And rescan makes every orphan of a guest that has a config an unusedN volume of it.
         if (state.orphans.length > 0) {
           await kernel.guests.rescan({ caller: ROOT_CALLER });
@@ -230,7 +276,6 @@ test('destroy frees only volumes the guest owns: a shared ISO attached as a disk
   const { kernel, base } = await faultyNode(t);
   await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 101 });
   const other = (await kernel.guests.config(101)).config.scsi0!.split(',')[0]!;
-  const { createReadStream } = await import('node:fs');
   const { writeFile } = await import('node:fs/promises');
   const isoSource = join(base, 'shared.iso');
   await writeFile(isoSource, Buffer.alloc(64 * 1024, 1));

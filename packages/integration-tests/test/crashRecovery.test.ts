@@ -134,38 +134,44 @@ qemuTest.serial(`SIGKILL during a full clone, ${KILLS_PER_OPERATION} times: the 
   t.true(finishedFirst < KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
 });
 
-qemuTest.serial(`SIGKILL during a RAM snapshot, ${KILLS_PER_OPERATION} times: unlock resumes the VM, drops the half snapshot, and the next RAM snapshot works`, async (t) => {
-  t.timeout(900_000);
-  const next = random(seed + 2);
-  const base = await makeTempDir(t, 'corral-crash-snap-');
-  const setup = await openNodeKernel(base);
-  t.teardown(async () => {
-    const k = await openNodeKernel(base);
-    if ((await k.guests.status(100).catch(() => undefined))?.state !== 'stopped') await k.guests.stop(100).catch(() => undefined);
-    await k.dispose();
-  });
-  await addLocalStorage(setup, base);
-  await setup.guests.create('qemu', tinyVmConfig({ scsi0: 'local:0.0625,format=qcow2' }), { vmid: 100 });
-  await setup.guests.start(100);
-  await setup.dispose();
-  const duration = await measure(t, base, ['snapshot', '100', 'calibrate']);
-  t.log(`RAM snapshot takes ${duration.toFixed(0)} ms`);
-  let finishedFirst = 0;
-  for (let i = 0; i < KILLS_PER_OPERATION; i++) {
-    const name = `crash${i}`;
-    if (await killDuring(t, base, ['snapshot', '100', name], next() * duration)) finishedFirst++;
-    const kernel = await recover(t, base);
-    const status = await kernel.guests.status(100);
-    t.is(status.state, 'running', `snapshot #${i}: the VM runs again (QMP: ${String(status.detail?.qmpStatus)})`);
-    const names = (await kernel.guests.listSnapshots(100)).map((s) => s.name);
-    t.false(names.some((n) => n !== 'calibrate' && n !== name), names.join(','));
-    // The VM is usable: the next RAM snapshot succeeds (the interrupted one left no block node behind).
-    await kernel.guests.snapshot(100, `after${i}`, { withState: true });
-    await kernel.guests.deleteSnapshot(100, `after${i}`);
-    if (names.includes(name)) await kernel.guests.deleteSnapshot(100, name);
-    t.deepEqual(await checkStorageInvariants(kernel), { orphans: [], dangling: [], leftovers: [] });
-    await kernel.dispose();
-  }
-  t.log(`${KILLS_PER_OPERATION - finishedFirst} kills landed inside the snapshot`);
-  t.true(finishedFirst < KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
-});
+qemuTest.serial(
+  `SIGKILL during a RAM snapshot, ${KILLS_PER_OPERATION} times: unlock resumes the VM, drops the half snapshot, and the next RAM snapshot works`,
+  async (t) => {
+    t.timeout(900_000);
+    const next = random(seed + 2);
+    const base = await makeTempDir(t, 'corral-crash-snap-');
+    const setup = await openNodeKernel(base);
+    t.teardown(async () => {
+      const k = await openNodeKernel(base);
+      if ((await k.guests.status(100).catch(() => undefined))?.state !== 'stopped') await k.guests.stop(100).catch(() => undefined);
+      await k.dispose();
+    });
+    await addLocalStorage(setup, base);
+    await setup.guests.create('qemu', tinyVmConfig({ scsi0: 'local:0.0625,format=qcow2' }), { vmid: 100 });
+    await setup.guests.start(100);
+    await setup.dispose();
+    const duration = await measure(t, base, ['snapshot', '100', 'calibrate']);
+    t.log(`RAM snapshot takes ${duration.toFixed(0)} ms`);
+    let finishedFirst = 0;
+    for (let i = 0; i < KILLS_PER_OPERATION; i++) {
+      const name = `crash${i}`;
+      if (await killDuring(t, base, ['snapshot', '100', name], next() * duration)) finishedFirst++;
+      const kernel = await recover(t, base);
+      const status = await kernel.guests.status(100);
+      t.is(status.state, 'running', `snapshot #${i}: the VM runs again (QMP: ${String(status.detail?.qmpStatus)})`);
+      const names = (await kernel.guests.listSnapshots(100)).map((s) => s.name);
+      t.false(
+        names.some((n) => n !== 'calibrate' && n !== name),
+        names.join(','),
+      );
+      // The VM is usable: the next RAM snapshot succeeds (the interrupted one left no block node behind).
+      await kernel.guests.snapshot(100, `after${i}`, { withState: true });
+      await kernel.guests.deleteSnapshot(100, `after${i}`);
+      if (names.includes(name)) await kernel.guests.deleteSnapshot(100, name);
+      t.deepEqual(await checkStorageInvariants(kernel), { orphans: [], dangling: [], leftovers: [] });
+      await kernel.dispose();
+    }
+    t.log(`${KILLS_PER_OPERATION - finishedFirst} kills landed inside the snapshot`);
+    t.true(finishedFirst < KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
+  },
+);

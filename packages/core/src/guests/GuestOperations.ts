@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigStore } from '../config/ConfigStore.js';
 import type { GuestConfigEntries, GuestContext, GuestRuntimeStatus, GuestStorageAccess, GuestType, HypervisorDriver } from '../contracts/hypervisor.js';
-import { InvalidStateError, UnavailableError } from '../errors.js';
+import { AbortedError, CorralError, InvalidStateError, UnavailableError } from '../errors.js';
 import type { EventBus } from '../events/EventBus.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager, LockMode } from '../locks/LockManager.js';
@@ -226,11 +226,23 @@ export class GuestOperations {
     fn: (signal: AbortSignal) => Promise<T>,
     mode: LockMode = 'exclusive',
   ): Promise<T> {
-    return this.deps.locks.withLock(guestLockName(vmid), (lease) => fn(AbortSignal.any([task.signal, lease.lost])), {
-      timeoutMs: options.lockTimeoutMs,
-      signal: task.signal,
-      mode,
-    });
+    return this.deps.locks.withLock(
+      guestLockName(vmid),
+      async (lease) => {
+        const signal = AbortSignal.any([task.signal, lease.lost]);
+        try {
+          return await fn(signal);
+        } catch (err) {
+          // Whatever a step threw once the signal aborted (a stream's AbortError, a killed
+          // command), the cause is the abort: the task's AbortedError or the LockLostError.
+          if (signal.aborted && !(err instanceof CorralError && (err.code === 'CORRAL_ERR_ABORTED' || err.code === 'CORRAL_ERR_LOCK_LOST'))) {
+            throw signal.reason instanceof CorralError ? signal.reason : new AbortedError(`guest ${vmid}: operation aborted`, { cause: signal.reason });
+          }
+          throw err;
+        }
+      },
+      { timeoutMs: options.lockTimeoutMs, signal: task.signal, mode },
+    );
   }
 
   /** Runs `fn` under the guest lock (exclusive) with a fresh read of the config. */
