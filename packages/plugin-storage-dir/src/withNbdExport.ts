@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TimeoutError, type CommandRunner, type RunResult } from '@corral/core';
+import { CorralError, TimeoutError, UnavailableError, type CommandRunner, type RunResult } from '@corral/core';
 import { NbdClient } from './NbdClient.js';
 
 /** Options of {@link withNbdExport}. */
@@ -53,13 +53,23 @@ export async function withNbdExport<T>(runner: CommandRunner, options: NbdExport
   let client: NbdClient | undefined;
   try {
     const deadline = Date.now() + START_TIMEOUT_MS;
+    // The socket file appears when qemu-nbd binds, a moment before it listens: a connection
+    // refused then is retried until it accepts, exits or the deadline passes.
     for (;;) {
-      if (settled) throw 'err' in settled ? settled.err : new Error(`qemu-nbd exited before serving ${options.path}`);
-      if (await stat(socket).then(() => true, () => false)) break;
+      if (settled) throw 'err' in settled ? settled.err : new UnavailableError('qemu-nbd', `qemu-nbd exited before serving ${options.path}`);
+      if (await stat(socket).then(() => true, () => false)) {
+        try {
+          client = await NbdClient.connect(socket);
+          break;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (err instanceof CorralError) throw err;
+          if (code !== 'ECONNREFUSED' && code !== 'ENOENT') throw new UnavailableError('qemu-nbd', `cannot connect to qemu-nbd on ${socket}: ${(err as Error).message}`, { cause: err });
+        }
+      }
       if (Date.now() > deadline) throw new TimeoutError(`qemu-nbd to listen on ${socket}`, START_TIMEOUT_MS);
       await sleep(10);
     }
-    client = await NbdClient.connect(socket);
     const out = await fn(client);
     await client.disconnect();
     client = undefined;
