@@ -81,8 +81,18 @@ zfsTest('a file-backed zfs-fuse pool: dataset with refquota, snapshot, clone, zf
     ].sort());
 
     // zfs-fuse: a mounted dataset whose files were read is "busy" for destroy; unmount first.
+    // Under load it can stay busy for a moment after the unmount: retry as the driver does.
     await runToolOk(['zfs', 'unmount', `${pool}/subvol-101-disk-0`]);
-    await runToolOk(['zfs', 'destroy', `${pool}/subvol-101-disk-0`]);
+    for (let attempt = 0; ; attempt++) {
+      const destroyed = await runTool(['zfs', 'destroy', `${pool}/subvol-101-disk-0`]);
+      if (destroyed.exitCode === 0) break;
+      if (!/dataset is busy/.test(destroyed.stderr) || attempt >= 5) {
+        t.fail(`zfs destroy: ${destroyed.stderr}`);
+        break;
+      }
+      await runTool(['zfs', 'unmount', `${pool}/subvol-101-disk-0`]);
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
     const gone = await runTool(['zfs', 'list', '-H', '-o', 'name', `${pool}/subvol-101-disk-0`]);
     t.not(gone.exitCode, 0);
     t.regex(gone.stderr, /dataset does not exist/);
