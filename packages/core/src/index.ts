@@ -51,6 +51,7 @@ export * from './locks/HostLockManager.js';
 export { acquireHostLock, type HostLockOptions } from './locks/acquireHostLock.js';
 export * from './locks/guestLock.js';
 export * from './tasks/Upid.js';
+export { checkUserid, MAX_USERID_LENGTH } from './tasks/checkUserid.js';
 export * from './tasks/TaskManager.js';
 export * from './events/CorralEvents.js';
 export * from './events/EventBus.js';
