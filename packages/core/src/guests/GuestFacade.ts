@@ -23,6 +23,7 @@ import {
   ProtectedError,
   UnavailableError,
 } from '../errors.js';
+import type { CorralError } from '../errors.js';
 import type { EventBus } from '../events/EventBus.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager } from '../locks/LockManager.js';
@@ -61,11 +62,18 @@ export interface GuestListEntry {
   readonly vmid: number;
   readonly type: GuestType;
   readonly name?: string;
-  readonly status: GuestRuntimeStatus['state'];
+  /** The runtime state; `unknown` when the guest's config cannot be read (see `error`). */
+  readonly status: GuestRuntimeStatus['state'] | 'unknown';
   readonly pid?: number;
   readonly template: boolean;
   readonly lock?: string;
   readonly tags?: string;
+  /**
+   * Set when the guest's config file cannot be parsed (a coded error, usually a `ParseError`
+   * naming the file and line): the guest is listed with `status: 'unknown'` and no name, and
+   * the rest of the list is unaffected. Operations on the guest fail with the same error.
+   */
+  readonly error?: CorralError;
 }
 
 /** A guest's config with its digest, pending changes and snapshots. */
@@ -125,7 +133,8 @@ export class GuestFacade {
       withRunDir.set(type, new Set(await readdir(join(this.deps.runDir, type)).catch(() => [] as string[])));
     }
     return Promise.all(
-      all.map(async (g) => {
+      all.map(async (g): Promise<GuestListEntry> => {
+        if (g.error) return { vmid: g.vmid, type: g.type, status: 'unknown', template: false, error: g.error };
         const cur = g.current;
         const driver = this.deps.hypervisors().get(g.type);
         let status: GuestRuntimeStatus = { state: 'stopped' };
