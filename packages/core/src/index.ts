@@ -59,7 +59,7 @@ export * from './node/NodeInfoService.js';
 
 // facades
 export { StorageFacade, checkSnapshotName, type AllocateVolumeOptions, type CopyVolumeOptions, type StorageSummary, type StorageFacadeDeps } from './storage/StorageFacade.js';
-export { parseVolumeId, formatVolumeId, checkVolname, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
+export { parseVolumeId, formatVolumeId, checkVolname, MAX_VOLUME_ID_LENGTH, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
 export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
 export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
 export { COMMON_STORAGE_OPTIONS, toStorageDefinition, validateStorageOptions } from './storage/storageDefinitions.js';
