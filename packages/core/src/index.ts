@@ -51,6 +51,7 @@ export * from './locks/HostLockManager.js';
 export { acquireHostLock, type HostLockOptions } from './locks/acquireHostLock.js';
 export * from './locks/guestLock.js';
 export * from './tasks/Upid.js';
+export { checkUserid, MAX_USERID_LENGTH } from './tasks/checkUserid.js';
 export * from './tasks/TaskManager.js';
 export * from './events/CorralEvents.js';
 export * from './events/EventBus.js';
@@ -67,7 +68,7 @@ export {
   type StorageSummary,
   type StorageFacadeDeps,
 } from './storage/StorageFacade.js';
-export { parseVolumeId, formatVolumeId, checkVolname, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
+export { parseVolumeId, formatVolumeId, checkVolname, MAX_VOLUME_ID_LENGTH, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
 export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
 export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
 export { COMMON_STORAGE_OPTIONS, toStorageDefinition, validateStorageOptions } from './storage/storageDefinitions.js';

@@ -15,12 +15,12 @@ export const IMAGE_NAME_RE = /^((base-)?[^/\s]+\.(raw|qcow2|vmdk|subvol))$/;
 /** An iso file name: `[^/]+` then `$PVE::Storage::ISO_EXT_RE_0` (`.iso`/`.img`, any case). */
 export const ISO_FILE_RE = /^[^/]+\.(?:iso|img)$/i;
 /** A container template file name: `$PVE::Storage::VZTMPL_EXT_RE_1` (plain `.tar` or `.tar.{gz,xz,zst,bz2}`, any case). */
-export const VZTMPL_FILE_RE = /^[^/]+\.(?:(tar)(?!\.)|tar\.(gz|xz|zst|bz2))$/i;
+export const VZTMPL_FILE_RE = /^[^/]+\.(?:(tar)|tar\.(gz|xz|zst|bz2))$/i;
 /** A backup file name: `$PVE::Storage::BACKUP_EXT_RE_2` with the known compressors gz, lzo, zst, bz2. */
 export const BACKUP_FILE_RE = /^[^/]+\.(tgz|(?:tar|vma)(?:\.(gz|lzo|zst|bz2))?)$/;
 
-const LINKED_RE = /^(\d+)\/(\S+)\/(\d+)\/(\S+)$/;
-const IMAGE_RE = /^(\d+)\/(\S+)$/;
+const DIGITS_RE = /^\d+$/;
+const WHITESPACE_RE = /\s/;
 const ISO_RE = /^iso\/([^/]+)$/;
 const VZTMPL_RE = /^vztmpl\/([^/]+)$/;
 const BACKUP_RE = /^backup\/([^/]+)$/;
@@ -50,6 +50,21 @@ export interface DirVolname {
 
 function invalid(volname: string, why: string): never {
   throw new InvalidVolumeIdError(volname, why);
+}
+
+/**
+ * The image forms of `parse_volname`, `<vmid>/<name>` and `<basevmid>/<basename>/<vmid>/<name>`
+ * (Proxmox's `^(\d+)\/(\S+)$` and `^(\d+)\/(\S+)\/(\d+)\/(\S+)$`), split on `/` instead of
+ * matched with those patterns, which backtrack polynomially on long names.
+ */
+function splitImageVolname(volname: string): { vmid: string; name: string; baseVmid?: string; baseName?: string } | undefined {
+  if (WHITESPACE_RE.test(volname)) return undefined;
+  const segments = volname.split('/');
+  if (segments.length < 2 || !DIGITS_RE.test(segments[0]!)) return undefined;
+  if (segments.length === 4 && DIGITS_RE.test(segments[2]!)) {
+    return { baseVmid: segments[0]!, baseName: segments[1]!, vmid: segments[2]!, name: segments[3]! };
+  }
+  return { vmid: segments[0]!, name: segments.slice(1).join('/') };
 }
 
 /** `parse_name_dir`: the format and base flag of an image file name. */
@@ -101,20 +116,19 @@ function backupFormat(ext: string): VolumeFormat {
  */
 export function parseDirVolname(volname: string): DirVolname {
   checkVolname(volname, volname);
-  let m = LINKED_RE.exec(volname);
-  if (m) {
-    const [, baseVmid, baseName, vmid, name] = m as unknown as [string, string, string, string, string];
+  const image = splitImageVolname(volname);
+  if (image?.baseName !== undefined) {
+    const { baseVmid, baseName, vmid, name } = image;
     parseImageName(volname, baseName);
     const { format, isBase } = parseImageName(volname, name);
     return { content: format === 'subvol' ? 'rootdir' : 'images', name, vmid: Number(vmid), baseName, baseVmid: Number(baseVmid), isBase, format };
   }
-  m = IMAGE_RE.exec(volname);
-  if (m) {
-    const [, vmid, name] = m as unknown as [string, string, string];
+  if (image) {
+    const { vmid, name } = image;
     const { format, isBase } = parseImageName(volname, name);
     return { content: format === 'subvol' ? 'rootdir' : 'images', name, vmid: Number(vmid), isBase, format };
   }
-  m = ISO_RE.exec(volname);
+  let m = ISO_RE.exec(volname);
   if (m && ISO_FILE_RE.test(m[1]!)) return { content: 'iso', name: m[1]!, isBase: false, format: 'iso' };
   m = VZTMPL_RE.exec(volname);
   const tmpl = m ? VZTMPL_FILE_RE.exec(m[1]!) : null;

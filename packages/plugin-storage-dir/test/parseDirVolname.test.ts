@@ -71,7 +71,7 @@ const cases: Case[] = [
   { description: 'Traversal in an image name', volname: `${vmid}/../../etc/passwd`, expected: { error: "path traversal ('..')" } },
   { description: 'Traversal in an iso name', volname: 'iso/../../../etc/shadow.iso', expected: { error: "path traversal ('..')" } },
   { description: 'Absolute path', volname: '/etc/passwd', expected: { error: 'absolute paths are not volume names' } },
-  { description: 'NUL byte', volname: `${vmid}/vm-${vmid}-disk-0.raw\0.qcow2`, expected: { error: 'contains a NUL byte' } },
+  { description: 'NUL byte', volname: `${vmid}/vm-${vmid}-disk-0.raw\0.qcow2`, expected: { error: 'contains U+0000 (NUL)' } },
   { description: 'Empty segment', volname: `${vmid}//vm-${vmid}-disk-0.raw`, expected: { error: 'empty path segment' } },
   { description: 'Zvol-style name of another storage type', volname: `vm-${vmid}-disk-0`, expected: { error: 'unable to parse directory volume name' } },
   { description: 'Image without an extension', volname: `${vmid}/vm-${vmid}-disk-0`, expected: { error: 'unable to parse volume filename' } },

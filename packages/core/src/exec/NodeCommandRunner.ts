@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
-import { AbortedError, CommandFailedError, CommandTimeoutError, NotFoundError } from '../errors.js';
+import { AbortedError, CommandFailedError, CommandTimeoutError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { excerpt } from '../formats/configText.js';
 import type { CommandRunner, RunOptions, RunResult } from './CommandRunner.js';
 
 /** Default cap of captured stdout and stderr, each: 16 MiB. */
@@ -39,8 +40,34 @@ class CappedBuffer {
 }
 
 /**
+ * Why `argv`, `env` or `cwd` cannot reach `execve`, or `undefined`: a NUL in an argument, an
+ * environment name or value, or the working directory (the kernel ends strings at NUL, so
+ * Node refuses them with an uncoded TypeError), an argument or value that is not a string,
+ * an environment name that is empty or holds `=`.
+ */
+function spawnArgumentProblem(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, cwd: string | undefined): InvalidArgumentError | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (typeof arg !== 'string') return new InvalidArgumentError('argv', `argument ${i} of '${String(argv[0])}' is not a string`);
+    if (arg.includes('\0')) return new InvalidArgumentError('argv', `argument ${i} of '${String(argv[0])}' contains a NUL character`);
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (name === '' || name.includes('=') || name.includes('\0')) {
+      return new InvalidArgumentError('env', `environment variable name '${excerpt(name)}' is empty or holds '=' or NUL`);
+    }
+    if (value !== undefined && (typeof value !== 'string' || value.includes('\0'))) {
+      return new InvalidArgumentError('env', `environment variable '${name}' is not a string without NUL characters`);
+    }
+  }
+  if (cwd !== undefined && (typeof cwd !== 'string' || cwd.includes('\0'))) return new InvalidArgumentError('cwd', 'the working directory contains a NUL character');
+  return undefined;
+}
+
+/**
  * The production {@link CommandRunner}: `child_process.spawn` with an argv array (no shell),
- * killing the process (SIGKILL) on timeout or abort.
+ * killing the process (SIGKILL) on timeout or abort. Arguments, environment and working
+ * directory are checked before anything starts: a NUL in any of them (or an environment name
+ * with `=`) is refused with `InvalidArgumentError` (`argv`, `env`, `cwd`).
  */
 export class NodeCommandRunner implements CommandRunner {
   readonly #env: Record<string, string | undefined>;
@@ -58,14 +85,20 @@ export class NodeCommandRunner implements CommandRunner {
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const okCodes = options.okExitCodes ?? [0];
+    const env = { ...this.#env, ...options.env };
+    const refused = spawnArgumentProblem(argv, env, options.cwd);
+    if (refused) return Promise.reject(refused);
     const started = performance.now();
 
     return new Promise<RunResult>((resolve, reject) => {
-      const child = spawn(argv[0]!, argv.slice(1), {
-        cwd: options.cwd,
-        env: { ...this.#env, ...options.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      let child: ChildProcessWithoutNullStreams;
+      try {
+        child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (error) {
+        // What is left after the checks above (a bad option Node refuses before starting).
+        reject(new CommandFailedError(argv, null, (error as Error).message, null, { cause: error }));
+        return;
+      }
       const stdout = new CappedBuffer(max);
       const stderr = new CappedBuffer(max);
       let ended: 'timeout' | 'abort' | null = null;

@@ -31,6 +31,7 @@
  */
 import type { GuestType } from '../contracts/hypervisor.js';
 import { InvalidArgumentError, InvalidConfigError, ParseError } from '../errors.js';
+import { CONFIG_LIMITS, excerpt, fileSizeProblem, forbiddenCharProblem, isBlank, splitConfigLines, trimBlanks } from './configText.js';
 import { decodeProxmoxText, encodeProxmoxText } from './proxmoxText.js';
 
 /** One `key: value` line. Values are kept as written, without the surrounding spaces. */
@@ -78,12 +79,11 @@ export interface ParseGuestConfigOptions<T extends GuestType = GuestType> {
   readonly source?: string;
 }
 
-/** Key lines as qemu-server accepts them. */
-const QEMU_KEY_LINE = /^([a-z][a-z_-]*\d*):\s*(.+?)\s*$/;
-/** Key lines as pve-container accepts them (no `-` in keys). */
-const LXC_KEY_LINE = /^([a-z][a-z_]*\d*):\s*(.+?)\s*$/;
+/** Keys of VMs as qemu-server accepts them: a letter, letters, `_` or `-`, then digits. */
+const QEMU_KEY = /^[a-z][a-z_-]*\d*$/;
+/** Keys of containers as pve-container accepts them (no `-`). */
+const LXC_KEY = /^[a-z][a-z_]*\d*$/;
 /** Raw LXC keys passed through to LXC; `key = value` is accepted on input too. */
-const LXC_RAW_LINE = /^(lxc\.[a-z0-9_.-]+)(?::|\s*=)\s*(.*?)\s*$/;
 const LXC_RAW_KEY = /^lxc\.[a-z0-9_.-]+$/;
 /** Snapshot names (Proxmox's `pve-configid`, as matched in section headers). */
 const SNAPSHOT_NAME = /^[a-z][a-z0-9_-]+$/i;
@@ -94,14 +94,70 @@ const rawDescriptions = new WeakMap<GuestConfigSection, { readonly lines: readon
 
 type SectionKind = 'main' | 'pending' | 'special' | 'snapshot';
 
+
+function isKeyStart(code: number): boolean {
+  return code >= 0x61 && code <= 0x7a;
+}
+
+/**
+ * The end of the config key at the start of `line` (`[a-z][a-z_-]*\d*`, without `-` for
+ * containers), or 0 when the line does not start with one. A hand-written scan: linear.
+ */
+function scanKey(line: string, allowDash: boolean): number {
+  if (!isKeyStart(line.charCodeAt(0))) return 0;
+  let i = 1;
+  for (;;) {
+    const c = line.charCodeAt(i);
+    if (isKeyStart(c) || c === 0x5f || (allowDash && c === 0x2d)) i++;
+    else break;
+  }
+  while (line.charCodeAt(i) >= 0x30 && line.charCodeAt(i) <= 0x39) i++;
+  return i;
+}
+
+/**
+ * The value after a raw `lxc.*` key ending at `end` (`lxc.key: value` or `lxc.key = value`),
+ * or `undefined` when the line is not a raw line.
+ */
+function rawLxcValue(line: string, end: number): string | undefined {
+  if (line.charCodeAt(end) === 0x3a) return line.slice(end + 1);
+  let i = end;
+  while (isBlank(line.charCodeAt(i))) i++;
+  return line.charCodeAt(i) === 0x3d ? line.slice(i + 1) : undefined;
+}
+
+function isBlankLine(line: string): boolean {
+  for (let i = 0; i < line.length; i++) if (!isBlank(line.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Why a value read or written for `key` is not a config value, or `undefined`. */
+function valueProblem(key: string, value: string): string | undefined {
+  if (value.length > CONFIG_LIMITS.valueLength) return `value of '${key}' is longer than ${CONFIG_LIMITS.valueLength} characters`;
+  const problem = forbiddenCharProblem(value);
+  return problem && `value of '${key}' ${problem}`;
+}
+
+/** Why a description is not one a config can hold, or `undefined`. */
+function descriptionProblem(description: string): string | undefined {
+  const problem = forbiddenCharProblem(description, { newline: true });
+  return problem && `description ${problem}`;
+}
+
 /**
  * Parses the text of a guest config file.
  *
+ * Lines are split on `\n` (a trailing `\r` is dropped); blanks are space and tab. Every parse
+ * is bounded: see {@link CONFIG_LIMITS}. No regular expression that can backtrack is applied
+ * to a line.
+ *
  * @returns The sections with their entries in file order. Every `#` line of a section adds a
- *   line to its description (Proxmox writes them first); blank lines are ignored.
+ *   line to its description (Proxmox writes them first); blank lines are ignored. A pending
+ *   section without entries or description is left out.
  * @throws ParseError (`line` is 1-based) for a line that is neither a comment, a `key: value`
  *   line nor a section header, an unknown or repeated section, a repeated key (except `lxc.*`),
- *   or `delete:` outside the pending section.
+ *   `delete:` outside the pending section, a key without value, a value or description with
+ *   a character no config may hold (see `findForbiddenChar`), or text past the limits.
  * @throws InvalidArgumentError when `options.type` is not `qemu` or `lxc`.
  */
 export function parseGuestConfig<T extends GuestType>(text: string, options: ParseGuestConfigOptions<T>): GuestConfig<T> {
@@ -122,7 +178,7 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
 
   const finishSection = (): void => {
     if (descText !== undefined) {
-      const description = descText.replace(/\s+$/, '');
+      const description = descText.trimEnd();
       current.description = description;
       if (descExact) rawDescriptions.set(current, { lines: descLines, description });
     }
@@ -137,74 +193,94 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
     kind = nextKind;
   };
 
-  const lines = text.split('\n');
+  const lines = splitConfigLines(text, source);
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!;
     const lineNo = index + 1;
     const fail = (message: string): never => {
       throw new ParseError(source, message, lineNo);
     };
-    if (/^\s*$/.test(line)) continue;
+    if (line.length > CONFIG_LIMITS.lineLength) fail(`line is longer than ${CONFIG_LIMITS.lineLength} characters`);
+    if (isBlankLine(line)) continue;
 
-    let match: RegExpExecArray | null;
     if (line.startsWith('[')) {
-      if ((type === 'qemu' && /^\[PENDING\]\s*$/i.test(line)) || (type === 'lxc' && /^\[pve:pending\]\s*$/i.test(line))) {
+      let end = line.length;
+      while (isBlank(line.charCodeAt(end - 1))) end--;
+      const inner = line.slice(1, end - 1);
+      if (line.charCodeAt(end - 1) !== 0x5d || end < 2 || inner.includes(']')) fail(`unable to parse config line '${excerpt(line)}'`);
+      if (inner.length > CONFIG_LIMITS.keyLength) fail(`section name is longer than ${CONFIG_LIMITS.keyLength} characters`);
+      const lower = inner.toLowerCase();
+      if ((type === 'qemu' && lower === 'pending') || (type === 'lxc' && lower === 'pve:pending')) {
         if (config.pending) fail('duplicate pending section');
         const pending: GuestConfigSection = { entries: [] };
         config.pending = pending;
         openSection(pending, 'pending');
-      } else if (type === 'qemu' && (match = /^\[special:([^\]]*)\]\s*$/i.exec(line))) {
-        const name = match[1]!;
-        if (!SPECIAL_NAME.test(name)) fail(`invalid special section name '${name}'`);
+      } else if (type === 'qemu' && lower.startsWith('special:')) {
+        const name = inner.slice('special:'.length);
+        if (!SPECIAL_NAME.test(name)) fail(`invalid special section name '${excerpt(name)}'`);
         if (config.special.has(name)) fail(`duplicate special section '${name}'`);
         const section: GuestConfigSection = { entries: [] };
         config.special.set(name, section);
         openSection(section, 'special');
-      } else if ((match = /^\[([a-z][a-z0-9_-]+)\]\s*$/i.exec(line))) {
-        const name = match[1]!;
-        if (config.snapshots.has(name)) fail(`duplicate snapshot section '${name}'`);
+      } else if (SNAPSHOT_NAME.test(inner)) {
+        if (config.snapshots.has(inner)) fail(`duplicate snapshot section '${inner}'`);
         const section: GuestConfigSection = { entries: [] };
-        config.snapshots.set(name, section);
+        config.snapshots.set(inner, section);
         openSection(section, 'snapshot');
-      } else if ((match = /^\[([^\]]*)\]\s*$/.exec(line))) {
-        fail(`unknown section '[${match[1]}]'`);
       } else {
-        fail(`unable to parse config line '${line}'`);
+        fail(`unknown section '[${excerpt(inner)}]'`);
       }
       continue;
     }
 
     if (line.startsWith('#')) {
       const payload = line.slice(1);
+      const decoded = decodeProxmoxText(payload);
+      const problem = descriptionProblem(payload) ?? descriptionProblem(decoded);
+      if (problem) fail(problem);
       descLines.push(payload);
-      descText = (descText ?? '') + decodeProxmoxText(payload) + '\n';
+      descText = (descText ?? '') + decoded + '\n';
       continue;
     }
-    if ((match = /^description:\s*(.*\S)\s*$/.exec(line))) {
+
+    if (type === 'lxc' && line.startsWith('lxc.')) {
+      let end = 4;
+      for (let c = line.charCodeAt(end); (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x2d; c = line.charCodeAt(++end));
+      const rest = end > 4 ? rawLxcValue(line, end) : undefined;
+      if (rest === undefined) fail(`unable to parse config line '${excerpt(line)}'`);
+      const key = line.slice(0, end);
+      const value = trimBlanks(rest!);
+      if (key.length > CONFIG_LIMITS.keyLength) fail(`key '${excerpt(key)}' is longer than ${CONFIG_LIMITS.keyLength} characters`);
+      const problem = valueProblem(key, value);
+      if (problem) fail(problem);
+      current.entries.push({ key, value });
+      continue;
+    }
+
+    const end = scanKey(line, type === 'qemu');
+    if (end === 0 || line.charCodeAt(end) !== 0x3a) fail(`unable to parse config line '${excerpt(line)}'`);
+    const key = line.slice(0, end);
+    const value = trimBlanks(line.slice(end + 1));
+    if (key.length > CONFIG_LIMITS.keyLength) fail(`key '${excerpt(key)}' is longer than ${CONFIG_LIMITS.keyLength} characters`);
+    if (value === '') fail(`'${key}' has no value`);
+    const problem = valueProblem(key, value);
+    if (problem) fail(problem);
+    if (key === 'description') {
       // Old configs stored the description as a key; Proxmox appends it as it is.
-      descText = (descText ?? '') + decodeProxmoxText(match[1]!);
+      const decoded = decodeProxmoxText(value);
+      const bad = descriptionProblem(decoded);
+      if (bad) fail(bad);
+      descText = (descText ?? '') + decoded;
       descExact = false;
       continue;
     }
-    if (type === 'lxc' && (match = LXC_RAW_LINE.exec(line))) {
-      current.entries.push({ key: match[1]!, value: match[2]! });
-      continue;
-    }
-    if ((match = /^delete:\s*(.*\S)\s*$/.exec(line))) {
-      if (kind !== 'pending') fail(`'delete' is only allowed in the pending section`);
-      if (keys.has('delete')) fail(`duplicate key 'delete'`);
-      keys.add('delete');
-      current.entries.push({ key: 'delete', value: match[1]! });
-      continue;
-    }
-    match = (type === 'qemu' ? QEMU_KEY_LINE : LXC_KEY_LINE).exec(line);
-    if (!match) fail(`unable to parse config line '${line}'`);
-    const key = match![1]!;
+    if (key === 'delete' && kind !== 'pending') fail(`'delete' is only allowed in the pending section`);
     if (keys.has(key)) fail(`duplicate key '${key}'`);
     keys.add(key);
-    current.entries.push({ key, value: match![2]! });
+    current.entries.push({ key, value });
   }
   finishSection();
+  if (config.pending && isEmptySection(config.pending)) delete config.pending;
   return config;
 }
 
@@ -225,29 +301,38 @@ function writeSection(section: GuestConfigSection, kind: SectionKind, type: Gues
     }
     if (raw && raw.description === description) {
       for (const line of raw.lines) out += `#${line}\n`;
-    } else if (description !== '') {
-      for (const line of descriptionLines(description)) out += `#${encodeProxmoxText(line)}\n`;
+    } else if (description.trimEnd() !== '') {
+      const problem = descriptionProblem(description);
+      if (problem) throw new InvalidConfigError('description', description, problem);
+      for (const line of descriptionLines(description)) {
+        const encoded = `#${encodeProxmoxText(line)}\n`;
+        if (encoded.length > CONFIG_LIMITS.lineLength) {
+          throw new InvalidConfigError('description', description, `a description line is longer than ${CONFIG_LIMITS.lineLength} characters once escaped`);
+        }
+        out += encoded;
+      }
     } else if (kind === 'pending' && type === 'qemu') {
       // qemu-server marks "description set to empty" in [PENDING] with a lone '#'.
       out += '#\n';
     }
   }
 
-  const keyLine = type === 'qemu' ? QEMU_KEY_LINE : LXC_KEY_LINE;
+  const keyPattern = type === 'qemu' ? QEMU_KEY : LXC_KEY;
   const seen = new Set<string>();
   for (const entry of section.entries) {
     const { key, value } = entry ?? ({} as ConfigEntry);
     if (typeof key !== 'string' || typeof value !== 'string') {
       throw new InvalidConfigError(String(key), value, `config entry '${String(key)}' must have a string key and value`);
     }
+    if (key.length > CONFIG_LIMITS.keyLength) {
+      throw new InvalidConfigError(key, value, `config key '${excerpt(key)}' is longer than ${CONFIG_LIMITS.keyLength} characters`);
+    }
     const isRaw = type === 'lxc' && LXC_RAW_KEY.test(key);
     if (!isRaw) {
       if (key === 'description') {
         throw new InvalidConfigError(key, value, `'description' is not an entry: set the section's description instead`);
       }
-      if (!keyLine.test(`${key}: x`) || /\s/.test(key)) {
-        throw new InvalidConfigError(key, value, `'${key}' is not a valid ${type} config key`);
-      }
+      if (!keyPattern.test(key)) throw new InvalidConfigError(key, value, `'${excerpt(key)}' is not a valid ${type} config key`);
       if (key === 'delete' && kind !== 'pending') {
         throw new InvalidConfigError(key, value, `'delete' is only allowed in the pending section`);
       }
@@ -255,9 +340,10 @@ function writeSection(section: GuestConfigSection, kind: SectionKind, type: Gues
       seen.add(key);
       if (value === '') throw new InvalidConfigError(key, value, `config key '${key}' has an empty value`);
     }
-    if (/[\n\r]/.test(value)) throw new InvalidConfigError(key, value, `value of '${key}' contains a line feed`);
-    if (value !== value.trim()) {
-      throw new InvalidConfigError(key, value, `value of '${key}' has leading or trailing white space, which would be lost`);
+    const problem = valueProblem(key, value);
+    if (problem) throw new InvalidConfigError(key, value, problem);
+    if (trimBlanks(value) !== value) {
+      throw new InvalidConfigError(key, value, `value of '${key}' has leading or trailing blanks, which would be lost`);
     }
     out += `${key}: ${value}\n`;
   }
@@ -277,11 +363,19 @@ function isEmptySection(section: GuestConfigSection): boolean {
  * For a config read by {@link parseGuestConfig} from a file in the shape Proxmox writes
  * (sorted keys, one `key: value` per line, comments first), the output is that file byte for byte.
  *
- * @throws InvalidConfigError naming the key for an entry that could not be read back the same:
- *   an invalid key, an empty value (except `lxc.*`), a line feed or surrounding white space in
- *   a value, a repeated key, `description` as an entry, `delete` outside the pending section.
+ * A description is written as one `#` line per line, escaped; its trailing white space is
+ * dropped (it reads back without), and a description that is only white space is not written
+ * (except the lone `#` of an emptied description in a VM's `[PENDING]`).
+ *
+ * @throws InvalidConfigError naming the key (or `description`) for anything that could not be
+ *   read back the same: an invalid key (such as one ending in `:`), an empty value (except
+ *   `lxc.*`), surrounding blanks, a character no config may hold (control characters,
+ *   U+2028/U+2029, unpaired surrogates: see `findForbiddenChar`; descriptions may hold line
+ *   feeds and tabs), a key or value past {@link CONFIG_LIMITS}, a repeated key, `description`
+ *   as an entry, `delete` outside the pending section.
  * @throws InvalidArgumentError for an invalid snapshot or special section name, a VM snapshot
- *   named `pending`, or special sections in a container config.
+ *   named `pending`, special sections in a container config, or a file past
+ *   {@link CONFIG_LIMITS}`.fileBytes`.
  */
 export function serializeGuestConfig(config: GuestConfig): string {
   const type = config?.type;
@@ -289,25 +383,30 @@ export function serializeGuestConfig(config: GuestConfig): string {
     throw new InvalidArgumentError('config', `config.type must be 'qemu' or 'lxc', got '${String(type)}'`);
   }
   let out = writeSection(config, 'main', type);
-  if (config.pending && !isEmptySection(config.pending)) {
-    out += type === 'qemu' ? '\n[PENDING]\n' : '\n[pve:pending]\n';
-    out += writeSection(config.pending, 'pending', type);
-  }
+  const pending = config.pending && !isEmptySection(config.pending) ? writeSection(config.pending, 'pending', type) : '';
+  if (pending !== '') out += (type === 'qemu' ? '\n[PENDING]\n' : '\n[pve:pending]\n') + pending;
   if (config.special.size > 0 && type !== 'qemu') {
     throw new InvalidArgumentError('config', 'container configs have no special sections');
   }
   for (const [name, section] of config.special) {
-    if (!SPECIAL_NAME.test(name)) throw new InvalidArgumentError('config', `invalid special section name '${name}'`);
+    if (typeof name !== 'string' || !SPECIAL_NAME.test(name) || name.length > CONFIG_LIMITS.keyLength - 'special:'.length) {
+      throw new InvalidArgumentError('config', `invalid special section name '${excerpt(String(name))}'`);
+    }
     out += `\n[special:${name}]\n` + writeSection(section, 'special', type);
   }
   for (const [name, section] of config.snapshots) {
-    if (!SNAPSHOT_NAME.test(name)) {
-      throw new InvalidArgumentError('config', `invalid snapshot name '${name}': a letter, then letters, digits, '_' or '-' (at least 2 characters)`);
+    if (typeof name !== 'string' || !SNAPSHOT_NAME.test(name) || name.length > CONFIG_LIMITS.keyLength) {
+      throw new InvalidArgumentError(
+        'config',
+        `invalid snapshot name '${excerpt(String(name))}': a letter, then letters, digits, '_' or '-' (2 to ${CONFIG_LIMITS.keyLength} characters)`,
+      );
     }
     if (type === 'qemu' && name.toLowerCase() === 'pending') {
       throw new InvalidArgumentError('config', `snapshot name '${name}' is reserved ([PENDING] is the pending section)`);
     }
     out += `\n[${name}]\n` + writeSection(section, 'snapshot', type);
   }
+  const tooLarge = fileSizeProblem(out);
+  if (tooLarge) throw new InvalidArgumentError('config', `cannot write the config: ${tooLarge}`);
   return out;
 }

@@ -6,6 +6,7 @@
  */
 export * from './propertyString.js';
 export * from './proxmoxText.js';
+export { CONFIG_LIMITS, describeCharAt, findForbiddenChar, forbiddenCharProblem, type ForbiddenCharOptions } from './configText.js';
 export * from './guestConfig.js';
 export * from './configEntries.js';
 export * from './sectionConfig.js';

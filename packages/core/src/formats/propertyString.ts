@@ -23,6 +23,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError, InvalidConfigError } from '../errors.js';
+import { CONFIG_LIMITS, forbiddenCharProblem } from './configText.js';
 import { defineOwn } from './defineOwn.js';
 
 /** An alias key of a property-string format (see {@link PropertyStringFormat.aliases}). */
@@ -68,8 +69,9 @@ function errorKey(format: PropertyStringFormat, options: PropertyStringOptions):
  * @returns The values by key in the order written; alias keys resolved (a `keyAlias` key comes
  *   first, then the aliased one), values untouched.
  * @throws InvalidConfigError (`key` = `options.key`, else the format's name) for a duplicate or
- *   unknown key, a part with an empty key or value, or a bare value when the format has no
- *   default key (or gives it twice).
+ *   unknown key, a part with an empty key or value, a bare value when the format has no
+ *   default key (or gives it twice), a character no config value may hold (see
+ *   `findForbiddenChar`), or a text longer than `CONFIG_LIMITS.valueLength`.
  */
 export function parsePropertyString(
   text: string,
@@ -81,6 +83,9 @@ export function parsePropertyString(
     throw new InvalidConfigError(key, text, `invalid value for '${key}': ${message} (value '${text}')`);
   };
   if (typeof text !== 'string') fail('not a string');
+  if (text.length > CONFIG_LIMITS.valueLength) fail(`longer than ${CONFIG_LIMITS.valueLength} characters`);
+  const bad = forbiddenCharProblem(text);
+  if (bad) fail(bad);
   const out: PropertyRecord = {};
   const set = (k: string, v: string): void => {
     if (Object.hasOwn(out, k)) fail(`duplicate key '${k}'`);
@@ -122,7 +127,9 @@ export function parsePropertyString(
  * {@link parsePropertyString} from Proxmox-written text the result is that text, byte for byte.
  *
  * @throws InvalidConfigError naming `options.key` (else the format's name) for an empty key or
- *   value, or a key or value that cannot be written (`,`, `=` in keys, line feeds).
+ *   value, or a key or value that cannot be written (`,`, `=` or white space in keys, commas
+ *   in values, characters no config value may hold, a result longer than
+ *   `CONFIG_LIMITS.valueLength`).
  */
 export function printPropertyString(
   record: Readonly<Record<string, string | undefined>>,
@@ -141,12 +148,16 @@ export function printPropertyString(
     if (!KEY_PATTERN.test(k)) fail(k, v, 'invalid key');
     if (typeof v !== 'string') fail(k, v, 'value is not a string');
     if (v === '') fail(k, v, 'empty value');
-    if (/[,\n\r]/.test(v)) fail(k, v, 'values cannot contain commas or line feeds');
+    const bad = forbiddenCharProblem(k) ?? forbiddenCharProblem(v);
+    if (bad) fail(k, v, bad);
+    if (v.includes(',')) fail(k, v, 'values cannot contain commas');
     const alias = format.aliases && Object.hasOwn(format.aliases, v) ? format.aliases[v] : undefined;
     if (alias?.keyAlias === k && !done.has(alias.alias)) {
       const combined = record[alias.alias];
       if (combined !== undefined) {
-        if (combined === '' || /[,\n\r]/.test(combined)) fail(alias.alias, combined, 'invalid value');
+        if (typeof combined !== 'string' || combined === '' || combined.includes(',') || forbiddenCharProblem(combined)) {
+          fail(alias.alias, combined, 'invalid value');
+        }
         parts.push(`${v}=${combined}`);
         done.add(alias.alias);
         continue;
@@ -155,7 +166,9 @@ export function printPropertyString(
     if (k === format.defaultKey && parts.length === 0 && !v.includes('=')) parts.push(v);
     else parts.push(`${k}=${v}`);
   }
-  return parts.join(',');
+  const text = parts.join(',');
+  if (text.length > CONFIG_LIMITS.valueLength) fail('', text.slice(0, 64), `the result is longer than ${CONFIG_LIMITS.valueLength} characters`);
+  return text;
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = {

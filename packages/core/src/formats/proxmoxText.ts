@@ -11,18 +11,9 @@ function isSafeByte(byte: number): boolean {
   return (byte >= 0x20 && byte <= 0x39) || (byte >= 0x3b && byte <= 0x7e);
 }
 
-/**
- * Escapes one line of text as Proxmox writes it: the text is UTF-8 encoded and every byte
- * outside printable ASCII, and `:`, becomes `%XX` (upper-case hex). `%` is left as is, so
- * decoding is not always the exact inverse (a literal `%41` reads back as `A`), exactly as in
- * Proxmox.
- */
-export function encodeProxmoxText(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    out += isSafeByte(byte) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 function hexValue(byte: number): number {
@@ -33,11 +24,33 @@ function hexValue(byte: number): number {
 }
 
 /**
+ * Escapes one line of text as Proxmox writes it: the text is UTF-8 encoded and every byte
+ * outside printable ASCII, and `:`, becomes `%XX` (upper-case hex).
+ *
+ * Proxmox leaves `%` as is, so a literal `%41` would read back as `A`. Here a `%` followed by
+ * two hex digits is written `%25` (which Proxmox also decodes to `%`), so that
+ * {@link decodeProxmoxText} is the exact inverse; any other `%` is left as is, and text
+ * without such a `%` is written exactly as Proxmox writes it.
+ */
+export function encodeProxmoxText(text: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    const escapesNext = byte === 0x25 && i + 2 < bytes.length && hexValue(bytes[i + 1]!) >= 0 && hexValue(bytes[i + 2]!) >= 0;
+    out += isSafeByte(byte) && !escapesNext ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
  * Decodes one escaped line as Proxmox reads it: every `%XX` (either case) becomes that byte,
  * other characters are kept, and the bytes are read as UTF-8 (invalid sequences become U+FFFD).
  * Never throws.
  */
 export function decodeProxmoxText(text: string): string {
+  // Plain ASCII without '%' decodes to itself (the common case, without two buffers per line).
+  if (!text.includes('%') && isAscii(text)) return text;
   const input = Buffer.from(text, 'utf8');
   const out = Buffer.alloc(input.length);
   let n = 0;

@@ -1,6 +1,6 @@
 import type { ConfigStore } from '../config/ConfigStore.js';
 import type { GuestType } from '../contracts/hypervisor.js';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { CorralError, InvalidArgumentError, NotFoundError, ParseError } from '../errors.js';
 import { parseGuestDocument, serializeGuestDocument, type GuestDocument } from './GuestDocument.js';
 import { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guestConfigPaths.js';
 
@@ -11,6 +11,16 @@ export interface StoredGuestConfig {
   readonly path: string;
   readonly digest: string;
   readonly doc: GuestDocument;
+}
+
+/** One guest of {@link GuestConfigRepository.summaries}. */
+export interface GuestSummary {
+  readonly vmid: number;
+  readonly type: GuestType;
+  /** The current section (`{}` when the config cannot be read). Shared: read-only. */
+  readonly current: Readonly<Record<string, string>>;
+  /** Why the config cannot be read (a `ParseError` naming the file and line), when it cannot. */
+  readonly error?: CorralError;
 }
 
 /** Checks a guest id: an integer from 100 to 999999999 (Proxmox's range). */
@@ -26,8 +36,8 @@ export function checkVmid(vmid: number): void {
  * digest read. Callers hold the guest lock around read-modify-write.
  */
 export class GuestConfigRepository {
-  /** Current sections of listed configs by path, reused while the digest is unchanged. */
-  readonly #summaryCache = new Map<string, { digest: string; current: Readonly<Record<string, string>> }>();
+  /** Current sections (or parse errors) of listed configs by path, reused while the digest is unchanged. */
+  readonly #summaryCache = new Map<string, { digest: string; current: Readonly<Record<string, string>>; error?: CorralError }>();
 
   constructor(
     private readonly store: ConfigStore,
@@ -69,10 +79,11 @@ export class GuestConfigRepository {
   /**
    * The current section of every guest config of the node, sorted by vmid (the hot path of
    * guest listings): files are parsed only when their digest changed since the last call.
-   * The returned records are shared: read-only.
+   * The returned records are shared: read-only. A config that cannot be parsed does not stop
+   * the listing: its guest comes with `error` (and an empty `current`), the others as usual.
    */
-  async summaries(): Promise<Array<{ vmid: number; type: GuestType; current: Readonly<Record<string, string>> }>> {
-    const out: Array<{ vmid: number; type: GuestType; current: Readonly<Record<string, string>> }> = [];
+  async summaries(): Promise<GuestSummary[]> {
+    const out: GuestSummary[] = [];
     const seen = new Set<string>();
     for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
       for (const file of await this.store.readAll(guestConfigDir(this.node, type), '.conf')) {
@@ -81,10 +92,15 @@ export class GuestConfigRepository {
         seen.add(file.path);
         let hit = this.#summaryCache.get(file.path);
         if (hit?.digest !== file.digest) {
-          hit = { digest: file.digest, current: Object.freeze(parseGuestDocument(type, file.content, file.path).current) };
+          try {
+            hit = { digest: file.digest, current: Object.freeze(parseGuestDocument(type, file.content, file.path).current) };
+          } catch (error) {
+            const coded = error instanceof CorralError ? error : new ParseError(file.path, String((error as Error)?.message ?? error), undefined, { cause: error });
+            hit = { digest: file.digest, current: Object.freeze({}), error: coded };
+          }
           this.#summaryCache.set(file.path, hit);
         }
-        out.push({ vmid, type, current: hit.current });
+        out.push(hit.error ? { vmid, type, current: hit.current, error: hit.error } : { vmid, type, current: hit.current });
       }
     }
     for (const path of this.#summaryCache.keys()) if (!seen.has(path)) this.#summaryCache.delete(path);

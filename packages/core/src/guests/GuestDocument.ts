@@ -19,7 +19,7 @@ export interface GuestSnapshotSection {
  * A guest config file, mutable while an operation holds the guest lock.
  *
  * Sections are flattened to records (key -> raw value). The section description (`#` lines)
- * appears as key `description`. Raw `lxc.*` keys that repeat (`lxc.mount.entry`...) are joined
+ * appears as key `description` (when not empty); a description in `[PENDING]` is not kept. Raw `lxc.*` keys that repeat (`lxc.mount.entry`...) are joined
  * with `\n` into one value and split again when written.
  */
 export interface GuestDocument {
@@ -39,7 +39,8 @@ export interface GuestDocument {
 function toRecord(section: GuestConfigSection | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!section) return out;
-  if (section.description !== undefined) out.description = section.description;
+  // An empty description (`#` lines with nothing on them) is no description: it is not written back.
+  if (section.description) out.description = section.description;
   for (const { key, value } of section.entries) out[key] = key in out && key.startsWith('lxc.') ? `${out[key]}\n${value}` : value;
   return out;
 }

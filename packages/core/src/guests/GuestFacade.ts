@@ -9,7 +9,7 @@ import type {
   GuestType,
   HypervisorDriver,
 } from '../contracts/hypervisor.js';
-import { InvalidArgumentError, InvalidStateError, NotSupportedError } from '../errors.js';
+import { InvalidArgumentError, InvalidStateError, NotSupportedError, type CorralError } from '../errors.js';
 import { checkNotLocked } from '../locks/guestLock.js';
 import type { TaskHandle } from '../tasks/TaskManager.js';
 import { cloneGuest, type CloneGuestOptions } from './cloneGuest.js';
@@ -38,11 +38,18 @@ export interface GuestListEntry {
   readonly vmid: number;
   readonly type: GuestType;
   readonly name?: string;
-  readonly status: GuestRuntimeStatus['state'];
+  /** The runtime state; `unknown` when the guest's config cannot be read (see `error`). */
+  readonly status: GuestRuntimeStatus['state'] | 'unknown';
   readonly pid?: number;
   readonly template: boolean;
   readonly lock?: string;
   readonly tags?: string;
+  /**
+   * Set when the guest's config file cannot be parsed (a coded error, usually a `ParseError`
+   * naming the file and line): the guest is listed with `status: 'unknown'` and no name, and
+   * the rest of the list is unaffected. Operations on the guest fail with the same error.
+   */
+  readonly error?: CorralError;
 }
 
 /** A guest's config with its digest, pending changes and snapshots. */
@@ -95,7 +102,8 @@ export class GuestFacade {
       withRunDir.set(type, new Set(await readdir(join(ops.deps.runDir, type)).catch(() => [] as string[])));
     }
     return Promise.all(
-      all.map(async (g) => {
+      all.map(async (g): Promise<GuestListEntry> => {
+        if (g.error) return { vmid: g.vmid, type: g.type, status: 'unknown', template: false, error: g.error };
         const cur = g.current;
         const driver = ops.deps.hypervisors().get(g.type);
         let status: GuestRuntimeStatus = { state: 'stopped' };

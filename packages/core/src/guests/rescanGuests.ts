@@ -57,7 +57,13 @@ export async function rescanGuests(ops: GuestOperations, options: RescanOptions)
         task.logger.warn(`storage '${def.id}' could not be listed: ${(err as Error).message}`);
       }
     }
-    const vmids = options.vmid !== undefined ? [options.vmid] : (await ops.repo.summaries()).map((g) => g.vmid);
+    let vmids: number[];
+    if (options.vmid !== undefined) vmids = [options.vmid];
+    else {
+      const all = await ops.repo.summaries();
+      for (const g of all) if (g.error) task.logger.warn(`guest ${g.vmid} skipped: its config cannot be read (${g.error.message})`);
+      vmids = all.filter((g) => !g.error).map((g) => g.vmid);
+    }
     for (const vmid of vmids) {
       const owned = byOwner.get(vmid) ?? [];
       const change = await ops.withGuestLock(vmid, options, task, async () => {

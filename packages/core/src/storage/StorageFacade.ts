@@ -125,9 +125,14 @@ export class StorageFacade {
 
   // ---------------------------------------------------------------- definitions
 
-  /** Every storage definition, in storage.cfg order. Definitions of unknown types are skipped with a warning. */
+  /**
+   * Every storage definition, in storage.cfg order. Definitions of unknown types and broken
+   * sections (see `BrokenStorageSection`) are skipped with a warning.
+   */
   async list(): Promise<StorageDefinition[]> {
-    const { sections } = await this.#cfg.read();
+    const { sections, broken } = await this.#cfg.read();
+    for (const b of broken.slice(0, 10)) this.deps.logger.warn(`storage.cfg: skipping a broken section: ${b.error.message}`);
+    if (broken.length > 10) this.deps.logger.warn(`storage.cfg: skipping ${broken.length - 10} more broken sections`);
     const out: StorageDefinition[] = [];
     for (const s of sections) {
       const driver = this.deps.drivers().get(s.type);
@@ -140,11 +145,9 @@ export class StorageFacade {
     return out;
   }
 
-  /** One definition. Throws `NotFoundError` (kind `storage`). */
+  /** One definition. Throws `NotFoundError` (kind `storage`), or the section's `ParseError` when it is broken. */
   async get(id: string): Promise<StorageDefinition> {
-    const { sections } = await this.#cfg.read();
-    const s = sections.find((x) => x.id === id);
-    if (!s) throw new NotFoundError('storage', id);
+    const s = this.#cfg.requireSection(await this.#cfg.read(), id);
     return toStorageDefinition(id, this.#driverFor(s.type, id).info, s.options);
   }
 
@@ -171,7 +174,7 @@ export class StorageFacade {
       'storage.cfg',
       async () => {
         const file = await this.#cfg.read();
-        if (file.sections.some((s) => s.id === id)) throw new AlreadyExistsError('storage', id);
+        if (file.sections.some((s) => s.id === id) || file.broken.some((b) => b.id === id)) throw new AlreadyExistsError('storage', id);
         const def = toStorageDefinition(id, driver.info, plain);
         await driver.checkDefinition?.(await this.#context(def, secrets));
         await withReverter(async (revert) => {
@@ -232,18 +235,19 @@ export class StorageFacade {
   }
 
   /**
-   * Removes a storage definition (volumes on it are left alone, as `pvesm remove`). Nothing
-   * of the host is reached through it, so it needs no privileged caller.
+   * Removes a storage definition, broken ones too (volumes on it are left alone, as `pvesm
+   * remove`). Nothing of the host is reached through it, so it needs no privileged caller.
    */
   async remove(id: string): Promise<void> {
     await this.deps.locks.withLock(
       'storage.cfg',
       async () => {
         const file = await this.#cfg.read();
-        if (!file.sections.some((s) => s.id === id)) throw new NotFoundError('storage', id);
+        if (!file.sections.some((s) => s.id === id) && !file.broken.some((b) => b.id === id)) throw new NotFoundError('storage', id);
         await this.#cfg.write(
           file.sections.filter((s) => s.id !== id),
           file.digest,
+          { dropBroken: [id] },
         );
         await this.#cfg.deleteSecrets(id);
       },
@@ -644,9 +648,7 @@ export class StorageFacade {
   }
 
   async #open(id: string, signal?: AbortSignal) {
-    const { sections } = await this.#cfg.read();
-    const section: StorageSection | undefined = sections.find((s) => s.id === id);
-    if (!section) throw new NotFoundError('storage', id);
+    const section: StorageSection = this.#cfg.requireSection(await this.#cfg.read(), id);
     const driver = this.#driverFor(section.type, id);
     const def = toStorageDefinition(id, driver.info, section.options);
     if (def.disabled) throw new UnavailableError(`storage:${id}`, `storage '${id}' is disabled`);

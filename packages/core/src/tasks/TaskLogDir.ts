@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { join } from 'node:path';
-import { NotFoundError } from '../errors.js';
-import { isUpid, parseUpid, upidLogSubdir } from './Upid.js';
+import { join, relative, sep } from 'node:path';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { checkUpidFileName, isUpid, parseUpid, upidLogSubdir } from './Upid.js';
 
 /** A finished task as recorded in a node's `index` file. */
 export interface TaskIndexEntry {
@@ -39,13 +39,29 @@ export class TaskLogDir {
     return join(this.root, node);
   }
 
+  /**
+   * The log file of `upid`. Defence in depth beside `encodeUpid`'s checks: a UPID that could
+   * name anything but a file of this tree is refused.
+   * @throws InvalidArgumentError (`upid`).
+   */
   logPath(upid: string): string {
+    checkUpidFileName(upid);
     const { node } = parseUpid(upid);
-    return join(this.nodeDir(node), upidLogSubdir(upid), upid);
+    return this.#inside(join(this.nodeDir(node), upidLogSubdir(upid), upid), upid);
   }
 
+  /** The running marker of `upid`; refused as in {@link logPath}. */
   activePath(upid: string): string {
-    return join(this.nodeDir(parseUpid(upid).node), 'active', upid);
+    checkUpidFileName(upid);
+    return this.#inside(join(this.nodeDir(parseUpid(upid).node), 'active', upid), upid);
+  }
+
+  #inside(path: string, upid: string): string {
+    const rel = relative(this.root, path);
+    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || rel.split(sep).length !== 3) {
+      throw new InvalidArgumentError('upid', `UPID '${upid}' would leave the task directory`);
+    }
+    return path;
   }
 
   /** Creates the log file exclusively; false when a task with this UPID exists already. */

@@ -15,7 +15,7 @@ export interface TaskSpec {
   readonly type: string;
   /** Object id (vmid, storage id); default `''`. */
   readonly id?: string;
-  /** User on whose behalf it runs (`root@pam`). */
+  /** User on whose behalf it runs: a Proxmox user id (`root@pam`) or API token (`root@pam!ci`), see `checkUserid`. */
   readonly user: string;
   /** Node it runs on; default the manager's node. */
   readonly node?: string;
@@ -151,7 +151,7 @@ export class TaskManager {
       throw new InvalidArgumentError('dataDir', 'TaskManager needs a dataDir');
     }
     this.node = options.node;
-    encodeUpid({ node: options.node, pid: 0, pstart: 0, starttime: 0, type: 'x', id: '', user: 'x' }); // validates node
+    encodeUpid({ node: options.node, pid: 0, pstart: 0, starttime: 0, type: 'x', id: '', user: 'root@pam' }); // validates node
     this.#files = new TaskLogDir(join(options.dataDir, 'tasks'));
     this.#events = options.events;
     this.#logger = options.logger ?? silentLogger;
@@ -165,7 +165,9 @@ export class TaskManager {
    * (or `WARNINGS: n`); a rejection becomes exit status `aborted` when the task was
    * cancelled, else the error's message (first line).
    *
-   * @throws InvalidArgumentError when type, id, user or node cannot go into a UPID.
+   * @throws InvalidArgumentError when type, id, user or node cannot go into a UPID (the user
+   *   must be a Proxmox user id such as `root@pam`: `x/../../tmp/p` is refused before any file
+   *   is touched).
    */
   run<T>(spec: TaskSpec, fn: (task: TaskHandle) => Promise<T> | T, options: TaskRunOptions = {}): RunningTask<T> {
     const node = spec.node ?? this.node;

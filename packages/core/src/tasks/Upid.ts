@@ -9,6 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
+import { excerpt } from '../formats/configText.js';
+import { checkUserid } from './checkUserid.js';
 
 /** The fields of a UPID. */
 export interface UpidFields {
@@ -23,14 +25,27 @@ export interface UpidFields {
   readonly type: string;
   /** Object id (a vmid, a storage id) or `''`. */
   readonly id: string;
-  /** User that started the task (`root@pam`). */
+  /** User that started the task: a Proxmox user id (`root@pam`) or API token (`root@pam!ci`). */
   readonly user: string;
 }
 
 const NODE_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
-// The regex of upid_decode (pve-common), pstart allowed 8 or 9 hex digits.
-const UPID_RE =
-  /^UPID:([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/;
+const HEX_RE = /^[0-9A-Fa-f]+$/;
+const WHITESPACE_RE = /\s/;
+
+/**
+ * The fields of a UPID as upid_decode (pve-common) reads them, pstart allowed 8 or 9 hex
+ * digits; `null` when it is not one. Split on `:` (no field holds one), then each part checked.
+ */
+function splitUpid(upid: unknown): string[] | null {
+  if (typeof upid !== 'string' || upid.length > 1024) return null;
+  const p = upid.split(':');
+  if (p.length !== 9 || p[0] !== 'UPID' || p[8] !== '' || !NODE_RE.test(p[1]!)) return null;
+  if (p[2]!.length !== 8 || (p[3]!.length !== 8 && p[3]!.length !== 9) || p[4]!.length !== 8) return null;
+  if (!HEX_RE.test(p[2]!) || !HEX_RE.test(p[3]!) || !HEX_RE.test(p[4]!)) return null;
+  if (p[5] === '' || p[7] === '' || WHITESPACE_RE.test(p[5]!) || WHITESPACE_RE.test(p[6]!) || WHITESPACE_RE.test(p[7]!)) return null;
+  return p;
+}
 
 function hex(value: number, argument: string, maxDigits: number): string {
   if (!Number.isSafeInteger(value) || value < 0 || value >= 16 ** maxDigits) {
@@ -40,23 +55,27 @@ function hex(value: number, argument: string, maxDigits: number): string {
 }
 
 function field(value: string, argument: string, allowEmpty: boolean): string {
-  if (typeof value !== 'string' || (!allowEmpty && value === '') || /[:\s]/.test(value)) {
+  // A UPID is also a file name (the task log): no '/' and no control characters either.
+  if (typeof value !== 'string' || (!allowEmpty && value === '') || /[:\s/\p{Cc}]/u.test(value)) {
     throw new InvalidArgumentError(
       argument,
-      `UPID ${argument} must be ${allowEmpty ? 'a' : 'a non-empty'} string without ':' or whitespace, got '${String(value)}'`,
+      `UPID ${argument} must be ${allowEmpty ? 'a' : 'a non-empty'} string without ':', '/', white space or control characters, got '${excerpt(String(value))}'`,
     );
   }
   return value;
 }
 
 /**
- * Encodes a UPID (always decodable by {@link parseUpid} and by Proxmox).
+ * Encodes a UPID (always decodable by {@link parseUpid} and by Proxmox). The user must be a
+ * Proxmox user id or API token (see `checkUserid`); type and id may not hold `:`, `/`, white
+ * space or control characters, so a UPID is always a plain file name.
  * @throws InvalidArgumentError naming the field that cannot be encoded.
  */
 export function encodeUpid(fields: UpidFields): string {
   if (typeof fields.node !== 'string' || !NODE_RE.test(fields.node)) {
     throw new InvalidArgumentError('node', `UPID node must be a hostname (letters, digits, inner '-'), got '${String(fields.node)}'`);
   }
+  checkUserid(fields.user);
   return [
     'UPID',
     fields.node,
@@ -65,7 +84,7 @@ export function encodeUpid(fields: UpidFields): string {
     hex(fields.starttime, 'starttime', 8),
     field(fields.type, 'type', false),
     field(fields.id, 'id', true),
-    field(fields.user, 'user', false),
+    fields.user,
     '',
   ].join(':');
 }
@@ -75,22 +94,35 @@ export function encodeUpid(fields: UpidFields): string {
  * @throws InvalidArgumentError (`upid`) when the text is not a UPID.
  */
 export function parseUpid(upid: string): UpidFields {
-  const m = typeof upid === 'string' ? UPID_RE.exec(upid) : null;
-  if (!m) throw new InvalidArgumentError('upid', `unable to parse worker upid '${String(upid)}'`);
+  const p = splitUpid(upid);
+  if (!p) throw new InvalidArgumentError('upid', `unable to parse worker upid '${excerpt(String(upid))}'`);
   return {
-    node: m[1]!,
-    pid: parseInt(m[2]!, 16),
-    pstart: parseInt(m[3]!, 16),
-    starttime: parseInt(m[4]!, 16),
-    type: m[5]!,
-    id: m[6]!,
-    user: m[7]!,
+    node: p[1]!,
+    pid: parseInt(p[2]!, 16),
+    pstart: parseInt(p[3]!, 16),
+    starttime: parseInt(p[4]!, 16),
+    type: p[5]!,
+    id: p[6]!,
+    user: p[7]!,
   };
 }
 
 /** True when `text` is a well-formed UPID. */
 export function isUpid(text: string): boolean {
-  return typeof text === 'string' && UPID_RE.test(text);
+  return splitUpid(text) !== null;
+}
+
+/**
+ * Checks that a UPID can name a file: no `/` and no control character in any field (Proxmox's
+ * decoder accepts them in type, id and user; a UPID from an index file or a caller could
+ * carry them).
+ * @throws InvalidArgumentError (`upid`) otherwise, or when it is not a UPID.
+ */
+export function checkUpidFileName(upid: string): void {
+  if (!isUpid(upid)) throw new InvalidArgumentError('upid', `unable to parse worker upid '${excerpt(String(upid))}'`);
+  if (/[/\p{Cc}]/u.test(upid)) {
+    throw new InvalidArgumentError('upid', `UPID '${excerpt(upid)}' cannot name a task log: it holds '/' or a control character`);
+  }
 }
 
 /**

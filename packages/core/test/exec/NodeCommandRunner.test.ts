@@ -1,6 +1,9 @@
 import test from 'ava';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { AbortedError, CommandFailedError, CommandTimeoutError, ErrorCodes, NodeCommandRunner, NotFoundError } from '../../src/index.js';
+import { AbortedError, CommandFailedError, CommandTimeoutError, ErrorCodes, InvalidArgumentError, NodeCommandRunner, NotFoundError } from '../../src/index.js';
+import { makeTempDir } from '../../src/testing/tempDir.js';
 
 const runner = new NodeCommandRunner();
 
@@ -78,3 +81,23 @@ test('a missing program rejects with NotFoundError', async (t) => {
   const err = await t.throwsAsync(runner.run(['/nonexistent/corral-program']), { instanceOf: NotFoundError });
   t.is(err?.kind, 'program');
 });
+
+const refusedBeforeSpawn: Array<{ description: string; argv: string[]; options: { env?: Record<string, string>; cwd?: string }; argument: string }> = [
+  { description: 'a NUL in an argument', argv: ['touch', 'MARKER', 'a\0b'], options: {}, argument: 'argv' },
+  { description: 'a NUL in the program name', argv: ['tou\0ch', 'MARKER'], options: {}, argument: 'argv' },
+  { description: 'a NUL in an environment value', argv: ['touch', 'MARKER'], options: { env: { X: 'a\0b' } }, argument: 'env' },
+  { description: "'=' in an environment name", argv: ['touch', 'MARKER'], options: { env: { 'A=B': 'x' } }, argument: 'env' },
+  { description: 'a NUL in an environment name', argv: ['touch', 'MARKER'], options: { env: { 'A\0B': 'x' } }, argument: 'env' },
+  { description: 'a NUL in the working directory', argv: ['touch', 'MARKER'], options: { cwd: '/tmp\0/x' }, argument: 'cwd' },
+];
+
+for (const row of refusedBeforeSpawn) {
+  test(`refuses ${row.description} with InvalidArgumentError before anything runs`, async (t) => {
+    const dir = await makeTempDir(t, 'corral-runner-');
+    const marker = join(dir, 'ran');
+    const argv = row.argv.map((a) => a.replace('MARKER', marker));
+    const err = await t.throwsAsync(runner.run(argv, row.options), { instanceOf: InvalidArgumentError });
+    t.is(err?.argument, row.argument);
+    t.false(existsSync(marker), 'the program did not run');
+  });
+}

@@ -98,7 +98,7 @@ for (const c of parseErrors) {
 
 const serializeErrors: Array<{ description: string; sections: ConfigSection[]; key: string; message: RegExp }> = [
   { description: 'a line feed in a value', sections: [{ type: 'dir', id: 'a', options: { path: '/a\n/b' } }], key: 'path', message: /line feed/ },
-  { description: 'blanks around a value', sections: [{ type: 'dir', id: 'a', options: { path: ' /a' } }], key: 'path', message: /white space/ },
+  { description: 'blanks around a value', sections: [{ type: 'dir', id: 'a', options: { path: ' /a' } }], key: 'path', message: /leading or trailing blanks/ },
   { description: 'a key with a space', sections: [{ type: 'dir', id: 'a', options: { 'my path': '/a' } }], key: 'my path', message: /invalid option key/ },
   { description: 'an id with a space', sections: [{ type: 'dir', id: 'my store', options: {} }], key: 'id', message: /invalid section id/ },
   { description: 'an invalid type', sections: [{ type: 'dir:x', id: 'a', options: {} }], key: 'type', message: /invalid section type/ },

@@ -200,3 +200,26 @@ test('a rejected result nobody awaits is not an unhandled rejection', async (t) 
   await t.throwsAsync(r.result, { message: 'ignored' });
   t.is((await tasks.get(r.upid)).exitstatus, 'ignored');
 });
+
+test('a task user that would lead the log path out of the task directory is refused, and nothing is written', async (t) => {
+  const dir = dataDir(t);
+  const tasks = new TaskManager({ dataDir: dir, node: 'pve1' });
+  for (const user of ['x/../../tmp/p', 'x/../../../../escaped', '../../../../escaped@pam']) {
+    const err = t.throws(() => tasks.run({ type: 'qmstart', id: '100', user }, async () => 1), { instanceOf: InvalidArgumentError });
+    t.is(err.argument, 'user');
+  }
+  // Nothing anywhere under the data dir: no log, no marker, no stray file where the path led.
+  t.deepEqual(fs.readdirSync(dir, { recursive: true }), []);
+});
+
+test('task log paths refuse UPIDs that could leave the task directory (defence in depth)', async (t) => {
+  const dir = dataDir(t);
+  const tasks = new TaskManager({ dataDir: dir, node: 'pve1' });
+  // Decodable by Proxmox's upid_decode, which allows '/' in type, id and user.
+  const upid = 'UPID:pve1:00000001:00000001:00000001:qmstart:100:x/../../../../escaped:';
+  for (const call of [() => tasks.get(upid), () => tasks.readLog(upid)]) {
+    const err = await t.throwsAsync(call(), { instanceOf: InvalidArgumentError });
+    t.is(err?.argument, 'upid');
+  }
+  t.false(fs.existsSync(join(dir, 'escaped:')));
+});

@@ -162,7 +162,8 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
   };
 
   const name = entries.name;
-  if (name !== undefined && !/^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(name)) {
+  // Core's schema checked the characters (`dns-name`); here the lengths a DNS name allows.
+  if (name !== undefined && (name.length > 253 || name.split('.').some((label) => label.length > 63))) {
     throw new InvalidConfigError('name', name, `invalid value for 'name': '${name}' is not a valid DNS name`);
   }
 
@@ -537,10 +538,29 @@ function parseSmbios(raw: string | undefined): Record<string, string> {
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) throw new InvalidConfigError('smbios1', raw, `invalid value for 'smbios1': uuid is not a UUID`);
       out[k] = v;
     } else {
-      out[k] = r.base64 === '1' ? Buffer.from(v, 'base64').toString('utf8') : v;
+      out[k] = r.base64 === '1' ? decodeSmbiosBase64(raw, k, v) : v;
     }
   }
   return out;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A base64 `smbios1` field decoded (core's schema has checked the characters). QEMU takes the
+ * text on its command line: it must be UTF-8 and hold no NUL.
+ * @throws InvalidConfigError (`smbios1`) otherwise.
+ */
+function decodeSmbiosBase64(raw: string, field: string, value: string): string {
+  const bytes = Buffer.from(value, 'base64');
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new InvalidConfigError('smbios1', raw, `invalid value for 'smbios1': ${field} does not decode to UTF-8 text`);
+  }
+  if (text.includes('\0')) throw new InvalidConfigError('smbios1', raw, `invalid value for 'smbios1': ${field} decodes to text with a NUL character`);
+  return text;
 }
 
 function compareKeys(a: QemuDriveSpec, b: QemuDriveSpec): number {

@@ -6,6 +6,7 @@
  */
 import { InvalidConfigError } from '../../errors.js';
 import { parsePendingDelete } from '../configEntries.js';
+import { CONFIG_LIMITS, forbiddenCharProblem } from '../configText.js';
 import { defineOwn } from '../defineOwn.js';
 import type { ConfigEntry } from '../guestConfig.js';
 import type { ConfigKeySpec } from './valueSchema.js';
@@ -76,7 +77,8 @@ export interface ValidateEntriesHooks {
  *
  * @returns The typed values by key, in entry order.
  * @throws InvalidConfigError naming the key and value for a key the table does not know, a
- *   repeated key, a non-string value, or an invalid value.
+ *   repeated key, a non-string value, a value longer than `CONFIG_LIMITS.valueLength` or with
+ *   a character no config value may hold (see `findForbiddenChar`), or an invalid value.
  */
 export function validateEntries(table: GuestKeyTable, entries: ConfigEntriesInput, hooks: ValidateEntriesHooks): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -86,6 +88,12 @@ export function validateEntries(table: GuestKeyTable, entries: ConfigEntriesInpu
     if (typeof key !== 'string' || typeof value !== 'string') {
       throw new InvalidConfigError(String(key), value, `config key '${String(key)}': value must be a string, got ${typeof value}`);
     }
+    if (value.length > CONFIG_LIMITS.valueLength) {
+      throw new InvalidConfigError(key, value, `value of '${key}' is longer than ${CONFIG_LIMITS.valueLength} characters`);
+    }
+    // A description is written as `#` lines, one per line: it may hold line feeds.
+    const bad = forbiddenCharProblem(value, { newline: key === 'description' });
+    if (bad) throw new InvalidConfigError(key, value, `value of '${key}' ${bad}`);
     if (hooks.special?.(key, value, out)) continue;
     if (seen.has(key)) throw new InvalidConfigError(key, value, `duplicate config key '${key}' (value '${value}')`);
     seen.add(key);

@@ -50,6 +50,59 @@ function lxcMpString(value: string): string | undefined {
   return undefined;
 }
 
+function isHexDigit(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66);
+}
+
+/** CPU flags a VM config may set (`cpu: ...,flags=+pcid;-ssbd`). */
+export const QEMU_VM_CPU_FLAGS = [
+  'pcid',
+  'spec-ctrl',
+  'ibpb',
+  'ssbd',
+  'virt-ssbd',
+  'amd-ssbd',
+  'amd-no-ssb',
+  'pdpe1gb',
+  'md-clear',
+  'hv-tlbflush',
+  'hv-evmcs',
+  'aes',
+] as const;
+
+const VM_CPU_FLAGS: ReadonlySet<string> = new Set(QEMU_VM_CPU_FLAGS);
+
+/** `+FLAG` or `-FLAG` separated by `;`, each flag one of {@link QEMU_VM_CPU_FLAGS}. */
+function cpuFlags(v: string): string | undefined {
+  const bad = v.split(';').find((f) => (f[0] !== '+' && f[0] !== '-') || !VM_CPU_FLAGS.has(f.slice(1)));
+  return bad === undefined ? undefined : `has '${bad}', which is not '+FLAG' or '-FLAG' with FLAG one of: ${QEMU_VM_CPU_FLAGS.join(', ')}`;
+}
+
+/** A link-local IPv6 address's interface: a letter, 1 to 20 letters, digits or `_`, maybe `:N` or `.N`. */
+function isInterfaceName(name: string): boolean {
+  const m = /^([a-z][a-z0-9_]+)(?:[:.]\d+)?$/i.exec(name);
+  return m !== null && m[1]!.length <= 21;
+}
+
+/**
+ * `urlencoded` (Proxmox's `[-%a-zA-Z0-9_.!~*'()]*`), and also what Proxmox leaves to the
+ * decoder: every `%` starts a `%XX` escape, the bytes are UTF-8, and none decodes to NUL (a
+ * decoded value goes into QEMU's command line, which cannot hold one).
+ */
+function urlencoded(v: string): string | undefined {
+  if (!/^[-%a-zA-Z0-9_.!~*'()]*$/.test(v)) return 'must be URL-encoded';
+  for (let i = v.indexOf('%'); i >= 0; i = v.indexOf('%', i + 1)) {
+    if (!isHexDigit(v.charCodeAt(i + 1)) || !isHexDigit(v.charCodeAt(i + 2))) return "must be URL-encoded: '%' must start an escape like %20";
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(v);
+  } catch {
+    return 'must be URL-encoded UTF-8: an escape sequence is not UTF-8';
+  }
+  return decoded.includes('\0') ? 'must not decode to a NUL character (%00)' : undefined;
+}
+
 function bootDevice(dev: string): boolean {
   const match = /^([a-z]+)(\d+)$/.exec(dev);
   if (!match || String(Number(match[2])) !== match[2]) return false;
@@ -82,7 +135,7 @@ export const PVE_FORMATS = {
     // pve-container: IP addresses; link-local IPv6 may carry an interface (fe80::1%eth0).
     const ok = (a: string): boolean => {
       const ll = /^(fe80:[^%]+)%(.+)$/i.exec(a);
-      if (ll) return isIPv6(ll[1]!) && /^[a-z][a-z0-9_]{1,20}(?:[:.]\d+)?$/i.test(ll[2]!);
+      if (ll) return isIPv6(ll[1]!) && isInterfaceName(ll[2]!);
       return isIPv4(a) || isIPv6(a);
     };
     const bad = splitList(v).find((a) => !ok(a));
@@ -134,7 +187,8 @@ export const PVE_FORMATS = {
     }
     return undefined;
   },
-  urlencoded: (v: string) => (/^[-%a-zA-Z0-9_.!~*'()]*$/.test(v) ? undefined : 'must be URL-encoded'),
+  urlencoded: urlencoded,
+  'cpu-flags': cpuFlags,
   timezone: (v: string) => (v === 'host' || /^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/.test(v) ? undefined : "is not a time zone name (such as Europe/Vienna) or 'host'"),
 } as const satisfies Record<string, (value: string) => string | undefined>;
 

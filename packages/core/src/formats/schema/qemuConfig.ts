@@ -136,7 +136,10 @@ export const QEMU_CONFIG_KEYS = {
   vmstate: scalarKey(VolumeIdString()),
   vmstatestorage: scalarKey(Str({ pveFormat: 'storage-id' })),
   runningmachine: propertyKey(qemuMachineFormat),
-  runningcpu: scalarKey(Str({ pattern: '(?:[+-]?[\\w\\-._=]+,?)+', pveMessage: 'is not a QEMU -cpu argument' })),
+  // qemu-server's `(?>[+-]?[\w\-\._=]+,?)+` relies on Perl's atomic group; without one it
+  // backtracks exponentially. The same language, unambiguous: words of [\w.=-] separated by
+  // ',', '+' or ',+', an optional leading '+' and trailing ','.
+  runningcpu: scalarKey(Str({ pattern: '\\+?[\\w.=-]+(?:(?:,\\+?|\\+)[\\w.=-]+)*,?', pveMessage: 'is not a QEMU -cpu argument' })),
 } satisfies Record<string, ConfigKeySpec<any>>;
 
 /** The indexed keys of a VM config (`net0`..`net31`, `scsi0`..`scsi30`...). */

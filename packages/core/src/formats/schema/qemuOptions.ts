@@ -70,21 +70,7 @@ export const qemuVgaFormat = definePropertyString({
   },
 });
 
-/** CPU flags a VM config may set (`cpu: ...,flags=+pcid;-ssbd`). */
-export const QEMU_VM_CPU_FLAGS = [
-  'pcid',
-  'spec-ctrl',
-  'ibpb',
-  'ssbd',
-  'virt-ssbd',
-  'amd-ssbd',
-  'amd-no-ssb',
-  'pdpe1gb',
-  'md-clear',
-  'hv-tlbflush',
-  'hv-evmcs',
-  'aes',
-] as const;
+export { QEMU_VM_CPU_FLAGS } from './pveFormats.js';
 
 /** `cpu: [cputype=]host[,flags=+aes;-pcid][,hidden=1][,hv-vendor-id=X][,phys-bits=host|8-64]`. */
 export const qemuCpuFormat = definePropertyString({
@@ -94,12 +80,7 @@ export const qemuCpuFormat = definePropertyString({
     cputype: Str({ pattern: '[A-Za-z0-9_.+-]+', pveMessage: "is not a CPU type name (such as host, x86-64-v2-AES, or custom-NAME)" }),
     hidden: Flag(),
     'hv-vendor-id': opt(Str({ pattern: '[a-zA-Z0-9]{1,12}', pveMessage: 'must be 1 to 12 letters or digits' })),
-    flags: opt(
-      Str({
-        pattern: `[+-](?:${QEMU_VM_CPU_FLAGS.join('|')})(?:;[+-](?:${QEMU_VM_CPU_FLAGS.join('|')}))*`,
-        pveMessage: `must be '+FLAG' or '-FLAG' separated by ';', FLAG one of: ${QEMU_VM_CPU_FLAGS.join(', ')}`,
-      }),
-    ),
+    flags: opt(Str({ pveFormat: 'cpu-flags' })),
     'phys-bits': opt(
       Str({ pattern: 'host|[89]|[1-5]\\d|6[0-4]', pveMessage: "must be 'host' or a number of bits from 8 to 64" }),
     ),
@@ -130,11 +111,16 @@ export const qemuMachineFormat = definePropertyString({
   refine: (m) => (m.viommu === 'intel' && !(m.type ?? '').includes('q35') ? 'viommu=intel needs a q35 machine type' : undefined),
 });
 
-const Base64ish = () => opt(Str({ pattern: '\\S+', maxLength: 512 }));
+/** An SMBIOS string as qemu-server's `$smbios1_fmt` allows it: base64 characters (the value itself with `base64=0`). */
+const Base64ish = () => opt(Str({ pattern: '[A-Za-z0-9+/]+={0,2}', pveMessage: "must be base64 characters (A-Z, a-z, 0-9, '+', '/', up to two '=' at the end)" }));
 
-/** `smbios1: uuid=...[,manufacturer=...][,product=...][,version=...][,serial=...][,sku=...][,family=...][,base64=1]`. */
+/**
+ * `smbios1: uuid=...[,manufacturer=...][,product=...][,version=...][,serial=...][,sku=...][,family=...][,base64=1]`,
+ * at most 512 characters (qemu-server's limit).
+ */
 export const qemuSmbios1Format = definePropertyString({
   name: 'smbios1',
+  maxLength: 512,
   properties: {
     uuid: opt(Str({ pattern: '[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}', pveMessage: 'is not a UUID' })),
     version: Base64ish(),

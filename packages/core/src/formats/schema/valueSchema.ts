@@ -200,6 +200,8 @@ export interface PropertyStringDefinition<P extends TProperties> {
   readonly aliases?: Readonly<Record<string, PropertyStringAlias>>;
   /** Checks across fields; returns an error message or `undefined`. */
   readonly refine?: (value: Static<TObject<P>>) => string | undefined;
+  /** The longest text accepted (qemu-server's `maxLength` of the key), checked before anything else. */
+  readonly maxLength?: number;
 }
 
 /** A property-string format with typed fields: parse to a typed object and print it back. */
@@ -223,7 +225,7 @@ function isOptional(schema: TSchema): boolean {
  * default key first (bare), then the required fields, then the others, each group sorted.
  */
 export function definePropertyString<P extends TProperties>(definition: PropertyStringDefinition<P>): PropertyStringSpec<P> {
-  const { name, properties, defaultKey, aliases, refine } = definition;
+  const { name, properties, defaultKey, aliases, refine, maxLength } = definition;
   const schema = Type.Object(properties, { additionalProperties: false });
   const format: PropertyStringFormat = { name, defaultKey, aliases, keys: Object.keys(properties) };
   const props = properties as Record<string, TSchema>;
@@ -232,6 +234,9 @@ export function definePropertyString<P extends TProperties>(definition: Property
     const fail = (message: string): never => {
       throw new InvalidConfigError(key, raw, `invalid value for '${key}': ${message} (value ${quote(raw)})`);
     };
+    if (maxLength !== undefined && typeof raw === 'string' && raw.length > maxLength) {
+      throw new InvalidConfigError(key, raw, `invalid value for '${key}': longer than ${maxLength} characters`);
+    }
     const record = parsePropertyString(raw, format, { key });
     const out: Record<string, unknown> = {};
     for (const [field, text] of Object.entries(record)) {
