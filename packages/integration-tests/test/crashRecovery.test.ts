@@ -18,7 +18,7 @@ import { checkStorageInvariants } from './support/storageInvariants.js';
 
 const crashChild = new URL('./fixtures/crashChild.js', import.meta.url);
 const qemuTest = realTest(test, hasProgram('qemu-system-x86_64') && hasProgram('qemu-img'), 'qemu-system-x86_64 and qemu-img are not installed');
-const KILLS_PER_OPERATION = 11;
+const KILLS_PER_OPERATION = 12;
 const seed = Number(process.env.CORRAL_CRASH_SEED ?? Date.now() % 1_000_000);
 
 /** A small deterministic generator (mulberry32). */
@@ -72,6 +72,29 @@ async function recover(t: ExecutionContext, base: string): Promise<Kernel> {
   return kernel;
 }
 
+/**
+ * The window kill moments are drawn from: starts at the measured duration of the operation
+ * and shrinks by a fifth each time the operation finished before its kill (a loaded machine
+ * and a warm page cache make durations vary), so that most kills land inside the operation.
+ */
+class KillWindow {
+  #ms: number;
+  interrupted = 0;
+  constructor(
+    measuredMs: number,
+    private readonly next: () => number,
+  ) {
+    this.#ms = measuredMs;
+  }
+  delay(): number {
+    return this.next() * this.#ms;
+  }
+  record(finishedFirst: boolean): void {
+    if (finishedFirst) this.#ms *= 0.8;
+    else this.interrupted++;
+  }
+}
+
 /** Measures how long `args` takes when not killed (the range the kill moments are drawn from). */
 async function measure(t: ExecutionContext, base: string, args: string[]): Promise<number> {
   const child = spawnChild(crashChild, [base, ...args]);
@@ -94,18 +117,18 @@ qemuTest.serial(`SIGKILL during create, ${KILLS_PER_OPERATION} times: unlock, re
   await setup.dispose();
   const duration = await measure(t, base, ['create', '100']);
   t.log(`create takes ${duration.toFixed(0)} ms`);
-  let finishedFirst = 0;
+  const window = new KillWindow(duration, next);
   for (let i = 0; i < KILLS_PER_OPERATION; i++) {
     const vmid = 101 + i;
-    if (await killDuring(t, base, ['create', String(vmid)], next() * duration)) finishedFirst++;
+    window.record(await killDuring(t, base, ['create', String(vmid)], window.delay()));
     const kernel = await recover(t, base);
     const guest = (await kernel.guests.list()).find((g) => g.vmid === vmid);
     if (guest) await kernel.guests.destroy(vmid, { caller: ROOT_CALLER });
     t.deepEqual(await kernel.storage.listVolumes('local', { vmid }), [], `create #${i}: every volume of ${vmid} is gone`);
     await kernel.dispose();
   }
-  t.log(`${KILLS_PER_OPERATION - finishedFirst} kills landed inside the create`);
-  t.true(finishedFirst < KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
+  t.log(`${window.interrupted} kills landed inside the create`);
+  t.true(window.interrupted > KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
 });
 
 qemuTest.serial(`SIGKILL during a full clone, ${KILLS_PER_OPERATION} times: the source is intact, the half clone goes with destroy`, async (t) => {
@@ -119,10 +142,10 @@ qemuTest.serial(`SIGKILL during a full clone, ${KILLS_PER_OPERATION} times: the 
   await setup.dispose();
   const duration = await measure(t, base, ['clone', '100', '199']);
   t.log(`full clone takes ${duration.toFixed(0)} ms`);
-  let finishedFirst = 0;
+  const window = new KillWindow(duration, next);
   for (let i = 0; i < KILLS_PER_OPERATION; i++) {
     const newid = 200 + i;
-    if (await killDuring(t, base, ['clone', '100', String(newid)], next() * duration)) finishedFirst++;
+    window.record(await killDuring(t, base, ['clone', '100', String(newid)], window.delay()));
     const kernel = await recover(t, base);
     t.is((await kernel.guests.config(100)).digest, source.digest, 'the source config is unchanged');
     if ((await kernel.guests.list()).some((g) => g.vmid === newid)) await kernel.guests.destroy(newid);
@@ -130,8 +153,8 @@ qemuTest.serial(`SIGKILL during a full clone, ${KILLS_PER_OPERATION} times: the 
     t.is((await kernel.storage.listVolumes('local', { vmid: 100 })).length, 2, 'the source volumes are there');
     await kernel.dispose();
   }
-  t.log(`${KILLS_PER_OPERATION - finishedFirst} kills landed inside the clone`);
-  t.true(finishedFirst < KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
+  t.log(`${window.interrupted} kills landed inside the clone`);
+  t.true(window.interrupted > KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
 });
 
 qemuTest.serial(
@@ -152,10 +175,10 @@ qemuTest.serial(
     await setup.dispose();
     const duration = await measure(t, base, ['snapshot', '100', 'calibrate']);
     t.log(`RAM snapshot takes ${duration.toFixed(0)} ms`);
-    let finishedFirst = 0;
+    const window = new KillWindow(duration, next);
     for (let i = 0; i < KILLS_PER_OPERATION; i++) {
       const name = `crash${i}`;
-      if (await killDuring(t, base, ['snapshot', '100', name], next() * duration)) finishedFirst++;
+      window.record(await killDuring(t, base, ['snapshot', '100', name], window.delay()));
       const kernel = await recover(t, base);
       const status = await kernel.guests.status(100);
       t.is(status.state, 'running', `snapshot #${i}: the VM runs again (QMP: ${String(status.detail?.qmpStatus)})`);
@@ -171,7 +194,7 @@ qemuTest.serial(
       t.deepEqual(await checkStorageInvariants(kernel), { orphans: [], dangling: [], leftovers: [] });
       await kernel.dispose();
     }
-    t.log(`${KILLS_PER_OPERATION - finishedFirst} kills landed inside the snapshot`);
-    t.true(finishedFirst < KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
+    t.log(`${window.interrupted} kills landed inside the snapshot`);
+    t.true(window.interrupted > KILLS_PER_OPERATION / 2, 'most kills interrupted the operation');
   },
 );

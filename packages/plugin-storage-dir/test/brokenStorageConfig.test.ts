@@ -4,7 +4,7 @@
  * error when used, and writing storage.cfg keeps it as it was until it is removed.
  */
 import test from 'ava';
-import { ErrorCodes, ParseError } from '@corral/core';
+import { ErrorCodes, ParseError, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, makeTempDir } from '@corral/core/testing';
 import { storageDirPlugin } from '../src/index.js';
 
@@ -18,7 +18,7 @@ const BROKEN = [
 test('a broken section is skipped, reported when used, kept on writes, and can be removed', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
   const path = await makeTempDir(t, 'corral-dir-');
-  await kernel.storage.add('store', 'dir', { path, content: 'images' });
+  await kernel.storage.add('store', 'dir', { path, content: 'images' }, { caller: ROOT_CALLER });
   const cfg = (await kernel.config.read('storage.cfg'))!.content;
   await kernel.config.write('storage.cfg', `${cfg}${BROKEN.join('\n\n')}\n`);
 
@@ -32,11 +32,11 @@ test('a broken section is skipped, reported when used, kept on writes, and can b
   t.regex(err!.message, /storage\.cfg:\d+: section 'broken': value of 'path' contains U\+2028/);
   await t.throwsAsync(kernel.storage.activate('1bad'), { code: ErrorCodes.parse, message: /'1bad' is not a valid storage id/ });
   await t.throwsAsync(kernel.storage.get('dup'), { code: ErrorCodes.parse, message: /duplicate option 'path'/ });
-  await t.throwsAsync(kernel.storage.add('broken', 'dir', { path }), { code: ErrorCodes.alreadyExists });
+  await t.throwsAsync(kernel.storage.add('broken', 'dir', { path }, { caller: ROOT_CALLER }), { code: ErrorCodes.alreadyExists });
 
   // Writing storage.cfg (adding a storage) keeps every broken part as it was.
   const other = await makeTempDir(t, 'corral-dir-');
-  await kernel.storage.add('other', 'dir', { path: other, content: 'iso' });
+  await kernel.storage.add('other', 'dir', { path: other, content: 'iso' }, { caller: ROOT_CALLER });
   const after = (await kernel.config.read('storage.cfg'))!.content;
   for (const part of BROKEN) t.true(after.includes(`${part}\n\n`), `kept: ${JSON.stringify(part)}`);
   t.deepEqual((await kernel.storage.list()).map((s) => s.id), ['store', 'other']);
