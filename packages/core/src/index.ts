@@ -93,6 +93,7 @@ export {
 export { checkVmid } from './guests/GuestConfigRepository.js';
 export { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guests/guestConfigPaths.js';
 export * from './guests/allocateVmid.js';
+export { isUnusedKey } from './guests/guestVolumes.js';
 
 // callers and privileges
 export { assertPrivileged, DEFAULT_CALLER, ROOT_CALLER, unprivilegedCaller, type Caller, type PrivilegedUse } from './security/Caller.js';

@@ -12,9 +12,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalConfigStore, ROOT_CALLER, type Kernel } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
-import { createKvmPlugin } from '@corral/plugin-kvm';
-import { lxcPlugin } from '@corral/plugin-lxc';
-import { FaultPlan, faultyConfigStore, faultyDirPlugin } from './support/FaultPlan.js';
+import { QemuHypervisorDriver } from '@corral/plugin-kvm';
+import { LxcHypervisorDriver } from '@corral/plugin-lxc';
+import { FaultPlan, faultyConfigStore, faultyDirPlugin, faultyHypervisorPlugin } from './support/FaultPlan.js';
 import { addLocalStorage, nodeDirs, openNodeKernel } from './support/nodeKernel.js';
 import { checkStorageInvariants } from './support/storageInvariants.js';
 
@@ -30,7 +30,11 @@ async function faultyNode(t: ExecutionContext): Promise<FaultyNode> {
   const store = faultyConfigStore(new LocalConfigStore({ root: nodeDirs(base).dataDir, fsync: false }), plan);
   const kernel = await openNodeKernel(base, {
     configStore: store,
-    plugins: [faultyDirPlugin(plan), createKvmPlugin({ resourceControl: { mode: 'none' } }), lxcPlugin],
+    plugins: [
+      faultyDirPlugin(plan),
+      faultyHypervisorPlugin('kvm', new QemuHypervisorDriver({ resourceControl: { mode: 'none' }, runDir: join(nodeDirs(base).runDir, 'kvm') }), plan),
+      faultyHypervisorPlugin('lxc', new LxcHypervisorDriver(), plan),
+    ],
   });
   t.teardown(async () => {
     plan.disarm();
@@ -148,6 +152,35 @@ const operations: Operation[] = [
     },
   },
   {
+    name: 'update of a running VM: a hot-plugged disk and a pending memory change',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.0625,format=qcow2' }, { vmid: 100 });
+      await k.guests.start(100);
+    },
+    run: (k, onTask) => k.guests.update(100, { set: { virtio1: 'local:0.01,format=qcow2', memory: 96 } }, { onTask }),
+    check: async (t, k, label) => {
+      t.is((await k.guests.status(100)).state, 'running', `${label}: the VM runs`);
+    },
+  },
+  {
+    name: 'start applying pending changes',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.0625,format=qcow2' }, { vmid: 100 });
+      await k.guests.start(100);
+      await k.guests.update(100, { set: { memory: 96, virtio2: 'local:0.01,format=qcow2' }, delete: ['scsi0'] });
+      await k.guests.stop(100);
+    },
+    run: (k, onTask) => k.guests.start(100, { onTask }),
+  },
+  {
+    name: 'rescan adopting an orphaned volume',
+    setup: async (k) => {
+      await k.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 100 });
+      await k.storage.allocate({ storage: 'local', vmid: 100, sizeBytes: 1024 * 1024 });
+    },
+    run: (k, onTask) => k.guests.rescan({ onTask }),
+  },
+  {
     name: 'destroy',
     setup: async (k) => {
       await k.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2', scsi1: 'local:0.01,format=qcow2' }, { vmid: 100 });
@@ -173,14 +206,15 @@ for (const op of operations) {
     await op.run(clean.kernel, () => undefined);
     clean.plan.disarm();
     const steps = [...clean.plan.steps];
-    t.true(steps.length >= 2, `${op.name} has several steps: ${steps.join(', ')}`);
-    t.deepEqual(await checkStorageInvariants(clean.kernel), { orphans: [], dangling: [], leftovers: [] });
+    t.true(steps.length >= 1, `${op.name} has steps: ${steps.join(', ')}`);
+    t.deepEqual(await checkStorageInvariants(clean.kernel), { orphans: [], dangling: [], leftovers: [] }, 'the operation without faults leaves a clean state');
     t.log(`${steps.length} steps: ${steps.join(', ')}`);
 
     for (let k = 1; k <= steps.length; k++) {
       for (const cascade of [false, true]) {
         const { kernel, plan } = await faultyNode(t);
         await op.setup(kernel);
+        const orphanedBySetup = (await checkStorageInvariants(kernel)).orphans;
         let upid: string | undefined;
         plan.arm(cascade ? [] : [k], cascade ? { failEveryStepFrom: k } : {});
         const outcome = await op
@@ -207,7 +241,7 @@ for (const op of operations) {
           t.deepEqual(state.leftovers, [], `${label}: unlock did not repair the interrupted operation`);
         }
         // A volume may be orphaned, or a config name a missing one, only when a failed step said so in the task log.
-        for (const v of [...state.orphans, ...state.dangling])
+        for (const v of [...state.orphans.filter((o) => !orphanedBySetup.includes(o)), ...state.dangling])
           t.true(
             warned.some((w) => w.includes(v)),
             `${label}: ${v} is ${state.orphans.includes(v) ? 'orphaned' : 'dangling'} without a warning (${warned.join(' | ')})`,
@@ -280,7 +314,7 @@ test('destroy frees only volumes the guest owns: a shared ISO attached as a disk
   const isoSource = join(base, 'shared.iso');
   await writeFile(isoSource, Buffer.alloc(64 * 1024, 1));
   const iso = await kernel.storage.upload({ storage: 'local', content: 'iso', filename: 'shared.iso', stream: createReadStream(isoSource) });
-  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', scsi1: iso, scsi2: other }, { vmid: 100 });
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', scsi1: iso, scsi2: other }, { vmid: 100, caller: ROOT_CALLER });
   await kernel.guests.destroy(100);
   const left = (await kernel.storage.listVolumes('local')).map((v) => v.volid);
   t.true(left.includes(iso), 'the shared ISO is kept');
@@ -332,4 +366,28 @@ test('a root-equivalent config survives create through ROOT_CALLER only (privile
   await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', args: '-no-reboot' }, { vmid: 100, caller: ROOT_CALLER });
   plan.disarm();
   t.is((await kernel.guests.config(100)).config.args, '-no-reboot');
+});
+
+test('rollback keeps the disks added after the snapshot as unusedN instead of orphaning them', async (t) => {
+  const { kernel } = await faultyNode(t);
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01,format=qcow2' }, { vmid: 100 });
+  await kernel.guests.snapshot(100, 'before');
+  await kernel.guests.update(100, { set: { scsi1: 'local:0.01,format=qcow2' } });
+  const added = (await kernel.guests.config(100)).config.scsi1!.split(',')[0]!;
+  await kernel.guests.rollback(100, 'before');
+  const { config } = await kernel.guests.config(100);
+  t.false('scsi1' in config);
+  t.is(config.unused0, added);
+  t.deepEqual(await checkStorageInvariants(kernel), { orphans: [], dangling: [], leftovers: [] });
+});
+
+test('keys only Corral writes (lock, parent, snaptime, vmstate, snapstate, digest) cannot be given to create or update', async (t) => {
+  const { kernel } = await faultyNode(t);
+  for (const [key, value] of [['lock', 'backup'], ['parent', 'nosuch'], ['snaptime', '1'], ['vmstate', 'local:100/x.raw'], ['snapstate', 'prepare'], ['digest', 'abc']]) {
+    const err = await t.throwsAsync(kernel.guests.create('qemu', { ...vm, [key]: value }, { vmid: 100 }), { code: 'CORRAL_ERR_INVALID_CONFIG' }, key);
+    t.is((err as { key?: string }).key, key);
+  }
+  await kernel.guests.create('qemu', { ...vm }, { vmid: 100 });
+  const err = await t.throwsAsync(kernel.guests.update(100, { set: { parent: 'x' } }), { code: 'CORRAL_ERR_INVALID_CONFIG' });
+  t.is((err as { key?: string }).key, 'parent');
 });

@@ -110,7 +110,7 @@ async function measure(t: ExecutionContext, base: string, args: string[]): Promi
 qemuTest.serial(`SIGKILL during create, ${KILLS_PER_OPERATION} times: unlock, rescan and destroy leave nothing behind`, async (t) => {
   t.timeout(600_000);
   const next = random(seed);
-  t.log(`seed ${seed}`);
+  t.log(`seed ${seed} (CORRAL_CRASH_SEED replays it)`);
   const base = await makeTempDir(t, 'corral-crash-create-');
   const setup = await openNodeKernel(base);
   await addLocalStorage(setup, base);
@@ -134,6 +134,7 @@ qemuTest.serial(`SIGKILL during create, ${KILLS_PER_OPERATION} times: unlock, re
 qemuTest.serial(`SIGKILL during a full clone, ${KILLS_PER_OPERATION} times: the source is intact, the half clone goes with destroy`, async (t) => {
   t.timeout(600_000);
   const next = random(seed + 1);
+  t.log(`seed ${seed} (CORRAL_CRASH_SEED replays it)`);
   const base = await makeTempDir(t, 'corral-crash-clone-');
   const setup = await openNodeKernel(base);
   await addLocalStorage(setup, base);
@@ -162,6 +163,7 @@ qemuTest.serial(
   async (t) => {
     t.timeout(900_000);
     const next = random(seed + 2);
+    t.log(`seed ${seed} (CORRAL_CRASH_SEED replays it)`);
     const base = await makeTempDir(t, 'corral-crash-snap-');
     const setup = await openNodeKernel(base);
     t.teardown(async () => {

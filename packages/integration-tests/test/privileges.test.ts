@@ -126,7 +126,7 @@ test('args may not set driver-owned options in any spelling, even from root', as
     '-qmp unix:/tmp/x.sock,server=on',
     '--qmp unix:/tmp/y',
     '-pidfile /tmp/p',
-    '--pidfile=/tmp/p --pidfile /tmp/p',
+    '--pidfile /tmp/p',
     '-S',
     '--S',
     '-daemonize',
@@ -136,7 +136,11 @@ test('args may not set driver-owned options in any spelling, even from root', as
     '-readconfig /tmp/c',
     '-chroot /',
     '-runas nobody',
+    '-run-with user=nobody',
     '-D /tmp/log',
+    '-accel kvm',
+    '-machine pc,accel=kvm',
+    '-serial mon:stdio',
   ]) {
     const err = await t.throwsAsync(
       kernel.guests.create('qemu', { ...vm, args }, { vmid: 100, caller: ROOT_CALLER }),
@@ -167,4 +171,69 @@ test('storage paths: defining or changing a host path needs a privileged caller;
   // Options that reach nothing of the host need no privilege.
   await kernel.storage.update('other', { content: 'iso,vztmpl' });
   t.deepEqual((await kernel.storage.get('other')).content, ['iso', 'vztmpl']);
+});
+
+test('clone: a config with root-equivalent keys (raw args, a host device, a privileged container) is cloned only by a privileged caller', async (t) => {
+  const { kernel } = await node(t);
+  await kernel.guests.create('qemu', { ...vm, args: '-no-reboot', serial1: '/dev/ttyS0', scsi0: 'local:0.01,format=qcow2' }, { vmid: 100, caller: ROOT_CALLER });
+  await kernel.guests.template(100, { caller: ROOT_CALLER });
+  const err = await t.throwsAsync(kernel.guests.clone(100, { newid: 101, caller: unprivilegedCaller('alice@pve') }), { instanceOf: PermissionError });
+  t.is(err!.key, 'args');
+  t.false((await kernel.guests.list()).some((g) => g.vmid === 101), 'no clone, not even a placeholder');
+  t.deepEqual(await kernel.storage.listVolumes('local', { vmid: 101 }), []);
+  await kernel.guests.clone(100, { newid: 101, caller: ROOT_CALLER });
+  t.is((await kernel.guests.config(101)).config.args, '-no-reboot');
+  await kernel.guests.create('lxc', { rootfs: 'local:0.01', memory: 64 }, { vmid: 200, caller: ROOT_CALLER });
+  const ctErr = await t.throwsAsync(kernel.guests.clone(200, { newid: 201 }), { instanceOf: PermissionError });
+  t.is(ctErr!.key, 'unprivileged');
+  // A bad name is refused before anything is written.
+  await t.throwsAsync(kernel.guests.clone(100, { newid: 102, name: 'bad name;x', caller: ROOT_CALLER }), { code: 'CORRAL_ERR_INVALID_CONFIG' });
+  t.false((await kernel.guests.list()).some((g) => g.vmid === 102));
+});
+
+test("containers: an unprivileged caller cannot change 'unprivileged' (set or delete) once the container exists", async (t) => {
+  const { kernel } = await node(t);
+  await kernel.guests.create('lxc', { ...ct }, { vmid: 200 });
+  for (const change of [{ delete: ['unprivileged'] }, { set: { unprivileged: '0' } }]) {
+    const err = await t.throwsAsync(kernel.guests.update(200, change), { instanceOf: PermissionError });
+    t.is(err!.key, 'unprivileged');
+  }
+  t.is((await kernel.guests.config(200)).config.unprivileged, '1');
+});
+
+test('volumes of other guests: an unprivileged caller cannot attach one; a guest never frees a volume it does not own', async (t) => {
+  const { kernel } = await node(t);
+  await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 100 });
+  const other = (await kernel.guests.config(100)).config.scsi0!.split(',')[0]!;
+  await kernel.guests.create('qemu', { ...vm }, { vmid: 200 });
+  const alice = unprivilegedCaller('alice@pve');
+  const e1 = await t.throwsAsync(kernel.guests.update(200, { set: { scsi1: other } }, { caller: alice }), { instanceOf: PermissionError });
+  t.is(e1!.key, 'scsi1');
+  t.regex(e1!.message, /a volume of guest 100/);
+  const e2 = await t.throwsAsync(kernel.guests.create('qemu', { ...vm, scsi0: other }, { vmid: 300, caller: alice }), { instanceOf: PermissionError });
+  t.is(e2!.key, 'scsi0');
+  // Attached by root, detached, then deleted as unusedN: the key goes, the volume stays with its owner.
+  await kernel.guests.update(200, { set: { scsi1: other } }, { caller: ROOT_CALLER });
+  await kernel.guests.update(200, { delete: ['scsi1'] });
+  t.is((await kernel.guests.config(200)).config.unused0, other);
+  await kernel.guests.update(200, { delete: ['unused0'] });
+  t.false('unused0' in (await kernel.guests.config(200)).config);
+  t.true((await kernel.storage.listVolumes('local', { vmid: 100 })).some((v) => v.volid === other), "guest 100's disk is still there");
+});
+
+test('storage remove: a definition with a host path needs a privileged caller', async (t) => {
+  const { kernel } = await node(t);
+  const err = await t.throwsAsync(kernel.storage.remove('local', { caller: unprivilegedCaller('alice@pve') }), { instanceOf: PermissionError });
+  t.is(err!.key, 'path');
+  t.true((await kernel.storage.list()).some((s) => s.id === 'local'));
+  await kernel.storage.remove('local', { caller: ROOT_CALLER });
+  t.false((await kernel.storage.list()).some((s) => s.id === 'local'));
+});
+
+test('a caller whose user is not a Proxmox user id is refused before anything happens (no placeholder is left)', async (t) => {
+  const { kernel } = await node(t);
+  for (const user of ['x/../../tmp/p', 'root', '']) {
+    await t.throwsAsync(kernel.guests.create('qemu', { ...vm }, { vmid: 300, caller: { user, privileged: false } }), { code: 'CORRAL_ERR_INVALID_ARGUMENT' }, user);
+  }
+  t.deepEqual(await kernel.guests.list(), []);
 });

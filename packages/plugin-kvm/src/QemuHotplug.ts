@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ApplyChangesResult, GuestConfigEntries, GuestContext } from '@corral/core';
+import { isUnusedKey, type ApplyChangesResult, type GuestConfigEntries, type GuestContext } from '@corral/core';
 import { HOST_CDROM_ACCESS, qemuBlockGraph } from './cmdline/QemuBlockdev.js';
 import { driveDevice, netDevice, netdevOptions, scsiControllerDevice, scsiControllerId, tapName } from './cmdline/QemuDevices.js';
 import type { QemuHostFeatures } from './cmdline/QemuCommandLine.js';
@@ -63,7 +63,7 @@ export async function applyHotplug(
         continue;
       }
       let done = false;
-      if (FAST_KEYS.has(key) || /^unused\d+$/.test(key)) {
+      if (FAST_KEYS.has(key) || isUnusedKey(key)) {
         done = true;
       } else if (key === 'cpulimit' || key === 'cpuunits') {
         const record = await readRuntimeRecord(paths.runtimeFile);

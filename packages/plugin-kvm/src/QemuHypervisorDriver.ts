@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { copyFile, open, readdir, rm, stat } from 'node:fs/promises';
 import {
   formatSize,
+  isUnusedKey,
   InvalidConfigError,
   InvalidStateError,
   NotSupportedError,
@@ -14,6 +15,7 @@ import {
   printPropertyString,
   ProtocolError,
   TimeoutError,
+  VOLUME_ID_RE,
   withReverter,
   type ApplyChangesResult,
   type CommandRunner,
@@ -34,6 +36,7 @@ import {
 import { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type QemuHostFeatures } from './cmdline/QemuCommandLine.js';
 import { tapName } from './cmdline/QemuDevices.js';
 import type { QemuConfig, QemuHostPciSpec } from './config/QemuConfig.js';
+import { DRIVE_PROPERTY_FORMAT } from './config/driveFormat.js';
 import { isDriveKey, NEW_VOLUME, parseQemuConfig } from './config/parseQemuConfig.js';
 import { qemuPrivilegedUses } from './config/qemuPrivilegedUses.js';
 import { applyHotplug } from './QemuHotplug.js';
@@ -83,11 +86,9 @@ export interface QemuDriverOptions {
 
 /** Volume keys of a config: drives, `efidisk0`, `unusedN`, `vmstate`. */
 function isVolumeKey(key: string): boolean {
-  return isDriveKey(key) || key === 'efidisk0' || /^unused\d+$/.test(key) || key === 'vmstate';
+  return isDriveKey(key) || key === 'efidisk0' || isUnusedKey(key) || key === 'vmstate';
 }
 
-const DRIVE_FORMAT = { defaultKey: 'file', aliases: { volume: { alias: 'file' } } } as const;
-const VOLUME_ID = /^[a-z][a-z0-9_.-]*[a-z0-9]:.+$/i;
 /** OVMF variable store sizes by efitype, bytes. */
 const EFI_VARS_SIZE = { '2m': 128 * 1024, '4m': 540672 } as const;
 
@@ -156,14 +157,14 @@ export class QemuHypervisorDriver implements HypervisorDriver {
         file = value;
       } else {
         try {
-          const r = parsePropertyString(value, DRIVE_FORMAT, { key });
+          const r = parsePropertyString(value, DRIVE_PROPERTY_FORMAT, { key });
           file = r.file;
           cdrom = r.media === 'cdrom';
         } catch {
           continue;
         }
       }
-      if (!file || !VOLUME_ID.test(file) || NEW_VOLUME.test(file)) continue;
+      if (!file || !VOLUME_ID_RE.test(file) || NEW_VOLUME.test(file)) continue;
       out.push({ key, volid: file, content: cdrom ? 'iso' : 'images', isCdrom: cdrom });
     }
     return out;
@@ -175,7 +176,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
       if (!isDriveKey(key) && key !== 'efidisk0') continue;
       let r: Record<string, string>;
       try {
-        r = parsePropertyString(value, DRIVE_FORMAT, { key });
+        r = parsePropertyString(value, DRIVE_PROPERTY_FORMAT, { key });
       } catch {
         continue;
       }
@@ -195,12 +196,12 @@ export class QemuHypervisorDriver implements HypervisorDriver {
   }
 
   replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string {
-    if (key === 'vmstate' || /^unused\d+$/.test(key)) return volid;
-    const r = parsePropertyString(value, DRIVE_FORMAT, { key });
+    if (key === 'vmstate' || isUnusedKey(key)) return volid;
+    const r = parsePropertyString(value, DRIVE_PROPERTY_FORMAT, { key });
     const next: Record<string, string> = { file: volid };
     for (const [k, v] of Object.entries(r)) if (k !== 'file') next[k] = v;
     if (sizeBytes !== undefined) next.size = formatSize(sizeBytes);
-    return printPropertyString(next, DRIVE_FORMAT, { key });
+    return printPropertyString(next, DRIVE_PROPERTY_FORMAT, { key });
   }
 
   // ------------------------------------------------------------------ lifecycle

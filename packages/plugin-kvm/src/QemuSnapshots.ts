@@ -27,7 +27,7 @@
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidConfigError, NotSupportedError, type GuestContext, type Reverter, type VolumeAccess } from '@corral/core';
-import { qemuBlockGraph } from './cmdline/QemuBlockdev.js';
+import { blockNodeNames, qemuBlockGraph } from './cmdline/QemuBlockdev.js';
 import type { QemuConfig } from './config/QemuConfig.js';
 import { QgaClient } from './qmp/QgaClient.js';
 import type { QmpClient } from './qmp/QmpClient.js';
@@ -246,37 +246,44 @@ export async function loadVmState(ctx: GuestContext, qmp: QmpClient, stateVolid:
  * of `lock: snapshot`): cancels and dismisses RAM-state jobs still known to QEMU, removes the
  * state volume's block nodes (else the next RAM snapshot fails with "Duplicate nodes"), thaws
  * file systems the guest agent reports frozen, and resumes the VM if the snapshot had paused
- * it (its marker file is in the run directory). The VM must run; problems go to `ctx.log`.
+ * it (its marker file is in the run directory), whatever failed before. The VM must run.
+ *
+ * @throws ProtocolError (QMP) when the state nodes cannot be removed: the VM then runs (if it
+ *   was paused by the snapshot) but the next RAM snapshot would fail; the facade keeps the lock.
  */
 export async function recoverInterruptedSnapshot(ctx: GuestContext, config: QemuConfig, paths: QemuRunPaths): Promise<void> {
   const marker = join(paths.dir, PAUSED_MARKER);
   await withQmp(paths.qmp, async (qmp) => {
-    for (const job of await qmp.execute('query-jobs')) {
-      if (!job.id.startsWith(STATE_JOB_PREFIX)) continue;
-      if (job.status !== 'concluded' && job.status !== 'null') {
-        await qmp.execute('job-cancel', { id: job.id }).catch((e: Error) => ctx.log.warn(`cancel of job ${job.id}: ${e.message}`));
-        await qmp.waitForJob(job.id, { timeoutMs: 30_000, dismiss: false }).catch(() => undefined);
+    try {
+      for (const job of await qmp.execute('query-jobs')) {
+        if (!job.id.startsWith(STATE_JOB_PREFIX)) continue;
+        if (job.status !== 'concluded' && job.status !== 'null') {
+          await qmp.execute('job-cancel', { id: job.id }).catch((e: Error) => ctx.log.warn(`cancel of job ${job.id}: ${e.message}`));
+          await qmp.waitForJob(job.id, { timeoutMs: 30_000, dismiss: false }).catch(() => undefined);
+        }
+        await qmp.execute('job-dismiss', { id: job.id }).catch(() => undefined);
+        ctx.log.info(`dropped the interrupted job ${job.id}`);
       }
-      await qmp.execute('job-dismiss', { id: job.id }).catch(() => undefined);
-      ctx.log.info(`dropped the interrupted job ${job.id}`);
-    }
-    const nodes = await qmp.execute<NamedBlockNode[]>('query-named-block-nodes', { flat: true });
-    for (const node of [`drive-${VMSTATE_KEY}`, `file-${VMSTATE_KEY}`]) {
-      if (!nodes.some((n) => n['node-name'] === node)) continue;
-      await qmp.execute('blockdev-del', { 'node-name': node });
-      ctx.log.info(`removed the RAM state node ${node}`);
-    }
-    const paused = await stat(marker).then(
-      () => true,
-      () => false,
-    );
-    const status = await qmp.execute('query-status');
-    if (paused && !status.running) {
-      await qmp.execute('cont');
-      ctx.log.info('resumed the VM the interrupted snapshot had paused');
+      const nodes = await qmp.execute<NamedBlockNode[]>('query-named-block-nodes', { flat: true });
+      const { formatNode, fileNode } = blockNodeNames(VMSTATE_KEY);
+      for (const node of [formatNode, fileNode]) {
+        if (!nodes.some((n) => n['node-name'] === node)) continue;
+        await qmp.execute('blockdev-del', { 'node-name': node });
+        ctx.log.info(`removed the RAM state node ${node}`);
+      }
+    } finally {
+      // Whatever failed above, a VM the snapshot paused runs again.
+      const paused = await stat(marker).then(
+        () => true,
+        () => false,
+      );
+      if (paused && !(await qmp.execute('query-status')).running) {
+        await qmp.execute('cont');
+        ctx.log.info('resumed the VM the interrupted snapshot had paused');
+      }
+      await rm(marker, { force: true });
     }
   });
-  await rm(marker, { force: true });
   if (config.agent.enabled) {
     try {
       const qga = await QgaClient.connect(paths.qga, { timeoutMs: 5_000 });

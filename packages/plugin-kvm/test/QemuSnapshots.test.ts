@@ -111,7 +111,7 @@ qemuTest.serial('a linked clone of a template boots, sees the template data, and
     }
   };
   const before = await fingerprint();
-  const { newid } = await kernel.guests.clone(vmid, { newid: 141, name: 'clone1' });
+  const { newid } = await kernel.guests.clone(vmid, { caller: ROOT_CALLER, newid: 141, name: 'clone1' });
   const clone = (await kernel.guests.config(newid)).config;
   t.regex(clone.scsi0!, /^local:140\/base-140-disk-0\.qcow2\/141\/vm-141-disk-0\.qcow2,/);
   t.is(clone.ide2, 'none,media=cdrom', 'cdroms are not cloned');
@@ -127,7 +127,7 @@ qemuTest.serial('a linked clone of a template boots, sees the template data, and
 
   // A full clone to another storage: export/import streams, a standalone image there.
   await kernel.storage.add('other', 'dir', { path: join(kernel.dir, 'other-store'), content: 'images', mkdir: 1 }, { caller: ROOT_CALLER });
-  const full = await kernel.guests.clone(vmid, { newid: 142, full: true, storage: 'other' });
+  const full = await kernel.guests.clone(vmid, { caller: ROOT_CALLER, newid: 142, full: true, storage: 'other' });
   const fullConfig = (await kernel.guests.config(full.newid)).config;
   t.regex(fullConfig.scsi0!, /^other:142\/vm-142-disk-0\.(raw|qcow2),/);
   const fullVolid = fullConfig.scsi0!.split(',')[0]!;

@@ -50,11 +50,15 @@ test('only the asked keys are judged, and absent keys are skipped', (t) => {
 });
 
 test('args: driver-owned options are refused in both spellings; values and other options pass', (t) => {
-  for (const args of ['-qmp unix:/x', '--qmp unix:/x', '--pidfile /p', '-S', '--daemonize', '-D /l', '--readconfig /c', '-name x']) {
+  for (const args of ['-qmp unix:/x', '--qmp unix:/x', '--pidfile /p', '-S', '--daemonize', '-D /l', '--readconfig /c', '-name x', '-run-with chroot=/', '-accel tcg']) {
     const err = t.throws(() => checkDriverOwnedArgs(splitArgs(args), args), { code: 'CORRAL_ERR_INVALID_CONFIG' });
     t.regex(err!.message, /is set by the driver/, args);
   }
-  for (const args of ['-no-reboot', '-global kvm-pit.lost_tick_policy=discard', '-device virtio-rng-pci', '-qmp=x']) {
+  for (const args of ['-serial mon:stdio', '-parallel mon:tcp:127.0.0.1:1', '-machine q35,accel=kvm', '-M pc,accel=tcg']) {
+    const err = t.throws(() => checkDriverOwnedArgs(splitArgs(args), args), { code: 'CORRAL_ERR_INVALID_CONFIG' });
+    t.regex(err!.message, /which the driver owns/, args);
+  }
+  for (const args of ['-no-reboot', '-global kvm-pit.lost_tick_policy=discard', '-device virtio-rng-pci', '-qmp=x', '-serial pty', '-machine pc,hpet=off']) {
     t.notThrows(() => checkDriverOwnedArgs(splitArgs(args), args), args);
   }
 });

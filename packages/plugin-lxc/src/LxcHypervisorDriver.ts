@@ -15,6 +15,7 @@ import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import {
+  isUnusedKey,
   CommandFailedError,
   InvalidConfigError,
   InvalidStateError,
@@ -87,7 +88,7 @@ const GIB = 1024 ** 3;
 
 /** Volume keys of a container config, in Proxmox's order. */
 function volumeKeys(entries: GuestConfigEntries): string[] {
-  const keys = Object.keys(entries).filter((k) => k === 'rootfs' || /^mp\d+$/.test(k) || /^unused\d+$/.test(k));
+  const keys = Object.keys(entries).filter((k) => k === 'rootfs' || /^mp\d+$/.test(k) || isUnusedKey(k));
   const rank = (k: string) => (k === 'rootfs' ? -1 : k.startsWith('mp') ? Number(k.slice(2)) : 1000 + Number(k.slice(6)));
   return keys.sort((a, b) => rank(a) - rank(b));
 }
@@ -166,7 +167,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
   }
 
   replaceVolume(key: string, value: string, volid: string, sizeBytes?: number): string {
-    if (/^unused\d+$/.test(key)) return volid;
+    if (isUnusedKey(key)) return volid;
     const mount = parseLxcMountPoint(value, { key });
     return printLxcMountPoint({ ...mount, volume: volid, ...(sizeBytes === undefined ? {} : { size: sizeBytes }) }, { key });
   }

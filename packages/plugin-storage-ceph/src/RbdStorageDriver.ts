@@ -5,6 +5,7 @@ import {
   InvalidConfigError,
   type AllocateOptions,
   type ParsedVolname,
+  type PrivilegedUse,
   type StorageContent,
   type StorageContext,
   type StorageDriverInfo,
@@ -66,6 +67,11 @@ export class RbdStorageDriver extends BaseStorageDriver {
    * added, as Proxmox allows): `monhost` parses, `keyring` is a keyring or a key, `conf` is
    * readable. Throws `InvalidConfigError` naming the option (never echoing the keyring).
    */
+  /** Without a `keyring` secret, rbd and QEMU use the host's own Ceph keyring: root-equivalent. */
+  privilegedUses(options: Readonly<Record<string, string>>): PrivilegedUse[] {
+    return options.keyring ? [] : [{ key: 'keyring', reason: "an rbd storage without 'keyring' uses the host's own Ceph credentials" }];
+  }
+
   async checkDefinition(ctx: StorageContext): Promise<void> {
     const opts = rbdOptions(ctx.storage);
     if (ctx.secrets.keyring !== undefined) keyringText(ctx.secrets.keyring, opts.userId);

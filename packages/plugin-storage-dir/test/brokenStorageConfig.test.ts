@@ -42,7 +42,8 @@ test('a broken section is skipped, reported when used, kept on writes, and can b
   t.deepEqual((await kernel.storage.list()).map((s) => s.id), ['store', 'other']);
 
   // A broken storage can be removed; the rest stays.
-  await kernel.storage.remove('broken');
+  await t.throwsAsync(kernel.storage.remove('broken'), { code: 'CORRAL_ERR_PERMISSION' });
+  await kernel.storage.remove('broken', { caller: ROOT_CALLER });
   const removed = (await kernel.config.read('storage.cfg'))!.content;
   t.false(removed.includes('dir: broken'));
   t.true(removed.includes('dir: 1bad\n\tpath /srv/x\n\n'));

@@ -20,6 +20,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { TObject } from '@sinclair/typebox';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { Logger } from '../util/Logger.js';
+import type { PrivilegedUse } from '../security/Caller.js';
 
 /** Content types a storage can hold (Proxmox's `content` option). */
 export type StorageContent = 'images' | 'rootdir' | 'iso' | 'vztmpl' | 'backup' | 'snippets';
@@ -307,6 +308,13 @@ export interface StorageDriver extends VolumeOperations, SnapshotOperations, Clo
    * exists). Throws `InvalidConfigError` naming the option.
    */
   checkDefinition?(ctx: StorageContext): Promise<void>;
+  /**
+   * Root-equivalent uses of a definition that depend on values or on absent options, beyond
+   * {@link StorageDriverInfo.privilegedOptions} (e.g. an rbd storage without a `keyring` uses
+   * the host's own Ceph credentials). `options` holds every option of the definition being
+   * written, secrets included. Pure, no I/O.
+   */
+  privilegedUses?(options: Readonly<Record<string, string>>): PrivilegedUse[];
 }
 
 /**

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { GuestType } from '../contracts/hypervisor.js';
+import { InvalidConfigError } from '../errors.js';
 import { parseGuestConfig, serializeGuestConfig, type ConfigEntry, type GuestConfig, type GuestConfigSection } from '../formats/guestConfig.js';
 
 /** One snapshot section. */
@@ -93,4 +94,21 @@ export function serializeGuestDocument(doc: GuestDocument): string {
 /** A new, empty document. */
 export function emptyGuestDocument(type: GuestType): GuestDocument {
   return parseGuestDocument(type, '', 'new');
+}
+
+/** Keys only Corral itself writes: the persistent lock and the snapshot bookkeeping. */
+export const READ_ONLY_KEYS: readonly string[] = ['lock', 'parent', 'snaptime', 'vmstate', 'snapstate', 'digest'];
+
+/** Keys a snapshot section adds to the config copy it holds. */
+export const SNAPSHOT_META_KEYS: readonly string[] = ['snaptime', 'vmstate', 'snapstate', 'runningmachine', 'runningcpu'];
+
+/**
+ * Refuses a change (create or update) that sets or deletes a key only Corral writes.
+ *
+ * @throws InvalidConfigError naming the key.
+ */
+export function checkWritableKeys(keys: readonly string[], values: Readonly<Record<string, string>>): void {
+  for (const k of keys) {
+    if (READ_ONLY_KEYS.includes(k)) throw new InvalidConfigError(k, values[k], `'${k}' cannot be set or deleted directly`);
+  }
 }

@@ -108,7 +108,7 @@ export class GuestFacade {
         const driver = ops.deps.hypervisors().get(g.type);
         let status: GuestRuntimeStatus = { state: 'stopped' };
         if (driver && withRunDir.get(g.type)!.has(String(g.vmid))) {
-          status = await driver.status(await ops.context(g.vmid, g.type, {}, false), cur);
+          status = await driver.status(await ops.context(g.vmid, g.type, { createRunDir: false }), cur);
         }
         return {
           vmid: g.vmid,

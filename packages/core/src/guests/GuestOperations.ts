@@ -16,11 +16,11 @@ import type { EventBus } from '../events/EventBus.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager, LockMode } from '../locks/LockManager.js';
 import { checkNotLocked, guestLockName, type GuestLockReason } from '../locks/guestLock.js';
-import { assertPrivileged, DEFAULT_CALLER, type Caller } from '../security/Caller.js';
+import { assertPrivileged, DEFAULT_CALLER, type Caller, type PrivilegedUse } from '../security/Caller.js';
+import { checkUserid } from '../tasks/checkUserid.js';
 import type { StorageFacade } from '../storage/StorageFacade.js';
 import type { TaskHandle, TaskManager } from '../tasks/TaskManager.js';
 import type { Logger } from '../util/Logger.js';
-import { Reverter } from '../util/Reverter.js';
 import { GuestConfigRepository, type StoredGuestConfig } from './GuestConfigRepository.js';
 
 /** Options every guest operation accepts. */
@@ -62,6 +62,8 @@ export interface GuestFacadeDeps {
 export interface OperationScope {
   readonly log?: Logger;
   readonly signal?: AbortSignal;
+  /** Create the guest's run directory when missing (default true; status reads pass false). */
+  readonly createRunDir?: boolean;
 }
 
 /** The task and the signal (task cancelled or guest lock lost) of an operation under the guest lock. */
@@ -106,10 +108,10 @@ export class GuestOperations {
     return d;
   }
 
-  /** A driver context for the guest; its run directory is created unless `create` is false. */
-  async context(vmid: number, type: GuestType, scope: OperationScope = {}, create = true): Promise<GuestContext> {
+  /** A driver context for the guest; its run directory is created unless `scope.createRunDir` is false. */
+  async context(vmid: number, type: GuestType, scope: OperationScope = {}): Promise<GuestContext> {
     const runDir = join(this.deps.runDir, type, String(vmid));
-    if (create) await mkdir(runDir, { recursive: true });
+    if (scope.createRunDir ?? true) await mkdir(runDir, { recursive: true });
     return {
       vmid,
       node: this.deps.node,
@@ -137,9 +139,33 @@ export class GuestOperations {
     };
   }
 
-  /** The caller of an operation (default: unprivileged). */
+  /**
+   * The caller of an operation (default: unprivileged), checked before anything happens.
+   *
+   * @throws InvalidArgumentError (`caller.user`) when the user is not a Proxmox user id.
+   */
   caller(options: GuestOperationOptions): Caller {
-    return options.caller ?? DEFAULT_CALLER;
+    const caller = options.caller ?? DEFAULT_CALLER;
+    checkUserid(caller.user, 'caller.user');
+    return caller;
+  }
+
+  /**
+   * Refuses, for an unprivileged caller, volumes among `keys` of `entries` that another guest
+   * owns (the vmid in their name): a portal user could otherwise attach, then free or read,
+   * another tenant's disk. Volumes of no guest (ISOs, templates) and new volumes pass.
+   *
+   * @throws PermissionError naming the key and the owner.
+   */
+  async checkVolumeOwners(caller: Caller, driver: HypervisorDriver, vmid: number, entries: GuestConfigEntries, keys: readonly string[]): Promise<void> {
+    if (caller.privileged) return;
+    const uses: PrivilegedUse[] = [];
+    const subset = Object.fromEntries(keys.filter((k) => k in entries).map((k) => [k, entries[k]!]));
+    for (const v of driver.volumes(subset)) {
+      const owner = (await this.deps.storage.parse(v.volid)).vmid;
+      if (owner !== undefined && owner !== vmid) uses.push({ key: v.key, reason: `${v.volid} is a volume of guest ${owner}` });
+    }
+    assertPrivileged(caller, uses);
   }
 
   /**
@@ -151,17 +177,12 @@ export class GuestOperations {
     assertPrivileged(caller, driver.privilegedUses(entries, keys, options));
   }
 
-  /** A reverter whose failed undo steps become task warnings. */
-  reverter(task: TaskHandle): Reverter {
-    return new Reverter({ log: task.logger });
-  }
-
   /**
    * Runs `fn` as a task named after the guest type and `op` (`qmstart`...), or named `op`
    * itself when `type` is undefined (a task over several guests); resolves with the UPID when
    * it ends.
    */
-  runTask(
+  async runTask(
     op: GuestTaskOp,
     type: GuestType | undefined,
     vmid: number | undefined,
@@ -269,15 +290,21 @@ export class GuestOperations {
       prepare?.(g);
       g.doc.current.lock = reason;
       const digest = await this.repo.write(g.type, vmid, g.doc, g.digest);
+      const clearLock = async (): Promise<void> => {
+        const fresh = await this.repo.get(vmid);
+        if (fresh.doc.current.lock !== reason) return;
+        delete fresh.doc.current.lock;
+        await this.repo.write(fresh.type, vmid, fresh.doc, fresh.digest);
+      };
       try {
         await fn({ ...g, digest }, scope);
-      } finally {
-        const fresh = await this.repo.get(vmid);
-        if (fresh.doc.current.lock === reason || fresh.doc.current.lock === 'rollback') {
-          delete fresh.doc.current.lock;
-          await this.repo.write(fresh.type, vmid, fresh.doc, fresh.digest);
-        }
+      } catch (err) {
+        // The operation's error is what the caller needs; a lock that cannot be cleared stays
+        // visible (as after a crash) and is a warning.
+        await clearLock().catch((e: Error) => task.logger.warn(`lock '${reason}' of guest ${vmid} stays: ${e.message} (unlock clears it)`));
+        throw err;
       }
+      await clearLock();
     });
   }
 

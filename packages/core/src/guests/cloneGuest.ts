@@ -3,10 +3,13 @@
  * @internal
  * @packageDocumentation
  */
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { GuestVolumeRef, HypervisorDriver } from '../contracts/hypervisor.js';
+import { InvalidArgumentError, InvalidStateError, NotFoundError } from '../errors.js';
+import type { Caller } from '../security/Caller.js';
+import { withReverter } from '../util/Reverter.js';
 import { checkNotLocked } from '../locks/guestLock.js';
 import { reserveVmid } from './allocateVmid.js';
-import { emptyGuestDocument } from './GuestDocument.js';
+import { emptyGuestDocument, SNAPSHOT_META_KEYS } from './GuestDocument.js';
 import { checkVmid } from './GuestConfigRepository.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { isUnusedKey, managedVolumes, withFreshMac } from './guestVolumes.js';
@@ -24,9 +27,6 @@ export interface CloneGuestOptions extends GuestOperationOptions {
   /** Clone the state of this snapshot. */
   readonly snapshot?: string;
 }
-
-/** Keys a snapshot section adds to the config copy. */
-export const SNAPSHOT_META_KEYS: readonly string[] = ['snaptime', 'vmstate', 'snapstate', 'runningmachine', 'runningcpu'];
 
 /**
  * Clones guest `vmid` (see `GuestFacade.clone`). Holds the source's guest lock shared for the
@@ -47,6 +47,10 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
     throw new InvalidArgumentError('full', `a linked clone needs a template (guest ${vmid} is not one) or a snapshot`);
   }
   if (options.newid !== undefined) checkVmid(options.newid);
+  // The clone's config is the source's: it may hold root-equivalent keys only for a caller
+  // who could have written them (checked here before anything happens, and again under the lock).
+  const caller = ops.caller(options);
+  cloneConfig(ops, driver, caller, g0.doc.current, options);
   const reservation = await reserveVmid(ops.deps.store, { node: ops.deps.node, type, vmid: options.newid });
   const newid = reservation.vmid;
   const upid = await ops
@@ -63,41 +67,35 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
             if (options.snapshot) {
               const snap = src.doc.snapshots.find((s) => s.name === options.snapshot);
               if (!snap) throw new NotFoundError('snapshot', options.snapshot, `guest ${vmid} has no snapshot '${options.snapshot}'`);
+              if (snap.entries.snapstate !== undefined) throw new InvalidStateError(snap.entries.snapstate, `snapshot '${options.snapshot}' of guest ${vmid} is incomplete`);
               source = { ...snap.entries };
               for (const k of SNAPSHOT_META_KEYS) delete source[k];
             }
-            const volumes = managedVolumes(driver, source).filter((v) => !isUnusedKey(v.key) && v.key !== 'vmstate');
-            const withoutVolumes = new Set([...volumes.map((v) => v.key), 'parent', 'template', 'lock']);
-            const next: Record<string, string> = {};
-            for (const [k, v] of Object.entries(source)) if (!withoutVolumes.has(k) && !isUnusedKey(k)) next[k] = v;
-            if (options.name) next[type === 'lxc' ? 'hostname' : 'name'] = options.name;
-            for (const k of Object.keys(next)) if (/^net\d+$/.test(k)) next[k] = withFreshMac(type, k, next[k]!);
-
+            const { next, volumes } = cloneConfig(ops, driver, caller, source, options);
             const doc = emptyGuestDocument(type);
-            const revert = ops.reverter(task);
-            try {
-              revert.add(() => ops.repo.delete(type, newid), `delete the config of ${newid}`);
-              doc.current = { ...next, lock: 'clone' };
-              let digest = await ops.repo.write(type, newid, doc, reservation.digest);
-              for (const [i, v] of volumes.entries()) {
-                task.progress(i / Math.max(1, volumes.length));
-                const target = options.storage ?? v.volid.slice(0, v.volid.indexOf(':'));
-                const made = full
-                  ? await ops.deps.storage.copy(v.volid, { targetStorage: target, vmid: newid, snapshot: options.snapshot, signal, log: task.logger })
-                  : await ops.deps.storage.cloneLinked(v.volid, { vmid: newid, snapshot: options.snapshot, signal });
-                revert.add(() => ops.deps.storage.free(made), `free ${made}`);
-                task.log(`${v.key}: ${v.volid} -> ${made} (${full ? 'full copy' : 'linked clone'})`);
-                next[v.key] = driver.replaceVolume(v.key, source[v.key]!, made);
-                doc.current = { ...inKeyOrder(next, source), lock: 'clone' };
+            let digest = reservation.digest;
+            await withReverter(
+              async (revert) => {
+                revert.add(() => ops.repo.delete(type, newid, digest), `delete the config of ${newid}`);
+                doc.current = { ...next, lock: 'clone' };
                 digest = await ops.repo.write(type, newid, doc, digest);
-              }
-              doc.current = inKeyOrder(next, source);
-              await ops.repo.write(type, newid, doc, digest);
-              revert.success();
-            } catch (err) {
-              await revert.fail();
-              throw err;
-            }
+                for (const [i, v] of volumes.entries()) {
+                  task.progress(i / Math.max(1, volumes.length));
+                  const target = options.storage ?? v.volid.slice(0, v.volid.indexOf(':'));
+                  const made = full
+                    ? await ops.deps.storage.copy(v.volid, { targetStorage: target, vmid: newid, snapshot: options.snapshot, signal, log: task.logger })
+                    : await ops.deps.storage.cloneLinked(v.volid, { vmid: newid, snapshot: options.snapshot, signal });
+                  revert.add(() => ops.deps.storage.free(made), `free ${made}`);
+                  task.log(`${v.key}: ${v.volid} -> ${made} (${full ? 'full copy' : 'linked clone'})`);
+                  next[v.key] = driver.replaceVolume(v.key, source[v.key]!, made);
+                  doc.current = { ...inKeyOrder(next, source), lock: 'clone' };
+                  digest = await ops.repo.write(type, newid, doc, digest);
+                }
+                doc.current = inKeyOrder(next, source);
+                await ops.repo.write(type, newid, doc, digest);
+              },
+              { log: task.logger },
+            );
             ops.deps.events.emit('guest:config', { vmid: newid, type });
             task.log(`cloned ${vmid} to ${newid}`);
           }),
@@ -106,6 +104,31 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
     )
     .catch((err: unknown) => ops.dropPlaceholder(type, newid, err));
   return { upid, vmid, newid };
+}
+
+/**
+ * The clone's config from the source's `source` (current section or snapshot): without the
+ * volumes to clone (added as they are made), `parent`, `template`, `lock` and `unusedN`, with
+ * the new name and fresh MACs. Refuses root-equivalent keys of an unprivileged caller
+ * (`PermissionError`) and a config the driver refuses (`InvalidConfigError`, e.g. a bad name).
+ */
+function cloneConfig(
+  ops: GuestOperations,
+  driver: HypervisorDriver,
+  caller: Caller,
+  source: Record<string, string>,
+  options: CloneGuestOptions,
+): { next: Record<string, string>; volumes: GuestVolumeRef[] } {
+  const proposed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) if (!['parent', 'template', 'lock'].includes(k) && !isUnusedKey(k)) proposed[k] = v;
+  if (options.name) proposed[driver.info.type === 'lxc' ? 'hostname' : 'name'] = options.name;
+  ops.checkPrivileges(caller, driver, proposed, Object.keys(proposed), { create: true });
+  driver.validate(proposed);
+  const volumes = managedVolumes(driver, proposed).filter((v) => v.key !== 'vmstate');
+  const next: Record<string, string> = {};
+  for (const [k, v] of Object.entries(proposed)) if (!volumes.some((x) => x.key === k)) next[k] = v;
+  for (const k of Object.keys(next)) if (/^net\d+$/.test(k)) next[k] = withFreshMac(driver.info.type, k, next[k]!);
+  return { next, volumes };
 }
 
 /** `entries` with the keys of `order` first, in that order (the source's layout), then the rest. */

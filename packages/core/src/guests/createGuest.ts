@@ -4,9 +4,9 @@
  * @packageDocumentation
  */
 import type { GuestType } from '../contracts/hypervisor.js';
-import { InvalidConfigError } from '../errors.js';
+import { withReverter } from '../util/Reverter.js';
 import { reserveVmid } from './allocateVmid.js';
-import { emptyGuestDocument } from './GuestDocument.js';
+import { checkWritableKeys, emptyGuestDocument } from './GuestDocument.js';
 import { checkVmid } from './GuestConfigRepository.js';
 import { stringifyConfig, type GuestOperationOptions, type GuestOperations, type GuestTaskResult } from './GuestOperations.js';
 import { withPlaceholderVolumes } from './guestVolumes.js';
@@ -40,10 +40,11 @@ export async function createGuest(
       delete entries[k];
     }
   }
-  if (entries.lock !== undefined) throw new InvalidConfigError('lock', entries.lock, "'lock' cannot be set on create");
+  checkWritableKeys(Object.keys(entries), entries);
   // Privileges first: an unprivileged caller learns nothing about what a root-only value would do.
+  const caller = ops.caller(options);
   const everything = { ...entries, ...parameters };
-  ops.checkPrivileges(ops.caller(options), driver, everything, Object.keys(everything), { create: true });
+  ops.checkPrivileges(caller, driver, everything, Object.keys(everything), { create: true });
   driver.validate(withPlaceholderVolumes(driver, entries));
   if (options.vmid !== undefined) checkVmid(options.vmid);
   // Reserving writes a `lock: create` placeholder config: the id is ours, atomically.
@@ -52,40 +53,32 @@ export async function createGuest(
   const upid = await ops
     .runTask('create', type, vmid, options, (task) =>
       ops.withGuestLock(vmid, options, task, async (signal) => {
-        const revert = ops.reverter(task);
-        try {
-          const doc = emptyGuestDocument(type);
-          const requests = driver.volumeRequests(entries);
-          const final = { ...entries };
-          for (const [i, req] of requests.entries()) {
-            task.progress(i / Math.max(1, requests.length));
-            const volid = await ops.deps.storage.allocate({
-              storage: req.storage,
-              vmid,
-              sizeBytes: req.sizeBytes,
-              content: req.content,
-              format: req.format,
-              signal,
-            });
-            revert.add(() => ops.deps.storage.free(volid), `free ${volid}`);
-            task.log(`allocated ${volid} for ${req.key}`);
-            final[req.key] = driver.replaceVolume(req.key, final[req.key]!, volid, req.sizeBytes);
-          }
-          driver.validate(final);
-          if (driver.populateVolumes) {
-            const added = await driver.populateVolumes(await ops.context(vmid, type, { log: task.logger, signal }), final, { parameters });
-            if (added) {
-              Object.assign(final, added);
-              driver.validate(final);
+        await ops.checkVolumeOwners(caller, driver, vmid, entries, Object.keys(entries));
+        await withReverter(
+          async (revert) => {
+            const doc = emptyGuestDocument(type);
+            const requests = driver.volumeRequests(entries);
+            const final = { ...entries };
+            for (const [i, req] of requests.entries()) {
+              task.progress(i / Math.max(1, requests.length));
+              const volid = await ops.deps.storage.allocate({ storage: req.storage, vmid, sizeBytes: req.sizeBytes, content: req.content, format: req.format, signal });
+              revert.add(() => ops.deps.storage.free(volid), `free ${volid}`);
+              task.log(`allocated ${volid} for ${req.key}`);
+              final[req.key] = driver.replaceVolume(req.key, final[req.key]!, volid, req.sizeBytes);
             }
-          }
-          doc.current = final;
-          await ops.repo.write(type, vmid, doc, reservation.digest);
-          revert.success();
-        } catch (err) {
-          await revert.fail();
-          throw err;
-        }
+            driver.validate(final);
+            if (driver.populateVolumes) {
+              const added = await driver.populateVolumes(await ops.context(vmid, type, { log: task.logger, signal }), final, { parameters });
+              if (added) {
+                Object.assign(final, added);
+                driver.validate(final);
+              }
+            }
+            doc.current = final;
+            await ops.repo.write(type, vmid, doc, reservation.digest);
+          },
+          { log: task.logger },
+        );
         ops.deps.events.emit('guest:config', { vmid, type });
         task.log(`created ${type} guest ${vmid}`);
       }),

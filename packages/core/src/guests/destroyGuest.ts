@@ -10,7 +10,7 @@ import { checkNotLocked } from '../locks/guestLock.js';
 import type { TaskHandle } from '../tasks/TaskManager.js';
 import type { StoredGuestConfig } from './GuestConfigRepository.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
-import { managedVolumes } from './guestVolumes.js';
+import { freeVolumesBestEffort, managedVolumes } from './guestVolumes.js';
 
 /** Options of {@link GuestFacade.destroy}. */
 export interface DestroyGuestOptions extends GuestOperationOptions {
@@ -32,15 +32,12 @@ export function destroyGuest(ops: GuestOperations, vmid: number, options: Destro
     await ops.requireState(driver, g, ['stopped']);
     const volids = options.keepVolumes ? [] : await volumesToDestroy(ops, g, task);
     await ops.repo.delete(g.type, vmid, g.digest);
-    for (const volid of volids) {
-      try {
-        await ops.deps.storage.free(volid);
-        task.log(`freed ${volid}`);
-      } catch (err) {
-        if ((err as { code?: string }).code === 'CORRAL_ERR_NOT_FOUND') continue;
-        task.logger.warn(`could not free ${volid}: ${(err as Error).message}`);
-      }
-    }
+    await freeVolumesBestEffort(
+      ops,
+      vmid,
+      volids.map((volid) => ({ volid })),
+      task.logger,
+    );
     // The guest is stopped: its run directory (sockets, generated configs) goes with it.
     await rm(join(ops.deps.runDir, g.type, String(vmid)), { recursive: true, force: true });
     ops.deps.events.emit('guest:state', { vmid, type: g.type, state: 'destroyed' });

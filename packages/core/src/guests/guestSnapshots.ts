@@ -8,10 +8,10 @@ import type { GuestContext, HypervisorDriver } from '../contracts/hypervisor.js'
 import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundError, NotSupportedError } from '../errors.js';
 import { checkSnapshotName } from '../storage/StorageFacade.js';
 import type { Logger } from '../util/Logger.js';
-import { SNAPSHOT_META_KEYS } from './cloneGuest.js';
-import type { GuestDocument, GuestSnapshotSection } from './GuestDocument.js';
+import { withReverter } from '../util/Reverter.js';
+import { SNAPSHOT_META_KEYS, type GuestDocument, type GuestSnapshotSection } from './GuestDocument.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
-import { managedVolumes } from './guestVolumes.js';
+import { keepDetachedVolumes, managedVolumes } from './guestVolumes.js';
 
 /** Options of {@link GuestFacade.snapshot}. */
 export interface SnapshotGuestOptions extends GuestOperationOptions {
@@ -48,42 +48,46 @@ export function snapshotGuest(ops: GuestOperations, vmid: number, name: string, 
         );
         await ops.repo.write(fresh.type, vmid, fresh.doc, fresh.digest);
       };
-      const revert = ops.reverter(task);
-      try {
-        const driver = ops.driver(g.type);
-        const ctx = await ops.context(vmid, g.type, { log: task.logger, signal });
-        const current = { ...g.doc.current };
-        delete current.lock;
-        const running = (await driver.status(ctx, current)).state !== 'stopped';
-        if (options.withState && !driver.info.snapshotWithState)
-          throw new NotSupportedError('snapshot with state', `guest type '${g.type}' cannot keep RAM state`);
-        // Every volume must support snapshots before anything is taken.
-        for (const v of managedVolumes(driver, current)) {
-          if (!(await ops.deps.storage.hasFeature(v.volid, 'snapshot'))) {
-            throw new NotSupportedError('snapshot', `volume ${v.volid} (${v.key}) is on a storage that cannot snapshot it`);
+      await withReverter(
+        async (revert) => {
+          // Registered first, so it runs last: the section goes after the volume snapshots.
+          revert.add(
+            () =>
+              updateSection((_s, doc) => {
+                doc.snapshots = doc.snapshots.filter((s) => s.name !== name);
+              }),
+            `remove the prepare section of snapshot '${name}'`,
+          );
+          const driver = ops.driver(g.type);
+          const ctx = await ops.context(vmid, g.type, { log: task.logger, signal });
+          const current = { ...g.doc.current };
+          delete current.lock;
+          const running = (await driver.status(ctx, current)).state !== 'stopped';
+          if (options.withState && !driver.info.snapshotWithState) {
+            throw new NotSupportedError('snapshot with state', `guest type '${g.type}' cannot keep RAM state`);
           }
-        }
-        const { vmstate } = await driver.snapshotCreate(ctx, current, {
-          name,
-          withState: !!options.withState && running,
-          running,
-          revert,
-          recordState: (volid) => updateSection((s) => s && (s.entries.vmstate = volid)),
-        });
-        await updateSection((s, doc) => {
-          if (!s) throw new InvalidStateError('snapshot', `the prepare section of snapshot '${name}' of guest ${vmid} disappeared`);
-          delete s.entries.snapstate;
-          if (vmstate) s.entries.vmstate = vmstate;
-          doc.current.parent = name;
-        });
-        revert.success();
-      } catch (err) {
-        await revert.fail();
-        await updateSection((_s, doc) => {
-          doc.snapshots = doc.snapshots.filter((s) => s.name !== name);
-        }).catch((e: Error) => task.logger.warn(`could not remove the prepare section of snapshot '${name}': ${e.message}`));
-        throw err;
-      }
+          // Every volume must support snapshots before anything is taken.
+          for (const v of managedVolumes(driver, current)) {
+            if (!(await ops.deps.storage.hasFeature(v.volid, 'snapshot'))) {
+              throw new NotSupportedError('snapshot', `volume ${v.volid} (${v.key}) is on a storage that cannot snapshot it`);
+            }
+          }
+          const { vmstate } = await driver.snapshotCreate(ctx, current, {
+            name,
+            withState: !!options.withState && running,
+            running,
+            revert,
+            recordState: (volid) => updateSection((s) => s && (s.entries.vmstate = volid)),
+          });
+          await updateSection((s, doc) => {
+            if (!s) throw new InvalidStateError('snapshot', `the prepare section of snapshot '${name}' of guest ${vmid} disappeared`);
+            delete s.entries.snapstate;
+            if (vmstate) s.entries.vmstate = vmstate;
+            doc.current.parent = name;
+          });
+        },
+        { log: task.logger },
+      );
       task.log(`snapshot '${name}' created`);
     },
     (g) => {
@@ -127,7 +131,8 @@ export function rollbackGuest(
     restored.parent = name;
     restored.lock = 'rollback';
     if (g.doc.current.description !== undefined && snap.entries.description === undefined) delete restored.description;
-    g.doc.current = restored;
+    // Disks added after the snapshot are not lost: they stay as unusedN (Proxmox's add_unused_volume).
+    g.doc.current = keepDetachedVolumes(driver, g.doc.current, restored);
     g.doc.pending = {};
     g.doc.pendingDelete = [];
     await ops.repo.write(g.type, vmid, g.doc, g.digest);

@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import type { GuestConfigEntries, GuestType, GuestVolumeRef, HypervisorDriver } from '../contracts/hypervisor.js';
 import { parseLxcNet, printLxcNet } from '../formats/schema/lxcNet.js';
 import { parseQemuNet, printQemuNet } from '../formats/schema/qemuNet.js';
+import type { Logger } from '../util/Logger.js';
 import type { GuestDocument } from './GuestDocument.js';
+import type { GuestOperations } from './GuestOperations.js';
 
 const UNUSED_KEY = /^unused\d+$/;
 
@@ -56,21 +58,42 @@ export function keepDetachedVolumes(driver: HypervisorDriver, before: GuestConfi
 }
 
 /**
- * Volumes of the `unusedN` keys that a change deletes and that nothing in the document still
- * references (current config or a snapshot): they are freed after the config is written.
+ * Volumes of the `unusedN` keys that a change deleted and that nothing in the document still
+ * references (current, `[PENDING]` or a snapshot): candidates for {@link freeVolumesBestEffort}
+ * after the config is written.
  */
-export function volumesToFree(
-  driver: HypervisorDriver,
-  doc: GuestDocument,
-  deleted: readonly string[],
-  before: GuestConfigEntries,
-): Array<{ key: string; volid: string }> {
-  const inSnapshots = new Set(doc.snapshots.flatMap((s) => driver.volumes(s.entries).map((v) => v.volid)));
-  const inUse = new Set(driver.volumes(doc.current).map((v) => v.volid));
+export function volumesToFree(driver: HypervisorDriver, doc: GuestDocument, deleted: readonly string[], before: GuestConfigEntries): Array<{ key: string; volid: string }> {
+  const referenced = referencedVolids(driver, doc);
   return driver
     .volumes(before)
-    .filter((v) => isUnusedKey(v.key) && deleted.includes(v.key) && !inSnapshots.has(v.volid) && !inUse.has(v.volid))
+    .filter((v) => isUnusedKey(v.key) && deleted.includes(v.key) && !referenced.has(v.volid))
     .map((v) => ({ key: v.key, volid: v.volid }));
+}
+
+/**
+ * Frees volumes after a commit, best effort: only those owned by guest `vmid` (the vmid in
+ * their name, Proxmox's rule: a shared ISO or another guest's volume is never freed), a
+ * missing one counts as freed, any other failure is a warning on `log`. Returns the volumes
+ * that could not be freed.
+ */
+export async function freeVolumesBestEffort<T extends { volid: string }>(ops: GuestOperations, vmid: number, volumes: readonly T[], log: Logger): Promise<T[]> {
+  const failed: T[] = [];
+  for (const v of volumes) {
+    try {
+      const owner = (await ops.deps.storage.parse(v.volid)).vmid;
+      if (owner !== vmid) {
+        log.info(`kept ${v.volid}: ${owner === undefined ? 'it belongs to no guest' : `it belongs to guest ${owner}`}`);
+        continue;
+      }
+      await ops.deps.storage.free(v.volid);
+      log.info(`freed ${v.volid}`);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'CORRAL_ERR_NOT_FOUND') continue;
+      log.warn(`could not free ${v.volid}: ${(err as Error).message}`);
+      failed.push(v);
+    }
+  }
+  return failed;
 }
 
 /**

@@ -20,8 +20,10 @@ export interface GuestUnlockResult extends GuestTaskResult {
  * an operation was interrupted (its process died), the guest is made usable first: the driver's
  * `recover` runs (for a VM whose RAM snapshot was interrupted: the state job and nodes are
  * dropped, frozen file systems thawed, the paused VM resumed), and the half-taken snapshot
- * (`snapstate: prepare`) is deleted with what it made. Repairs that fail are task warnings:
- * the lock is cleared anyway, as `qm unlock` does.
+ * (`snapstate: prepare`) is deleted with what it made (a failure there is a task warning).
+ * When the driver's repair fails, nothing is dropped and the lock stays: the task fails with
+ * the driver's error, so the guest is never reported usable when it is not (stop it, then
+ * unlock again).
  */
 export async function unlockGuest(ops: GuestOperations, vmid: number, options: GuestOperationOptions): Promise<GuestUnlockResult> {
   let lock: string | undefined;
@@ -33,11 +35,7 @@ export async function unlockGuest(ops: GuestOperations, vmid: number, options: G
     const ctx = await ops.context(vmid, g.type, { log: task.logger, signal });
     const current = { ...g.doc.current };
     delete current.lock;
-    try {
-      await driver.recover?.(ctx, current, { lock });
-    } catch (err) {
-      task.logger.warn(`could not recover guest ${vmid} after the interrupted '${lock}': ${(err as Error).message}`);
-    }
+    await driver.recover?.(ctx, current, { lock });
     if (lock === 'snapshot') droppedSnapshots = await dropPreparedSnapshots(driver, ctx, g.doc, task.logger);
     for (const name of droppedSnapshots) task.log(`dropped the interrupted snapshot '${name}'`);
     delete g.doc.current.lock;

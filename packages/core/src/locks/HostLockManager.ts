@@ -27,6 +27,7 @@ export class HostLockManager extends LockManagerBase {
   readonly #local = new LocalLockManager();
   readonly #namespace: string;
 
+  /** @param options.namespace the scope of the lock names (the kernel uses its data dir). */
   constructor(options: HostLockManagerOptions) {
     super();
     this.#namespace = options.namespace;

@@ -43,6 +43,7 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 export interface LockLease {
   /** The lock's name. */
   readonly name: string;
+  /** The mode it is held in. */
   readonly mode: LockMode;
   /** Aborted when the lock is lost (reason: `LockLostError`). Never aborted by {@link release}. */
   readonly lost: AbortSignal;

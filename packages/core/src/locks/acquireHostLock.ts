@@ -24,7 +24,10 @@ export function hostLockAddress(name: string): string {
 
 function tryBind(address: string): Promise<Server | null> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    // The socket is only a name: a process that connects to it (by mistake or on purpose) is
+    // dropped at once, so it can never keep `close()`, and with it `release()`, waiting.
+    const server = createServer((socket) => socket.destroy());
+    server.maxConnections = 0;
     server.once('error', (error: NodeJS.ErrnoException) => {
       server.close();
       if (error.code === 'EADDRINUSE') resolve(null);
@@ -80,8 +83,15 @@ export interface HostLockOptions extends LockOptions {
  * WARNING: abstract sockets are scoped to a network namespace. Every process sharing the
  * protected state must run in the same one (the kernel's host namespace).
  *
+ * WARNING: abstract socket names have no permissions, and the names in use are visible in
+ * /proc/net/unix: any local process of the namespace can bind one first and so hold a lock
+ * forever (a denial of service, never a way past a lock). Hosts that run untrusted local
+ * users must keep them out of the kernel's network namespace.
+ *
  * @throws LockTimeoutError after `timeoutMs` (default 10 s) without the lock.
  * @throws AbortedError when `signal` aborts first.
+ * @throws UnavailableError when /proc/net/unix cannot be read (exclusive waits check it).
+ * @throws InternalError when the socket cannot be bound for another reason than being taken.
  */
 export async function acquireHostLock(name: string, options: HostLockOptions = {}): Promise<LockLease> {
   const { timeoutMs, mode } = validateLockArgs(name, options);

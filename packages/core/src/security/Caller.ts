@@ -39,7 +39,7 @@ export function unprivilegedCaller(user: string): Caller {
 export interface PrivilegedUse {
   /** The config key or storage option (`args`, `scsi1`, `mp0`, `lxc.hook.pre-start`, `path`). */
   readonly key: string;
-  /** Why it reaches host root, for the error message (`a host device as a disk`). */
+  /** What it is, as a noun phrase for the error message (`a host device as a disk`). */
   readonly reason: string;
 }
 
@@ -53,9 +53,5 @@ export function assertPrivileged(caller: Caller, uses: readonly PrivilegedUse[])
   if (caller.privileged || uses.length === 0) return;
   const [first, ...rest] = uses;
   const more = rest.length > 0 ? ` (also: ${rest.map((u) => `'${u.key}'`).join(', ')})` : '';
-  throw new PermissionError(
-    first!.key,
-    caller.user,
-    `'${first!.key}' needs a privileged caller: ${first!.reason} reaches host root, and '${caller.user}' is not privileged${more}`,
-  );
+  throw new PermissionError(first!.key, caller.user, `'${first!.key}' needs a privileged caller (${first!.reason}), and '${caller.user}' is not privileged${more}`);
 }

@@ -169,7 +169,7 @@ export class StorageFacade {
     }
     const { plain, secrets } = this.#splitSecrets(driver, options);
     validateStorageOptions(id, driver.info, { ...plain, ...secrets });
-    assertPrivileged(extra.caller ?? DEFAULT_CALLER, privilegedOptionUses(driver, Object.keys({ ...plain, ...secrets })));
+    assertPrivileged(extra.caller ?? DEFAULT_CALLER, privilegedOptionUses(driver, Object.keys({ ...plain, ...secrets }), { ...plain, ...secrets }));
     return this.deps.locks.withLock(
       'storage.cfg',
       async () => {
@@ -216,7 +216,10 @@ export class StorageFacade {
           delete nextSecrets[key];
         }
         validateStorageOptions(id, driver.info, { ...nextPlain, ...nextSecrets });
-        assertPrivileged(extra.caller ?? DEFAULT_CALLER, privilegedOptionUses(driver, [...Object.keys({ ...plain, ...secrets }), ...(extra.delete ?? [])]));
+        assertPrivileged(
+          extra.caller ?? DEFAULT_CALLER,
+          privilegedOptionUses(driver, [...Object.keys({ ...plain, ...secrets }), ...(extra.delete ?? [])], { ...nextPlain, ...nextSecrets }),
+        );
         const def = toStorageDefinition(id, driver.info, nextPlain);
         await driver.checkDefinition?.(await this.#context(def, nextSecrets));
         const sections = [...file.sections];
@@ -236,14 +239,20 @@ export class StorageFacade {
 
   /**
    * Removes a storage definition, broken ones too (volumes on it are left alone, as `pvesm
-   * remove`). Nothing of the host is reached through it, so it needs no privileged caller.
+   * remove`). A definition that only a privileged caller could write (a host path...) only a
+   * privileged caller may remove (`PermissionError`); a broken one needs one too.
    */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, extra: StorageDefinitionOptions = {}): Promise<void> {
+    const caller = extra.caller ?? DEFAULT_CALLER;
     await this.deps.locks.withLock(
       'storage.cfg',
       async () => {
         const file = await this.#cfg.read();
-        if (!file.sections.some((s) => s.id === id) && !file.broken.some((b) => b.id === id)) throw new NotFoundError('storage', id);
+        const section = file.sections.find((s) => s.id === id);
+        if (!section && !file.broken.some((b) => b.id === id)) throw new NotFoundError('storage', id);
+        const driver = section && this.deps.drivers().get(section.type);
+        if (!section || !driver) assertPrivileged(caller, [{ key: 'id', reason: `removing storage '${id}', whose definition cannot be read` }]);
+        else assertPrivileged(caller, privilegedOptionUses(driver, Object.keys(section.options), { ...section.options, ...(await this.#cfg.readSecrets(id)) }));
         await this.#cfg.write(
           file.sections.filter((s) => s.id !== id),
           file.digest,
@@ -743,12 +752,16 @@ export function checkSnapshotName(name: string): void {
   }
 }
 
-/** The options among `keys` that the driver declares root-equivalent. */
-function privilegedOptionUses(driver: StorageDriver, keys: readonly string[]): PrivilegedUse[] {
+/**
+ * The root-equivalent uses of a definition change: the options among `keys` (set or deleted)
+ * that the driver declares privileged, and what the driver finds in the resulting `options`.
+ */
+function privilegedOptionUses(driver: StorageDriver, keys: readonly string[], options: Readonly<Record<string, string>>): PrivilegedUse[] {
   const privileged = driver.info.privilegedOptions ?? [];
-  return [...new Set(keys)]
+  const uses = [...new Set(keys)]
     .filter((k) => privileged.includes(k))
-    .map((key) => ({ key, reason: `storage option '${key}' of a '${driver.info.type}' storage (a place on the host)` }));
+    .map((key) => ({ key, reason: `a place on the host: option '${key}' of a '${driver.info.type}' storage` }));
+  return [...uses, ...(driver.privilegedUses?.(options) ?? [])];
 }
 
 /** First format in the source's order of preference that the target imports and that fits the volume's kind. */

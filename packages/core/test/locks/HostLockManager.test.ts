@@ -78,3 +78,19 @@ test('a shared holder in another process makes an exclusive HostLockManager wait
   const err = await t.throwsAsync(locks.acquire('guest:300', { timeoutMs: 150 }), { instanceOf: LockTimeoutError });
   t.is((err as LockTimeoutError).timeoutMs, 150);
 });
+
+test('a process that connects to a lock socket cannot keep its release (or a shared acquire) waiting', async (t) => {
+  const { connect } = await import('node:net');
+  const { hostLockAddress } = await import('../../src/locks/acquireHostLock.js');
+  const name = unique('connect');
+  const lease = await acquireHostLock(name, { timeoutMs: 1_000 });
+  const peer = connect(`\0${hostLockAddress(name)}`);
+  peer.on('error', () => undefined);
+  await new Promise<void>((resolve) => peer.once('close', () => resolve()).once('connect', () => undefined));
+  const t0 = performance.now();
+  await lease.release();
+  t.true(performance.now() - t0 < 500, 'release did not wait for the peer');
+  const shared = await acquireHostLock(name, { mode: 'shared', timeoutMs: 1_000 });
+  await shared.release();
+  peer.destroy();
+});

@@ -1,12 +1,12 @@
 /**
- * Fault injection for the guest facade's multi-step operations: a storage driver and a config
- * store that fail chosen calls. One {@link FaultPlan} numbers every call to the wrapped
- * mutating methods of both, in order, so a test can fail "the k-th step" of an operation for
+ * Fault injection for the guest facade's multi-step operations: a storage driver, a config
+ * store and hypervisor drivers that fail chosen calls. One {@link FaultPlan} numbers every call
+ * to the wrapped mutating methods of all of them, in order, so a test can fail "the k-th step" of an operation for
  * each k, and also fail undo steps.
  *
  * @packageDocumentation
  */
-import { definePlugin, extensionPoints, UnavailableError, type ConfigStore, type CorralPlugin, type StorageDriver } from '@corral/core';
+import { definePlugin, extensionPoints, UnavailableError, type ConfigStore, type CorralPlugin, type HypervisorDriver, type StorageDriver } from '@corral/core';
 import { DirStorageDriver } from '@corral/plugin-storage-dir';
 
 /** Mutating storage driver methods that count as steps. */
@@ -24,6 +24,8 @@ const STORAGE_STEPS = [
 ] as const;
 /** Config store methods that count as steps. */
 const CONFIG_STEPS = ['write', 'delete'] as const;
+/** Hypervisor driver methods that count as steps (the driver's own multi-step work inside is not split). */
+const HYPERVISOR_STEPS = ['start', 'stop', 'applyChanges', 'populateVolumes', 'snapshotCreate', 'snapshotRollback', 'snapshotDelete', 'recover'] as const;
 
 /** Which calls fail. Disarmed plans count nothing and fail nothing. */
 export class FaultPlan {
@@ -77,6 +79,17 @@ export function faultyDirPlugin(plan: FaultPlan): CorralPlugin {
     apiVersion: 2,
     register(env) {
       env.extend(extensionPoints.storageDrivers, 'dir', wrap<StorageDriver>(new DirStorageDriver(), 'storage', STORAGE_STEPS, plan));
+    },
+  });
+}
+
+/** A hypervisor plugin (id `id`, guest type `type`) whose driver's mutating calls go through `plan`. */
+export function faultyHypervisorPlugin(id: string, driver: HypervisorDriver, plan: FaultPlan): CorralPlugin {
+  return definePlugin({
+    id,
+    apiVersion: 2,
+    register(env) {
+      env.extend(extensionPoints.hypervisors, driver.info.type, wrap<HypervisorDriver>(driver, 'hypervisor', HYPERVISOR_STEPS, plan));
     },
   });
 }

@@ -13,7 +13,10 @@ export interface StorageState {
   readonly orphans: readonly string[];
   /** Volumes some config references that do not exist. */
   readonly dangling: readonly string[];
-  /** `vmid: lock` of configs that still carry a persistent lock, `vmid [name]: snapstate` of unfinished snapshots. */
+  /**
+   * `vmid: lock` of configs that still carry a persistent lock, `vmid [name]: snapstate` of
+   * unfinished snapshots, and `volid@name` of volume snapshots no config has a section for.
+   */
   readonly leftovers: readonly string[];
 }
 
@@ -22,6 +25,8 @@ export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'):
   const drivers = kernel.extensions(extensionPoints.hypervisors);
   const referenced = new Set<string>();
   const leftovers: string[] = [];
+  /** Snapshot names each volume may have: those of the configs that name it. */
+  const allowedSnapshots = new Map<string, Set<string>>();
   for (const [type, dir] of [
     ['qemu', 'qemu-server'],
     ['lxc', 'lxc'],
@@ -31,16 +36,27 @@ export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'):
       const vmid = file.path.slice(file.path.lastIndexOf('/') + 1, -5);
       const conf = parseGuestConfig(file.content, { type, source: file.path });
       const sections = [{ name: '', entries: conf.entries }, ...[...conf.snapshots].map(([name, s]) => ({ name, entries: s.entries }))];
+      const snapshotNames = [...conf.snapshots.keys()];
       if (conf.pending) sections.push({ name: 'PENDING', entries: conf.pending.entries });
       for (const { name, entries } of sections) {
         const record = Object.fromEntries(entries.map((e) => [e.key, e.value]));
-        for (const v of driver.volumes(record)) if (!v.isCdrom) referenced.add(v.volid);
+        for (const v of driver.volumes(record)) {
+          if (v.isCdrom) continue;
+          referenced.add(v.volid);
+          const allowed = allowedSnapshots.get(v.volid) ?? new Set<string>();
+          for (const n of snapshotNames) allowed.add(n);
+          allowedSnapshots.set(v.volid, allowed);
+        }
         if (name === '' && record.lock) leftovers.push(`${vmid}: lock ${record.lock}`);
         if (record.snapstate) leftovers.push(`${vmid} [${name}]: snapstate ${record.snapstate}`);
       }
     }
   }
   const onStorage = new Set((await kernel.storage.listVolumes('local')).filter((v) => v.content === 'images' || v.content === 'rootdir').map((v) => v.volid));
+  for (const volid of onStorage) {
+    const snapshots = await kernel.storage.snapshotList(volid).catch(() => []);
+    for (const snap of snapshots) if (!allowedSnapshots.get(volid)?.has(snap.name)) leftovers.push(`${volid}@${snap.name}`);
+  }
   return {
     orphans: [...onStorage].filter((v) => !referenced.has(v)).sort(),
     dangling: [...referenced].filter((v) => v.startsWith('local:') && !onStorage.has(v)).sort(),

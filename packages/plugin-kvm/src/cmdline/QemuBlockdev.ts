@@ -38,6 +38,11 @@ export type BlockDriveFields = Partial<Pick<QemuDrive, 'cache' | 'aio' | 'discar
   Partial<Pick<QemuDrive, 'mbps_max' | 'mbps_rd_max' | 'mbps_wr_max' | 'iops_max' | 'iops_rd_max' | 'iops_wr_max'>> &
   Partial<Pick<QemuDrive, 'bps_max_length' | 'bps_rd_max_length' | 'bps_wr_max_length' | 'iops_max_length' | 'iops_rd_max_length' | 'iops_wr_max_length'>>;
 
+/** Names of the protocol (`file-<key>`) and format (`drive-<key>`) nodes of drive `key`. */
+export function blockNodeNames(key: string): { readonly fileNode: string; readonly formatNode: string } {
+  return { fileNode: `file-${key}`, formatNode: `drive-${key}` };
+}
+
 /**
  * The blockdev graph of drive `key` on `access`.
  *
@@ -61,8 +66,7 @@ export function qemuBlockGraph(key: string, drive: BlockDriveFields, access: Vol
   if (drive.aio === 'native' && !direct) {
     throw new InvalidConfigError(key, drive.aio, `invalid value for '${key}': aio=native needs cache=none or cache=directsync`);
   }
-  const fileNode = `file-${key}`;
-  const formatNode = `drive-${key}`;
+  const { fileNode, formatNode } = blockNodeNames(key);
   let protocol: BlockdevOptions;
   let format: string;
   if (access.kind === 'qemu') {

@@ -9,7 +9,18 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-import { InvalidConfigError, parsePropertyString, parseQemuDrive, parseQemuNet, validateQemuConfig, type GuestConfigEntries, type QemuDrive } from '@corral/core';
+import {
+  InvalidConfigError,
+  isUnusedKey,
+  parsePropertyString,
+  parseQemuDrive,
+  parseQemuNet,
+  STORAGE_ID_RE,
+  validateQemuConfig,
+  VOLUME_ID_RE,
+  type GuestConfigEntries,
+  type QemuDrive,
+} from '@corral/core';
 import type {
   QemuAgentSpec,
   QemuConfig,
@@ -87,7 +98,6 @@ const UNSUPPORTED_INDEXED: ReadonlyArray<[RegExp, string]> = [
 ];
 
 const DRIVE_KEY = /^(ide|sata|scsi|virtio)(\d+)$/;
-const VOLUME_ID = /^([a-z][a-z0-9_.-]*[a-z0-9]):(.+)$/i;
 /** `storeid:SIZE_GiB` asks for a new volume. */
 export const NEW_VOLUME = /^([a-z][a-z0-9_.-]*[a-z0-9]):(\d+(?:\.\d+)?)$/i;
 const SCSI_CONTROLLERS = ['lsi', 'lsi53c810', 'virtio-scsi-pci', 'virtio-scsi-single', 'megasas', 'pvscsi'];
@@ -237,8 +247,8 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
       nets.push({ key, index, net, mac });
     } else if (/^hostpci\d+$/.test(key)) {
       hostpci.push(parseHostPci(key, value, machine.type));
-    } else if (/^unused\d+$/.test(key)) {
-      if (!VOLUME_ID.test(value)) throw new InvalidConfigError(key, value, `invalid value for '${key}': '${value}' is not a volume id`);
+    } else if (isUnusedKey(key)) {
+      if (!VOLUME_ID_RE.test(value)) throw new InvalidConfigError(key, value, `invalid value for '${key}': '${value}' is not a volume id`);
       unused.push({ key, volid: value });
     }
   }
@@ -290,10 +300,10 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
     }
     watchdog = { model, action: w.action };
   }
-  if (entries.vmstatestorage !== undefined && !/^[a-z][a-z0-9_.-]*[a-z0-9]$/i.test(entries.vmstatestorage)) {
+  if (entries.vmstatestorage !== undefined && !STORAGE_ID_RE.test(entries.vmstatestorage)) {
     throw new InvalidConfigError('vmstatestorage', entries.vmstatestorage, `invalid value for 'vmstatestorage': not a storage id`);
   }
-  if (entries.vmstate !== undefined && !VOLUME_ID.test(entries.vmstate)) {
+  if (entries.vmstate !== undefined && !VOLUME_ID_RE.test(entries.vmstate)) {
     throw new InvalidConfigError('vmstate', entries.vmstate, `invalid value for 'vmstate': not a volume id`);
   }
   for (const k of ['onboot', 'protection', 'template']) flag(k, false);
@@ -353,7 +363,7 @@ function checkKnownKey(key: string, value: string): void {
     'rng0', 'watchdog',
   ];
   if (known.includes(key)) return;
-  if (isDriveKey(key) || /^net\d+$/.test(key) || /^hostpci\d+$/.test(key) || /^unused\d+$/.test(key) || /^serial[0-3]$/.test(key)) return;
+  if (isDriveKey(key) || /^net\d+$/.test(key) || /^hostpci\d+$/.test(key) || isUnusedKey(key) || /^serial[0-3]$/.test(key)) return;
   throw new InvalidConfigError(key, undefined, `unknown VM config key '${key}'`);
 }
 

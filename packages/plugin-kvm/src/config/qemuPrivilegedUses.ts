@@ -1,7 +1,7 @@
 import { parsePropertyString, type PrivilegedUse } from '@corral/core';
+import { DRIVE_PROPERTY_FORMAT } from './driveFormat.js';
 import { isDriveKey } from './parseQemuConfig.js';
 
-const DRIVE_FORMAT = { defaultKey: 'file', aliases: { volume: { alias: 'file' } } } as const;
 const INDEXED = /^(serial|parallel|hostpci|usb|virtiofs)\d+$/;
 
 /** Keys whose every value reaches host root, with why. */
@@ -36,7 +36,7 @@ function privilegedReason(key: string, value: string): string | undefined {
   if (isDriveKey(key) || key === 'cdrom' || key === 'efidisk0' || key === 'tpmstate0') {
     let file: string | undefined;
     try {
-      file = parsePropertyString(value, DRIVE_FORMAT, { key }).file;
+      file = parsePropertyString(value, DRIVE_PROPERTY_FORMAT, { key }).file;
     } catch {
       return 'an unreadable drive value';
     }

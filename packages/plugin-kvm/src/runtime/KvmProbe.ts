@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CommandFailedError, CommandTimeoutError, NotFoundError, type CommandRunner } from '@corral/core';
@@ -20,6 +20,9 @@ import { isQemuOf, signalProcess, waitForExit } from './QemuProcess.js';
 export const KVM_PROBE_TIMEOUT_MS = 3_000;
 /** The CPU model the accelerator probe runs with (the base of the driver's default model under KVM). */
 export const KVM_PROBE_DEFAULT_CPU = 'kvm64';
+/** How long a failure that may pass (QEMU could not start) is remembered before the next probe, ms. */
+const TRANSIENT_FAILURE_TTL_MS = 60_000;
+
 /** Name of the cache file in the probe's cache directory. */
 export const KVM_PROBE_CACHE_FILE = 'kvm-probe.json';
 
@@ -130,9 +133,15 @@ export class KvmProbe {
   async #answer(runner: CommandRunner, key: ProbeKey, cpu: string): Promise<KvmProbeResult> {
     const cached = (await this.#readCache(key))?.results[cpu];
     if (cached) return { ...cached, source: 'file' };
-    const result = await this.#run(runner, key.binary.path, cpu);
-    // Best effort: an unwritable cache file costs other processes a probe of their own, nothing more.
-    await this.#writeCache(key, result).catch(() => undefined);
+    const { result, definitive } = await this.#run(runner, key.binary.path, cpu);
+    if (definitive) {
+      // Best effort: an unwritable cache file costs other processes a probe of their own, nothing more.
+      await this.#writeCache(key, result).catch(() => undefined);
+    } else {
+      // A failure that may pass (QEMU busy, out of memory, a spawn error) is kept in memory only, briefly.
+      const memoryKey = JSON.stringify([key, cpu]);
+      setTimeout(() => this.#inFlight.delete(memoryKey), TRANSIENT_FAILURE_TTL_MS).unref();
+    }
     return { ...result, source: 'probe' };
   }
 
@@ -144,10 +153,11 @@ export class KvmProbe {
     }
   }
 
-  async #run(runner: CommandRunner, binaryPath: string, cpu: string): Promise<StoredResult> {
+  async #run(runner: CommandRunner, binaryPath: string, cpu: string): Promise<{ result: StoredResult; definitive: boolean }> {
     const timeoutMs = this.#options.timeoutMs ?? KVM_PROBE_TIMEOUT_MS;
     const base = this.#options.cacheDir ?? tmpdir();
     await mkdir(base, { recursive: true });
+    if (this.#options.cacheDir) await removeStaleScratchDirs(base);
     const dir = await mkdtemp(join(base, 'kvm-probe-'));
     const image = join(dir, 'probe.fd');
     const pidFile = join(dir, 'qemu.pid');
@@ -165,14 +175,15 @@ export class KvmProbe {
         '-debugcon', `file:${stagesFile}`,
         '-pidfile', pidFile,
       ];
-      let reason: string | undefined;
+      let failure: { reason: string; definitive: boolean } | undefined;
       try {
         await runner.run(argv, { timeoutMs, okExitCodes: [KVM_PROBE_OK_EXIT_STATUS], maxOutputBytes: 64 * 1024 });
       } catch (err) {
-        reason = await failureReason(err, { timeoutMs, stagesFile, cpu });
+        failure = await failureReason(err, { timeoutMs, stagesFile, cpu });
       }
       const durationMs = Math.round(performance.now() - started);
-      return reason === undefined ? { usable: true, cpu, durationMs, probedAt } : { usable: false, reason, cpu, durationMs, probedAt };
+      if (!failure) return { result: { usable: true, cpu, durationMs, probedAt }, definitive: true };
+      return { result: { usable: false, reason: failure.reason, cpu, durationMs, probedAt }, definitive: failure.definitive };
     } finally {
       await killLeftover(pidFile);
       await rm(dir, { recursive: true, force: true });
@@ -270,18 +281,38 @@ function stderrGist(stderr: string): string {
   return gist.length > 300 ? `${gist.slice(0, 300)}...` : gist;
 }
 
-async function failureReason(err: unknown, ctx: { timeoutMs: number; stagesFile: string; cpu: string }): Promise<string> {
+/**
+ * Why the probe failed, and whether that answer holds for the whole boot (`definitive`: the
+ * guest ran too slowly or computed wrongly, or QEMU aborted as a broken KVM makes it) or may
+ * pass (QEMU could not start: busy, out of memory, a spawn error).
+ */
+async function failureReason(err: unknown, ctx: { timeoutMs: number; stagesFile: string; cpu: string }): Promise<{ reason: string; definitive: boolean }> {
   if (err instanceof CommandTimeoutError) {
-    return `the probe guest (-cpu ${ctx.cpu}) did not finish within ${ctx.timeoutMs} ms (${await stageReached(ctx.stagesFile)}; TCG runs it in about 0.15 s): this KVM runs guests far too slowly or not at all`;
+    const stage = await stageReached(ctx.stagesFile);
+    return {
+      reason: `the probe guest (-cpu ${ctx.cpu}) did not finish within ${ctx.timeoutMs} ms (${stage}; TCG runs it in about 0.15 s): this KVM runs guests far too slowly or not at all`,
+      definitive: true,
+    };
   }
   if (err instanceof CommandFailedError) {
-    if (err.exitCode === KVM_PROBE_WRONG_EXIT_STATUS) return `the probe guest (-cpu ${ctx.cpu}) computed a wrong 64-bit result`;
+    if (err.exitCode === KVM_PROBE_WRONG_EXIT_STATUS) return { reason: `the probe guest (-cpu ${ctx.cpu}) computed a wrong 64-bit result`, definitive: true };
     const how = err.signal ? `was killed by ${err.signal}` : `exited with code ${err.exitCode}`;
     const gist = stderrGist(err.stderr ?? '');
-    return `QEMU -accel kvm -cpu ${ctx.cpu} ${how}${gist ? `: ${gist}` : ''}`;
+    return { reason: `QEMU -accel kvm -cpu ${ctx.cpu} ${how}${gist ? `: ${gist}` : ''}`, definitive: err.signal === 'SIGABRT' || /failed to set MSR/.test(err.stderr ?? '') };
   }
-  if (err instanceof NotFoundError) return err.message;
-  return `the probe failed: ${(err as Error)?.message ?? String(err)}`;
+  if (err instanceof NotFoundError) return { reason: err.message, definitive: false };
+  return { reason: `the probe failed: ${(err as Error)?.message ?? String(err)}`, definitive: false };
+}
+
+/** Scratch directories and cache temp files of probes whose process died (older than a minute) are removed. */
+async function removeStaleScratchDirs(dir: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const scratch = name.startsWith('kvm-probe-');
+    if (!scratch && !(name.startsWith(`${KVM_PROBE_CACHE_FILE}.`) && name.endsWith('.tmp'))) continue;
+    const st = await stat(join(dir, name)).catch(() => undefined);
+    if (st && now - st.mtimeMs > 60_000) await rm(join(dir, name), { recursive: true, force: true });
+  }
 }
 
 /** Kills the probe's QEMU if it still runs (a runner that did not kill it at the timeout). */

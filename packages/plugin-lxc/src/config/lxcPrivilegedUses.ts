@@ -11,7 +11,8 @@ const DEVICE_KEY = /^dev\d+$/;
  * - `devN` device passthrough; a `hookscript`;
  * - `features` other than `nesting`, and any `features` of a privileged container;
  * - a privileged container: `unprivileged: 0`, or at create no `unprivileged: 1` (as in
- *   Proxmox the default is privileged, and its root is the host's root);
+ *   Proxmox the default is privileged, and its root is the host's root); after create, any
+ *   change of `unprivileged` (set or deleted: Proxmox fixes it at create);
  * - `ostemplate` (a create parameter) given as a host path instead of a template volume.
  * A value that does not parse counts as privileged.
  */
@@ -21,20 +22,23 @@ export function lxcPrivilegedUses(entries: Readonly<Record<string, string>>, key
   for (const key of new Set(keys)) {
     const value = entries[key];
     if (value === undefined) continue;
-    const reason = privilegedReason(key, value, privilegedContainer);
+    const reason = privilegedReason(key, value, privilegedContainer, options.create ?? false);
     if (reason) out.push({ key, reason });
   }
   if (options.create && privilegedContainer && !out.some((u) => u.key === 'unprivileged')) {
-    out.push({ key: 'unprivileged', reason: "a privileged container (set 'unprivileged: 1'), whose root user is the host's root," });
+    out.push({ key: 'unprivileged', reason: "a privileged container, whose root user is the host's root: set 'unprivileged: 1'" });
   }
   return out;
 }
 
-function privilegedReason(key: string, value: string, privilegedContainer: boolean): string | undefined {
+function privilegedReason(key: string, value: string, privilegedContainer: boolean, create: boolean): string | undefined {
   if (key.startsWith('lxc.')) return 'a raw LXC key';
   if (key === 'hookscript') return 'a hook script run on the host';
   if (DEVICE_KEY.test(key)) return 'passthrough of a host device';
-  if (key === 'unprivileged') return value === '1' ? undefined : "a privileged container (its root user is the host's root)";
+  if (key === 'unprivileged') {
+    if (!create) return "changing a container's privilege mode (fixed at create in Proxmox)";
+    return value === '1' ? undefined : "a privileged container (its root user is the host's root)";
+  }
   if (key === 'ostemplate') return value.startsWith('/') ? 'a template read from a host path' : undefined;
   if (MOUNT_KEY.test(key)) {
     let volume: string | undefined;

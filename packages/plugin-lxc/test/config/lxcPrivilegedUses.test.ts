@@ -17,7 +17,7 @@ const rows: Array<{ description: string; entries: Record<string, string>; key: s
   { description: 'fuse on an unprivileged container', entries: { unprivileged: '1', features: 'nesting=1,fuse=1' }, key: 'features', privileged: true },
   { description: 'nesting on a privileged container', entries: { unprivileged: '0', features: 'nesting=1' }, key: 'features', privileged: true },
   { description: 'a privileged container', entries: { unprivileged: '0' }, key: 'unprivileged', privileged: true },
-  { description: 'an unprivileged container', entries: { unprivileged: '1' }, key: 'unprivileged', privileged: false },
+  { description: 'changing unprivileged after create, even to 1', entries: { unprivileged: '1' }, key: 'unprivileged', privileged: true },
   { description: 'a template volume', entries: { unprivileged: '1', ostemplate: 'local:vztmpl/debian.tar.zst' }, key: 'ostemplate', privileged: false },
   { description: 'a template on a host path', entries: { unprivileged: '1', ostemplate: '/root/t.tar.gz' }, key: 'ostemplate', privileged: true },
   { description: 'memory', entries: { unprivileged: '1', memory: '512' }, key: 'memory', privileged: false },
@@ -33,6 +33,7 @@ for (const row of rows) {
 test('at create, a container without unprivileged: 1 is a privileged use of unprivileged; with it, nothing', (t) => {
   t.deepEqual(lxcPrivilegedUses({ rootfs: 'local:8' }, ['rootfs'], { create: true }).map((u) => u.key), ['unprivileged']);
   t.deepEqual(lxcPrivilegedUses({ rootfs: 'local:8', unprivileged: '1' }, ['rootfs', 'unprivileged'], { create: true }), []);
+  t.deepEqual(lxcPrivilegedUses({ rootfs: 'local:8', unprivileged: '0' }, ['rootfs', 'unprivileged'], { create: true }).map((u) => u.key), ['unprivileged']);
   // Outside create, an existing privileged container's harmless keys stay unprivileged.
   t.deepEqual(lxcPrivilegedUses({ rootfs: 'local:8', memory: '256' }, ['memory']), []);
 });

@@ -18,7 +18,7 @@ export {
   type PropertyStringSpec,
   type PveSchemaOptions,
 } from './valueSchema.js';
-export { PVE_FORMATS, type PveFormat } from './pveFormats.js';
+export { PVE_FORMATS, STORAGE_ID_RE, VOLUME_ID_RE, type PveFormat } from './pveFormats.js';
 export { LXC_LOCKS, QEMU_LOCKS, SNAPSTATES, startupFormat } from './commonFields.js';
 export {
   lookupKeySpec,
