@@ -63,35 +63,44 @@ const rows: Row[] = [
       '-accel': ['tcg'],
       '-m': ['512'],
       '-smp': ['1,sockets=1,cores=1,maxcpus=1'],
-      '-cpu': ['qemu64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3'],
+      '-cpu': ['kvm64,enforce,+lahf_lm,+sep'],
+      '-boot': ['menu=on,strict=on,reboot-timeout=1000'],
       '-chardev': [`socket,id=qmp,path=${RUN}/qmp.sock,server=on,wait=off`, `socket,id=qmp-status,path=${RUN}/qmp-status.sock,server=on,wait=off`],
       '-mon': ['chardev=qmp,mode=control', 'chardev=qmp-status,mode=control'],
       '-pidfile': [`${RUN}/qemu.pid`],
       '-D': [`${RUN}/qemu.log`],
       '-vnc': [`unix:${RUN}/vnc.sock`],
-      '-device': ['VGA,id=vga', 'piix3-usb-uhci,id=uhci', 'usb-tablet,id=tablet,bus=uhci.0,port=1', 'virtio-balloon-pci,id=balloon0'],
+      '-device': ['VGA,id=vga', 'piix3-usb-uhci,id=uhci', 'usb-tablet,id=tablet,bus=uhci.0,port=1', 'virtio-balloon-pci,id=balloon0,free-page-reporting=on'],
       '-name': ['guest=vm100,debug-threads=on'],
     },
     accel: 'tcg',
     warning: /TCG/,
   },
   {
-    description: 'KVM host: -accel kvm, kvm64 with PV flags, kvm-pit policy, vhost=on for virtio NICs',
+    description: "KVM host: -accel kvm, qemu-server's default kvm64 with PV flags, no kvm-pit policy for Linux, vhost=on for virtio NICs",
     entries: { net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0' },
     host: KVM,
     has: {
       '-accel': ['kvm'],
-      '-cpu': ['kvm64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3,+kvm_pv_eoi,+kvm_pv_unhalt'],
-      '-global': ['kvm-pit.lost_tick_policy=discard'],
+      '-cpu': ['kvm64,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep'],
+      '-global': ['PIIX4_PM.disable_s3=1', 'PIIX4_PM.disable_s4=1'],
       '-netdev': ['type=tap,id=net0,ifname=tap100i0,script=no,downscript=no,vhost=on'],
     },
+    hasNot: { '-global': ['kvm-pit.lost_tick_policy=discard'] },
     accel: 'kvm',
+  },
+  {
+    description: 'Windows under KVM: the kvm-pit lost-tick policy and Hyper-V enlightenments; machine enable-s3 keeps S3',
+    entries: { ostype: 'win10', machine: 'q35,enable-s3=1' },
+    host: KVM,
+    has: { '-global': ['kvm-pit.lost_tick_policy=discard', 'ICH9-LPC.disable_s4=1'], '-cpu': ['kvm64,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep,hv_relaxed,hv_vapic,hv_spinlocks=0x1fff,hv_time'] },
+    hasNot: { '-global': ['ICH9-LPC.disable_s3=1'] },
   },
   {
     description: 'the KVM probe said no: TCG, and the warning says why',
     entries: {},
     host: { ...KVM, kvm: false, kvmReason: 'KVM probe failed: the probe guest did not finish within 3000 ms' },
-    has: { '-accel': ['tcg'], '-cpu': ['qemu64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3'] },
+    has: { '-accel': ['tcg'], '-cpu': ['kvm64,enforce,+lahf_lm,+sep'] },
     hasNot: { '-global': ['kvm-pit.lost_tick_policy=discard'] },
     accel: 'tcg',
     accelReason: /^KVM probe failed: the probe guest did not finish within 3000 ms$/,
@@ -110,7 +119,7 @@ const rows: Row[] = [
     description: "cpu host that this host's KVM cannot run (probe: MSR abort) becomes x86-64-v2-AES under KVM, with a warning",
     entries: { cpu: 'host,flags=-pcid' },
     host: { ...KVM, kvmCpuUnusable: { host: 'QEMU -accel kvm -cpu host was killed by SIGABRT: failed to set MSR 0x10a' } },
-    has: { '-accel': ['kvm'], '-cpu': ['kvm64,+aes,+cx16,+lahf_lm,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3,+kvm_pv_eoi,+kvm_pv_unhalt,-pcid'] },
+    has: { '-accel': ['kvm'], '-cpu': ['kvm64,enforce,+aes,+cx16,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep,-pcid'] },
     accel: 'kvm',
     warning: /cpu 'host' does not run under this host's KVM \(.*MSR 0x10a\): using 'x86-64-v2-AES'/,
   },
@@ -151,7 +160,7 @@ const rows: Row[] = [
     description: 'balloon: 0 removes the balloon device; vga none removes VGA and tablet',
     entries: { balloon: '0', vga: 'none' },
     has: {},
-    hasNot: { '-device': ['virtio-balloon-pci,id=balloon0', 'VGA,id=vga', 'usb-tablet,id=tablet,bus=uhci.0,port=1'] },
+    hasNot: { '-device': ['virtio-balloon-pci,id=balloon0,free-page-reporting=on', 'VGA,id=vga', 'usb-tablet,id=tablet,bus=uhci.0,port=1'] },
   },
   {
     description: 'vga serial0 uses the serial port as console; serial0 socket in the run dir',
@@ -357,4 +366,12 @@ test('argv: a drive that was not resolved fails naming the key', (t) => {
 test('argv: ovmf without firmware is UnavailableError', (t) => {
   const err = t.throws(() => build({ bios: 'ovmf' }, { host: TCG }));
   t.is((err as { code?: string }).code, 'CORRAL_ERR_UNAVAILABLE');
+});
+
+test('machine versions: free page reporting from machine 6.2, as qemu-server', (t) => {
+  const balloon = (machine: string): string | undefined => values(build({ machine }).argv, '-device').find((d) => d.startsWith('virtio-balloon-pci'));
+  t.is(balloon('pc'), 'virtio-balloon-pci,id=balloon0,free-page-reporting=on');
+  t.is(balloon('pc-q35-6.2'), 'virtio-balloon-pci,id=balloon0,free-page-reporting=on');
+  t.is(balloon('pc-i440fx-6.1'), 'virtio-balloon-pci,id=balloon0');
+  t.is(balloon('pc-i440fx-5.2+pve0'), 'virtio-balloon-pci,id=balloon0');
 });

@@ -113,7 +113,7 @@ test("cpu host: probed on its own when KVM works; when it aborts the guest keeps
   t.deepEqual(runner.calls.map((c) => c.argv[c.argv.indexOf('-cpu') + 1]), ['kvm64', 'host']);
   const cmd = buildQemuCommandLine({ config, paths: qemuRunPaths('/run/corral/qemu/100'), host, volumes: new Map() });
   t.is(cmd.accel, 'kvm');
-  t.regex(cmd.argv[cmd.argv.indexOf('-cpu') + 1]!, /^kvm64,\+aes,/);
+  t.regex(cmd.argv[cmd.argv.indexOf('-cpu') + 1]!, /^kvm64,enforce,\+aes,/);
   t.true(cmd.warnings.some((w) => w.startsWith("cpu 'host' does not run under this host's KVM")));
   // a default-CPU guest does not probe host at all
   const plain = await probeHostFeatures(runner, { kvmProbe: probe, cpuModel: 'x86-64-v2-AES' });

@@ -87,7 +87,19 @@ const LXC_KEY = /^[a-z][a-z_]*\d*$/;
 const LXC_RAW_KEY = /^lxc\.[a-z0-9_.-]+$/;
 /** Snapshot names (Proxmox's `pve-configid`, as matched in section headers). */
 const SNAPSHOT_NAME = /^[a-z][a-z0-9_-]+$/i;
-const SPECIAL_NAME = /^[a-z][a-z0-9_-]*$/i;
+/** The special sections qemu-server knows (its strict parse refuses any other). */
+export const QEMU_SPECIAL_SECTIONS: ReadonlySet<string> = new Set(['cloudinit', 'fleecing']);
+
+/**
+ * `#` lines that came after a section's first key (vzdump's `#qmdump#map:` lines, notes by
+ * hand): not part of the description, written back where they were, before the entry they
+ * preceded (or at the end of the section).
+ */
+const commentsBefore = new WeakMap<ConfigEntry, readonly string[]>();
+const trailingComments = new WeakMap<GuestConfigSection, readonly string[]>();
+
+/** Configs read from a file without a final line feed: written back without one while the text still ends the same way. */
+const noFinalNewline = new WeakSet<GuestConfig>();
 
 /** `#` lines as read, kept while the description they decode to is unchanged. */
 const rawDescriptions = new WeakMap<GuestConfigSection, { readonly lines: readonly string[]; readonly description: string }>();
@@ -151,12 +163,16 @@ function descriptionProblem(description: string): string | undefined {
  * is bounded: see {@link CONFIG_LIMITS}. No regular expression that can backtrack is applied
  * to a line.
  *
- * @returns The sections with their entries in file order. Every `#` line of a section adds a
- *   line to its description (Proxmox writes them first); blank lines are ignored. A pending
- *   section without entries or description is left out.
+ * @returns The sections with their entries in file order. The `#` lines before a section's
+ *   first key are its description (where Proxmox writes it); `#` lines after a key (vzdump's
+ *   `#qmdump#map:` lines, hand-written notes) are not, and are written back where they were.
+ *   Blank lines are ignored. A pending section without entries or description is left out.
+ *   `key: ` (a blank, no value) reads as an empty value (Proxmox's empty `boot: `); a file
+ *   without a final line feed is written back without one.
  * @throws ParseError (`line` is 1-based) for a line that is neither a comment, a `key: value`
  *   line nor a section header, an unknown or repeated section, a repeated key (except `lxc.*`),
- *   `delete:` outside the pending section, a key without value, a value or description with
+ *   `delete:` outside the pending section, a special section other than `cloudinit` and
+ *   `fleecing`, a key without value (`memory:`), a value or description with
  *   a character no config may hold (see `findForbiddenChar`), or text past the limits.
  * @throws InvalidArgumentError when `options.type` is not `qemu` or `lxc`.
  */
@@ -176,7 +192,15 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
   let descLines: string[] = [];
   let descExact = true;
 
+  let pendingComments: string[] = [];
+  const pushEntry = (entry: ConfigEntry): void => {
+    if (pendingComments.length > 0) commentsBefore.set(entry, pendingComments);
+    pendingComments = [];
+    current.entries.push(entry);
+  };
   const finishSection = (): void => {
+    if (pendingComments.length > 0) trailingComments.set(current, pendingComments);
+    pendingComments = [];
     if (descText !== undefined) {
       const description = descText.trimEnd();
       current.description = description;
@@ -217,7 +241,7 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
         openSection(pending, 'pending');
       } else if (type === 'qemu' && lower.startsWith('special:')) {
         const name = inner.slice('special:'.length);
-        if (!SPECIAL_NAME.test(name)) fail(`invalid special section name '${excerpt(name)}'`);
+        if (!QEMU_SPECIAL_SECTIONS.has(name)) fail(`unknown special section '[special:${excerpt(name)}]' (qemu-server knows ${[...QEMU_SPECIAL_SECTIONS].join(', ')})`);
         if (config.special.has(name)) fail(`duplicate special section '${name}'`);
         const section: GuestConfigSection = { entries: [] };
         config.special.set(name, section);
@@ -233,6 +257,12 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
       continue;
     }
 
+    if (line.startsWith('#') && current.entries.length > 0) {
+      const problem = descriptionProblem(line);
+      if (problem) fail(problem);
+      pendingComments.push(line);
+      continue;
+    }
     if (line.startsWith('#')) {
       const payload = line.slice(1);
       const decoded = decodeProxmoxText(payload);
@@ -253,7 +283,7 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
       if (key.length > CONFIG_LIMITS.keyLength) fail(`key '${excerpt(key)}' is longer than ${CONFIG_LIMITS.keyLength} characters`);
       const problem = valueProblem(key, value);
       if (problem) fail(problem);
-      current.entries.push({ key, value });
+      pushEntry({ key, value });
       continue;
     }
 
@@ -262,7 +292,8 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
     const key = line.slice(0, end);
     const value = trimBlanks(line.slice(end + 1));
     if (key.length > CONFIG_LIMITS.keyLength) fail(`key '${excerpt(key)}' is longer than ${CONFIG_LIMITS.keyLength} characters`);
-    if (value === '') fail(`'${key}' has no value`);
+    // `boot: ` (a blank, no value) is what Proxmox writes for an empty boot order; `memory:` is no line at all.
+    if (value === '' && (end + 1 === line.length || key === 'description')) fail(`'${key}' has no value`);
     const problem = valueProblem(key, value);
     if (problem) fail(problem);
     if (key === 'description') {
@@ -277,10 +308,11 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
     if (key === 'delete' && kind !== 'pending') fail(`'delete' is only allowed in the pending section`);
     if (keys.has(key)) fail(`duplicate key '${key}'`);
     keys.add(key);
-    current.entries.push({ key, value });
+    pushEntry({ key, value });
   }
   finishSection();
   if (config.pending && isEmptySection(config.pending)) delete config.pending;
+  if (text.length > 0 && !text.endsWith('\n')) noFinalNewline.add(config);
   return config;
 }
 
@@ -338,15 +370,16 @@ function writeSection(section: GuestConfigSection, kind: SectionKind, type: Gues
       }
       if (seen.has(key)) throw new InvalidConfigError(key, value, `duplicate config key '${key}'`);
       seen.add(key);
-      if (value === '') throw new InvalidConfigError(key, value, `config key '${key}' has an empty value`);
     }
     const problem = valueProblem(key, value);
     if (problem) throw new InvalidConfigError(key, value, problem);
     if (trimBlanks(value) !== value) {
       throw new InvalidConfigError(key, value, `value of '${key}' has leading or trailing blanks, which would be lost`);
     }
+    for (const line of commentsBefore.get(entry) ?? []) out += `${line}\n`;
     out += `${key}: ${value}\n`;
   }
+  for (const line of trailingComments.get(section) ?? []) out += `${line}\n`;
   return out;
 }
 
@@ -368,8 +401,7 @@ function isEmptySection(section: GuestConfigSection): boolean {
  * (except the lone `#` of an emptied description in a VM's `[PENDING]`).
  *
  * @throws InvalidConfigError naming the key (or `description`) for anything that could not be
- *   read back the same: an invalid key (such as one ending in `:`), an empty value (except
- *   `lxc.*`), surrounding blanks, a character no config may hold (control characters,
+ *   read back the same: an invalid key (such as one ending in `:`), surrounding blanks, a character no config may hold (control characters,
  *   U+2028/U+2029, unpaired surrogates: see `findForbiddenChar`; descriptions may hold line
  *   feeds and tabs), a key or value past {@link CONFIG_LIMITS}, a repeated key, `description`
  *   as an entry, `delete` outside the pending section.
@@ -389,8 +421,8 @@ export function serializeGuestConfig(config: GuestConfig): string {
     throw new InvalidArgumentError('config', 'container configs have no special sections');
   }
   for (const [name, section] of config.special) {
-    if (typeof name !== 'string' || !SPECIAL_NAME.test(name) || name.length > CONFIG_LIMITS.keyLength - 'special:'.length) {
-      throw new InvalidArgumentError('config', `invalid special section name '${excerpt(String(name))}'`);
+    if (typeof name !== 'string' || !QEMU_SPECIAL_SECTIONS.has(name)) {
+      throw new InvalidArgumentError('config', `unknown special section name '${excerpt(String(name))}' (qemu-server knows ${[...QEMU_SPECIAL_SECTIONS].join(', ')})`);
     }
     out += `\n[special:${name}]\n` + writeSection(section, 'special', type);
   }
@@ -406,6 +438,7 @@ export function serializeGuestConfig(config: GuestConfig): string {
     }
     out += `\n[${name}]\n` + writeSection(section, 'snapshot', type);
   }
+  if (noFinalNewline.has(config) && out.endsWith('\n')) out = out.slice(0, -1);
   const tooLarge = fileSizeProblem(out);
   if (tooLarge) throw new InvalidArgumentError('config', `cannot write the config: ${tooLarge}`);
   return out;

@@ -180,7 +180,6 @@ test('a model built in code is written in Proxmox layout', (t) => {
 
 const serializeErrors: Array<{ description: string; mutate: (c: GuestConfig) => void; key: string; message: RegExp }> = [
   { description: 'a line feed in a value', mutate: (c) => c.entries.push({ key: 'args', value: '-a\n-b' }), key: 'args', message: /line feed/ },
-  { description: 'an empty value', mutate: (c) => c.entries.push({ key: 'name', value: '' }), key: 'name', message: /empty value/ },
   { description: 'surrounding blanks', mutate: (c) => c.entries.push({ key: 'name', value: 'vm ' }), key: 'name', message: /leading or trailing blanks/ },
   { description: 'an invalid key', mutate: (c) => c.entries.push({ key: 'Bad Key', value: '1' }), key: 'Bad Key', message: /not a valid qemu config key/ },
   { description: 'a repeated key', mutate: (c) => c.entries.push({ key: 'memory', value: '1' }, { key: 'memory', value: '2' }), key: 'memory', message: /duplicate/ },
@@ -239,4 +238,27 @@ test('Proxmox text escaping', (t) => {
   t.is(decodeProxmoxText('100%zz%4'), '100%zz%4', 'incomplete escapes stay');
   t.is(decodeProxmoxText('%FF'), '\uFFFD', 'invalid UTF-8 becomes U+FFFD');
   t.is(decodeProxmoxText('raw ü'), 'raw ü');
+});
+
+test('round trip of what Proxmox and vzdump write: an empty boot order, comments after the keys, no final line feed', (t) => {
+  const cases = [
+    'boot: \ncores: 2\n',
+    '#note\ncores: 2\n#qmdump#map:scsi0:drive-scsi0:local:raw:\nmemory: 512\n#qmdump#map:efidisk0:drive-efidisk0:local::\n\n[snap]\ncores: 1\n#after\n',
+    'cores: 2\nmemory: 512',
+  ];
+  for (const text of cases) t.is(serializeGuestConfig(parseGuestConfig(text, { type: 'qemu' })), text);
+  const vzdump = parseGuestConfig(cases[1]!, { type: 'qemu' });
+  t.is(vzdump.description, 'note', 'comments after the first key are not the description');
+  t.is(getConfigValue(parseGuestConfig(cases[0]!, { type: 'qemu' }), 'boot'), '');
+  // changed entries keep the comments before them
+  setConfigValue(vzdump, 'memory', '1024');
+  t.regex(serializeGuestConfig(vzdump), /#qmdump#map:scsi0:drive-scsi0:local:raw:\nmemory: 1024\n/);
+});
+
+test('special sections: only the ones qemu-server knows', (t) => {
+  t.throws(() => parseGuestConfig('cores: 1\n\n[special:bogus]\ncores: 2\n', { type: 'qemu' }), { instanceOf: ParseError, message: /unknown special section '\[special:bogus\]'/ });
+  t.is(parseGuestConfig('cores: 1\n\n[special:fleecing]\nfleecing-images: local:vm-1-fleece-0\n', { type: 'qemu' }).special.size, 1);
+  const c = parseGuestConfig('cores: 1\n', { type: 'qemu' });
+  c.special.set('bogus', { entries: [] });
+  t.throws(() => serializeGuestConfig(c), { instanceOf: InvalidArgumentError, message: /unknown special section name 'bogus'/ });
 });

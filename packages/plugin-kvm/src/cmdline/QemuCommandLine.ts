@@ -128,7 +128,14 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   if (c.localtime || c.ostype?.startsWith('w')) {
     push('-rtc', c.ostype?.startsWith('w') ? 'driftfix=slew,base=localtime' : 'base=localtime');
   }
-  if (accel === 'kvm') push('-global', 'kvm-pit.lost_tick_policy=discard');
+  // Windows 7 / 2008 and later lose ticks under load: qemu-server drops them (Linux keeps its own clock).
+  if (accel === 'kvm' && c.ostype && WINDOWS_6_OR_LATER.has(c.ostype)) push('-global', 'kvm-pit.lost_tick_policy=discard');
+  // qemu-server's firmware boot settings: a boot menu, only the listed devices, retry after 1 s.
+  push('-boot', 'menu=on,strict=on,reboot-timeout=1000');
+  // ACPI S3/S4 off unless the config enables them (`machine: ...,enable-s3=1`), as qemu-server.
+  const pm = c.machine.type === 'q35' ? 'ICH9-LPC' : 'PIIX4_PM';
+  if (!c.machine.enableS3) push('-global', `${pm}.disable_s3=1`);
+  if (!c.machine.enableS4) push('-global', `${pm}.disable_s4=1`);
   if (!c.reboot) push('-no-reboot');
   if (Object.keys(c.smbios1).length > 0) {
     push('-smbios', ['type=1', ...Object.entries(c.smbios1).map(([k, v]) => `${k}=${escapeOption(v)}`)].join(','));
@@ -155,7 +162,12 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   }
 
   // fixed devices
-  if (c.balloonMiB !== 0) device({ driver: 'virtio-balloon-pci', id: 'balloon0' });
+  if (c.balloonMiB !== 0) {
+    // Free page reporting hands freed guest pages back to the host (qemu-server: machine 6.2 and later).
+    const balloon: Record<string, string> = { driver: 'virtio-balloon-pci', id: 'balloon0' };
+    if (machineAtLeast(c.machine.qemuMachine, 6, 2)) balloon['free-page-reporting'] = 'on';
+    device(balloon as QemuDevice);
+  }
   if (c.agent.enabled) {
     push('-chardev', `socket,id=qga0,path=${escapeOption(paths.qga)},server=on,wait=off`);
     if (c.agent.type === 'isa') {
@@ -254,6 +266,20 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   return { argv, accel, accelReason, warnings };
 }
 
+/**
+ * True when machine type `machine` (`pc`, `q35`: the QEMU binary's newest; `pc-i440fx-X.Y`,
+ * `pc-q35-X.Y`: pinned) is version `major.minor` or later.
+ */
+export function machineAtLeast(machine: string, major: number, minor: number): boolean {
+  const dash = machine.lastIndexOf('-');
+  const version = dash < 0 ? undefined : machine.slice(dash + 1).split('.').map(Number);
+  if (!version || version.length !== 2 || version.some((n) => !Number.isInteger(n))) return true;
+  return version[0]! > major || (version[0] === major && version[1]! >= minor);
+}
+
+/** `ostype` values of Windows 6.0 (Vista, 2008) and later. */
+const WINDOWS_6_OR_LATER: ReadonlySet<string> = new Set(['wvista', 'w2k8', 'win7', 'win8', 'win10', 'win11']);
+
 /** KVM when the guest wants it (`kvm: 1`, the default) and the host has it; TCG, with a warning when it is a fallback, otherwise. */
 function chooseAccelerator(c: QemuConfig, host: QemuHostFeatures, warnings: string[]): { accel: 'kvm' | 'tcg'; accelReason: string } {
   if (!c.kvm) return { accel: 'tcg', accelReason: "the guest's config has kvm: 0" };
@@ -284,15 +310,23 @@ function cpuOption(c: QemuConfig, accel: 'kvm' | 'tcg', host: QemuHostFeatures, 
     warnings.push("cpu 'host' needs KVM: using 'max' under TCG");
     model = 'max';
   }
+  // As qemu-server: named models are enforced (QEMU refuses to start rather than drop a flag);
+  // kvm64/qemu64 get lahf_lm and sep, which every x86-64 host has.
+  if (model !== 'host' && model !== 'max') flags.unshift('enforce');
   if (accel === 'kvm' && model !== 'host' && model !== 'max') flags.push('+kvm_pv_eoi', '+kvm_pv_unhalt');
-  if (accel === 'kvm' && c.ostype && /^(win7|win8|win10|win11|w2k8|wvista)$/.test(c.ostype)) {
+  if (model === 'kvm64' || model === 'qemu64') flags.push('+lahf_lm', '+sep');
+  if (accel === 'kvm' && c.ostype && WINDOWS_6_OR_LATER.has(c.ostype)) {
     flags.push('hv_relaxed', 'hv_vapic', 'hv_spinlocks=0x1fff', 'hv_time');
   }
   flags.push(...c.cpu.flags);
   if (c.cpu.hidden) flags.push('kvm=off');
   // The last mention of a flag wins (configured flags come after the model's).
   const byName = new Map<string, string>();
-  for (const f of flags) byName.set(f.replace(/^[+-]/, '').replace(/=.*$/, ''), f);
+  for (const f of flags) {
+    const name = f.replace(/^[+-]/, '').replace(/=.*$/, '');
+    byName.delete(name); // a later mention moves to the end, as QEMU applies it last
+    byName.set(name, f);
+  }
   return [model, ...byName.values()].join(',');
 }
 

@@ -65,7 +65,7 @@ export interface QemuAgentSpec {
 
 /** `cpu` settings. */
 export interface QemuCpuSpec {
-  /** CPU model as configured (`x86-64-v2-AES` when not set, Proxmox's default). */
+  /** CPU model as configured (`kvm64` when not set, qemu-server's default). */
   readonly type: string;
   /** Extra flags, each `+flag` or `-flag`. */
   readonly flags: readonly string[];
@@ -93,7 +93,8 @@ export interface QemuConfig {
   readonly cpulimit?: number;
   /** CPU weight (cgroup v1 `cpu.shares`, systemd `CPUShares`/`CPUWeight`). */
   readonly cpuunits?: number;
-  readonly machine: { readonly type: 'pc' | 'q35'; readonly qemuMachine: string; readonly viommu?: 'intel' | 'virtio' };
+  /** Machine; `enableS3`/`enableS4` keep ACPI suspend to RAM / to disk on (qemu-server turns both off by default). */
+  readonly machine: { readonly type: 'pc' | 'q35'; readonly qemuMachine: string; readonly viommu?: 'intel' | 'virtio'; readonly enableS3: boolean; readonly enableS4: boolean };
   readonly bios: 'seabios' | 'ovmf';
   readonly ostype?: string;
   /** Boot order: config keys of disks and NICs, first boots first. Empty: the firmware's default. */

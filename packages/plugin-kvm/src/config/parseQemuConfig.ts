@@ -64,7 +64,6 @@ export const QEMU_METADATA_KEYS: ReadonlySet<string> = new Set([
 
 /** Proxmox keys the driver does not implement, with what they would need. */
 export const QEMU_UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
-  numa: 'NUMA topology',
   hugepages: 'huge pages',
   keephugepages: 'huge pages',
   tpmstate0: 'a TPM (swtpm)',
@@ -119,6 +118,9 @@ export const X86_64_LEVELS: Readonly<Record<string, readonly string[]>> = {
   'x86-64-v3': ['+aes', '+avx', '+avx2', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
   'x86-64-v4': ['+aes', '+avx', '+avx2', '+avx512bw', '+avx512cd', '+avx512dq', '+avx512f', '+avx512vl', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
 };
+
+/** The CPU model of a config without `cpu` (qemu-server's schema default). */
+export const DEFAULT_CPU_MODEL = 'kvm64';
 
 /**
  * True for keys of a drive that is a disk or CD-ROM (`ide0`..`ide3`, `sata0`..`sata5`,
@@ -351,6 +353,11 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
 
 function checkKnownKey(key: string, value: string): void {
   if (QEMU_METADATA_KEYS.has(key)) return;
+  if (key === 'numa') {
+    // `numa: 0` is in almost every config Proxmox writes: no NUMA topology, which is what the driver builds.
+    if (value === '0') return;
+    throw new InvalidConfigError(key, value, `'numa: ${value}' is not supported by Corral's QEMU driver (NUMA topology)`);
+  }
   if (key === 'arch') {
     if (value === 'x86_64') return;
     throw new InvalidConfigError(key, value, `'arch: ${value}' is not supported by Corral's QEMU driver (x86_64 only)`);
@@ -375,9 +382,9 @@ function parseMemory(raw: string | undefined): number {
 }
 
 function parseCpu(raw: string | undefined): QemuCpuSpec {
-  if (raw === undefined) return { type: 'x86-64-v2-AES', flags: [], hidden: false };
+  if (raw === undefined) return { type: DEFAULT_CPU_MODEL, flags: [], hidden: false };
   const r = parsePropertyString(raw, { defaultKey: 'cputype', keys: ['cputype', 'flags', 'hidden', 'hv-vendor-id', 'phys-bits', 'reported-model'] }, { key: 'cpu' });
-  const type = r.cputype ?? 'x86-64-v2-AES';
+  const type = r.cputype ?? DEFAULT_CPU_MODEL;
   if (!QEMU_CPU_MODELS.has(type) && !(type in X86_64_LEVELS)) {
     throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': unknown CPU type '${type}' (custom models are not supported)`);
   }
@@ -390,7 +397,7 @@ function parseCpu(raw: string | undefined): QemuCpuSpec {
 }
 
 function parseMachine(raw: string | undefined): QemuConfig['machine'] {
-  if (raw === undefined) return { type: 'pc', qemuMachine: 'pc' };
+  if (raw === undefined) return { type: 'pc', qemuMachine: 'pc', enableS3: false, enableS4: false };
   const r = parsePropertyString(raw, { defaultKey: 'type', keys: ['type', 'viommu', 'enable-s3', 'enable-s4'] }, { key: 'machine' });
   const type = r.type ?? 'pc';
   const m = /^(pc|q35|pc-i440fx-\d+\.\d+|pc-q35-\d+\.\d+)(?:\+pve\d+)?$/.exec(type);
@@ -398,7 +405,13 @@ function parseMachine(raw: string | undefined): QemuConfig['machine'] {
   const q35 = m[1]!.includes('q35');
   if (r.viommu !== undefined && !['intel', 'virtio'].includes(r.viommu)) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu must be intel or virtio`);
   if (r.viommu === 'intel' && !q35) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu=intel needs q35`);
-  return { type: q35 ? 'q35' : 'pc', qemuMachine: m[1]!, viommu: r.viommu as 'intel' | 'virtio' | undefined };
+  const s3s4 = (k: 'enable-s3' | 'enable-s4'): boolean => {
+    const v = r[k];
+    if (v === undefined || v === '0') return false;
+    if (v === '1') return true;
+    throw new InvalidConfigError('machine', raw, `invalid value for 'machine': ${k} must be 0 or 1`);
+  };
+  return { type: q35 ? 'q35' : 'pc', qemuMachine: m[1]!, viommu: r.viommu as 'intel' | 'virtio' | undefined, enableS3: s3s4('enable-s3'), enableS4: s3s4('enable-s4') };
 }
 
 function parseAgent(raw: string | undefined): QemuAgentSpec {

@@ -1,0 +1,113 @@
+/**
+ * Proxmox's own qemu-server `test/cfg2cmd` corpus through Corral: each config is parsed and
+ * built as Corral would start it in qemu-server's test environment (vmid 8006, its storages,
+ * KVM and vhost-net present), and the argv is compared with Proxmox's expected command line by
+ * family (see `argvFamilies.ts`). The per-family agreement is printed; the floors below are a
+ * ratchet (raise them as the builder gets closer, never lower them). Differences that remain
+ * on purpose are listed with their reasons in `docs/qemu-server-compat.md`.
+ *
+ * Set `CORRAL_COMPAT_REPORT=<file>` to write every difference as JSON.
+ */
+import { writeFileSync } from 'node:fs';
+import test from 'ava';
+import type { VolumeAccess } from '@corral/core';
+import { buildQemuCommandLine, type QemuHostFeatures } from '../../src/cmdline/QemuCommandLine.js';
+import { parseQemuConfig } from '../../src/config/parseQemuConfig.js';
+import { qemuRunPaths } from '../../src/runtime/QemuRunPaths.js';
+import { argvFamilies, FAMILIES, missingItems, type Family } from './argvFamilies.js';
+import { CORPUS_DIR, loadCfg2cmdCorpus, type Cfg2cmdCase } from './cfg2cmdCorpus.js';
+import { resolvePveTestVolume } from './pveTestStorage.js';
+
+/** The firmware paths of Proxmox's pve-edk2-firmware package (what the expected lines name). */
+const PVE_FIRMWARE = '/usr/share/pve-edk2-firmware/';
+const HOST: QemuHostFeatures = {
+  kvm: true,
+  vhostNet: true,
+  ovmf: {
+    '2m': { code: `${PVE_FIRMWARE}/OVMF_CODE.fd`, vars: `${PVE_FIRMWARE}/OVMF_VARS.fd` },
+    '4m': { code: `${PVE_FIRMWARE}/OVMF_CODE_4M.fd`, vars: `${PVE_FIRMWARE}/OVMF_VARS_4M.fd` },
+  },
+};
+
+/** Ratchet floors: configs Proxmox builds that Corral builds too, and family comparisons that agree (percent). */
+const FLOOR = { built: 44, agreementPercent: 20, refused: 6 };
+
+type Outcome = { readonly argv: readonly string[] } | { readonly error: string };
+
+function buildCase(c: Cfg2cmdCase): Outcome {
+  try {
+    const config = parseQemuConfig(c.entries, { vmid: 8006 });
+    const volumes = new Map<string, VolumeAccess>();
+    for (const d of config.drives) if (d.source.kind === 'volume') volumes.set(d.key, resolvePveTestVolume(d.source.volid));
+    if (config.efidisk?.source.kind === 'volume') volumes.set('efidisk0', resolvePveTestVolume(config.efidisk.source.volid));
+    for (const d of config.drives) {
+      if (d.source.kind === 'path') volumes.set(d.key, d.source.path.startsWith('/dev/') ? { kind: 'block', path: d.source.path, format: 'raw' } : { kind: 'file', path: d.source.path, format: 'raw' });
+    }
+    const { argv } = buildQemuCommandLine({ config, paths: qemuRunPaths('/var/run/qemu-server/8006'), host: HOST, volumes, daemonize: true });
+    return { argv };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+interface FamilyResult {
+  readonly agree: number;
+  readonly total: number;
+}
+
+test('Proxmox cfg2cmd corpus: Corral builds what Proxmox builds, and the argv agrees by family', (t) => {
+  const corpus = loadCfg2cmdCorpus();
+  const perFamily = Object.fromEntries(FAMILIES.map((f) => [f, { agree: 0, total: 0 }])) as Record<Family, { agree: number; total: number }>;
+  const report: Array<{ name: string; error?: string; differences?: Partial<Record<Family, { proxmox: string[]; corral: string[] }>> }> = [];
+  let buildable = 0;
+  let built = 0;
+  let mustRefuse = 0;
+  let refused = 0;
+  const refusedWrongly: string[] = [];
+  const acceptedWrongly: string[] = [];
+  for (const c of corpus) {
+    const outcome = buildCase(c);
+    if (!c.expected) {
+      mustRefuse++;
+      if ('error' in outcome) refused++;
+      else acceptedWrongly.push(`${c.name} (Proxmox: ${c.directives.EXPECT_ERROR ?? 'refused'})`);
+      continue;
+    }
+    buildable++;
+    if ('error' in outcome) {
+      refusedWrongly.push(`${c.name}: ${outcome.error}`);
+      report.push({ name: c.name, error: outcome.error });
+      for (const f of FAMILIES) perFamily[f].total++;
+      continue;
+    }
+    built++;
+    const want = argvFamilies(c.expected, CORPUS_DIR);
+    const got = argvFamilies(outcome.argv, CORPUS_DIR);
+    const differences: Partial<Record<Family, { proxmox: string[]; corral: string[] }>> = {};
+    for (const f of FAMILIES) {
+      if (want[f].length === 0 && got[f].length === 0) continue;
+      perFamily[f].total++;
+      const proxmox = missingItems(want[f], got[f]);
+      const corral = missingItems(got[f], want[f]);
+      if (proxmox.length === 0 && corral.length === 0) perFamily[f].agree++;
+      else differences[f] = { proxmox, corral };
+    }
+    report.push({ name: c.name, differences });
+  }
+  const totals = Object.values(perFamily).reduce<FamilyResult>((a, r) => ({ agree: a.agree + r.agree, total: a.total + r.total }), { agree: 0, total: 0 });
+  const pct = (r: FamilyResult): string => (r.total === 0 ? '-' : `${((100 * r.agree) / r.total).toFixed(1)}%`);
+  const lines = [
+    `configs Proxmox builds: ${buildable}, Corral builds: ${built}; configs Proxmox refuses: ${mustRefuse}, Corral refuses: ${refused}`,
+    ...FAMILIES.map((f) => `${f.padEnd(8)} ${String(perFamily[f].agree).padStart(4)}/${String(perFamily[f].total).padEnd(4)} ${pct(perFamily[f])}`),
+    `all      ${String(totals.agree).padStart(4)}/${String(totals.total).padEnd(4)} ${pct(totals)}`,
+  ];
+  for (const l of lines) t.log(l);
+  for (const r of refusedWrongly) t.log(`refused, Proxmox builds it: ${r}`);
+  for (const r of acceptedWrongly) t.log(`built, Proxmox refuses it: ${r}`);
+  if (process.env.CORRAL_COMPAT_REPORT) writeFileSync(process.env.CORRAL_COMPAT_REPORT, JSON.stringify({ summary: lines, perFamily, cases: report }, null, 2));
+
+  t.true(corpus.length > 90, 'the corpus is in the fixtures folder');
+  t.true(built >= FLOOR.built, `Corral builds ${built} of the ${buildable} configs Proxmox builds (floor ${FLOOR.built})`);
+  t.true(refused >= FLOOR.refused, `Corral refuses ${refused} of the ${mustRefuse} configs Proxmox refuses (floor ${FLOOR.refused})`);
+  t.true((100 * totals.agree) / totals.total >= FLOOR.agreementPercent, `${pct(totals)} of family comparisons agree (floor ${FLOOR.agreementPercent}%)`);
+});
