@@ -98,7 +98,7 @@ export const QEMU_SPECIAL_SECTIONS: ReadonlySet<string> = new Set(['cloudinit', 
 const commentsBefore = new WeakMap<ConfigEntry, readonly string[]>();
 const trailingComments = new WeakMap<GuestConfigSection, readonly string[]>();
 
-/** Configs read from a file without a final line feed: written back without one while the text still ends the same way. */
+/** Configs read from a file without a final line feed: written back without one. */
 const noFinalNewline = new WeakSet<GuestConfig>();
 
 /** `#` lines as read, kept while the description they decode to is unchanged. */
@@ -401,8 +401,8 @@ function isEmptySection(section: GuestConfigSection): boolean {
  * (except the lone `#` of an emptied description in a VM's `[PENDING]`).
  *
  * @throws InvalidConfigError naming the key (or `description`) for anything that could not be
- *   read back the same: an invalid key (such as one ending in `:`), surrounding blanks, a character no config may hold (control characters,
- *   U+2028/U+2029, unpaired surrogates: see `findForbiddenChar`; descriptions may hold line
+ *   read back the same: an invalid key (such as one ending in `:`), surrounding blanks, a
+ *   character no config may hold (control characters, U+2028/U+2029, unpaired surrogates: see `findForbiddenChar`; descriptions may hold line
  *   feeds and tabs), a key or value past {@link CONFIG_LIMITS}, a repeated key, `description`
  *   as an entry, `delete` outside the pending section.
  * @throws InvalidArgumentError for an invalid snapshot or special section name, a VM snapshot

@@ -270,7 +270,7 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
  * True when machine type `machine` (`pc`, `q35`: the QEMU binary's newest; `pc-i440fx-X.Y`,
  * `pc-q35-X.Y`: pinned) is version `major.minor` or later.
  */
-export function machineAtLeast(machine: string, major: number, minor: number): boolean {
+function machineAtLeast(machine: string, major: number, minor: number): boolean {
   const dash = machine.lastIndexOf('-');
   const version = dash < 0 ? undefined : machine.slice(dash + 1).split('.').map(Number);
   if (!version || version.length !== 2 || version.some((n) => !Number.isInteger(n))) return true;
@@ -312,8 +312,10 @@ function cpuOption(c: QemuConfig, accel: 'kvm' | 'tcg', host: QemuHostFeatures, 
   }
   // As qemu-server: named models are enforced (QEMU refuses to start rather than drop a flag);
   // kvm64/qemu64 get lahf_lm and sep, which every x86-64 host has.
-  if (model !== 'host' && model !== 'max') flags.unshift('enforce');
-  if (accel === 'kvm' && model !== 'host' && model !== 'max') flags.push('+kvm_pv_eoi', '+kvm_pv_unhalt');
+  if (model !== 'host' && model !== 'max') {
+    flags.unshift('enforce');
+    if (accel === 'kvm') flags.push('+kvm_pv_eoi', '+kvm_pv_unhalt');
+  }
   if (model === 'kvm64' || model === 'qemu64') flags.push('+lahf_lm', '+sep');
   if (accel === 'kvm' && c.ostype && WINDOWS_6_OR_LATER.has(c.ostype)) {
     flags.push('hv_relaxed', 'hv_vapic', 'hv_spinlocks=0x1fff', 'hv_time');

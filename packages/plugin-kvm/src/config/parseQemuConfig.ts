@@ -396,6 +396,17 @@ function parseCpu(raw: string | undefined): QemuCpuSpec {
   return { type, flags, hidden: r.hidden === '1' };
 }
 
+/**
+ * A `0`/`1` field `field` of property string `value` of config key `key`: `def` when absent.
+ * @throws InvalidConfigError naming `key` for any other value.
+ */
+function zeroOrOne(key: string, value: string, field: string, v: string | undefined, def: boolean): boolean {
+  if (v === undefined) return def;
+  if (v === '1') return true;
+  if (v === '0') return false;
+  throw new InvalidConfigError(key, value, `invalid value for '${key}': ${field} must be 0 or 1`);
+}
+
 function parseMachine(raw: string | undefined): QemuConfig['machine'] {
   if (raw === undefined) return { type: 'pc', qemuMachine: 'pc', enableS3: false, enableS4: false };
   const r = parsePropertyString(raw, { defaultKey: 'type', keys: ['type', 'viommu', 'enable-s3', 'enable-s4'] }, { key: 'machine' });
@@ -405,25 +416,20 @@ function parseMachine(raw: string | undefined): QemuConfig['machine'] {
   const q35 = m[1]!.includes('q35');
   if (r.viommu !== undefined && !['intel', 'virtio'].includes(r.viommu)) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu must be intel or virtio`);
   if (r.viommu === 'intel' && !q35) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu=intel needs q35`);
-  const s3s4 = (k: 'enable-s3' | 'enable-s4'): boolean => {
-    const v = r[k];
-    if (v === undefined || v === '0') return false;
-    if (v === '1') return true;
-    throw new InvalidConfigError('machine', raw, `invalid value for 'machine': ${k} must be 0 or 1`);
+  return {
+    type: q35 ? 'q35' : 'pc',
+    qemuMachine: m[1]!,
+    viommu: r.viommu as 'intel' | 'virtio' | undefined,
+    enableS3: zeroOrOne('machine', raw, 'enable-s3', r['enable-s3'], false),
+    enableS4: zeroOrOne('machine', raw, 'enable-s4', r['enable-s4'], false),
   };
-  return { type: q35 ? 'q35' : 'pc', qemuMachine: m[1]!, viommu: r.viommu as 'intel' | 'virtio' | undefined, enableS3: s3s4('enable-s3'), enableS4: s3s4('enable-s4') };
 }
 
 function parseAgent(raw: string | undefined): QemuAgentSpec {
   const off: QemuAgentSpec = { enabled: false, type: 'virtio', freezeFsOnBackup: true, fstrimClonedDisks: false };
   if (raw === undefined) return off;
   const r = parsePropertyString(raw, { defaultKey: 'enabled', keys: ['enabled', 'fstrim_cloned_disks', 'type', 'freeze-fs-on-backup'] }, { key: 'agent' });
-  const bool = (v: string | undefined, def: boolean, what: string): boolean => {
-    if (v === undefined) return def;
-    if (v === '1') return true;
-    if (v === '0') return false;
-    throw new InvalidConfigError('agent', raw, `invalid value for 'agent': ${what} must be 0 or 1`);
-  };
+  const bool = (v: string | undefined, def: boolean, field: string): boolean => zeroOrOne('agent', raw, field, v, def);
   if (r.type !== undefined && r.type !== 'virtio' && r.type !== 'isa') throw new InvalidConfigError('agent', raw, `invalid value for 'agent': type must be virtio or isa`);
   return {
     enabled: bool(r.enabled, false, 'enabled'),
@@ -496,12 +502,7 @@ function parseHostPci(key: string, value: string, machine: 'pc' | 'q35'): QemuHo
     if (m[4] === undefined) hosts.push(`${base}.*`);
     else hosts.push(`${base}.${m[4]}`);
   }
-  const bool = (v: string | undefined, def: boolean, what: string): boolean => {
-    if (v === undefined) return def;
-    if (v === '1') return true;
-    if (v === '0') return false;
-    throw new InvalidConfigError(key, value, `invalid value for '${key}': ${what} must be 0 or 1`);
-  };
+  const bool = (v: string | undefined, def: boolean, field: string): boolean => zeroOrOne(key, value, field, v, def);
   const pcie = bool(r.pcie, false, 'pcie');
   if (pcie && machine !== 'q35') throw new InvalidConfigError(key, value, `invalid value for '${key}': pcie=1 needs machine q35`);
   if (r.romfile !== undefined && (r.romfile.includes('/') || r.romfile.includes('..'))) {
