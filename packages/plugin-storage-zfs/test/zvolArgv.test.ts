@@ -73,13 +73,14 @@ test('allocate without sparse/blocksize: thick zvol; the device link never appea
   const s = await setup(t, [ok(create), ok(ZfsCommands.destroy(`${POOL}/vm-120-disk-0`, { recursive: true }))], { sparse: '0' });
   await s.kernel.storage.update('tank', {}, { delete: ['blocksize'] });
   await t.throwsAsync(s.kernel.storage.allocate({ storage: 'tank', vmid: 120, sizeBytes: 8 * MiB }), { code: ErrorCodes.unavailable, message: /no zvol device link/ });
-  t.deepEqual(s.runner.argvs.at(-1), ['zfs', 'destroy', '-r', `${POOL}/vm-120-disk-0`], 'undo: the zvol is destroyed');
+  t.deepEqual(s.runner.argvs.slice(-2), [create, ['zfs', 'destroy', '-r', `${POOL}/vm-120-disk-0`]], 'undo after the create: the zvol is destroyed');
 });
 
 test('allocate on zfs-fuse: the recorded abort is NotSupportedError, nothing left', async (t) => {
   const create = ZfsCommands.createVolume(`${POOL}/vm-121-disk-0`, { sizeBytes: 16 * MiB, sparse: true, blocksize: '16k' });
   const s = await setup(t, [failed(create, 'driver-create-zvol-failure.txt', 134), failed(ZfsCommands.destroy(`${POOL}/vm-121-disk-0`, { recursive: true }), 'driver-destroy-missing.txt')]);
   await t.throwsAsync(s.kernel.storage.allocate({ storage: 'tank', vmid: 121, sizeBytes: 16 * MiB }), { code: ErrorCodes.notSupported, message: /cannot create zvols/ });
+  t.deepEqual(s.runner.argvs.slice(-2), [create, ZfsCommands.destroy(`${POOL}/vm-121-disk-0`, { recursive: true })], 'undo after the failed create: zfs destroy -r of the zvol');
 });
 
 test('list and info: zvols are raw images, a clone of base@__base__ is base-X/vm-Y with the base as parent', async (t) => {
@@ -173,7 +174,10 @@ test('raw+size import: zfs create -V, writes the non-zero blocks into the device
 
   const short = Readable.from([header, body.subarray(0, MiB)]);
   await t.throwsAsync(s.kernel.storage.importVolume({ storage: 'tank', vmid: 115, format: 'raw+size', stream: short }), { code: ErrorCodes.parse });
-  t.true(s.runner.argvs.some((a: string[]) => a.join(' ') === `zfs destroy -r ${POOL}/vm-115-disk-0`), 'undo: destroyed');
+  const argvs = s.runner.argvs.map((a: string[]) => a.join(' '));
+  const created = argvs.indexOf(create('vm-115-disk-0').join(' '));
+  t.true(created >= 0, 'the zvol was created');
+  t.true(argvs.indexOf(`zfs destroy -r ${POOL}/vm-115-disk-0`, created) > created, `undo: destroyed after its create (${JSON.stringify(argvs.slice(created))})`);
 });
 
 test("subvols on OpenZFS get Proxmox's -o acltype=posixacl -o xattr=sa (probed once), on zfs-fuse not", async (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { chmod, link, lstat, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasProgram, makeTempDir } from '@corral/core/testing';
+import { hasProgram, makeTempDir, realTest } from '@corral/core/testing';
 import { parseContainerConfig } from '../../src/config/parseContainerConfig.js';
 import { DEFAULT_UNPRIVILEGED_IDMAP } from '../../src/config/idmap.js';
 import { RootfsFiles } from '../../src/setup/RootfsFiles.js';
@@ -24,12 +24,9 @@ for (const v of vectors) {
   });
 }
 
-test('sha512Crypt agrees with openssl passwd -6', (t) => {
-  if (!hasProgram('openssl')) {
-    t.log('openssl not installed: the specification vectors above cover the algorithm');
-    t.pass();
-    return;
-  }
+// Without openssl the comparison cannot run: it fails in CI (CORRAL_REQUIRE_REAL=1) and is a
+// visible skip elsewhere, never a pass.
+realTest(test, hasProgram('openssl'), 'openssl is not installed')('sha512Crypt agrees with openssl passwd -6', (t) => {
   const ours = sha512Crypt('corral secret ü', { salt: 'AbCdEfGh12345678' });
   const theirs = execFileSync('openssl', ['passwd', '-6', '-salt', 'AbCdEfGh12345678', '-stdin'], { input: 'corral secret ü' }).toString().trim();
   t.is(ours, theirs);
