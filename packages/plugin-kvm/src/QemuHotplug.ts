@@ -13,9 +13,11 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isUnusedKey, type ApplyChangesResult, type GuestConfigEntries, type GuestContext } from '@corral/core';
-import { HOST_CDROM_ACCESS, qemuBlockGraph } from './cmdline/QemuBlockdev.js';
+import { blockNodeNames, HOST_CDROM_ACCESS, qemuBlockGraph } from './cmdline/QemuBlockdev.js';
 import { driveDevice, netDevice, netdevOptions, scsiControllerDevice, scsiControllerId, tapName } from './cmdline/QemuDevices.js';
 import type { QemuHostFeatures } from './cmdline/QemuCommandLine.js';
+import { machineAtLeast, machineVersion, runMachineType, type MachineVersion } from './cmdline/machineVersion.js';
+import { pciAddress } from './cmdline/pciLayout.js';
 import type { QemuConfig, QemuDriveSpec, QemuNetSpec } from './config/QemuConfig.js';
 import { isDriveKey, QEMU_METADATA_KEYS } from './config/parseQemuConfig.js';
 import type { QmpClient } from './qmp/QmpClient.js';
@@ -23,6 +25,7 @@ import type { ResourceControl } from './resources/ResourceControl.js';
 import { readRuntimeRecord, writeRuntimeRecord } from './runtime/QemuRuntimeRecord.js';
 import type { QemuRunPaths } from './runtime/QemuRunPaths.js';
 import { attachTap, bridgeExists, moveTap } from './runtime/TapDevices.js';
+import { readBridgeMtus } from './runtime/readBridgeMtus.js';
 import { withQmp } from './runtime/withQmp.js';
 
 /** How long the guest may take to release an unplugged device, ms. */
@@ -121,29 +124,36 @@ function sameExceptSize(x: QemuDriveSpec, y: QemuDriveSpec): boolean {
   return isDeepStrictEqual(strip(x), strip(y));
 }
 
+/** The machine version of a running VM: pinned in its config (or for Windows, at start), else that of the QEMU running it. */
+async function runningMachineVersion(qmp: QmpClient, config: QemuConfig): Promise<MachineVersion> {
+  const v = await qmp.execute('query-version');
+  const host = { qemuVersion: [v.qemu.major, v.qemu.minor] as const };
+  return machineVersion(runMachineType(config, host), host, config.machine.pveRevision);
+}
+
 async function plugDrive(env: HotplugEnv, qmp: QmpClient, config: QemuConfig, spec: QemuDriveSpec): Promise<void> {
   const { ctx } = env;
   const volid = (spec.source as { volid: string }).volid;
   const access = await ctx.storage.resolve(volid, { consumer: 'qemu' });
   const graph = qemuBlockGraph(spec.key, spec.drive, access);
-  const added: string[] = [];
+  let added = false;
   try {
     if (graph.throttleGroup) await qmp.execute('object-add', graph.throttleGroup);
-    for (const n of graph.nodes) {
-      await qmp.execute('blockdev-add', n);
-      added.push(String(n['node-name']));
-    }
-    const bus = config.machine.type === 'q35' ? 'pci.1' : undefined;
+    await qmp.execute('blockdev-add', graph.blockdev);
+    added = true;
+    // The slot qemu-server gives the device at start, so it is where it was after a restart.
+    const machine = config.machine.type;
     if (spec.interface === 'scsi') {
       const controller = scsiControllerId(config.scsihw, spec.index);
       if (!(await peripheralIds(qmp)).has(controller)) {
-        await qmp.execute('device_add', { ...scsiControllerDevice(config.scsihw, controller, { bus }) });
+        await qmp.execute('device_add', { ...scsiControllerDevice(config.scsihw, controller), ...pciAddress(controller, machine) });
       }
     }
-    await qmp.execute('device_add', { ...driveDevice(spec, { node: graph.top, extra: graph.deviceProps, scsihw: config.scsihw, machine: config.machine.type, bus }) });
+    const blockdevMachine = machineAtLeast(await runningMachineVersion(qmp, config), 10, 0);
+    await qmp.execute('device_add', { ...driveDevice(spec, { node: graph.top, extra: graph.deviceProps, scsihw: config.scsihw, machine, blockdevMachine }), ...pciAddress(spec.key, machine) });
     ctx.log.info(`${spec.key}: hot-plugged ${volid}`);
   } catch (err) {
-    for (const node of added.reverse()) await qmp.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
+    if (added) await qmp.execute('blockdev-del', { 'node-name': graph.top }).catch(() => undefined);
     if (graph.throttleGroup) await qmp.execute('object-del', { id: graph.throttleGroup.id }).catch(() => undefined);
     throw err;
   }
@@ -156,13 +166,12 @@ async function unplugDrive(env: HotplugEnv, qmp: QmpClient, spec: QemuDriveSpec)
   env.ctx.log.info(`${spec.key}: unplugged`);
 }
 
-/** Removes the block nodes (throttle, format, protocol) and throttle group of drive `key`. */
+/** Removes the block graph (its top node owns the rest) and the throttle group of drive `key`. */
 async function removeNodes(qmp: QmpClient, key: string): Promise<void> {
+  const { topNode, throttleGroup } = blockNodeNames(key);
   const names = new Set((await qmp.execute<Array<{ 'node-name': string }>>('query-named-block-nodes', { flat: true })).map((n) => n['node-name']));
-  for (const node of [`throttle-${key}`, `drive-${key}`, `file-${key}`]) {
-    if (names.has(node)) await qmp.execute('blockdev-del', { 'node-name': node });
-  }
-  if (names.has(`throttle-${key}`)) await qmp.execute('object-del', { id: `throttle-${key}` }).catch(() => undefined);
+  if (names.has(topNode)) await qmp.execute('blockdev-del', { 'node-name': topNode });
+  await qmp.execute('object-del', { id: throttleGroup }).catch(() => undefined);
 }
 
 async function changeMedium(env: HotplugEnv, qmp: QmpClient, old: QemuDriveSpec, next: QemuDriveSpec): Promise<void> {
@@ -179,7 +188,7 @@ async function changeMedium(env: HotplugEnv, qmp: QmpClient, old: QemuDriveSpec,
           : { kind: 'file' as const, path: next.source.path, format: 'raw' as const };
     const graph = qemuBlockGraph(next.key, next.drive, access);
     if (graph.throttleGroup) await qmp.execute('object-add', graph.throttleGroup);
-    for (const n of graph.nodes) await qmp.execute('blockdev-add', n);
+    await qmp.execute('blockdev-add', graph.blockdev);
     await qmp.execute('blockdev-insert-medium', { id: next.key, 'node-name': graph.top });
   }
   await qmp.execute('blockdev-close-tray', { id: next.key });
@@ -228,7 +237,8 @@ async function plugNet(env: HotplugEnv, qmp: QmpClient, config: QemuConfig, spec
       await attachTap(ctx.runner, { tap, bridge: spec.net.bridge, tag: spec.net.tag, trunks: spec.net.trunks, mtu: spec.net.mtu, signal: ctx.signal });
       await updateTaps(env, (taps) => (taps[spec.key] = tap));
     }
-    await qmp.execute('device_add', { ...netDevice(spec, { vcpus: config.vcpus, bus: config.machine.type === 'q35' ? 'pci.1' : undefined }) });
+    const device = netDevice(spec, { vcpus: config.vcpus, machineVersion: await runningMachineVersion(qmp, config), bridgeMtu: (await readBridgeMtus(config)).get(spec.net.bridge ?? '') });
+    await qmp.execute('device_add', { ...device, ...pciAddress(spec.key, config.machine.type) });
     if (spec.net.link_down) await qmp.execute('set_link', { name: spec.key, up: false });
   } catch (err) {
     await qmp.execute('netdev_del', { id: spec.key }).catch(() => undefined);

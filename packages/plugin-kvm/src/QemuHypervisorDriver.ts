@@ -39,6 +39,7 @@ import type { QemuConfig, QemuHostPciSpec } from './config/QemuConfig.js';
 import { DRIVE_PROPERTY_FORMAT } from './config/driveFormat.js';
 import { isDriveKey, NEW_VOLUME, parseQemuConfig } from './config/parseQemuConfig.js';
 import { qemuPrivilegedUses } from './config/qemuPrivilegedUses.js';
+import { readBridgeMtus } from './runtime/readBridgeMtus.js';
 import { applyHotplug } from './QemuHotplug.js';
 import { createSnapshot, deleteSnapshot, loadVmState, recoverInterruptedSnapshot, rollbackSnapshot } from './QemuSnapshots.js';
 import { QgaClient } from './qmp/QgaClient.js';
@@ -217,7 +218,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     await withReverter(async (revert) => {
       const volumes = await this.#resolveVolumes(ctx, config, revert);
       if (config.bios === 'ovmf') await this.#prepareEfiVars(config, host, paths, volumes);
-      const cmd = this.#commandLine(config, paths, host, volumes);
+      const cmd = this.#commandLine(config, paths, host, volumes, await readBridgeMtus(config));
       ctx.log.info(`accelerator: ${cmd.accel} (${cmd.accelReason})`);
       for (const w of cmd.warnings) ctx.log.warn(w);
       revert.add(() => this.#cleanup(ctx, paths, { quiet: true }), 'stop QEMU and clean the run directory');
@@ -416,7 +417,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     const host = await this.#hostFeatures(ctx.runner, config);
     config = await this.#checkHost(config);
     const volumes = await withReverter((revert) => this.#resolveVolumes(ctx, config, revert), { log: ctx.log });
-    return this.#commandLine(config, qemuRunPaths(ctx.runDir), host, volumes).argv;
+    return this.#commandLine(config, qemuRunPaths(ctx.runDir), host, volumes, await readBridgeMtus(config)).argv;
   }
 
   async exec(ctx: GuestContext, entries: GuestConfigEntries, argv: readonly string[], options: { timeoutMs?: number; input?: string }): Promise<GuestExecResult> {
@@ -433,8 +434,8 @@ export class QemuHypervisorDriver implements HypervisorDriver {
 
   // ------------------------------------------------------------------ internals
 
-  #commandLine(config: QemuConfig, paths: QemuRunPaths, host: QemuHostFeatures, volumes: ReadonlyMap<string, VolumeAccess>): QemuCommandLine {
-    return buildQemuCommandLine({ config, paths, host, volumes, binary: this.#options.binary ?? DEFAULT_QEMU_BINARY, paused: true, daemonize: true });
+  #commandLine(config: QemuConfig, paths: QemuRunPaths, host: QemuHostFeatures, volumes: ReadonlyMap<string, VolumeAccess>, bridgeMtus: ReadonlyMap<string, number>): QemuCommandLine {
+    return buildQemuCommandLine({ config, paths, host, volumes, bridgeMtus, binary: this.#options.binary ?? DEFAULT_QEMU_BINARY, paused: true, daemonize: true });
   }
 
   /**

@@ -112,8 +112,8 @@ export async function createSnapshot(ctx: GuestContext, config: QemuConfig, path
       const vmstate = await allocateStateVolume(ctx, config, disks);
       revert.add(() => ctx.storage.free(vmstate), `free ${vmstate}`);
       await options.recordState?.(vmstate);
-      const graph = qemuBlockGraph(VMSTATE_KEY, { cache: 'writeback' }, await ctx.storage.resolve(vmstate, { consumer: 'qemu' }));
-      for (const n of graph.nodes) await qmp.execute('blockdev-add', n);
+      const graph = qemuBlockGraph(VMSTATE_KEY, { cache: 'writeback' }, await ctx.storage.resolve(vmstate, { consumer: 'qemu' }), { throttle: false });
+      await qmp.execute('blockdev-add', graph.blockdev);
       const status = await qmp.execute('query-status');
       const marker = join(paths.dir, PAUSED_MARKER);
       try {
@@ -132,7 +132,7 @@ export async function createSnapshot(ctx: GuestContext, config: QemuConfig, path
         );
         undoInQemu();
       } finally {
-        for (const n of [...graph.nodes].reverse()) await qmp.execute('blockdev-del', { 'node-name': n['node-name'] }).catch(() => undefined);
+        await qmp.execute('blockdev-del', { 'node-name': graph.top }).catch(() => undefined);
         await ctx.storage.deactivateVolume(vmstate).catch(() => undefined);
         if (status.running) {
           await qmp.execute('cont');
@@ -191,7 +191,7 @@ export async function deleteSnapshot(ctx: GuestContext, config: QemuConfig, path
       for (const d of disks) {
         const access = await ctx.storage.resolve(d.volid, { consumer: 'qemu' });
         const node = await attachedNode(qmp, d.key);
-        const format = nodes.find((n) => n['node-name'] === `drive-${d.key}`);
+        const format = nodes.find((n) => n['node-name'] === blockNodeNames(d.key).formatNode);
         const held = node && format && formatOf(access) === 'qcow2' && sameImage(format, access);
         if (held && format.image?.snapshots?.some((s) => s.name === name)) {
           await qmp.execute('blockdev-snapshot-delete-internal-sync', { device: node, name });
@@ -221,8 +221,8 @@ export async function deleteSnapshot(ctx: GuestContext, config: QemuConfig, path
  * @throws InvalidConfigError (`vmstate`) when the volume holds no saved state.
  */
 export async function loadVmState(ctx: GuestContext, qmp: QmpClient, stateVolid: string): Promise<void> {
-  const graph = qemuBlockGraph(VMSTATE_KEY, { cache: 'writeback' }, await ctx.storage.resolve(stateVolid, { consumer: 'qemu' }));
-  for (const n of graph.nodes) await qmp.execute('blockdev-add', n);
+  const graph = qemuBlockGraph(VMSTATE_KEY, { cache: 'writeback' }, await ctx.storage.resolve(stateVolid, { consumer: 'qemu' }), { throttle: false });
+  await qmp.execute('blockdev-add', graph.blockdev);
   try {
     const nodes = await qmp.execute<NamedBlockNode[]>('query-named-block-nodes', { flat: true });
     const snaps = nodes.find((n) => n['node-name'] === graph.formatNode)?.image?.snapshots ?? [];
@@ -236,7 +236,7 @@ export async function loadVmState(ctx: GuestContext, qmp: QmpClient, stateVolid:
     );
     ctx.log.info(`loaded RAM state '${tag}' from ${stateVolid}`);
   } finally {
-    for (const n of [...graph.nodes].reverse()) await qmp.execute('blockdev-del', { 'node-name': n['node-name'] }).catch(() => undefined);
+    await qmp.execute('blockdev-del', { 'node-name': graph.top }).catch(() => undefined);
     await ctx.storage.deactivateVolume(stateVolid).catch(() => undefined);
   }
 }
@@ -265,11 +265,10 @@ export async function recoverInterruptedSnapshot(ctx: GuestContext, config: Qemu
         ctx.log.info(`dropped the interrupted job ${job.id}`);
       }
       const nodes = await qmp.execute<NamedBlockNode[]>('query-named-block-nodes', { flat: true });
-      const { formatNode, fileNode } = blockNodeNames(VMSTATE_KEY);
-      for (const node of [formatNode, fileNode]) {
-        if (!nodes.some((n) => n['node-name'] === node)) continue;
-        await qmp.execute('blockdev-del', { 'node-name': node });
-        ctx.log.info(`removed the RAM state node ${node}`);
+      const { formatNode } = blockNodeNames(VMSTATE_KEY);
+      if (nodes.some((n) => n['node-name'] === formatNode)) {
+        await qmp.execute('blockdev-del', { 'node-name': formatNode });
+        ctx.log.info(`removed the RAM state node ${formatNode}`);
       }
     } finally {
       // Whatever failed above, a VM the snapshot paused runs again.
@@ -319,15 +318,14 @@ function sameImage(node: NamedBlockNode, access: VolumeAccess): boolean {
 }
 
 /**
- * The block node the device `key` reads (its throttle node, else its format node), when the
- * running VM has that device; undefined otherwise. Internal snapshot commands want the node
- * at the top of the device's graph.
+ * The top block node of device `key` (`drive-<key>`), when the running VM has it; undefined
+ * otherwise. Internal snapshot commands take the top node and reach the format node below
+ * the throttle filter.
  */
 async function attachedNode(qmp: QmpClient, key: string): Promise<string | undefined> {
   const nodes = await qmp.execute<NamedBlockNode[]>('query-named-block-nodes', { flat: true });
-  if (nodes.some((n) => n['node-name'] === `throttle-${key}`)) return `throttle-${key}`;
-  if (nodes.some((n) => n['node-name'] === `drive-${key}`)) return `drive-${key}`;
-  return undefined;
+  const { topNode } = blockNodeNames(key);
+  return nodes.some((n) => n['node-name'] === topNode) ? topNode : undefined;
 }
 
 async function allocateStateVolume(ctx: GuestContext, config: QemuConfig, disks: readonly SnapshotDisk[]): Promise<string> {

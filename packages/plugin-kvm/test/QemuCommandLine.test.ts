@@ -13,6 +13,10 @@ const RUN = '/run/corral/qemu/100';
 const TCG: QemuHostFeatures = { kvm: false, vhostNet: false };
 const KVM: QemuHostFeatures = { kvm: true, vhostNet: true, ovmf: { '4m': { code: '/fw/CODE_4M.fd', vars: '/fw/VARS_4M.fd' } } };
 const qcow = (path: string): VolumeAccess => ({ kind: 'file', path, format: 'qcow2' });
+/** Block node options that recur: O_DIRECT, the page cache, a writable node without discard. */
+const DIRECT = { direct: true, 'no-flush': false };
+const PAGE_CACHE = { direct: false, 'no-flush': false };
+const RW_NO_DISCARD = { 'read-only': false, discard: 'ignore', 'detect-zeroes': 'on' };
 
 /** Every value given to `flag`, in order. */
 function values(argv: readonly string[], flag: string): string[] {
@@ -70,7 +74,7 @@ const rows: Row[] = [
       '-pidfile': [`${RUN}/qemu.pid`],
       '-D': [`${RUN}/qemu.log`],
       '-vnc': [`unix:${RUN}/vnc.sock`],
-      '-device': ['VGA,id=vga', 'piix3-usb-uhci,id=uhci', 'usb-tablet,id=tablet,bus=uhci.0,port=1', 'virtio-balloon-pci,id=balloon0,free-page-reporting=on'],
+      '-device': ['VGA,id=vga,bus=pci.0,addr=0x2', 'piix3-usb-uhci,id=uhci,bus=pci.0,addr=0x1.0x2', 'usb-tablet,id=tablet,bus=uhci.0,port=1', 'virtio-balloon-pci,id=balloon0,free-page-reporting=on,bus=pci.0,addr=0x3'],
       '-name': ['guest=vm100,debug-threads=on'],
     },
     accel: 'tcg',
@@ -90,10 +94,22 @@ const rows: Row[] = [
     accel: 'kvm',
   },
   {
-    description: 'Windows under KVM: the kvm-pit lost-tick policy and Hyper-V enlightenments; machine enable-s3 keeps S3',
-    entries: { ostype: 'win10', machine: 'q35,enable-s3=1' },
+    // qemu-server pins a Windows VM's machine: without a creation record, to 5.1 (S3/S4 on, as before 9.2+pve1)
+    description: 'Windows under KVM: the kvm-pit lost-tick policy and Hyper-V enlightenments (sorted); an unpinned Windows VM runs machine 5.1',
+    entries: { ostype: 'win10', machine: 'q35' },
     host: KVM,
-    has: { '-global': ['kvm-pit.lost_tick_policy=discard', 'ICH9-LPC.disable_s4=1'], '-cpu': ['kvm64,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep,hv_relaxed,hv_vapic,hv_spinlocks=0x1fff,hv_time'] },
+    has: {
+      '-global': ['kvm-pit.lost_tick_policy=discard'],
+      '-machine': ['type=pc-q35-5.1,hpet=off'],
+      '-cpu': ['kvm64,enforce,hv_ipi,hv_relaxed,hv_reset,hv_runtime,hv_spinlocks=0x1fff,hv_stimer,hv_synic,hv_time,hv_vapic,hv_vpindex,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep'],
+    },
+    hasNot: { '-global': ['ICH9-LPC.disable_s3=1', 'ICH9-LPC.disable_s4=1'] },
+  },
+  {
+    description: 'Windows on machine 9.2+pve1: S3/S4 off by default, machine enable-s3=1 keeps S3',
+    entries: { ostype: 'win10', machine: 'pc-q35-9.2+pve1,enable-s3=1' },
+    host: KVM,
+    has: { '-global': ['kvm-pit.lost_tick_policy=discard', 'ICH9-LPC.disable_s4=1'] },
     hasNot: { '-global': ['ICH9-LPC.disable_s3=1'] },
   },
   {
@@ -119,15 +135,16 @@ const rows: Row[] = [
     description: "cpu host that this host's KVM cannot run (probe: MSR abort) becomes x86-64-v2-AES under KVM, with a warning",
     entries: { cpu: 'host,flags=-pcid' },
     host: { ...KVM, kvmCpuUnusable: { host: 'QEMU -accel kvm -cpu host was killed by SIGABRT: failed to set MSR 0x10a' } },
-    has: { '-accel': ['kvm'], '-cpu': ['kvm64,enforce,+aes,+cx16,+popcnt,+pni,+sse4.1,+sse4.2,+ssse3,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep,-pcid'] },
+    // qemu-server's x86-64-v2-AES: qemu64 plus its flags, every flag sorted by name
+    has: { '-accel': ['kvm'], '-cpu': ['qemu64,+aes,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,-pcid,+pni,+popcnt,+sse4.1,+sse4.2,+ssse3'] },
     accel: 'kvm',
     warning: /cpu 'host' does not run under this host's KVM \(.*MSR 0x10a\): using 'x86-64-v2-AES'/,
   },
   {
-    description: 'cpu host with a KVM that runs it stays host',
+    description: 'cpu host with a KVM that runs it stays host (not enforced; the KVM paravirt flags)',
     entries: { cpu: 'host' },
     host: { ...KVM, kvmCpuUnusable: { max: 'aborts' } },
-    has: { '-accel': ['kvm'], '-cpu': ['host'] },
+    has: { '-accel': ['kvm'], '-cpu': ['host,+kvm_pv_eoi,+kvm_pv_unhalt'] },
     accel: 'kvm',
   },
   {
@@ -147,20 +164,20 @@ const rows: Row[] = [
       '-m': ['2048'],
       '-smp': ['6,sockets=2,cores=4,maxcpus=8'],
       '-machine': ['type=q35,acpi=off'],
-      '-device': ['pci-bridge,id=pci.1,chassis_nr=1,bus=pcie.0,addr=0x1e', 'qemu-xhci,id=xhci', 'usb-tablet,id=tablet,bus=xhci.0'],
+      '-device': ['pci-bridge,id=pci.1,bus=pcidmi,addr=2.0,chassis_nr=2', 'ich9-usb-ehci1,id=ehci,multifunction=on,bus=pcie.0,addr=1d.7', 'usb-tablet,id=tablet,bus=ehci.0,port=1', 'VGA,id=vga,bus=pcie.0,addr=0x1'],
     },
   },
   {
-    description: 'cpu host under TCG becomes max (with a warning); flags and hidden kept',
+    description: 'cpu host under TCG becomes max (with a warning), not enforced as host is not; flags and hidden kept',
     entries: { cpu: 'host,flags=+aes;-pcid,hidden=1' },
-    has: { '-cpu': ['max,+aes,-pcid,kvm=off'] },
+    has: { '-cpu': ['max,+aes,kvm=off,-pcid'] },
     warning: /'host' needs KVM/,
   },
   {
     description: 'balloon: 0 removes the balloon device; vga none removes VGA and tablet',
     entries: { balloon: '0', vga: 'none' },
     has: {},
-    hasNot: { '-device': ['virtio-balloon-pci,id=balloon0,free-page-reporting=on', 'VGA,id=vga', 'usb-tablet,id=tablet,bus=uhci.0,port=1'] },
+    hasNot: { '-device': ['virtio-balloon-pci,id=balloon0,free-page-reporting=on', 'VGA,id=vga,bus=pci.0,addr=0x2', 'usb-tablet,id=tablet,bus=uhci.0,port=1'] },
   },
   {
     description: 'vga serial0 uses the serial port as console; serial0 socket in the run dir',
@@ -170,38 +187,51 @@ const rows: Row[] = [
       '-chardev': [`socket,id=serial0,path=${RUN}/serial0.sock,server=on,wait=off,logfile=${RUN}/serial0.log`],
       '-device': ['isa-serial,chardev=serial0,id=serial0'],
     },
-    hasNot: { '-device': ['VGA,id=vga'] },
+    hasNot: { '-device': ['VGA,id=vga,bus=pci.0,addr=0x2'] },
   },
   {
     description: 'vga types and memory',
     entries: { vga: 'qxl2,memory=64' },
-    has: { '-device': ['qxl-vga,id=vga,vgamem_mb=64', 'qxl,id=vga1,vgamem_mb=64'] },
+    has: { '-device': ['qxl-vga,id=vga,vgamem_mb=64,bus=pci.0,addr=0x2', 'qxl,id=vga1,vgamem_mb=64,bus=pci.0,addr=0x18'] },
   },
   {
     description: 'agent: virtio-serial port org.qemu.guest_agent.0 on a socket',
     entries: { agent: 'enabled=1,fstrim_cloned_disks=1' },
     has: {
       '-chardev': [`socket,id=qga0,path=${RUN}/qga.sock,server=on,wait=off`],
-      '-device': ['virtio-serial,id=qga0', 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0,id=qga0-port'],
+      '-device': ['virtio-serial,id=qga0,bus=pci.0,addr=0x8', 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0'],
     },
   },
   {
     description: 'agent: 0 adds no channel',
     entries: { agent: '0' },
     has: {},
-    hasNot: { '-device': ['virtio-serial,id=qga0'] },
+    hasNot: { '-device': ['virtio-serial,id=qga0,bus=pci.0,addr=0x8'] },
   },
   {
     description: 'virtio disk: file + qcow2 blockdev nodes, cache none (O_DIRECT), serial, bootindex',
     entries: { virtio0: 'local:100/vm-100-disk-0.qcow2,size=8G,serial=DISK%2C1', boot: 'order=virtio0' },
     volumes: { virtio0: qcow('/vz/images/100/vm-100-disk-0.qcow2') },
     has: {
+      // one nested graph as qemu-server builds it: throttle (empty group) → qcow2 → file, io_uring by default
+      '-object': [JSON.stringify({ 'qom-type': 'throttle-group', id: 'throttle-drive-virtio0', limits: {} })],
       '-blockdev': [
-        JSON.stringify({ driver: 'file', filename: '/vz/images/100/vm-100-disk-0.qcow2', 'node-name': 'file-virtio0', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
-        JSON.stringify({ driver: 'qcow2', 'node-name': 'drive-virtio0', file: 'file-virtio0', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore', 'detect-zeroes': 'on' }),
+        JSON.stringify({
+          driver: 'throttle',
+          'node-name': 'drive-virtio0',
+          'throttle-group': 'throttle-drive-virtio0',
+          file: {
+            driver: 'qcow2',
+            'node-name': 'fmt-virtio0',
+            file: { driver: 'file', filename: '/vz/images/100/vm-100-disk-0.qcow2', cache: DIRECT, aio: 'io_uring', 'node-name': 'file-virtio0', ...RW_NO_DISCARD },
+            cache: DIRECT,
+            ...RW_NO_DISCARD,
+          },
+          ...RW_NO_DISCARD,
+        }),
       ],
       // serial is URL-decoded (DISK,1) and its comma doubled for QEMU's option parser
-      '-device': ['virtio-blk-pci,drive=drive-virtio0,id=virtio0,serial=DISK,,1,bootindex=100'],
+      '-device': ['virtio-blk-pci,drive=drive-virtio0,id=virtio0,serial=DISK,,1,bootindex=100,write-cache=on,bus=pci.0,addr=0xa'],
       '-boot': [],
     },
   },
@@ -211,9 +241,9 @@ const rows: Row[] = [
     volumes: { scsi0: { kind: 'file', path: '/d0.raw', format: 'raw' }, scsi3: { kind: 'file', path: '/d1.raw', format: 'raw' } },
     has: {
       '-device': [
-        'virtio-scsi-pci,id=scsihw0',
-        'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0,id=scsi0,write-cache=off',
-        'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=3,drive=drive-scsi3,id=scsi3,rotation_rate=1',
+        'virtio-scsi-pci,id=scsihw0,bus=pci.0,addr=0x5',
+        'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0,id=scsi0,device_id=drive-scsi0,write-cache=off',
+        'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=3,drive=drive-scsi3,id=scsi3,rotation_rate=1,device_id=drive-scsi3,write-cache=on',
       ],
     },
   },
@@ -221,7 +251,7 @@ const rows: Row[] = [
     description: 'SCSI on lsi (the default): 7 targets per controller, scsi-id = index mod 7',
     entries: { scsi0: 'local:a.raw', scsi8: 'local:b.raw' },
     volumes: { scsi0: { kind: 'file', path: '/a', format: 'raw' }, scsi8: { kind: 'file', path: '/b', format: 'raw' } },
-    has: { '-device': ['lsi53c895a,id=scsihw0', 'lsi53c895a,id=scsihw1', 'scsi-hd,bus=scsihw1.0,scsi-id=1,drive=drive-scsi8,id=scsi8'] },
+    has: { '-device': ['lsi,id=scsihw0,bus=pci.0,addr=0x5', 'lsi,id=scsihw1,bus=pci.0,addr=0x6', 'scsi-hd,bus=scsihw1.0,scsi-id=1,drive=drive-scsi8,id=scsi8,device_id=drive-scsi8,write-cache=on'] },
   },
   {
     description: 'virtio-scsi-single: one controller per disk, with its iothread',
@@ -229,7 +259,7 @@ const rows: Row[] = [
     volumes: { scsi1: { kind: 'file', path: '/a', format: 'raw' } },
     has: {
       '-object': ['iothread,id=iothread-scsi1'],
-      '-device': ['virtio-scsi-pci,id=virtioscsi1,iothread=iothread-scsi1', 'scsi-hd,bus=virtioscsi1.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi1,id=scsi1'],
+      '-device': ['virtio-scsi-pci,id=virtioscsi1,iothread=iothread-scsi1,bus=pci.3,addr=0x2', 'scsi-hd,bus=virtioscsi1.0,channel=0,scsi-id=0,lun=1,drive=drive-scsi1,id=scsi1,device_id=drive-scsi1,write-cache=on'],
     },
   },
   {
@@ -237,14 +267,23 @@ const rows: Row[] = [
     entries: { sata0: 'local:a.raw', ide2: 'local:iso/debian.iso,media=cdrom', ide3: 'none,media=cdrom' },
     volumes: { sata0: { kind: 'file', path: '/a', format: 'raw' }, ide2: { kind: 'file', path: '/iso/debian.iso', format: 'iso' } },
     has: {
-      '-device': ['ahci,id=ahci0,multifunction=on', 'ide-hd,bus=ahci0.0,drive=drive-sata0,id=sata0', 'ide-cd,bus=ide.1,unit=0,drive=drive-ide2,id=ide2', 'ide-cd,bus=ide.1,unit=1,id=ide3'],
-      '-blockdev': [JSON.stringify({ driver: 'raw', 'node-name': 'drive-ide2', file: 'file-ide2', cache: { direct: false, 'no-flush': false }, 'read-only': true })],
+      '-device': ['ahci,id=ahci0,multifunction=on,bus=pci.0,addr=0x7', 'ide-hd,bus=ahci0.0,drive=drive-sata0,id=sata0,write-cache=on', 'ide-cd,bus=ide.1,unit=0,drive=drive-ide2,id=ide2,bootindex=200', 'ide-cd,bus=ide.1,unit=1,id=ide3,bootindex=201'],
+      // a CD-ROM: page cache, read-only, no discard or zero detection on any node
+      '-blockdev': [
+        JSON.stringify({
+          driver: 'throttle',
+          'node-name': 'drive-ide2',
+          'throttle-group': 'throttle-drive-ide2',
+          file: { driver: 'raw', 'node-name': 'fmt-ide2', file: { driver: 'file', filename: '/iso/debian.iso', cache: PAGE_CACHE, aio: 'io_uring', 'node-name': 'file-ide2', 'read-only': true }, cache: PAGE_CACHE, 'read-only': true },
+          'read-only': true,
+        }),
+      ],
     },
   },
   {
     description: 'q35 IDE: one unit per bus',
     entries: { machine: 'q35', ide2: 'none,media=cdrom' },
-    has: { '-device': ['ide-cd,bus=ide.2,unit=0,id=ide2'] },
+    has: { '-device': ['ide-cd,bus=ide.1,unit=0,id=ide2,bootindex=200'] },
   },
   {
     description: 'a block device, an rbd volume (storage blockdev JSON) and I/O limits (throttle group)',
@@ -254,13 +293,28 @@ const rows: Row[] = [
       virtio1: { kind: 'qemu', blockdev: { driver: 'rbd', pool: 'rbd', image: 'vm-100-disk-1', conf: '/etc/ceph/ceph.conf' }, url: 'rbd:rbd/vm-100-disk-1', format: 'raw' },
     },
     has: {
-      '-object': [JSON.stringify({ 'qom-type': 'throttle-group', id: 'throttle-virtio0', limits: { 'bps-total': 10485760, 'iops-total': 200 } })],
-      '-blockdev': [
-        JSON.stringify({ driver: 'host_device', filename: '/dev/zvol/x', 'node-name': 'file-virtio0', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
-        JSON.stringify({ driver: 'throttle', 'node-name': 'throttle-virtio0', 'throttle-group': 'throttle-virtio0', file: 'drive-virtio0' }),
-        JSON.stringify({ driver: 'rbd', pool: 'rbd', image: 'vm-100-disk-1', conf: '/etc/ceph/ceph.conf', 'node-name': 'file-virtio1', cache: { direct: true, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
+      '-object': [
+        JSON.stringify({ 'qom-type': 'throttle-group', id: 'throttle-drive-virtio0', limits: { 'bps-total': 10485760, 'iops-total': 200 } }),
+        JSON.stringify({ 'qom-type': 'throttle-group', id: 'throttle-drive-virtio1', limits: {} }),
       ],
-      '-device': ['virtio-blk-pci,drive=throttle-virtio0,id=virtio0', 'virtio-blk-pci,drive=drive-virtio1,id=virtio1'],
+      '-blockdev': [
+        JSON.stringify({
+          driver: 'throttle',
+          'node-name': 'drive-virtio0',
+          'throttle-group': 'throttle-drive-virtio0',
+          file: { driver: 'raw', 'node-name': 'fmt-virtio0', file: { driver: 'host_device', filename: '/dev/zvol/x', cache: DIRECT, aio: 'io_uring', 'node-name': 'file-virtio0', ...RW_NO_DISCARD }, cache: DIRECT, ...RW_NO_DISCARD },
+          ...RW_NO_DISCARD,
+        }),
+        // the storage's protocol node, no aio (QEMU's rbd driver has none)
+        JSON.stringify({
+          driver: 'throttle',
+          'node-name': 'drive-virtio1',
+          'throttle-group': 'throttle-drive-virtio1',
+          file: { driver: 'raw', 'node-name': 'fmt-virtio1', file: { driver: 'rbd', pool: 'rbd', image: 'vm-100-disk-1', conf: '/etc/ceph/ceph.conf', cache: DIRECT, 'node-name': 'file-virtio1', ...RW_NO_DISCARD }, cache: DIRECT, ...RW_NO_DISCARD },
+          ...RW_NO_DISCARD,
+        }),
+      ],
+      '-device': ['virtio-blk-pci,drive=drive-virtio0,id=virtio0,write-cache=on,bus=pci.0,addr=0xa', 'virtio-blk-pci,drive=drive-virtio1,id=virtio1,write-cache=on,bus=pci.0,addr=0xb'],
     },
   },
   {
@@ -268,7 +322,7 @@ const rows: Row[] = [
     entries: { net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0,queues=2', net1: 'e1000=BC:24:11:00:00:02', boot: 'order=net1' },
     has: {
       '-netdev': ['type=tap,id=net0,ifname=tap100i0,script=no,downscript=no,vhost=off,queues=2', 'type=user,id=net1'],
-      '-device': ['virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,mq=on,vectors=6', 'e1000,mac=BC:24:11:00:00:02,netdev=net1,id=net1,bootindex=100'],
+      '-device': ['virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,mq=on,vectors=6,packed=on,rx_queue_size=1024,tx_queue_size=256,host_mtu=1500,host_tunnel=off,bus=pci.0,addr=0x12', 'e1000,mac=BC:24:11:00:00:02,netdev=net1,id=net1,bootindex=100,bus=pci.0,addr=0x13'],
     },
   },
   {
@@ -276,7 +330,7 @@ const rows: Row[] = [
     entries: { boot: 'cdn', bootdisk: 'virtio0', virtio0: 'local:a.raw', ide2: 'none,media=cdrom', net0: 'virtio=BC:24:11:00:00:01' },
     volumes: { virtio0: { kind: 'file', path: '/a', format: 'raw' } },
     has: {
-      '-device': ['virtio-blk-pci,drive=drive-virtio0,id=virtio0,bootindex=100', 'ide-cd,bus=ide.1,unit=0,id=ide2,bootindex=101', 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,bootindex=102'],
+      '-device': ['virtio-blk-pci,drive=drive-virtio0,id=virtio0,bootindex=100,write-cache=on,bus=pci.0,addr=0xa', 'ide-cd,bus=ide.1,unit=0,id=ide2,bootindex=200', 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,rx_queue_size=1024,tx_queue_size=256,host_tunnel=off,bootindex=300,bus=pci.0,addr=0x12'],
     },
   },
   {
@@ -286,8 +340,14 @@ const rows: Row[] = [
     has: {
       '-machine': ['type=q35,pflash0=pflash0,pflash1=drive-efidisk0'],
       '-blockdev': [
-        JSON.stringify({ driver: 'file', filename: '/fw/CODE_4M.fd', 'node-name': 'pflash0-file', 'read-only': true }),
-        JSON.stringify({ driver: 'file', filename: `${RUN}/efivars.fd`, 'node-name': 'file-efidisk0', cache: { direct: false, 'no-flush': false }, 'read-only': false, discard: 'ignore' }),
+        JSON.stringify({ driver: 'raw', file: { driver: 'file', filename: '/fw/CODE_4M.fd' }, 'node-name': 'pflash0', 'read-only': true }),
+        JSON.stringify({
+          driver: 'throttle',
+          'node-name': 'drive-efidisk0',
+          'throttle-group': 'throttle-drive-efidisk0',
+          file: { driver: 'raw', 'node-name': 'fmt-efidisk0', file: { driver: 'file', filename: `${RUN}/efivars.fd`, cache: PAGE_CACHE, aio: 'io_uring', 'node-name': 'file-efidisk0', ...RW_NO_DISCARD }, cache: PAGE_CACHE, ...RW_NO_DISCARD },
+          ...RW_NO_DISCARD,
+        }),
       ],
     },
     warning: /no efidisk0/,
@@ -297,10 +357,10 @@ const rows: Row[] = [
     entries: { machine: 'q35', hostpci0: '0000:01:00.0,pcie=1,x-vga=1', hostpci1: '02:00.0;02:00.1,rombar=0' },
     has: {
       '-device': [
-        'pcie-root-port,id=ich9-pcie-port-1,bus=pcie.0,port=1,chassis=1,addr=0x11',
-        'vfio-pci,host=0000:01:00.0,id=hostpci0,bus=ich9-pcie-port-1,x-vga=on',
-        'vfio-pci,host=0000:02:00.0,id=hostpci1.0,addr=0x0.0,multifunction=on,rombar=0',
-        'vfio-pci,host=0000:02:00.1,id=hostpci1.1,addr=0x0.1,rombar=0',
+        'pcie-root-port,x-speed=16,x-width=32,id=ich9-pcie-port-1,multifunction=on,bus=pcie.0,addr=1c.0,port=1,chassis=1',
+        'vfio-pci,host=0000:01:00.0,id=hostpci0,bus=ich9-pcie-port-1,addr=0x0,x-vga=on',
+        'vfio-pci,host=0000:02:00.0,id=hostpci1.0,bus=pci.0,addr=0x11.0,multifunction=on,rombar=0',
+        'vfio-pci,host=0000:02:00.1,id=hostpci1.1,bus=pci.0,addr=0x11.1,rombar=0',
       ],
     },
   },
@@ -315,7 +375,7 @@ const rows: Row[] = [
       reboot: '0',
     },
     has: {
-      '-device': ['i6300esb,id=watchdog', 'virtio-rng-pci,rng=rng0,id=rng0,max-bytes=1024,period=1000', 'vmgenid,guid=8b5a2e41-3c6f-4c9b-9f33-1d2e3f4a5b6c,id=vmgenid0'],
+      '-device': ['i6300esb,id=watchdog,bus=pci.0,addr=0x4', 'virtio-rng-pci,rng=rng0,id=rng0,max-bytes=1024,period=1000,bus=pci.1,addr=0x1d', 'vmgenid,guid=8b5a2e41-3c6f-4c9b-9f33-1d2e3f4a5b6c'],
       '-action': ['watchdog=reset'],
       '-object': ['rng-random,filename=/dev/urandom,id=rng0'],
       '-smbios': ['type=1,uuid=8b5a2e41-3c6f-4c9b-9f33-1d2e3f4a5b6c,manufacturer=ACME,, Inc.'],
@@ -370,8 +430,26 @@ test('argv: ovmf without firmware is UnavailableError', (t) => {
 
 test('machine versions: free page reporting from machine 6.2, as qemu-server', (t) => {
   const balloon = (machine: string): string | undefined => values(build({ machine }).argv, '-device').find((d) => d.startsWith('virtio-balloon-pci'));
-  t.is(balloon('pc'), 'virtio-balloon-pci,id=balloon0,free-page-reporting=on');
-  t.is(balloon('pc-q35-6.2'), 'virtio-balloon-pci,id=balloon0,free-page-reporting=on');
-  t.is(balloon('pc-i440fx-6.1'), 'virtio-balloon-pci,id=balloon0');
-  t.is(balloon('pc-i440fx-5.2+pve0'), 'virtio-balloon-pci,id=balloon0');
+  const at3 = ',bus=pci.0,addr=0x3';
+  t.is(balloon('pc'), `virtio-balloon-pci,id=balloon0,free-page-reporting=on${at3}`);
+  t.is(balloon('pc-q35-6.2'), `virtio-balloon-pci,id=balloon0,free-page-reporting=on${at3}`);
+  t.is(balloon('pc-i440fx-6.1'), `virtio-balloon-pci,id=balloon0${at3}`);
+  t.is(balloon('pc-i440fx-5.2+pve0'), `virtio-balloon-pci,id=balloon0${at3}`);
+});
+
+test('machine versions: ACPI S3/S4 off from 9.2+pve1, NIC queue sizes from 7.1, host_mtu from 10.0+pve1, host_tunnel from 11.0+pve1; the host QEMU versions pc/q35', (t) => {
+  const run = (entries: Record<string, string>, qemuVersion?: readonly [number, number]) => {
+    const argv = build(entries, { host: { ...TCG, qemuVersion } }).argv;
+    return { globals: values(argv, '-global'), nic: values(argv, '-device').find((d) => d.startsWith('virtio-net-pci')) };
+  };
+  const nic = { net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0' };
+  t.deepEqual(run({}, [7, 2]).globals, []);
+  t.deepEqual(run({ machine: 'pc-i440fx-9.2' }).globals, []);
+  t.deepEqual(run({ machine: 'pc-i440fx-9.2+pve1' }).globals, ['PIIX4_PM.disable_s3=1', 'PIIX4_PM.disable_s4=1']);
+  t.deepEqual(run({ machine: 'pc-i440fx-7.2,enable-s4=0' }).globals, ['PIIX4_PM.disable_s4=1']);
+  t.is(run(nic, [7, 0]).nic, 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,bootindex=300,bus=pci.0,addr=0x12');
+  t.is(run(nic, [7, 2]).nic, 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,rx_queue_size=1024,tx_queue_size=256,bootindex=300,bus=pci.0,addr=0x12');
+  t.is(run(nic, [10, 0]).nic, 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,rx_queue_size=1024,tx_queue_size=256,host_mtu=1500,bootindex=300,bus=pci.0,addr=0x12');
+  t.is(run({ ...nic, machine: 'pc-i440fx-11.0' }, [7, 2]).nic, 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,rx_queue_size=1024,tx_queue_size=256,host_mtu=1500,bootindex=300,bus=pci.0,addr=0x12');
+  t.is(run({ ...nic, machine: 'pc-i440fx-11.0+pve1' }, [7, 2]).nic, 'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,id=net0,rx_queue_size=1024,tx_queue_size=256,host_mtu=1500,host_tunnel=off,bootindex=300,bus=pci.0,addr=0x12');
 });

@@ -200,18 +200,30 @@ export interface VolumeSnapshotInfo {
   readonly ctime?: number;
 }
 
+/**
+ * How QEMU should open a storage's volumes when the drive does not say (Proxmox decides these
+ * by storage type: io_uring hangs on LVM and CIFS, and on krbd with the page cache; btrfs
+ * without `nocow` defaults to the page cache). Absent fields mean QEMU's usual defaults.
+ */
+export interface QemuAccessHints {
+  /** When the io_uring AIO backend is safe: `always` (default), `with-direct-io` (only with O_DIRECT), `never`. */
+  readonly ioUring?: 'always' | 'with-direct-io' | 'never';
+  /** The cache mode of a disk that names none: `none` (O_DIRECT, the default) or `writeback`. */
+  readonly defaultCache?: 'none' | 'writeback';
+}
+
 /** What a consumer needs to reach a volume. */
 export type VolumeAccess =
   /** A file (qcow2, raw, iso...). */
-  | { readonly kind: 'file'; readonly path: string; readonly format: VolumeFormat }
+  | { readonly kind: 'file'; readonly path: string; readonly format: VolumeFormat; readonly qemuHints?: QemuAccessHints }
   /** A block device node. */
-  | { readonly kind: 'block'; readonly path: string; readonly format: 'raw' }
+  | { readonly kind: 'block'; readonly path: string; readonly format: 'raw'; readonly qemuHints?: QemuAccessHints }
   /**
    * A QEMU protocol node: `blockdev` is the JSON for `-blockdev`/`blockdev-add` of the
    * protocol layer (driver `rbd`, `iscsi`, `nfs`, `gluster`...) without `node-name`; `url`
    * is the legacy filename form (`rbd:pool/img:conf=...`), for humans and `qemu-img`.
    */
-  | { readonly kind: 'qemu'; readonly blockdev: Readonly<Record<string, unknown>>; readonly url: string; readonly format: VolumeFormat }
+  | { readonly kind: 'qemu'; readonly blockdev: Readonly<Record<string, unknown>>; readonly url: string; readonly format: VolumeFormat; readonly qemuHints?: QemuAccessHints }
   /** A directory (a container rootfs subvol, or a mounted filesystem). */
   | { readonly kind: 'directory'; readonly path: string };
 

@@ -6,13 +6,17 @@
  */
 import { InvalidConfigError, UnavailableError, type VolumeAccess } from '@corral/core';
 import type { QemuConfig } from '../config/QemuConfig.js';
-import { X86_64_LEVELS } from '../config/parseQemuConfig.js';
 import type { QemuRunPaths } from '../runtime/QemuRunPaths.js';
 import { HOST_CDROM_ACCESS, qemuBlockGraph } from './QemuBlockdev.js';
-import { bootIndex, driveDevice, escapeOption, netDevice, netdevOptions, renderDevice, renderNetdev, scsiControllerDevice, scsiControllerId, type QemuDevice } from './QemuDevices.js';
+import { driveDevice, escapeOption, netDevice, netdevOptions, renderDevice, renderNetdev, scsiControllerDevice, scsiControllerId, type QemuDevice } from './QemuDevices.js';
+import { windowsVersion } from '../config/windowsVersion.js';
+import { machineAtLeast, machineVersion, NEWEST_KNOWN_MACHINE_VERSION, runMachineType } from './machineVersion.js';
+import { pciAddress, pciBridges, q35BaseDevices } from './pciLayout.js';
+import { cpuArgument } from './qemuCpu.js';
+import { memoryArgs, type MemoryHostFacts } from './qemuMemory.js';
 
 /** What the host offers, as probed by `probeHostFeatures`. */
-export interface QemuHostFeatures {
+export interface QemuHostFeatures extends MemoryHostFacts {
   /** KVM runs guests here: the KVM probe passed, or the embedder forced KVM. */
   readonly kvm: boolean;
   /** Why `kvm` is what it is, for the task log ("KVM probe failed: ...", "TCG forced by CORRAL_QEMU_ACCEL=tcg"). */
@@ -23,8 +27,21 @@ export interface QemuHostFeatures {
   readonly kvmCpuUnusable?: Readonly<Record<string, string>>;
   /** /dev/vhost-net is present. */
   readonly vhostNet: boolean;
-  /** OVMF firmware files by `efitype` (absent when the `ovmf` package is not installed). */
-  readonly ovmf?: { readonly '2m'?: { code: string; vars: string }; readonly '4m'?: { code: string; vars: string } };
+  /** OVMF firmware files by `efitype` (absent when the `ovmf` package is not installed); `varsSize` in bytes. */
+  readonly ovmf?: { readonly '2m'?: OvmfFirmware; readonly '4m'?: OvmfFirmware };
+  /** `major.minor` of the QEMU binary: the version of the unpinned machine types (`pc`, `q35`). Unknown: the newest Corral knows. */
+  readonly qemuVersion?: readonly [number, number];
+  /** The host's iSCSI initiator name, passed to QEMU's iSCSI client (qemu-server does so for every VM). */
+  readonly iscsiInitiatorName?: string;
+  /** The host CPU's vendor id (`GenuineIntel`, `AuthenticAMD`; `/proc/cpuinfo`). */
+  readonly cpuVendor?: string;
+}
+
+/** One OVMF build: code and variables template, with the template's size in bytes (the size of a raw efidisk). */
+export interface OvmfFirmware {
+  readonly code: string;
+  readonly vars: string;
+  readonly varsSize?: number;
 }
 
 /** Input of {@link buildQemuCommandLine}. */
@@ -40,6 +57,8 @@ export interface QemuCommandLineInput {
   readonly paused?: boolean;
   /** Fork into the background once ready (`-daemonize`). */
   readonly daemonize?: boolean;
+  /** MTU of each bridge the NICs plug into (virtio NICs get it as `host_mtu`, as in qemu-server). Default 1500. */
+  readonly bridgeMtus?: ReadonlyMap<string, number>;
 }
 
 /** The command line and what the builder had to decide on the host's behalf. */
@@ -77,7 +96,19 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   const warnings: string[] = [];
   const argv: string[] = [input.binary ?? DEFAULT_QEMU_BINARY];
   const push = (...a: string[]): void => void argv.push(...a);
-  const device = (d: QemuDevice): void => push('-device', renderDevice(d));
+  const machineType = c.machine.type;
+  const runMachine = runMachineType(c, host);
+  const version = machineVersion(runMachine, host, c.machine.pveRevision);
+  const atLeast = (major: number, minor: number, pve = 0): boolean => machineAtLeast(version, major, minor, pve);
+  // Devices are collected (bridges go first once all buses in use are known); PCI devices
+  // get qemu-server's fixed slot by id unless placed already.
+  const devices: QemuDevice[] = [];
+  const busesInUse = new Set<number>();
+  const device = (d: QemuDevice): void => {
+    const placed = d.bus === undefined && d.id !== undefined ? pciAddress(d.id, machineType) : {};
+    if (placed.bus?.startsWith('pci.')) busesInUse.add(Number(placed.bus.slice(4)));
+    devices.push({ ...d, ...placed });
+  };
 
   const { accel, accelReason } = chooseAccelerator(c, host, warnings);
 
@@ -92,10 +123,13 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   if (input.paused) push('-S');
 
   // machine, firmware
-  const machineOpts = [`type=${c.machine.qemuMachine}`];
+  const machineOpts = [`type=${runMachine}`];
   if (!c.acpi) machineOpts.push('acpi=off');
+  // qemu-server: no HPET for Windows 6+ guests, and for Linux guests from machine 10.1.
+  const windows = windowsVersion(c.ostype);
+  if (windows >= 6 || (c.ostype === 'l26' && atLeast(10, 1))) machineOpts.push('hpet=off');
   if (c.machine.viommu === 'intel') machineOpts.push('kernel-irqchip=split');
-  let pflash: { code: string; vars: VolumeAccess; varsFormat?: string } | undefined;
+  let pflash: { code: string; vars: VolumeAccess; varsFormat?: string; varsSize?: number } | undefined;
   if (c.bios === 'ovmf') {
     const efitype = c.efidisk?.efitype ?? '4m';
     const fw = host.ovmf?.[efitype];
@@ -109,52 +143,62 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
       warnings.push('no efidisk0 configured: using a temporary copy of the OVMF variables (EFI settings are lost at stop)');
       vars = { kind: 'file', path: paths.efivars, format: 'raw' };
     }
-    pflash = { code: fw.code, vars, varsFormat: c.efidisk?.format };
+    pflash = { code: fw.code, vars, varsFormat: c.efidisk?.format, varsSize: fw.varsSize };
     machineOpts.push('pflash0=pflash0', 'pflash1=drive-efidisk0');
   }
   push('-machine', machineOpts.join(','));
   push('-accel', accel);
   if (pflash) {
-    push('-blockdev', JSON.stringify({ driver: 'file', filename: pflash.code, 'node-name': 'pflash0-file', 'read-only': true }));
-    push('-blockdev', JSON.stringify({ driver: 'raw', 'node-name': 'pflash0', file: 'pflash0-file', 'read-only': true }));
-    const g = qemuBlockGraph('efidisk0', { cache: 'writeback', format: pflash.varsFormat as never }, pflash.vars);
-    for (const n of g.nodes) push('-blockdev', JSON.stringify(n));
+    push('-blockdev', JSON.stringify({ driver: 'raw', file: { driver: 'file', filename: pflash.code }, 'node-name': 'pflash0', 'read-only': true }));
+    // The variables: the template's size of a (possibly larger) raw volume, as qemu-server.
+    const g = qemuBlockGraph('efidisk0', { cache: 'writeback', format: pflash.varsFormat as never }, pflash.vars, { rawSize: pflash.varsSize });
+    push('-object', JSON.stringify(g.throttleGroup));
+    push('-blockdev', JSON.stringify(g.blockdev));
   }
 
   // CPU and memory
-  push('-cpu', cpuOption(c, accel, host, warnings));
+  push('-cpu', cpuArgument(c, { accel, machineVersion: version, qemuVersion: host.qemuVersion ?? NEWEST_KNOWN_MACHINE_VERSION, hostCpuVendor: host.cpuVendor, kvmCpuUnusable: host.kvmCpuUnusable, warnings }));
   push('-smp', `${c.vcpus},sockets=${c.sockets},cores=${c.cores},maxcpus=${c.sockets * c.cores}`);
-  push('-m', String(c.memoryMiB));
-  if (c.localtime || c.ostype?.startsWith('w')) {
-    push('-rtc', c.ostype?.startsWith('w') ? 'driftfix=slew,base=localtime' : 'base=localtime');
-  }
+  push(...memoryArgs(c, host));
+  const rtc = [
+    ...(c.timeDriftFix ? ['driftfix=slew'] : []),
+    ...(c.startDate !== undefined ? [`base=${c.startDate}`] : c.localtime ? ['base=localtime'] : []),
+  ];
+  if (rtc.length > 0) push('-rtc', rtc.join(','));
   // Windows 7 / 2008 and later lose ticks under load: qemu-server drops them (Linux keeps its own clock).
-  if (accel === 'kvm' && c.ostype && WINDOWS_6_OR_LATER.has(c.ostype)) push('-global', 'kvm-pit.lost_tick_policy=discard');
+  if (accel === 'kvm' && windows >= 6) push('-global', 'kvm-pit.lost_tick_policy=discard');
   // qemu-server's firmware boot settings: a boot menu, only the listed devices, retry after 1 s.
   push('-boot', 'menu=on,strict=on,reboot-timeout=1000');
-  // ACPI S3/S4 off unless the config enables them (`machine: ...,enable-s3=1`), as qemu-server.
+  // ACPI S3/S4: off by default from machine 9.2+pve1 (on before), unless the config says (`machine: ...,enable-s3=1`), as qemu-server.
   const pm = c.machine.type === 'q35' ? 'ICH9-LPC' : 'PIIX4_PM';
-  if (!c.machine.enableS3) push('-global', `${pm}.disable_s3=1`);
-  if (!c.machine.enableS4) push('-global', `${pm}.disable_s4=1`);
+  const suspendDefault = !atLeast(9, 2, 1);
+  if (!(c.machine.enableS3 ?? suspendDefault)) push('-global', `${pm}.disable_s3=1`);
+  if (!(c.machine.enableS4 ?? suspendDefault)) push('-global', `${pm}.disable_s4=1`);
+  // QEMU 6.1 turned ACPI hotplug on q35 bridges on, which moves PCI slots a Linux guest names
+  // its interfaces after: qemu-server keeps it off for unpinned q35 Linux VMs created before 6.1
+  // (or with no record of their creation).
+  const createdBefore61 = c.creationQemu === undefined || !machineAtLeast(c.creationQemu, 6, 1);
+  if (machineType === 'q35' && c.ostype === 'l26' && !c.machine.qemuMachine.includes('-') && createdBefore61 && atLeast(6, 1)) {
+    push('-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off');
+  }
   if (!c.reboot) push('-no-reboot');
   if (Object.keys(c.smbios1).length > 0) {
     push('-smbios', ['type=1', ...Object.entries(c.smbios1).map(([k, v]) => `${k}=${escapeOption(v)}`)].join(','));
   }
-  if (c.vmgenid) device({ driver: 'vmgenid', guid: c.vmgenid, id: 'vmgenid0' });
-
-  // a PCI bridge for hotplug on q35 (pcie.0 does not take hotplugged devices)
-  if (c.machine.type === 'q35') device({ driver: 'pci-bridge', id: 'pci.1', chassis_nr: '1', bus: 'pcie.0', addr: '0x1e' });
-  if (c.machine.viommu === 'intel') device({ driver: 'intel-iommu', id: 'viommu0', 'intremap': 'on', 'caching-mode': 'on' });
-  if (c.machine.viommu === 'virtio') device({ driver: 'virtio-iommu-pci', id: 'viommu0' });
+  // q35's fixed layout: USB controllers, audio, PCIe root ports, and pci.0..pci.3 (hotplug goes to pci.1).
+  if (machineType === 'q35') devices.push(...q35BaseDevices(version));
+  if (c.vmgenid) device({ driver: 'vmgenid', guid: c.vmgenid });
+  const awBits: Record<string, string> = c.machine.awBits === undefined ? {} : { 'aw-bits': String(c.machine.awBits) };
+  if (c.machine.viommu === 'intel') device({ driver: 'intel-iommu', intremap: 'on', 'caching-mode': 'on', ...awBits });
+  if (c.machine.viommu === 'virtio') device({ driver: 'virtio-iommu-pci', ...awBits });
 
   // display
   push('-vnc', `unix:${paths.vnc}`);
   const vga = vgaDevices(c);
   for (const d of vga) device(d);
   if (c.tablet && vga.length > 0) {
-    if (c.machine.type === 'q35') {
-      device({ driver: 'qemu-xhci', id: 'xhci' });
-      device({ driver: 'usb-tablet', id: 'tablet', bus: 'xhci.0' });
+    if (machineType === 'q35') {
+      device({ driver: 'usb-tablet', id: 'tablet', bus: 'ehci.0', port: '1' });
     } else {
       device({ driver: 'piix3-usb-uhci', id: 'uhci' });
       device({ driver: 'usb-tablet', id: 'tablet', bus: 'uhci.0', port: '1' });
@@ -165,7 +209,7 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   if (c.balloonMiB !== 0) {
     // Free page reporting hands freed guest pages back to the host (qemu-server: machine 6.2 and later).
     const balloon: Record<string, string> = { driver: 'virtio-balloon-pci', id: 'balloon0' };
-    if (machineAtLeast(c.machine.qemuMachine, 6, 2)) balloon['free-page-reporting'] = 'on';
+    if (atLeast(6, 2)) balloon['free-page-reporting'] = 'on';
     device(balloon as QemuDevice);
   }
   if (c.agent.enabled) {
@@ -174,7 +218,7 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
       device({ driver: 'isa-serial', chardev: 'qga0', id: 'qga0-port' });
     } else {
       device({ driver: 'virtio-serial', id: 'qga0' });
-      device({ driver: 'virtserialport', chardev: 'qga0', name: 'org.qemu.guest_agent.0', id: 'qga0-port' });
+      device({ driver: 'virtserialport', chardev: 'qga0', name: 'org.qemu.guest_agent.0' });
     }
   }
   for (const [i, s] of [...c.serials.entries()].sort((a, b) => a[0] - b[0])) {
@@ -209,6 +253,9 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
   }
   if (c.drives.some((d) => d.interface === 'sata')) device({ driver: 'ahci', id: 'ahci0', multifunction: 'on' });
 
+  // qemu-server hands every VM the host's initiator name (for iSCSI volumes QEMU opens itself).
+  if (host.iscsiInitiatorName) push('-iscsi', `initiator-name=${escapeOption(host.iscsiInitiatorName)}`);
+
   // drives
   for (const d of c.drives) {
     let node: string | undefined;
@@ -217,8 +264,8 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
       const access = d.source.kind === 'host-cdrom' ? HOST_CDROM_ACCESS : input.volumes.get(d.key);
       if (!access) throw new InvalidConfigError(d.key, undefined, `'${d.key}' was not resolved to a volume`);
       const g = qemuBlockGraph(d.key, d.drive, access);
-      if (g.throttleGroup) push('-object', JSON.stringify(g.throttleGroup));
-      for (const n of g.nodes) push('-blockdev', JSON.stringify(n));
+      push('-object', JSON.stringify(g.throttleGroup));
+      push('-blockdev', JSON.stringify(g.blockdev));
       node = g.top;
       extra = g.deviceProps;
     }
@@ -227,58 +274,52 @@ export function buildQemuCommandLine(input: QemuCommandLineInput): QemuCommandLi
       iothread = `iothread-${d.key}`;
       push('-object', `iothread,id=${iothread}`);
     }
-    device(driveDevice(d, { node, extra, bootindex: bootIndex(c, d.key), iothread, scsihw: c.scsihw, machine: c.machine.type }));
+    device(driveDevice(d, { node, extra, bootindex: c.bootIndexes.get(d.key), iothread, scsihw: c.scsihw, machine: machineType, blockdevMachine: atLeast(10, 0) }));
   }
 
-  // NICs
+  // NICs: a `.pxe` machine (or one before 2.4) boots them from the old iPXE ROMs, as qemu-server.
+  const oldBiosFiles = c.machine.pxe === true || !atLeast(2, 4);
   for (const n of c.nets) {
     push('-netdev', renderNetdev(netdevOptions(n, { vmid: c.vmid, vhostNet: host.vhostNet })));
-    device(netDevice(n, { bootindex: bootIndex(c, n.key), vcpus: c.vcpus }));
+    const bridgeMtu = n.net.bridge === undefined ? undefined : (input.bridgeMtus?.get(n.net.bridge) ?? 1500);
+    device(netDevice(n, { bootindex: c.bootIndexes.get(n.key), vcpus: c.vcpus, bridgeMtu, machineVersion: version, oldBiosFiles }));
   }
 
-  // PCI passthrough
-  let port = 0;
+  // PCI passthrough: hostpciN with pcie=1 sits on root port N+1 (ports 1-4 are q35's own, the
+  // rest are added at qemu-server's addresses); others take their fixed slot on pci.0..pci.2.
   for (const h of c.hostpci) {
-    let bus: string | undefined;
+    let place: { bus?: string; addr?: string };
     if (h.pcie) {
-      port++;
-      const rp = `ich9-pcie-port-${port}`;
-      device({ driver: 'pcie-root-port', id: rp, bus: 'pcie.0', port: String(port), chassis: String(port), addr: `0x${(0x10 + port).toString(16)}` });
-      bus = rp;
+      const rp = `ich9-pcie-port-${h.index + 1}`;
+      if (h.index >= 4) {
+        const addr = `${(0x10 + Math.floor((h.index - 4) / 8)).toString(16)}.${(h.index - 4) % 8}`;
+        device({ driver: 'pcie-root-port', id: rp, addr, 'x-speed': '16', 'x-width': '32', multifunction: 'on', bus: 'pcie.0', port: String(h.index + 1), chassis: String(h.index + 1) });
+      }
+      place = { bus: rp, addr: '0x0' };
+    } else {
+      place = pciAddress(h.key, machineType);
     }
     h.hosts.forEach((addr, fn) => {
       const multi = h.hosts.length > 1;
       const d: Record<string, string> = { driver: 'vfio-pci', host: addr.replace(/\.\*$/, '.0'), id: multi ? `${h.key}.${fn}` : h.key };
-      if (bus) d.bus = bus;
-      if (multi) {
-        d.addr = `0x0.${fn}`;
-        if (fn === 0) d.multifunction = 'on';
-      }
+      if (place.bus) d.bus = place.bus;
+      if (place.addr) d.addr = multi ? `${place.addr}.${fn}` : place.addr;
+      if (multi && fn === 0) d.multifunction = 'on';
       if (h.xvga && fn === 0) d['x-vga'] = 'on';
       if (!h.rombar) d.rombar = '0';
       if (h.romfile) d.romfile = `/usr/share/kvm/${h.romfile}`;
       device(d as QemuDevice);
     });
+    if (place.bus?.startsWith('pci.')) busesInUse.add(Number(place.bus.slice(4)));
   }
   if (c.hostpci.length > 0 && accel === 'tcg') warnings.push('PCI passthrough under TCG is slow and may not work');
 
+  // Bridges first: QEMU wants a bus defined before the devices on it.
+  const bridges = pciBridges(busesInUse, { machine: machineType, machineVersion: version, virtioScsiSingle: c.scsihw === 'virtio-scsi-single' });
+  for (const d of [...bridges, ...devices]) push('-device', renderDevice(d));
   push(...c.args);
   return { argv, accel, accelReason, warnings };
 }
-
-/**
- * True when machine type `machine` (`pc`, `q35`: the QEMU binary's newest; `pc-i440fx-X.Y`,
- * `pc-q35-X.Y`: pinned) is version `major.minor` or later.
- */
-function machineAtLeast(machine: string, major: number, minor: number): boolean {
-  const dash = machine.lastIndexOf('-');
-  const version = dash < 0 ? undefined : machine.slice(dash + 1).split('.').map(Number);
-  if (!version || version.length !== 2 || version.some((n) => !Number.isInteger(n))) return true;
-  return version[0]! > major || (version[0] === major && version[1]! >= minor);
-}
-
-/** `ostype` values of Windows 6.0 (Vista, 2008) and later. */
-const WINDOWS_6_OR_LATER: ReadonlySet<string> = new Set(['wvista', 'w2k8', 'win7', 'win8', 'win10', 'win11']);
 
 /** KVM when the guest wants it (`kvm: 1`, the default) and the host has it; TCG, with a warning when it is a fallback, otherwise. */
 function chooseAccelerator(c: QemuConfig, host: QemuHostFeatures, warnings: string[]): { accel: 'kvm' | 'tcg'; accelReason: string } {
@@ -289,47 +330,6 @@ function chooseAccelerator(c: QemuConfig, host: QemuHostFeatures, warnings: stri
     return { accel: 'tcg', accelReason };
   }
   return { accel: 'kvm', accelReason: host.kvmReason ?? 'KVM is available' };
-}
-
-/** The model used under KVM in place of a `host`/`max` that this host's KVM cannot run (Proxmox's default model). */
-const KVM_SAFE_CPU_MODEL = 'x86-64-v2-AES';
-
-function cpuOption(c: QemuConfig, accel: 'kvm' | 'tcg', host: QemuHostFeatures, warnings: string[]): string {
-  let model = c.cpu.type;
-  const flags: string[] = [];
-  const unusable = accel === 'kvm' ? host.kvmCpuUnusable?.[model] : undefined;
-  if (unusable !== undefined) {
-    warnings.push(`cpu '${model}' does not run under this host's KVM (${unusable}): using '${KVM_SAFE_CPU_MODEL}' instead`);
-    model = KVM_SAFE_CPU_MODEL;
-  }
-  if (model in X86_64_LEVELS) {
-    flags.push(...X86_64_LEVELS[model]!);
-    model = accel === 'kvm' ? 'kvm64' : 'qemu64';
-  }
-  if (model === 'host' && accel === 'tcg') {
-    warnings.push("cpu 'host' needs KVM: using 'max' under TCG");
-    model = 'max';
-  }
-  // As qemu-server: named models are enforced (QEMU refuses to start rather than drop a flag);
-  // kvm64/qemu64 get lahf_lm and sep, which every x86-64 host has.
-  if (model !== 'host' && model !== 'max') {
-    flags.unshift('enforce');
-    if (accel === 'kvm') flags.push('+kvm_pv_eoi', '+kvm_pv_unhalt');
-  }
-  if (model === 'kvm64' || model === 'qemu64') flags.push('+lahf_lm', '+sep');
-  if (accel === 'kvm' && c.ostype && WINDOWS_6_OR_LATER.has(c.ostype)) {
-    flags.push('hv_relaxed', 'hv_vapic', 'hv_spinlocks=0x1fff', 'hv_time');
-  }
-  flags.push(...c.cpu.flags);
-  if (c.cpu.hidden) flags.push('kvm=off');
-  // The last mention of a flag wins (configured flags come after the model's).
-  const byName = new Map<string, string>();
-  for (const f of flags) {
-    const name = f.replace(/^[+-]/, '').replace(/=.*$/, '');
-    byName.delete(name); // a later mention moves to the end, as QEMU applies it last
-    byName.set(name, f);
-  }
-  return [model, ...byName.values()].join(',');
 }
 
 function vgaDevices(c: QemuConfig): QemuDevice[] {

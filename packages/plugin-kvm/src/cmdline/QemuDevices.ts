@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { QemuConfig, QemuDriveSpec, QemuNetSpec } from '../config/QemuConfig.js';
+import { machineAtLeast, type MachineVersion } from './machineVersion.js';
 
 /** A QEMU device: `driver` plus string properties, in order. */
 export type QemuDevice = Readonly<Record<string, string>> & { readonly driver: string; readonly id?: string };
@@ -42,7 +43,7 @@ function scsiTargetsPerController(scsihw: string): number {
 export function scsiControllerModel(scsihw: string): string {
   switch (scsihw) {
     case 'lsi':
-      return 'lsi53c895a';
+      return 'lsi'; // QEMU's alias of lsi53c895a, as qemu-server names it
     case 'lsi53c810':
       return 'lsi53c810';
     case 'megasas':
@@ -75,6 +76,12 @@ export interface DriveDeviceOptions {
   readonly iothread?: string;
   readonly scsihw: string;
   readonly machine: 'pc' | 'q35';
+  /**
+   * The machine version is 10.0 or later, where qemu-server switched to `-blockdev`: SCSI
+   * disks and CD-ROMs get `device_id=drive-<key>` and disks say `write-cache=on` unless the
+   * cache mode turns it off. Default false.
+   */
+  readonly blockdevMachine?: boolean;
 }
 
 /** The device of a disk or CD-ROM drive, with id = config key. */
@@ -95,7 +102,7 @@ export function driveDevice(spec: QemuDriveSpec, options: DriveDeviceOptions): Q
       } else {
         dev.channel = '0';
         dev['scsi-id'] = '0';
-        dev.lun = options.scsihw === 'virtio-scsi-single' ? '0' : String(spec.index);
+        dev.lun = String(spec.index); // also on virtio-scsi-single, as qemu-server
       }
       break;
     }
@@ -106,8 +113,9 @@ export function driveDevice(spec: QemuDriveSpec, options: DriveDeviceOptions): Q
     case 'ide': {
       dev.driver = spec.cdrom ? 'ide-cd' : 'ide-hd';
       // q35's ICH9 AHCI has six single-unit buses ide.0..ide.5; pc's PIIX has two with two units.
+      // On q35, qemu-server keeps even indexes where pc has them and moves odd ones up by two.
       if (options.machine === 'q35') {
-        dev.bus = `ide.${spec.index}`;
+        dev.bus = `ide.${Math.floor(spec.index / 2) + 2 * (spec.index % 2)}`;
         dev.unit = '0';
       } else {
         dev.bus = `ide.${Math.floor(spec.index / 2)}`;
@@ -127,6 +135,10 @@ export function driveDevice(spec: QemuDriveSpec, options: DriveDeviceOptions): Q
   if (d.model && spec.interface === 'ide') dev.model = decodeURIComponent(d.model);
   if (d.ssd && spec.interface !== 'virtio' && !spec.cdrom) dev.rotation_rate = '1';
   if (options.bootindex !== undefined) dev.bootindex = String(options.bootindex);
+  if (options.blockdevMachine) {
+    if (spec.interface === 'scsi') dev.device_id = `drive-${spec.key}`;
+    if (!spec.cdrom) dev['write-cache'] = 'on';
+  }
   Object.assign(dev, options.extra);
   return dev as QemuDevice;
 }
@@ -142,21 +154,50 @@ export interface NetDeviceOptions {
   readonly bus?: string;
   /** vCPUs, for virtio multiqueue vectors. */
   readonly vcpus: number;
+  /** MTU of the bridge the NIC plugs into (virtio: `host_mtu`, unless the NIC sets its own). */
+  readonly bridgeMtu?: number;
+  /** Version of the machine type: queue sizes (7.1), packed rings (7.1), host_mtu (10.0+pve1) and host_tunnel (11.0+pve1) follow qemu-server. Default: the newest. */
+  readonly machineVersion?: MachineVersion;
+  /** Boot from the old iPXE ROM files (`romfile=pxe-<model>.rom`): `.pxe` machine types and machines before 2.4. */
+  readonly oldBiosFiles?: boolean;
 }
+
+/** qemu-server's old iPXE ROM of each NIC device. */
+const OLD_PXE_ROMS: Readonly<Record<string, string>> = {
+  'virtio-net-pci': 'pxe-virtio.rom',
+  e1000: 'pxe-e1000.rom',
+  e1000e: 'pxe-e1000e.rom',
+  ne2k_pci: 'pxe-ne2k_pci.rom',
+  pcnet: 'pxe-pcnet.rom',
+  rtl8139: 'pxe-rtl8139.rom',
+};
 
 /** The NIC device of `netN`, with id = netdev id = config key. */
 export function netDevice(spec: QemuNetSpec, options: NetDeviceOptions): QemuDevice {
   const n = spec.net;
   const dev: Record<string, string> = { driver: nicModel(n.model), mac: spec.mac, netdev: spec.key, id: spec.key };
   if (options.bus) dev.bus = options.bus;
+  const version = options.machineVersion ?? [Infinity, 0, 0];
+  const atLeast = (major: number, minor: number, pve = 0): boolean => machineAtLeast(version, major, minor, pve);
   if (n.model === 'virtio') {
     if (n.queues && n.queues > 1) {
       dev.mq = 'on';
       dev.vectors = String(2 * n.queues + 2);
+      if (atLeast(7, 1)) dev.packed = 'on';
     }
-    if (n.mtu !== undefined && n.mtu !== 1) dev.host_mtu = String(n.mtu);
+    if (atLeast(7, 1)) {
+      dev.rx_queue_size = '1024';
+      dev.tx_queue_size = '256';
+    }
+    // host_mtu on a bridged NIC: its own MTU, else the bridge's; always from machine 10.0+pve1
+    // (it changes the virtual hardware), before only when it is not 1500.
+    const mtu = n.mtu !== undefined && n.mtu !== 1 ? n.mtu : options.bridgeMtu;
+    if (n.bridge !== undefined && mtu !== undefined && (atLeast(10, 0, 1) || mtu !== 1500)) dev.host_mtu = String(mtu);
+    if (atLeast(11, 0, 1)) dev.host_tunnel = 'off';
   }
   if (options.bootindex !== undefined) dev.bootindex = String(options.bootindex);
+  const rom = options.oldBiosFiles ? OLD_PXE_ROMS[dev.driver!] : undefined;
+  if (rom) dev.romfile = rom;
   return dev as QemuDevice;
 }
 
@@ -192,8 +233,3 @@ export function renderNetdev(options: Record<string, unknown>): string {
   return [`type=${String(type)}`, ...Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : escapeOption(String(v))}`)].join(',');
 }
 
-/** Boot index of `key` under the config's boot order (100, 101...), or undefined when not listed. */
-export function bootIndex(config: Pick<QemuConfig, 'bootOrder'>, key: string): number | undefined {
-  const i = config.bootOrder.indexOf(key);
-  return i < 0 ? undefined : 100 + i;
-}

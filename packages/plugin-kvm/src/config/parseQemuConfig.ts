@@ -3,7 +3,7 @@
  *
  * Keys fall in four groups: keys the driver builds the VM from (`memory`, `net0`...), keys
  * that only describe the guest (`description`, `tags`, `onboot`...), keys of Proxmox features
- * Corral's driver does not implement (`numa`, `usb0`, cloud-init...: refused, because the VM
+ * Corral's driver does not implement (`usb0`, `tpmstate0`, cloud-init...: refused, because the VM
  * would not be what the config says), and unknown keys (refused).
  *
  * @packageDocumentation
@@ -32,8 +32,11 @@ import type {
   QemuNetSpec,
   QemuSerialSpec,
 } from './QemuConfig.js';
+import { QEMU_CPU_MODEL_VENDORS } from './cpuModels.js';
 import { checkDriverOwnedArgs } from './driverOwnedArgs.js';
+import { parseMemorySpec } from './parseMemorySpec.js';
 import { splitArgs } from './splitArgs.js';
+import { windowsVersion } from './windowsVersion.js';
 
 /** Keys that describe the guest or belong to the facade; they never change the command line. */
 export const QEMU_METADATA_KEYS: ReadonlySet<string> = new Set([
@@ -64,8 +67,6 @@ export const QEMU_METADATA_KEYS: ReadonlySet<string> = new Set([
 
 /** Proxmox keys the driver does not implement, with what they would need. */
 export const QEMU_UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
-  hugepages: 'huge pages',
-  keephugepages: 'huge pages',
   tpmstate0: 'a TPM (swtpm)',
   audio0: 'audio devices',
   ivshmem: 'shared memory devices',
@@ -84,12 +85,9 @@ export const QEMU_UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   'intel-tdx': 'Intel TDX',
   cdrom: "the 'cdrom' alias (write ide2 instead)",
   smp: "the old 'smp' key (use sockets and cores)",
-  tdf: 'the time drift fix',
-  startdate: 'a fixed RTC start date',
 };
 
 const UNSUPPORTED_INDEXED: ReadonlyArray<[RegExp, string]> = [
-  [/^numa\d+$/, 'NUMA topology'],
   [/^usb\d+$/, 'USB passthrough'],
   [/^parallel\d+$/, 'parallel ports'],
   [/^ipconfig\d+$/, 'cloud-init'],
@@ -102,21 +100,16 @@ export const NEW_VOLUME = /^([a-z][a-z0-9_.-]*[a-z0-9]):(\d+(?:\.\d+)?)$/i;
 const SCSI_CONTROLLERS = ['lsi', 'lsi53c810', 'virtio-scsi-pci', 'virtio-scsi-single', 'megasas', 'pvscsi'];
 const VGA_TYPES = ['std', 'cirrus', 'vmware', 'qxl', 'qxl2', 'qxl3', 'qxl4', 'virtio', 'none', 'serial0', 'serial1', 'serial2', 'serial3'];
 const OSTYPES = ['other', 'wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11', 'l24', 'l26', 'solaris'];
-/** CPU models Proxmox offers that QEMU knows by the same name, plus `host`/`max`. */
-const QEMU_CPU_MODELS = new Set([
-  'host', 'max', 'kvm32', 'kvm64', 'qemu32', 'qemu64', '486', 'pentium', 'pentium2', 'pentium3', 'coreduo', 'core2duo', 'athlon', 'phenom',
-  'Conroe', 'Penryn', 'Nehalem', 'Nehalem-IBRS', 'Westmere', 'Westmere-IBRS', 'SandyBridge', 'SandyBridge-IBRS', 'IvyBridge', 'IvyBridge-IBRS',
-  'Haswell', 'Haswell-noTSX', 'Haswell-IBRS', 'Haswell-noTSX-IBRS', 'Broadwell', 'Broadwell-noTSX', 'Broadwell-IBRS', 'Broadwell-noTSX-IBRS',
-  'Skylake-Client', 'Skylake-Client-IBRS', 'Skylake-Client-noTSX-IBRS', 'Skylake-Server', 'Skylake-Server-IBRS', 'Skylake-Server-noTSX-IBRS',
-  'Cascadelake-Server', 'Cascadelake-Server-noTSX', 'Cooperlake', 'Icelake-Server', 'Icelake-Server-noTSX', 'SapphireRapids',
-  'Opteron_G1', 'Opteron_G2', 'Opteron_G3', 'Opteron_G4', 'Opteron_G5', 'EPYC', 'EPYC-IBPB', 'EPYC-Rome', 'EPYC-Milan',
-]);
-/** Proxmox's x86-64 micro-architecture levels, which QEMU 7.2 does not name: built from qemu64 plus flags. */
+/**
+ * Proxmox's x86-64 micro-architecture levels, which QEMU 7.2 does not name: `qemu64` plus
+ * exactly the flags qemu-server's built-in models add (CPUConfig.pm; `cx16` and `lahf_lm` of
+ * the psABI level are not among them).
+ */
 export const X86_64_LEVELS: Readonly<Record<string, readonly string[]>> = {
-  'x86-64-v2': ['+cx16', '+lahf_lm', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3'],
-  'x86-64-v2-AES': ['+aes', '+cx16', '+lahf_lm', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3'],
-  'x86-64-v3': ['+aes', '+avx', '+avx2', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
-  'x86-64-v4': ['+aes', '+avx', '+avx2', '+avx512bw', '+avx512cd', '+avx512dq', '+avx512f', '+avx512vl', '+bmi1', '+bmi2', '+cx16', '+f16c', '+fma', '+lahf_lm', '+movbe', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+xsave', '+abm'],
+  'x86-64-v2': ['+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3'],
+  'x86-64-v2-AES': ['+aes', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3'],
+  'x86-64-v3': ['+aes', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+avx', '+avx2', '+bmi1', '+bmi2', '+f16c', '+fma', '+abm', '+movbe', '+xsave'],
+  'x86-64-v4': ['+aes', '+popcnt', '+pni', '+sse4.1', '+sse4.2', '+ssse3', '+avx', '+avx2', '+bmi1', '+bmi2', '+f16c', '+fma', '+abm', '+movbe', '+xsave', '+avx512f', '+avx512bw', '+avx512cd', '+avx512dq', '+avx512vl'],
 };
 
 /** The CPU model of a config without `cpu` (qemu-server's schema default). */
@@ -194,7 +187,8 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
   if (vcpus > sockets * cores) {
     throw new InvalidConfigError('vcpus', entries.vcpus, `invalid value for 'vcpus': ${vcpus} is more than sockets × cores (${sockets * cores})`);
   }
-  const cpu = parseCpu(entries.cpu);
+  const kvm = flag('kvm', true);
+  const cpu = parseCpu(entries.cpu, kvm);
   let cpulimit: number | undefined;
   if (entries.cpulimit !== undefined) {
     const raw = entries.cpulimit;
@@ -267,11 +261,12 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
     }
   }
 
-  const bootOrder = parseBoot(entries, drives, nets);
+  const bootIndexes = parseBoot(entries, drives, nets);
   const args = entries.args === undefined ? [] : splitArgs(entries.args);
   if (entries.args !== undefined) checkDriverOwnedArgs(args, entries.args);
 
   const hotplug = parseHotplug(entries.hotplug);
+  const memory = parseMemorySpec(entries, memoryMiB, sockets, hotplug.has('memory'));
   const smbios1 = parseSmbios(entries.smbios1);
   let vmgenid: string | undefined;
   if (entries.vmgenid !== undefined && entries.vmgenid !== '0') {
@@ -311,10 +306,12 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
   for (const k of ['onboot', 'protection', 'template']) flag(k, false);
 
   return {
+    creationQemu: creationQemuVersion(entries.meta),
     vmid,
     name,
     memoryMiB,
     balloonMiB,
+    memory,
     sockets,
     cores,
     vcpus,
@@ -324,7 +321,7 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
     machine,
     bios,
     ostype,
-    bootOrder,
+    bootIndexes,
     agent,
     vga,
     serials,
@@ -334,10 +331,13 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
     nets,
     hostpci,
     args,
-    kvm: flag('kvm', true),
+    kvm,
     acpi: flag('acpi', true),
     tablet: flag('tablet', true),
-    localtime: flag('localtime', ostype?.startsWith('w') ?? false),
+    // qemu-server: Windows keeps its RTC in local time, and drifts less with the time drift fix (ACPI guests).
+    localtime: flag('localtime', windowsVersion(ostype) >= 5),
+    timeDriftFix: flag('tdf', windowsVersion(ostype) >= 5 && flag('acpi', true)),
+    startDate: parseStartDate(entries.startdate),
     freeze: flag('freeze', false),
     reboot: flag('reboot', true),
     smbios1,
@@ -353,11 +353,6 @@ export function parseQemuConfig(entries: GuestConfigEntries, options: { vmid: nu
 
 function checkKnownKey(key: string, value: string): void {
   if (QEMU_METADATA_KEYS.has(key)) return;
-  if (key === 'numa') {
-    // `numa: 0` is in almost every config Proxmox writes: no NUMA topology, which is what the driver builds.
-    if (value === '0') return;
-    throw new InvalidConfigError(key, value, `'numa: ${value}' is not supported by Corral's QEMU driver (NUMA topology)`);
-  }
   if (key === 'arch') {
     if (value === 'x86_64') return;
     throw new InvalidConfigError(key, value, `'arch: ${value}' is not supported by Corral's QEMU driver (x86_64 only)`);
@@ -367,10 +362,10 @@ function checkKnownKey(key: string, value: string): void {
   const known = [
     'name', 'memory', 'balloon', 'sockets', 'cores', 'vcpus', 'cpu', 'cpulimit', 'cpuunits', 'machine', 'bios', 'ostype', 'boot',
     'agent', 'vga', 'scsihw', 'efidisk0', 'args', 'kvm', 'acpi', 'tablet', 'localtime', 'freeze', 'reboot', 'smbios1', 'vmgenid',
-    'rng0', 'watchdog',
+    'rng0', 'watchdog', 'numa', 'hugepages', 'keephugepages', 'tdf', 'startdate',
   ];
   if (known.includes(key)) return;
-  if (isDriveKey(key) || /^net\d+$/.test(key) || /^hostpci\d+$/.test(key) || isUnusedKey(key) || /^serial[0-3]$/.test(key)) return;
+  if (isDriveKey(key) || /^net\d+$/.test(key) || /^numa\d+$/.test(key) || /^hostpci\d+$/.test(key) || isUnusedKey(key) || /^serial[0-3]$/.test(key)) return;
   throw new InvalidConfigError(key, undefined, `unknown VM config key '${key}'`);
 }
 
@@ -381,19 +376,33 @@ function parseMemory(raw: string | undefined): number {
   return Number(m[1]);
 }
 
-function parseCpu(raw: string | undefined): QemuCpuSpec {
-  if (raw === undefined) return { type: DEFAULT_CPU_MODEL, flags: [], hidden: false };
-  const r = parsePropertyString(raw, { defaultKey: 'cputype', keys: ['cputype', 'flags', 'hidden', 'hv-vendor-id', 'phys-bits', 'reported-model'] }, { key: 'cpu' });
-  const type = r.cputype ?? DEFAULT_CPU_MODEL;
-  if (!QEMU_CPU_MODELS.has(type) && !(type in X86_64_LEVELS)) {
+/** Proxmox's built-in models and the QEMU models it maps dropped names to. */
+
+/** `cpu`; without it qemu-server's default model: kvm64, or qemu64 with `kvm: 0`. */
+function parseCpu(raw: string | undefined, kvm: boolean): QemuCpuSpec {
+  const fallback = kvm ? DEFAULT_CPU_MODEL : 'qemu64';
+  if (raw === undefined) return { type: fallback, flags: [], hidden: false };
+  const r = parsePropertyString(raw, { defaultKey: 'cputype', keys: ['cputype', 'flags', 'hidden', 'hv-vendor-id', 'phys-bits', 'guest-phys-bits', 'level', 'reported-model'] }, { key: 'cpu' });
+  const type = r.cputype ?? fallback;
+  if (!QEMU_CPU_MODEL_VENDORS.has(type) && !(type in X86_64_LEVELS)) {
     throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': unknown CPU type '${type}' (custom models are not supported)`);
   }
+  if (r['reported-model'] !== undefined) throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': 'reported-model' belongs in a custom CPU model, not in a VM's config`);
   const flags = r.flags === undefined ? [] : r.flags.split(';').filter((f) => f !== '');
   for (const f of flags) {
     if (!/^[+-][a-zA-Z0-9_.-]+$/.test(f)) throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': flag '${f}' must be +name or -name`);
   }
   if (r.hidden !== undefined && r.hidden !== '0' && r.hidden !== '1') throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': hidden must be 0 or 1`);
-  return { type, flags, hidden: r.hidden === '1' };
+  const intIn = (field: string, min: number, max: number): number | undefined => {
+    const v = r[field];
+    if (v === undefined) return undefined;
+    if (!/^\d{1,10}$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': ${field} must be an integer from ${min} to ${max}`);
+    return Number(v);
+  };
+  const physBits = r['phys-bits'] === 'host' ? 'host' : intIn('phys-bits', 8, 64);
+  const hvVendorId = r['hv-vendor-id'];
+  if (hvVendorId !== undefined && !/^[a-zA-Z0-9]{1,12}$/.test(hvVendorId)) throw new InvalidConfigError('cpu', raw, `invalid value for 'cpu': hv-vendor-id must be 1 to 12 letters or digits`);
+  return { type, flags, hidden: r.hidden === '1', level: intIn('level', 0, 4294967295), physBits, guestPhysBits: intIn('guest-phys-bits', 32, 64), hvVendorId };
 }
 
 /**
@@ -408,33 +417,45 @@ function zeroOrOne(key: string, value: string, field: string, v: string | undefi
 }
 
 function parseMachine(raw: string | undefined): QemuConfig['machine'] {
-  if (raw === undefined) return { type: 'pc', qemuMachine: 'pc', enableS3: false, enableS4: false };
-  const r = parsePropertyString(raw, { defaultKey: 'type', keys: ['type', 'viommu', 'enable-s3', 'enable-s4'] }, { key: 'machine' });
+  if (raw === undefined) return { type: 'pc', qemuMachine: 'pc' };
+  const r = parsePropertyString(raw, { defaultKey: 'type', keys: ['type', 'viommu', 'aw-bits', 'enable-s3', 'enable-s4'] }, { key: 'machine' });
   const type = r.type ?? 'pc';
-  const m = /^(pc|q35|pc-i440fx-\d+\.\d+|pc-q35-\d+\.\d+)(?:\+pve\d+)?$/.exec(type);
-  if (!m) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': '${type}' is not pc, q35, pc-i440fx-X.Y or pc-q35-X.Y`);
+  const m = /^(pc|q35|pc-i440fx-\d+\.\d+|pc-q35-\d+\.\d+)(?:\+pve(\d{1,3}))?(\.pxe)?$/.exec(type);
+  if (!m) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': '${type}' is not pc, q35, pc-i440fx-X.Y or pc-q35-X.Y (with an optional +pveN and .pxe)`);
+  if (m[3] !== undefined && !m[1]!.includes('-')) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': '.pxe' needs a pinned version (pc-i440fx-X.Y.pxe, pc-q35-X.Y.pxe)`);
   const q35 = m[1]!.includes('q35');
   if (r.viommu !== undefined && !['intel', 'virtio'].includes(r.viommu)) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu must be intel or virtio`);
   if (r.viommu === 'intel' && !q35) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': viommu=intel needs q35`);
+  let awBits: number | undefined;
+  if (r['aw-bits'] !== undefined) {
+    awBits = /^\d{2}$/.test(r['aw-bits']) ? Number(r['aw-bits']) : NaN;
+    if (!(awBits >= 32 && awBits <= 64)) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': aw-bits must be an integer from 32 to 64`);
+    if (r.viommu === undefined) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': aw-bits needs a viommu`);
+    if (r.viommu === 'intel' && awBits !== 39 && awBits !== 48) throw new InvalidConfigError('machine', raw, `invalid value for 'machine': the Intel vIOMMU takes aw-bits 39 or 48`);
+  }
   return {
     type: q35 ? 'q35' : 'pc',
     qemuMachine: m[1]!,
+    pveRevision: m[2] === undefined ? undefined : Number(m[2]),
+    pxe: m[3] !== undefined,
     viommu: r.viommu as 'intel' | 'virtio' | undefined,
-    enableS3: zeroOrOne('machine', raw, 'enable-s3', r['enable-s3'], false),
-    enableS4: zeroOrOne('machine', raw, 'enable-s4', r['enable-s4'], false),
+    awBits,
+    enableS3: r['enable-s3'] === undefined ? undefined : zeroOrOne('machine', raw, 'enable-s3', r['enable-s3'], false),
+    enableS4: r['enable-s4'] === undefined ? undefined : zeroOrOne('machine', raw, 'enable-s4', r['enable-s4'], false),
   };
 }
 
 function parseAgent(raw: string | undefined): QemuAgentSpec {
   const off: QemuAgentSpec = { enabled: false, type: 'virtio', freezeFsOnBackup: true, fstrimClonedDisks: false };
   if (raw === undefined) return off;
-  const r = parsePropertyString(raw, { defaultKey: 'enabled', keys: ['enabled', 'fstrim_cloned_disks', 'type', 'freeze-fs-on-backup'] }, { key: 'agent' });
+  const r = parsePropertyString(raw, { defaultKey: 'enabled', keys: ['enabled', 'fstrim_cloned_disks', 'type', 'freeze-fs', 'freeze-fs-on-backup', 'guest-fsfreeze'] }, { key: 'agent' });
   const bool = (v: string | undefined, def: boolean, field: string): boolean => zeroOrOne('agent', raw, field, v, def);
   if (r.type !== undefined && r.type !== 'virtio' && r.type !== 'isa') throw new InvalidConfigError('agent', raw, `invalid value for 'agent': type must be virtio or isa`);
   return {
     enabled: bool(r.enabled, false, 'enabled'),
     type: (r.type as 'virtio' | 'isa' | undefined) ?? 'virtio',
-    freezeFsOnBackup: bool(r['freeze-fs-on-backup'], true, 'freeze-fs-on-backup'),
+    // freeze-fs-on-backup and guest-fsfreeze are qemu-server's older names of freeze-fs.
+    freezeFsOnBackup: bool(r['freeze-fs'] ?? r['freeze-fs-on-backup'] ?? r['guest-fsfreeze'], true, 'freeze-fs'),
     fstrimClonedDisks: bool(r.fstrim_cloned_disks, false, 'fstrim_cloned_disks'),
   };
 }
@@ -511,31 +532,67 @@ function parseHostPci(key: string, value: string, machine: 'pc' | 'q35'): QemuHo
   return { key, index, hosts, pcie, xvga: bool(r['x-vga'], false, 'x-vga'), rombar: bool(r.rombar, true, 'rombar'), romfile: r.romfile };
 }
 
-function parseBoot(entries: GuestConfigEntries, drives: readonly QemuDriveSpec[], nets: readonly QemuNetSpec[]): string[] {
-  const raw = entries.boot;
+/**
+ * `startdate`: `now` (undefined: the host clock) or a fixed `YYYY-MM-DD[THH:MM:SS]` the guest's
+ * RTC starts at; anything else is refused, since QEMU would refuse it at start.
+ */
+function parseStartDate(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === 'now') return undefined;
+  if (!/^\d{4}-\d{1,2}-\d{1,2}(?:T\d{1,2}:\d{1,2}:\d{1,2})?$/.test(raw)) {
+    throw new InvalidConfigError('startdate', raw, `invalid value for 'startdate': '${raw}' is not 'now', YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS`);
+  }
+  return raw;
+}
+
+/** `major.minor` of `creation-qemu=X.Y.Z` in qemu-server's `meta` key, when present and well formed. */
+function creationQemuVersion(meta: string | undefined): readonly [number, number] | undefined {
+  if (meta === undefined || meta.length > 256) return undefined;
+  const field = meta.split(',').find((f) => f.startsWith('creation-qemu='));
+  const parts = field?.slice('creation-qemu='.length).split('.').slice(0, 2).map(Number);
+  return parts && parts.length === 2 && parts.every((n) => Number.isInteger(n)) ? [parts[0]!, parts[1]!] : undefined;
+}
+
+/** Drive interfaces in the order qemu-server walks a config's volumes (the legacy boot scheme counts in this order). */
+const BOOT_WALK_ORDER: readonly string[] = ['ide', 'sata', 'scsi', 'virtio'];
+
+/**
+ * Boot indexes by config key, as qemu-server gives them: `order=a;b;c` numbers the listed
+ * devices 100, 101...; the legacy string (`boot: cdn`, also the default when `boot` is absent
+ * or has no order) gives each letter a base by its position (100, 200, 300): `c` the
+ * `bootdisk` only, `d` every CD-ROM, `n` every NIC, each counting up from its base.
+ */
+function parseBoot(entries: GuestConfigEntries, drives: readonly QemuDriveSpec[], nets: readonly QemuNetSpec[]): Map<string, number> {
+  const raw = entries.boot?.trim();
   const present = new Set([...drives.map((d) => d.key), ...nets.map((n) => n.key)]);
-  if (raw === undefined) return [];
-  let order: string[];
-  if (/^[acdn]{1,4}$/.test(raw)) {
-    // Legacy: c = bootdisk, d = CD-ROMs, n = NICs.
-    order = [];
-    for (const c of raw) {
-      if (c === 'c' && entries.bootdisk && present.has(entries.bootdisk)) order.push(entries.bootdisk);
-      if (c === 'd') order.push(...drives.filter((d) => d.cdrom).map((d) => d.key));
-      if (c === 'n') order.push(...nets.map((n) => n.key));
+  const out = new Map<string, number>();
+  if (raw === undefined || raw === '' || /^[acdn]{1,4}$/.test(raw)) {
+    const base = new Map<string, number>();
+    [...(raw || 'cdn')].forEach((letter, i) => base.set(letter, 100 * (i + 1)));
+    const walk = [...drives].sort((a, b) => BOOT_WALK_ORDER.indexOf(a.interface) - BOOT_WALK_ORDER.indexOf(b.interface) || a.index - b.index);
+    const next = (letter: string): number | undefined => {
+      const n = base.get(letter);
+      if (n !== undefined) base.set(letter, n + 1);
+      return n;
+    };
+    for (const d of walk) {
+      const n = next(d.cdrom ? 'd' : 'c');
+      if (n !== undefined && (d.cdrom || entries.bootdisk === d.key)) out.set(d.key, n);
     }
-    return [...new Set(order)];
+    for (const net of [...nets].sort((a, b) => a.index - b.index)) {
+      const n = next('n');
+      if (n !== undefined) out.set(net.key, n);
+    }
+    return out;
   }
   const r = parsePropertyString(raw, { defaultKey: 'legacy', keys: ['order', 'legacy'] }, { key: 'boot' });
   if (r.legacy !== undefined) throw new InvalidConfigError('boot', raw, `invalid value for 'boot': '${r.legacy}' is neither order=... nor a legacy c/d/n string`);
-  order = (r.order ?? '').split(';').filter((d) => d !== '');
-  const seen = new Set<string>();
+  const order = (r.order ?? '').split(';').filter((d) => d !== '');
   for (const dev of order) {
     if (!present.has(dev)) throw new InvalidConfigError('boot', raw, `invalid value for 'boot': boot device '${dev}' is not configured`);
-    if (seen.has(dev)) throw new InvalidConfigError('boot', raw, `invalid value for 'boot': '${dev}' is listed twice`);
-    seen.add(dev);
+    if (out.has(dev)) throw new InvalidConfigError('boot', raw, `invalid value for 'boot': '${dev}' is listed twice`);
+    out.set(dev, 100 + out.size);
   }
-  return order;
+  return out;
 }
 
 function parseHotplug(raw: string | undefined): Set<string> {

@@ -26,20 +26,22 @@ export function resolvePveTestVolume(volid: string): VolumeAccess {
   const image = name.split('/').pop()!;
   if (store in DIRS) {
     const base = DIRS[store]!;
-    if (name.startsWith('iso/')) return { kind: 'file', path: `${base}/template/iso/${name.slice(4)}`, format: 'iso' };
-    return { kind: 'file', path: `${base}/images/${name}`, format: formatOf(name) };
+    // io_uring misbehaves on CIFS (qemu-server never uses it there).
+    const qemuHints = store === 'cifs-store' ? { qemuHints: { ioUring: 'never' as const } } : {};
+    if (name.startsWith('iso/')) return { kind: 'file', path: `${base}/template/iso/${name.slice(4)}`, format: 'iso', ...qemuHints };
+    return { kind: 'file', path: `${base}/images/${name}`, format: formatOf(name), ...qemuHints };
   }
   switch (store) {
     case 'btrfs-store': {
       const dot = name.lastIndexOf('.');
-      return { kind: 'file', path: `/butter/bread/images/${name.slice(0, dot)}/disk${name.slice(dot)}`, format: formatOf(name) };
+      return { kind: 'file', path: `/butter/bread/images/${name.slice(0, dot)}/disk${name.slice(dot)}`, format: formatOf(name), qemuHints: { defaultCache: 'writeback' } };
     }
     case 'lvm-store':
-      return { kind: 'block', path: `/dev/veegee/${image}`, format: 'raw' };
+      return { kind: 'block', path: `/dev/veegee/${image}`, format: 'raw', qemuHints: { ioUring: 'never' } };
     case 'local-lvm':
       return { kind: 'block', path: `/dev/pve/${image}`, format: 'raw' };
     case 'krbd-store':
-      return { kind: 'block', path: `/dev/rbd-pve/${KRBD_FSID}/cpool/${image}`, format: 'raw' };
+      return { kind: 'block', path: `/dev/rbd-pve/${KRBD_FSID}/cpool/${image}`, format: 'raw', qemuHints: { ioUring: 'with-direct-io' } };
     case 'rbd-store':
       return {
         kind: 'qemu',

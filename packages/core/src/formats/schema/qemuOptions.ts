@@ -29,14 +29,19 @@ export const qemuBootFormat = definePropertyString({
   },
 });
 
-/** `agent: [enabled=]1|0[,fstrim_cloned_disks=1][,freeze-fs-on-backup=0][,type=virtio|isa]`. */
+/**
+ * `agent: [enabled=]1|0[,fstrim_cloned_disks=1][,freeze-fs=0][,type=virtio|isa]`; `freeze-fs-on-backup` and
+ * `guest-fsfreeze` are qemu-server's older names of `freeze-fs` and are kept as written.
+ */
 export const qemuAgentFormat = definePropertyString({
   name: 'agent',
   defaultKey: 'enabled',
   properties: {
     enabled: Type.Boolean(),
     fstrim_cloned_disks: Flag(),
+    'freeze-fs': Flag(),
     'freeze-fs-on-backup': Flag(),
+    'guest-fsfreeze': Flag(),
     type: opt(Enum(['virtio', 'isa'])),
   },
 });
@@ -72,7 +77,10 @@ export const qemuVgaFormat = definePropertyString({
 
 export { QEMU_VM_CPU_FLAGS } from './pveFormats.js';
 
-/** `cpu: [cputype=]host[,flags=+aes;-pcid][,hidden=1][,hv-vendor-id=X][,phys-bits=host|8-64]`. */
+/**
+ * `cpu: [cputype=]host[,flags=+aes;-pcid][,hidden=1][,hv-vendor-id=X][,phys-bits=host|8-64][,guest-phys-bits=32-64]
+ * [,level=N]` (`level` is QEMU's uint32 CPUID level).
+ */
 export const qemuCpuFormat = definePropertyString({
   name: 'cpu',
   defaultKey: 'cputype',
@@ -84,6 +92,8 @@ export const qemuCpuFormat = definePropertyString({
     'phys-bits': opt(
       Str({ pattern: 'host|[89]|[1-5]\\d|6[0-4]', pveMessage: "must be 'host' or a number of bits from 8 to 64" }),
     ),
+    'guest-phys-bits': opt(Int({ minimum: 32, maximum: 64 })),
+    level: opt(Int({ minimum: 0, maximum: 4294967295 })),
   },
 });
 
