@@ -96,7 +96,17 @@ export * from './guests/allocateVmid.js';
 export { isUnusedKey } from './guests/guestVolumes.js';
 
 // callers and privileges
-export { assertPrivileged, DEFAULT_CALLER, ROOT_CALLER, unprivilegedCaller, type Caller, type PrivilegedUse } from './security/Caller.js';
+export {
+  assertPrivileged,
+  checkCaller,
+  DEFAULT_CALLER,
+  isPrivileged,
+  privilegedCaller,
+  ROOT_CALLER,
+  unprivilegedCaller,
+  type Caller,
+  type PrivilegedUse,
+} from './security/Caller.js';
 
 export { checkHostPath } from './security/hostPath.js';
 

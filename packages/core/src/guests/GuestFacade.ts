@@ -70,7 +70,9 @@ export interface GuestConfigView {
  * - Callers: every operation takes `options.caller` (default unprivileged); root-equivalent
  *   config keys and values (as the guest type's driver reports them: raw hypervisor args, host
  *   paths and devices, passthrough...) are refused with `PermissionError` naming the key unless
- *   the caller is privileged. The caller's user is the task's user.
+ *   the caller is privileged (minted by `privilegedCaller()`, as `ROOT_CALLER`; a plain object
+ *   saying `privileged: true` is refused with `PermissionError`). The caller's user is the
+ *   task's user.
  * - Tasks and locks: each mutating operation is a task (UPID, log, cancellation) run under the
  *   guest lock (`guest:<vmid>`, host-wide by default: a daemon and a CLI on one data dir
  *   exclude each other; waiters time out with `LockTimeoutError`; a lost lock aborts the
@@ -347,8 +349,10 @@ export class GuestFacade {
    * Clones a guest to `newid`. Linked (default for templates): copy-on-write clones of the
    * template's bases. Full (`full: true`, default for non-templates): copies of every volume
    * to `storage` (default: each volume's own storage), through export/import streams when the
-   * storages differ. The source's lock is held shared meanwhile (its `destroy` waits). A
-   * failed clone frees what it made and leaves no config.
+   * storages differ; `storage` on a linked clone is refused (`InvalidArgumentError`). The
+   * source's lock is held shared meanwhile (its `destroy` waits). An unprivileged caller may
+   * not clone root-equivalent keys or another guest's volumes (`PermissionError`). A failed
+   * clone frees what it made and leaves no config.
    */
   clone(vmid: number, options: CloneGuestOptions = {}): Promise<GuestTaskResult & { newid: number }> {
     return cloneGuest(this.#ops, vmid, options);

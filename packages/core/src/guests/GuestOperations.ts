@@ -16,8 +16,7 @@ import type { EventBus } from '../events/EventBus.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager, LockMode } from '../locks/LockManager.js';
 import { checkNotLocked, guestLockName, type GuestLockReason } from '../locks/guestLock.js';
-import { assertPrivileged, DEFAULT_CALLER, type Caller, type PrivilegedUse } from '../security/Caller.js';
-import { checkUserid } from '../tasks/checkUserid.js';
+import { assertPrivileged, checkCaller, isPrivileged, type Caller, type PrivilegedUse } from '../security/Caller.js';
 import type { StorageFacade } from '../storage/StorageFacade.js';
 import type { TaskHandle, TaskManager } from '../tasks/TaskManager.js';
 import type { Logger } from '../util/Logger.js';
@@ -28,8 +27,9 @@ export interface GuestOperationOptions {
   /** Cancels the operation (the task ends with status `aborted`). */
   readonly signal?: AbortSignal;
   /**
-   * Who asks (recorded as the UPID's user). Default {@link DEFAULT_CALLER}, unprivileged:
-   * root-equivalent keys need a privileged caller such as `ROOT_CALLER`.
+   * Who asks (recorded as the UPID's user). Default `DEFAULT_CALLER`, unprivileged:
+   * root-equivalent keys need a privileged caller, `ROOT_CALLER` or one made by
+   * `privilegedCaller()` (a plain object saying `privileged: true` is refused).
    */
   readonly caller?: Caller;
   /** Called with the UPID as soon as the task starts (before it ends). */
@@ -140,14 +140,14 @@ export class GuestOperations {
   }
 
   /**
-   * The caller of an operation (default: unprivileged), checked before anything happens.
+   * The caller of an operation (default: unprivileged), checked before anything happens
+   * ({@link checkCaller}).
    *
+   * @throws PermissionError (`caller`) for an object that claims privilege core did not mint.
    * @throws InvalidArgumentError (`caller.user`) when the user is not a Proxmox user id.
    */
   caller(options: GuestOperationOptions): Caller {
-    const caller = options.caller ?? DEFAULT_CALLER;
-    checkUserid(caller.user, 'caller.user');
-    return caller;
+    return checkCaller(options.caller);
   }
 
   /**
@@ -158,7 +158,7 @@ export class GuestOperations {
    * @throws PermissionError naming the key and the owner.
    */
   async checkVolumeOwners(caller: Caller, driver: HypervisorDriver, vmid: number, entries: GuestConfigEntries, keys: readonly string[]): Promise<void> {
-    if (caller.privileged) return;
+    if (isPrivileged(caller)) return;
     const uses: PrivilegedUse[] = [];
     const subset = Object.fromEntries(keys.filter((k) => k in entries).map((k) => [k, entries[k]!]));
     for (const v of driver.volumes(subset)) {
@@ -173,7 +173,7 @@ export class GuestOperations {
    * driver reports them. Throws `PermissionError`.
    */
   checkPrivileges(caller: Caller, driver: HypervisorDriver, entries: GuestConfigEntries, keys: readonly string[], options: { create?: boolean } = {}): void {
-    if (caller.privileged) return;
+    if (isPrivileged(caller)) return;
     assertPrivileged(caller, driver.privilegedUses(entries, keys, options));
   }
 

@@ -22,7 +22,10 @@ export interface CloneGuestOptions extends GuestOperationOptions {
   readonly name?: string;
   /** Full copies (default for non-templates) or linked clones (default for templates). */
   readonly full?: boolean;
-  /** Target storage of full copies (default: each volume's own storage). */
+  /**
+   * Target storage of full copies (default: each volume's own storage). Refused for a linked
+   * clone (`InvalidArgumentError` naming `storage`), as Proxmox refuses it.
+   */
   readonly storage?: string;
   /** Clone the state of this snapshot. */
   readonly snapshot?: string;
@@ -34,7 +37,10 @@ export interface CloneGuestOptions extends GuestOperationOptions {
  * and the new guest's lock exclusive. As qemu-server, the new config is written first with
  * `lock: clone` and without the source's disks, then again after each volume is made, so it
  * never points at the source's volumes and always names the volumes made so far; `unusedN`
- * volumes are not cloned. The final write (without the lock) is the commit point; a failure
+ * volumes are not cloned. The clone's config gets the source's keys, so an unprivileged caller
+ * may clone only what it could create: no root-equivalent key, and no volume that another
+ * guest owns (`PermissionError` naming the key, checked under the lock before any volume is
+ * made). The final write (without the lock) is the commit point; a failure
  * before it frees every volume made (a failed free is a task warning) and deletes the config.
  */
 export async function cloneGuest(ops: GuestOperations, vmid: number, options: CloneGuestOptions): Promise<GuestTaskResult & { newid: number }> {
@@ -45,6 +51,10 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
   const full = options.full ?? !isTemplate;
   if (!full && !isTemplate && !options.snapshot) {
     throw new InvalidArgumentError('full', `a linked clone needs a template (guest ${vmid} is not one) or a snapshot`);
+  }
+  if (options.storage !== undefined && !full) {
+    // As qemu-server and pct: a linked clone lives beside its base volume.
+    throw new InvalidArgumentError('storage', `parameter 'storage' not allowed for linked clones (guest ${vmid}): a linked clone stays on its base volume's storage`);
   }
   if (options.newid !== undefined) checkVmid(options.newid);
   // The clone's config is the source's: it may hold root-equivalent keys only for a caller
@@ -72,6 +82,9 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
               for (const k of SNAPSHOT_META_KEYS) delete source[k];
             }
             const { next, volumes } = cloneConfig(ops, driver, caller, source, options);
+            // The clone copies (or references) the source's volumes: another guest's volume,
+            // attached by a privileged caller, is one an unprivileged caller could not attach.
+            await ops.checkVolumeOwners(caller, driver, vmid, source, Object.keys(source).filter((k) => !isUnusedKey(k)));
             const doc = emptyGuestDocument(type);
             let digest = reservation.digest;
             await withReverter(

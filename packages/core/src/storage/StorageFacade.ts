@@ -16,7 +16,7 @@ import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager } from '../locks/LockManager.js';
 import type { Logger } from '../util/Logger.js';
 import { Reverter, withReverter } from '../util/Reverter.js';
-import { assertPrivileged, DEFAULT_CALLER, type Caller, type PrivilegedUse } from '../security/Caller.js';
+import { assertPrivileged, checkCaller, type Caller, type PrivilegedUse } from '../security/Caller.js';
 import {
   hasVolumeFeature,
   type ParsedVolname,
@@ -66,8 +66,10 @@ export interface AllocateVolumeOptions {
 /** Options of the storage definition changes ({@link StorageFacade.add}, {@link StorageFacade.update}). */
 export interface StorageDefinitionOptions {
   /**
-   * Who asks. Default: unprivileged. Options listed in the driver's `privilegedOptions`
-   * (host paths, pools...) need a privileged caller.
+   * Who asks, checked first (`checkCaller`). Default: unprivileged. Options listed in the
+   * driver's `privilegedOptions` (host paths, pools...) need a privileged caller (`ROOT_CALLER`
+   * or one made by `privilegedCaller()`); an object that only says `privileged: true` is
+   * refused with `PermissionError` (key `caller`).
    */
   readonly caller?: Caller;
 }
@@ -162,6 +164,7 @@ export class StorageFacade {
     options: Readonly<Record<string, string | number | boolean>>,
     extra: StorageDefinitionOptions = {},
   ): Promise<StorageDefinition> {
+    const caller = checkCaller(extra.caller);
     if (!STORAGE_ID_PATTERN.test(id)) throw new InvalidArgumentError('id', `'${id}' is not a valid storage id`);
     const driver = this.deps.drivers().get(type);
     if (!driver) {
@@ -169,7 +172,7 @@ export class StorageFacade {
     }
     const { plain, secrets } = this.#splitSecrets(driver, options);
     validateStorageOptions(id, driver.info, { ...plain, ...secrets });
-    assertPrivileged(extra.caller ?? DEFAULT_CALLER, privilegedOptionUses(driver, Object.keys({ ...plain, ...secrets }), { ...plain, ...secrets }));
+    assertPrivileged(caller, privilegedOptionUses(driver, Object.keys({ ...plain, ...secrets }), { ...plain, ...secrets }));
     return this.deps.locks.withLock(
       'storage.cfg',
       async () => {
@@ -199,6 +202,7 @@ export class StorageFacade {
     options: Readonly<Record<string, string | number | boolean>>,
     extra: StorageDefinitionOptions & { delete?: readonly string[] } = {},
   ): Promise<StorageDefinition> {
+    const caller = checkCaller(extra.caller);
     return this.deps.locks.withLock(
       'storage.cfg',
       async () => {
@@ -217,7 +221,7 @@ export class StorageFacade {
         }
         validateStorageOptions(id, driver.info, { ...nextPlain, ...nextSecrets });
         assertPrivileged(
-          extra.caller ?? DEFAULT_CALLER,
+          caller,
           privilegedOptionUses(driver, [...Object.keys({ ...plain, ...secrets }), ...(extra.delete ?? [])], { ...nextPlain, ...nextSecrets }),
         );
         const def = toStorageDefinition(id, driver.info, nextPlain);
@@ -243,7 +247,7 @@ export class StorageFacade {
    * privileged caller may remove (`PermissionError`); a broken one needs one too.
    */
   async remove(id: string, extra: StorageDefinitionOptions = {}): Promise<void> {
-    const caller = extra.caller ?? DEFAULT_CALLER;
+    const caller = checkCaller(extra.caller);
     await this.deps.locks.withLock(
       'storage.cfg',
       async () => {
