@@ -1,6 +1,7 @@
 import type { Stats } from 'node:fs';
 import { mkdir, open, readdir, rm, rmdir, stat, statfs, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import {
   AlreadyExistsError,
@@ -217,15 +218,24 @@ function infoOf(ctx: StorageContext, parsed: ParsedVolname, st: Stats): VolumeIn
 /** Turns Node's fs errors into Corral's coded errors; anything else is returned as it is. */
 function mapFsError(ctx: StorageContext, err: unknown, volname: string, requestedBytes = 0): unknown {
   const volid = `${ctx.storage.id}:${volname}`;
+  if (isOutOfSpace(err)) return new StorageFullError(ctx.storage.id, requestedBytes, 0, { cause: err });
   switch ((err as NodeJS.ErrnoException).code) {
     case 'ENOENT':
       return new NotFoundError('volume', volid, undefined, { cause: err });
     case 'EEXIST':
       return new AlreadyExistsError('volume', volid, undefined, { cause: err });
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new StorageFullError(ctx.storage.id, requestedBytes, 0, { cause: err });
     default:
       return err;
   }
+}
+
+/**
+ * True for "no space left" (ENOSPC) and "disk quota exceeded" (EDQUOT). libuv has no name for
+ * EDQUOT, so Node reports it as `code: 'UNKNOWN'` with `errno: -122` on Linux: match the errno
+ * number (`os.constants.errno.EDQUOT`, negated as libuv reports it), not only the name.
+ */
+function isOutOfSpace(err: unknown): boolean {
+  const { code, errno } = err as NodeJS.ErrnoException;
+  const edquot = osConstants.errno.EDQUOT;
+  return code === 'ENOSPC' || code === 'EDQUOT' || (edquot !== undefined && errno === -edquot);
 }

@@ -29,6 +29,7 @@ export { ServiceRegistry } from './plugin/ServiceRegistry.js';
 // contracts
 export * from './contracts/storage.js';
 export { BaseStorageDriver } from './contracts/BaseStorageDriver.js';
+export { guestPrivilegedUses, privilegedOptionUses } from './contracts/declaredPrivileges.js';
 export * from './contracts/hypervisor.js';
 export * from './contracts/network.js';
 export * from './contracts/firewall.js';

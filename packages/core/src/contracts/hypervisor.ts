@@ -154,8 +154,13 @@ export interface HypervisorDriver {
    * such as a privileged container, counts too), for `update` over the set and deleted keys,
    * in their old and their new values. Keys absent from `entries` are skipped. Must not throw
    * for a value it cannot parse: report such a value as privileged. Pure, no I/O.
+   *
+   * Optional since plugin API 2 (added there; drivers written for API 1 do not have it). A
+   * driver without it is unknown, and unknown is privileged: every key among `keys` present in
+   * `entries` counts as a root-equivalent use (see {@link guestPrivilegedUses}), so only a
+   * privileged caller can create or change its guests.
    */
-  privilegedUses(entries: GuestConfigEntries, keys: readonly string[], options?: { create?: boolean }): PrivilegedUse[];
+  privilegedUses?(entries: GuestConfigEntries, keys: readonly string[], options?: { create?: boolean }): PrivilegedUse[];
 
   /**
    * Create-time parameters that are not config keys (pve-container's `pct create` parameters

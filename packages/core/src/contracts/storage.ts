@@ -109,8 +109,13 @@ export interface StorageDriverInfo {
    * Option names whose values reach host root: host paths (`path`), host devices, host pools
    * or volume groups. Setting, changing or deleting one needs a privileged caller
    * (`PermissionError` otherwise), as Proxmox lets only `root@pam` point a storage at the host.
+   *
+   * Optional since plugin API 2 (added there; plugins written for API 1 do not declare it).
+   * Absent means unknown, and unknown is privileged: every option of such a storage, common
+   * options included, counts as privileged (see {@link privilegedOptionUses}). Declare
+   * `[]` for a driver none of whose options reach host root.
    */
-  readonly privilegedOptions: readonly string[];
+  readonly privilegedOptions?: readonly string[];
 }
 
 /** A storage definition as stored in storage.cfg, after common options are parsed. */

@@ -17,6 +17,7 @@ import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager, LockMode } from '../locks/LockManager.js';
 import { checkNotLocked, guestLockName, type GuestLockReason } from '../locks/guestLock.js';
 import { assertPrivileged, checkCaller, isPrivileged, type Caller, type PrivilegedUse } from '../security/Caller.js';
+import { guestPrivilegedUses } from '../contracts/declaredPrivileges.js';
 import type { StorageFacade } from '../storage/StorageFacade.js';
 import type { TaskHandle, TaskManager } from '../tasks/TaskManager.js';
 import type { Logger } from '../util/Logger.js';
@@ -174,7 +175,7 @@ export class GuestOperations {
    */
   checkPrivileges(caller: Caller, driver: HypervisorDriver, entries: GuestConfigEntries, keys: readonly string[], options: { create?: boolean } = {}): void {
     if (isPrivileged(caller)) return;
-    assertPrivileged(caller, driver.privilegedUses(entries, keys, options));
+    assertPrivileged(caller, guestPrivilegedUses(driver, entries, keys, options));
   }
 
   /**

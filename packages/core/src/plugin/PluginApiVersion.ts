@@ -14,7 +14,7 @@ export const PLUGIN_API_VERSION = 2;
  * How many versions back plugins keep working. Raise together with
  * {@link PLUGIN_API_VERSION} on an additive change; reset to 0 on a breaking one.
  */
-export const PLUGIN_API_AGE = 0;
+export const PLUGIN_API_AGE = 1;
 
 /** A version window: accepts `version - age` ..= `version`. */
 export interface PluginApiWindow {

@@ -8,6 +8,9 @@ import {
   PluginMissingDependencyError,
 } from '../errors.js';
 import type { Logger } from '../util/Logger.js';
+import { coreServices } from '../kernel/coreRefs.js';
+import type { LockManager } from '../locks/LockManager.js';
+import { lockManagerForApi1 } from './lockManagerForApi1.js';
 import type { CorralPlugin, PluginEnvironment } from './definePlugin.js';
 import { checkPluginApiVersion, type PluginApiWindow } from './PluginApiVersion.js';
 import type { ExtensionPointRef, ServiceRef } from './refs.js';
@@ -174,7 +177,12 @@ function stageRegistrations(plugin: CorralPlugin, ctx: PluginLoaderContext) {
     runDir: ctx.runDir,
     logger,
     container,
-    get: <T>(ref: ServiceRef<T>) => ctx.registry.get(ref),
+    get: <T>(ref: ServiceRef<T>): T => {
+      const service = ctx.registry.get(ref);
+      // API 2 changed what `acquire` resolves to; API 1 plugins get a lock manager that keeps their contract.
+      if (plugin.apiVersion < 2 && ref.id === coreServices.lockManager.id) return lockManagerForApi1(service as LockManager) as T;
+      return service;
+    },
     provide: <T>(ref: ServiceRef<T>, provider: { value: T } | { factory: () => T }) => {
       if (ctx.registry.has(ref)) ctx.registry.provide(ref, provider); // throws AlreadyExistsError now, in register
       ops.push(() => ctx.registry.provide(ref, provider));

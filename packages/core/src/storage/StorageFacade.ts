@@ -16,7 +16,8 @@ import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager } from '../locks/LockManager.js';
 import type { Logger } from '../util/Logger.js';
 import { Reverter, withReverter } from '../util/Reverter.js';
-import { assertPrivileged, checkCaller, type Caller, type PrivilegedUse } from '../security/Caller.js';
+import { assertPrivileged, checkCaller, type Caller } from '../security/Caller.js';
+import { privilegedOptionUses } from '../contracts/declaredPrivileges.js';
 import {
   hasVolumeFeature,
   type ParsedVolname,
@@ -68,8 +69,9 @@ export interface StorageDefinitionOptions {
   /**
    * Who asks, checked first (`checkCaller`). Default: unprivileged. Options listed in the
    * driver's `privilegedOptions` (host paths, pools...) need a privileged caller (`ROOT_CALLER`
-   * or one made by `privilegedCaller()`); an object that only says `privileged: true` is
-   * refused with `PermissionError` (key `caller`).
+   * or one made by `privilegedCaller()`); so does every option of a driver that declares no
+   * `privilegedOptions` (plugin API 1). An object that only says `privileged: true` is refused
+   * with `PermissionError` (key `caller`).
    */
   readonly caller?: Caller;
 }
@@ -754,18 +756,6 @@ export function checkSnapshotName(name: string): void {
   if (!SNAPSHOT_NAME.test(name)) {
     throw new InvalidArgumentError('snapshot', `invalid snapshot name '${name}': a letter followed by 1-39 letters, digits, '_' or '-'`);
   }
-}
-
-/**
- * The root-equivalent uses of a definition change: the options among `keys` (set or deleted)
- * that the driver declares privileged, and what the driver finds in the resulting `options`.
- */
-function privilegedOptionUses(driver: StorageDriver, keys: readonly string[], options: Readonly<Record<string, string>>): PrivilegedUse[] {
-  const privileged = driver.info.privilegedOptions ?? [];
-  const uses = [...new Set(keys)]
-    .filter((k) => privileged.includes(k))
-    .map((key) => ({ key, reason: `a place on the host: option '${key}' of a '${driver.info.type}' storage` }));
-  return [...uses, ...(driver.privilegedUses?.(options) ?? [])];
 }
 
 /** First format in the source's order of preference that the target imports and that fits the volume's kind. */
