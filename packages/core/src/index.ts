@@ -49,7 +49,7 @@ export { validateConfigPath, MAX_CONFIG_SEGMENT_BYTES } from './config/validateC
 export * from './locks/LockManager.js';
 export * from './locks/LocalLockManager.js';
 export * from './locks/HostLockManager.js';
-export { acquireHostLock, type HostLockOptions } from './locks/acquireHostLock.js';
+export { acquireHostLock, defaultHostLockDirectory, type HostLockOptions } from './locks/acquireHostLock.js';
 export * from './locks/guestLock.js';
 export * from './tasks/Upid.js';
 export { checkUserid, MAX_USERID_LENGTH } from './tasks/checkUserid.js';

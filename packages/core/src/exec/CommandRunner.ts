@@ -32,6 +32,12 @@ export interface RunOptions {
    * `CommandFailedError`.
    */
   okExitCodes?: readonly number[];
+  /**
+   * Open file descriptors of this process handed to the program as its fds 3, 4, ... in this
+   * order. The program shares their open file descriptions (a `flock` it takes on one stays
+   * with this process after it exits). Default: none.
+   */
+  extraFds?: readonly number[];
 }
 
 /** What a finished command produced. */

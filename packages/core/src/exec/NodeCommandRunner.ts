@@ -93,7 +93,8 @@ export class NodeCommandRunner implements CommandRunner {
     return new Promise<RunResult>((resolve, reject) => {
       let child: ChildProcessWithoutNullStreams;
       try {
-        child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+        const stdio = ['pipe', 'pipe', 'pipe', ...(options.extraFds ?? [])] as const;
+        child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
       } catch (error) {
         // What is left after the checks above (a bad option Node refuses before starting).
         reject(new CommandFailedError(argv, null, (error as Error).message, null, { cause: error }));

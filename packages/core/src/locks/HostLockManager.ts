@@ -1,6 +1,6 @@
 import { LockTimeoutError } from '../errors.js';
 import { LocalLockManager } from './LocalLockManager.js';
-import { acquireHostLock } from './acquireHostLock.js';
+import { acquireHostLock, defaultHostLockDirectory } from './acquireHostLock.js';
 import { createLease } from './lockArgs.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, LockManagerBase, type LockLease, type LockOptions } from './LockManager.js';
 
@@ -11,26 +11,37 @@ export interface HostLockManagerOptions {
    * exclude each other across processes, different namespaces never do.
    */
   readonly namespace: string;
+  /**
+   * Directory of the lock files (see {@link acquireHostLock}). Default
+   * {@link defaultHostLockDirectory} (`/run/corral/locks` for root).
+   */
+  readonly directory?: string;
 }
 
 /**
  * Named locks that hold across every process on this host (a CLI and a daemon sharing one
  * dataDir): the kernel's default {@link LockManager}. FIFO inside this process
- * ({@link LocalLockManager}), then a host lock of the same mode ({@link acquireHostLock}, an
- * abstract unix socket freed by the kernel when the holder dies, so a crashed holder never
- * leaves a stale lock).
+ * ({@link LocalLockManager}, no cost beyond the host lock), then a host lock of the same mode
+ * ({@link acquireHostLock}: flock on a file in a root-only directory, dropped by the kernel
+ * when the holder dies, so a crashed holder never leaves a stale lock and no other local user
+ * can take or block one).
  *
- * `timeoutMs` covers both waits together. The lease is lost when the host lock's socket is
- * closed under it. Same network-namespace caveat as {@link acquireHostLock}.
+ * `timeoutMs` covers both waits together. Host leases are never lost. Errors as
+ * {@link acquireHostLock}.
  */
 export class HostLockManager extends LockManagerBase {
   readonly #local = new LocalLockManager();
   readonly #namespace: string;
+  readonly #directory: string | undefined;
 
-  /** @param options.namespace the scope of the lock names (the kernel uses its data dir). */
+  /**
+   * @param options.namespace the scope of the lock names (the kernel uses its data dir).
+   * @param options.directory where the lock files live (default: see {@link defaultHostLockDirectory}).
+   */
   constructor(options: HostLockManagerOptions) {
     super();
     this.#namespace = options.namespace;
+    this.#directory = options.directory;
   }
 
   /** {@inheritDoc LockManager.acquire} */
@@ -41,7 +52,7 @@ export class HostLockManager extends LockManagerBase {
     try {
       const total = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
       const left = Math.max(0, total - (performance.now() - started));
-      host = await acquireHostLock(name, { ...options, timeoutMs: left, scope: this.#namespace });
+      host = await acquireHostLock(name, { ...options, timeoutMs: left, scope: this.#namespace, directory: this.#directory });
     } catch (error) {
       await local.release();
       // Report the caller's whole timeout, not what was left for the second wait.

@@ -1,9 +1,14 @@
 import test from 'ava';
+import { chmod, chown, lstat, mkdir, stat, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError, LockTimeoutError } from '../../src/errors.js';
+import { fileURLToPath } from 'node:url';
+import { AbortedError, LockTimeoutError, UnavailableError } from '../../src/errors.js';
 import { HostLockManager } from '../../src/locks/HostLockManager.js';
-import { acquireHostLock } from '../../src/locks/acquireHostLock.js';
+import { acquireHostLock, defaultHostLockDirectory, hostLockPath } from '../../src/locks/acquireHostLock.js';
+import { runTool } from '../../src/testing/runTool.js';
 import { spawnChild } from '../../src/testing/spawnChild.js';
+import { makeTempDir } from '../../src/testing/tempDir.js';
 
 const holder = new URL('./fixtures/hostLockHolderChild.js', import.meta.url);
 const unique = (what: string): string => `corral-test-${what}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -18,10 +23,12 @@ test('HostLockManager excludes within a namespace and not across namespaces', as
   t.is((err as LockTimeoutError).lockName, 'guest:100');
   t.is((err as LockTimeoutError).timeoutMs, 50);
   await (await c.acquire('guest:100', { timeoutMs: 0 })).release();
-  const waiting = b.acquire('guest:100', { timeoutMs: 2_000 });
+  const events: string[] = [];
+  const waiting = b.acquire('guest:100', { timeoutMs: 5_000 }).then((l) => (events.push('granted'), l));
+  events.push('releasing');
   await lease.release();
   await (await waiting).release();
-  t.pass();
+  t.deepEqual(events, ['releasing', 'granted'], 'the second manager waited for the release');
 });
 
 test('a host lock held by a process that is SIGKILLed is free at once (no stale lock)', async (t) => {
@@ -79,18 +86,77 @@ test('a shared holder in another process makes an exclusive HostLockManager wait
   t.is((err as LockTimeoutError).timeoutMs, 150);
 });
 
-test('a process that connects to a lock socket cannot keep its release (or a shared acquire) waiting', async (t) => {
-  const { connect } = await import('node:net');
-  const { hostLockAddress } = await import('../../src/locks/acquireHostLock.js');
-  const name = unique('connect');
-  const lease = await acquireHostLock(name, { timeoutMs: 1_000 });
-  const peer = connect(`\0${hostLockAddress(name)}`);
-  peer.on('error', () => undefined);
-  await new Promise<void>((resolve) => peer.once('close', () => resolve()).once('connect', () => undefined));
-  const t0 = performance.now();
+/** argv prefix running a program as nobody:nogroup with no supplementary groups. */
+const asNobody = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'];
+
+test('an unprivileged user can neither take nor block a host lock: lock files sit in a root-only directory', async (t) => {
+  const name = unique('nobody');
+  const directory = defaultHostLockDirectory();
+  const path = hostLockPath(name);
+  await (await acquireHostLock(name, { timeoutMs: 0 })).release();
+  const dir = await stat(directory);
+  t.is(dir.uid, 0);
+  t.is(dir.mode & 0o777, 0o700);
+  t.is((await stat(path)).mode & 0o777, 0o600);
+
+  // util-linux flock as nobody, asking for a shared lock it would hold for 10 minutes.
+  const raw = await runTool([...asNobody, 'flock', '--shared', path, 'sleep', '600'], { timeoutMs: 30_000 });
+  t.false(raw.timedOut, 'nobody did not get to hold the lock');
+  t.not(raw.exitCode, 0);
+  t.regex(raw.stderr, /cannot open lock file.*Permission denied/);
+  // Corral's own acquire as nobody, aimed at root's lock directory.
+  const child = await runTool([...asNobody, process.execPath, fileURLToPath(holder), name, '', 'exclusive', directory], { timeoutMs: 30_000 });
+  t.false(child.timedOut, 'nobody did not get to hold the lock');
+  t.is(child.exitCode, 1);
+  t.regex(child.stdout, /^err CORRAL_ERR_UNAVAILABLE host lock directory .* must be a directory owned by uid 65534/);
+  // A plain open of the lock file (all that flock(2) needs) is refused.
+  const open = await runTool([...asNobody, process.execPath, '-e', `require('fs').openSync(${JSON.stringify(path)}, 'r')`], { timeoutMs: 30_000 });
+  t.regex(open.stderr, /EACCES/);
+  // Root takes it at once, exclusive and without waiting.
+  const lease = await acquireHostLock(name, { timeoutMs: 0 });
+  t.is(lease.mode, 'exclusive');
   await lease.release();
-  t.true(performance.now() - t0 < 500, 'release did not wait for the peer');
-  const shared = await acquireHostLock(name, { mode: 'shared', timeoutMs: 1_000 });
-  await shared.release();
-  peer.destroy();
+});
+
+test('a lock directory that others could open, or that is not a real directory, is refused with UnavailableError', async (t) => {
+  const base = await makeTempDir(t, 'corral-lockdir-');
+  const name = unique('dir');
+  const open = join(base, 'open');
+  await mkdir(open, { mode: 0o755 });
+  await chmod(open, 0o755);
+  const e1 = await t.throwsAsync(acquireHostLock(name, { directory: open, timeoutMs: 0 }), { instanceOf: UnavailableError });
+  t.regex(e1!.message, /must be a directory owned by uid 0 with mode 0700.*found a directory owned by uid 0 with mode 0755/);
+  const foreign = join(base, 'foreign');
+  await mkdir(foreign, { mode: 0o700 });
+  await chown(foreign, 65534, 65534);
+  const e2 = await t.throwsAsync(acquireHostLock(name, { directory: foreign, timeoutMs: 0 }), { instanceOf: UnavailableError });
+  t.regex(e2!.message, /owned by uid 65534/);
+  const link = join(base, 'link');
+  const real = join(base, 'real');
+  await mkdir(real, { mode: 0o700 });
+  await symlink(real, link);
+  const e3 = await t.throwsAsync(acquireHostLock(name, { directory: link, timeoutMs: 0 }), { instanceOf: UnavailableError });
+  t.regex(e3!.message, /not a directory/);
+  // Fixed by its owner, the directory is accepted; a missing one is created 0700.
+  await chmod(open, 0o700);
+  await (await acquireHostLock(name, { directory: open, timeoutMs: 0 })).release();
+  const fresh = join(base, 'a', 'fresh');
+  await (await acquireHostLock(name, { directory: fresh, timeoutMs: 0 })).release();
+  t.is((await lstat(fresh)).mode & 0o777, 0o700);
+  t.is(dirname(hostLockPath(name, { directory: fresh })), fresh);
+});
+
+test('a held lock does not leak into programs this process starts, and its file stays after release', async (t) => {
+  const name = unique('inherit');
+  const lease = await acquireHostLock(name, { timeoutMs: 0 });
+  const ac = new AbortController();
+  // A long-lived program started while the lock is held (as QEMU is under a guest lock).
+  const sleeper = runTool(['sleep', '600'], { signal: ac.signal });
+  t.teardown(() => ac.abort());
+  await lease.release();
+  const again = await acquireHostLock(name, { timeoutMs: 0 });
+  await again.release();
+  t.true((await stat(hostLockPath(name))).isFile());
+  ac.abort();
+  t.is((await sleeper).signal, 'SIGKILL');
 });
