@@ -10,6 +10,7 @@ import {
   isUnusedKey,
   InvalidConfigError,
   InvalidStateError,
+  NodeCommandRunner,
   NotSupportedError,
   parsePropertyString,
   printPropertyString,
@@ -48,6 +49,7 @@ import type { ResourceControl } from './resources/ResourceControl.js';
 import { selectResourceControl, type ResourceControlOptions } from './resources/selectResourceControl.js';
 import { acceleratorMode, checkAcceleratorMode, type AcceleratorMode } from './runtime/acceleratorMode.js';
 import { KvmProbe } from './runtime/KvmProbe.js';
+import { acceleratorStatus, type QemuAcceleratorStatus } from './runtime/acceleratorStatus.js';
 import { probeHostFeatures } from './runtime/probeHostFeatures.js';
 import { findQemuPid, readProcStat, signalProcess, waitForExit } from './runtime/QemuProcess.js';
 import { qemuRunPaths, type QemuRunPaths } from './runtime/QemuRunPaths.js';
@@ -97,7 +99,10 @@ const EFI_VARS_SIZE = { '2m': 128 * 1024, '4m': 540672 } as const;
  * Runs VMs with QEMU: KVM when it really runs guests here (a probe boots a tiny guest once per
  * host boot, see `KvmProbe`; the embedder can force either accelerator, see
  * {@link QemuDriverOptions.accelerator}), TCG otherwise. The start task logs the accelerator
- * and why, and warns when TCG is a fallback ("KVM probe failed: ...; running under TCG").
+ * and why, and warns when TCG is a fallback ("KVM probe failed: ...; running under TCG"). A
+ * probe that timed out is provisional (load can cause it) and is probed again after a few
+ * minutes; {@link QemuHypervisorDriver.acceleratorStatus} reports the choice and
+ * {@link QemuHypervisorDriver.reprobeAccelerator} probes again at once.
  *
  * - `start` checks the config and the host (bridges, PCI devices) before anything runs,
  *   resolves every volume through storage, runs QEMU `-daemonize -S` through the command
@@ -133,6 +138,33 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     if (options.accelerator !== undefined) checkAcceleratorMode(options.accelerator);
     this.#options = options;
     this.#kvmProbe = new KvmProbe({ binary: options.binary, cacheDir: options.runDir });
+  }
+
+  /**
+   * The accelerator a VM start gets now and how it was chosen: the mode in force and who set
+   * it, the probe's answer (fresh, cached, or no device), and whether that answer is
+   * provisional (a probe timeout, which load can cause, counts for `KVM_PROBE_TIMEOUT_TTL_MS`
+   * only; `validUntil` says until when). In mode `auto` with nothing cached this runs the KVM
+   * probe (at most its bound, 3 s, plus QEMU's start-up); it takes no lock. The `hostFeatures`
+   * test override is not consulted.
+   *
+   * @param runner runs the probe's QEMU (default: a {@link NodeCommandRunner}).
+   * @throws InvalidArgumentError naming `CORRAL_QEMU_ACCEL` when it has a bad value.
+   */
+  acceleratorStatus(runner: CommandRunner = new NodeCommandRunner()): Promise<QemuAcceleratorStatus> {
+    return acceleratorStatus(runner, { kvmProbe: this.#kvmProbe, mode: acceleratorMode(this.#options.accelerator) });
+  }
+
+  /**
+   * Forgets the KVM probe's answers (in memory and the per-boot cache file, every CPU model)
+   * and, in mode `auto`, probes again now; later starts use the new answer. For an embedder
+   * or operator who knows the host changed (load gone after a provisional TCG fallback, KVM
+   * fixed). VMs already running keep their accelerator. Same cost, errors and result as
+   * {@link acceleratorStatus}; also throws when the cache file cannot be removed.
+   */
+  async reprobeAccelerator(runner: CommandRunner = new NodeCommandRunner()): Promise<QemuAcceleratorStatus> {
+    await this.#kvmProbe.forget();
+    return this.acceleratorStatus(runner);
   }
 
   /** The resource control in use (picked on first use). */

@@ -17,7 +17,8 @@ export { parseQemuConfig, derivedMac, QEMU_METADATA_KEYS, QEMU_UNSUPPORTED_KEYS 
 export { splitArgs } from './config/splitArgs.js';
 export { qemuRunPaths, type QemuRunPaths } from './runtime/QemuRunPaths.js';
 export { probeHostFeatures, type HostFeatureProbeOptions } from './runtime/probeHostFeatures.js';
-export { KvmProbe, KVM_PROBE_CACHE_FILE, KVM_PROBE_DEFAULT_CPU, KVM_PROBE_TIMEOUT_MS, type KvmProbeOptions, type KvmProbeResult } from './runtime/KvmProbe.js';
+export { KvmProbe, KVM_PROBE_CACHE_FILE, KVM_PROBE_DEFAULT_CPU, KVM_PROBE_TIMEOUT_MS, KVM_PROBE_TIMEOUT_TTL_MS, type KvmProbeOptions, type KvmProbeResult } from './runtime/KvmProbe.js';
+export { acceleratorStatus, kvmProbeReason, type QemuAcceleratorStatus } from './runtime/acceleratorStatus.js';
 export { acceleratorMode, checkAcceleratorMode, ACCELERATOR_ENV, type AcceleratorMode, type AcceleratorModeChoice } from './runtime/acceleratorMode.js';
 export type { QemuRuntimeRecord } from './runtime/QemuRuntimeRecord.js';
 export type { ResourceControl, ResourceLimits, ResourcePlacement } from './resources/ResourceControl.js';

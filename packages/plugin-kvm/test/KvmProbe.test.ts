@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { CommandFailedError, CommandTimeoutError, NodeCommandRunner, type RunOptions, type RunResult } from '@corral/core';
 import { hasProgram, makeTempDir, realTest, RecordingCommandRunner } from '@corral/core/testing';
-import { KVM_PROBE_CACHE_FILE, KVM_PROBE_TIMEOUT_MS, KvmProbe } from '../src/runtime/KvmProbe.js';
+import { KVM_PROBE_CACHE_FILE, KVM_PROBE_TIMEOUT_MS, KVM_PROBE_TIMEOUT_TTL_MS, KvmProbe } from '../src/runtime/KvmProbe.js';
 import { KVM_PROBE_ITERATIONS, KVM_PROBE_OK_EXIT_STATUS, KVM_PROBE_WRONG_EXIT_STATUS, kvmProbePayload } from '../src/runtime/kvmProbePayload.js';
 import { isQemuOf } from '../src/runtime/QemuProcess.js';
 import { bootProbePayload } from './support-kvm/bootProbePayload.js';
@@ -182,7 +182,7 @@ class FailingRunner extends RecordingCommandRunner {
 
 const debugconFile = (argv: readonly string[]): string => argv[argv.indexOf('-debugcon') + 1]!.replace(/^file:/, '');
 
-const failures: Array<{ description: string; fail: (argv: readonly string[], o: RunOptions) => Promise<never>; reason: RegExp; notReason?: RegExp }> = [
+const failures: Array<{ description: string; fail: (argv: readonly string[], o: RunOptions) => Promise<never>; reason: RegExp; notReason?: RegExp; provisional: boolean }> = [
   {
     // Measured on this kind of host (nested kvm-pvm): the payload prints R, P, L and then
     // runs at about 2 million instructions a second; the runner kills it at the timeout.
@@ -192,6 +192,7 @@ const failures: Array<{ description: string; fail: (argv: readonly string[], o: 
       throw new CommandTimeoutError(argv, o.timeoutMs!, 'qemu-system-x86_64: warning: host doesn\'t support requested feature: CPUID.01H:ECX.pni [bit 0]\n');
     },
     reason: /^the probe guest \(-cpu kvm64\) did not finish within 3000 ms \(it reached 64-bit long mode; TCG runs it in about 0\.15 s\)/,
+    provisional: true,
   },
   {
     // Recorded: QEMU 7.2.22, `-accel kvm -cpu host` on a nested kvm-pvm host (SIGABRT).
@@ -206,6 +207,7 @@ const failures: Array<{ description: string; fail: (argv: readonly string[], o: 
     },
     reason: /^QEMU -accel kvm -cpu kvm64 was killed by SIGABRT: qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69/,
     notReason: /pni/,
+    provisional: false,
   },
   {
     description: 'the payload computed a wrong sum (exit status 43)',
@@ -213,6 +215,7 @@ const failures: Array<{ description: string; fail: (argv: readonly string[], o: 
       throw new CommandFailedError(argv, KVM_PROBE_WRONG_EXIT_STATUS, '');
     },
     reason: /computed a wrong 64-bit result/,
+    provisional: false,
   },
 ];
 
@@ -227,8 +230,60 @@ for (const row of failures) {
     if (row.notReason) t.notRegex(result.reason!, row.notReason);
     t.like(await probe.check(runner), { usable: false, reason: result.reason, source: 'memory' }, 'a failure is cached too');
     t.is(runner.calls.length, 1);
+    if (row.provisional) t.is(result.validUntil, result.probedAt + result.durationMs + KVM_PROBE_TIMEOUT_TTL_MS, 'provisional: kept for KVM_PROBE_TIMEOUT_TTL_MS');
+    else t.is(result.validUntil, undefined, 'holds for this boot');
   });
 }
+
+test('a probe that times out is provisional: kept in memory and in the file until validUntil, then probed again', async (t) => {
+  const host = await fakeHost(t);
+  let now = Date.UTC(2026, 11, 8, 0, 0, 0);
+  const clock = (): number => now;
+  // The first run misses the bound (a loaded host), later runs pass.
+  let timeouts = 1;
+  class LoadedRunner extends RecordingCommandRunner {
+    override async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+      if (timeouts-- <= 0) return super.run(argv, options);
+      this.calls.push({ argv: [...argv], options });
+      throw new CommandTimeoutError(argv, options.timeoutMs!, '');
+    }
+  }
+  const runner = new LoadedRunner([PROBE_OK]);
+  const probe = new KvmProbe({ ...host.options, clock });
+  const first = await probe.check(runner);
+  t.like(first, { usable: false, source: 'probe', probedAt: now });
+  t.is(first.validUntil, now + first.durationMs + KVM_PROBE_TIMEOUT_TTL_MS);
+  now = first.validUntil! - 1;
+  t.like(await probe.check(runner), { usable: false, source: 'memory', validUntil: first.validUntil });
+  t.like(await new KvmProbe({ ...host.options, clock }).check(runner), { usable: false, source: 'file', validUntil: first.validUntil }, 'another process shares the provisional answer');
+  t.is(runner.calls.length, 1);
+
+  now = first.validUntil!;
+  const again = await probe.check(runner);
+  t.like(again, { usable: true, source: 'probe', validUntil: undefined }, 'expired: probed again, and KVM works now');
+  t.is(runner.calls.length, 2);
+  const file = JSON.parse(await readFile(join(host.cacheDir, KVM_PROBE_CACHE_FILE), 'utf8')) as { results: Record<string, { usable: boolean; validUntil?: number }> };
+  t.deepEqual(file.results.kvm64 && { usable: file.results.kvm64.usable, validUntil: file.results.kvm64.validUntil }, { usable: true, validUntil: undefined });
+  now += 24 * 3600_000;
+  t.like(await new KvmProbe({ ...host.options, clock }).check(runner), { usable: true, source: 'file' }, 'a passed probe holds for the boot');
+  t.is(runner.calls.length, 2);
+});
+
+test('forget drops every answer (memory and cache file, every CPU model): the next check runs QEMU again', async (t) => {
+  const host = await fakeHost(t);
+  const runner = new RecordingCommandRunner([PROBE_OK]);
+  const probe = new KvmProbe(host.options);
+  await probe.check(runner);
+  await probe.check(runner, { cpu: 'host' });
+  t.like(await probe.check(runner), { source: 'memory' });
+  t.is(runner.calls.length, 2);
+  await probe.forget();
+  await t.throwsAsync(readFile(join(host.cacheDir, KVM_PROBE_CACHE_FILE)), { code: 'ENOENT' });
+  t.like(await probe.check(runner), { usable: true, source: 'probe' });
+  t.like(await new KvmProbe(host.options).check(runner, { cpu: 'host' }), { usable: true, source: 'probe' }, 'another process probes again too');
+  t.is(runner.calls.length, 4);
+  await new KvmProbe().forget(); // without a cache directory: memory only, nothing to remove
+});
 
 qemuTest.serial('a probe QEMU that the runner did not kill at the timeout is killed by pid', async (t) => {
   const host = await fakeHost(t);

@@ -3,17 +3,19 @@
  * option over `auto`, coded errors for bad values, forced modes that run no probe, and the
  * command-line builder choosing TCG (with the probe's reason) when the probe says no.
  */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { CommandFailedError, InvalidArgumentError, type RunOptions, type RunResult } from '@corral/core';
+import { CommandFailedError, CommandTimeoutError, InvalidArgumentError, type RunOptions, type RunResult } from '@corral/core';
 import { makeTempDir, RecordingCommandRunner } from '@corral/core/testing';
 import { buildQemuCommandLine } from '../src/cmdline/QemuCommandLine.js';
 import { parseQemuConfig } from '../src/config/parseQemuConfig.js';
 import { createKvmPlugin } from '../src/plugin.js';
 import { QemuHypervisorDriver } from '../src/QemuHypervisorDriver.js';
 import { ACCELERATOR_ENV, acceleratorMode, type AcceleratorMode } from '../src/runtime/acceleratorMode.js';
-import { KvmProbe } from '../src/runtime/KvmProbe.js';
+import { acceleratorStatus } from '../src/runtime/acceleratorStatus.js';
+import { KVM_PROBE_CACHE_FILE, KVM_PROBE_TIMEOUT_TTL_MS, KvmProbe } from '../src/runtime/KvmProbe.js';
 import { KVM_PROBE_OK_EXIT_STATUS } from '../src/runtime/kvmProbePayload.js';
 import { probeHostFeatures } from '../src/runtime/probeHostFeatures.js';
 import { qemuRunPaths } from '../src/runtime/QemuRunPaths.js';
@@ -101,10 +103,14 @@ test('the command-line builder picks TCG, with the probe reason, when the probe 
   const cmd = buildQemuCommandLine({ config: parseQemuConfig({}, { vmid: 100 }), paths: qemuRunPaths('/run/corral/qemu/100'), host, volumes: new Map() });
   t.is(cmd.accel, 'tcg');
   t.is(cmd.argv[cmd.argv.indexOf('-accel') + 1], 'tcg');
-  t.is(cmd.accelReason, 'KVM probe failed: QEMU -accel kvm -cpu kvm64 exited with code 1: Could not access KVM kernel module: Permission denied / qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied');
-  t.true(cmd.warnings.some((w) => /^KVM probe failed: .*; running under TCG/.test(w)), cmd.warnings.join('; '));
+  t.regex(
+    cmd.accelReason,
+    /^KVM probe failed \(provisional, probed again after [\dT:.Z-]+\): QEMU -accel kvm -cpu kvm64 exited with code 1: Could not access KVM kernel module: Permission denied \/ qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied$/,
+  );
+  t.true(cmd.warnings.some((w) => /^KVM probe failed \(provisional, .*; running under TCG/.test(w)), cmd.warnings.join('; '));
   const again = await probeHostFeatures(runner, { kvmProbe: probe });
-  t.regex(again.kvmReason!, /^KVM probe failed \(cached for this boot\): QEMU -accel kvm -cpu kvm64 exited with code 1/);
+  // QEMU could not start (exit status 1): an answer that may pass, kept a minute in memory
+  t.regex(again.kvmReason!, /^KVM probe failed \(provisional, probed again after \d{4}-\d\d-\d\dT[\d:.]+Z\): QEMU -accel kvm -cpu kvm64 exited with code 1/);
   t.is(kvmProbeRuns(runner).length, 1);
 });
 
@@ -124,4 +130,68 @@ test("cpu host: probed on its own when KVM works; when it aborts the guest keeps
   const plain = await probeHostFeatures(runner, { kvmProbe: probe, cpuModel: 'x86-64-v2-AES' });
   t.is(plain.kvmCpuUnusable, undefined);
   t.is(kvmProbeRuns(runner).length, 2, 'answers came from the cache');
+});
+
+/** Misses the probe's bound `timeouts` times (a loaded host), then passes. */
+class LoadedHostRunner extends RecordingCommandRunner {
+  constructor(private timeouts: number) {
+    super([{ match: (a) => a.includes('-bios'), exitCode: KVM_PROBE_OK_EXIT_STATUS }]);
+  }
+  override async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    if (this.timeouts-- <= 0 || !argv.includes('-bios')) return super.run(argv, options);
+    this.calls.push({ argv: [...argv], options });
+    throw new CommandTimeoutError(argv, options.timeoutMs!, '');
+  }
+}
+
+test('accelerator status: forced modes; a probe timeout is a provisional TCG (until validUntil, also in the start warning); forget and probe again gives KVM', async (t) => {
+  const probe = await probeOnFakeHost(t);
+  const runner = new LoadedHostRunner(1);
+  t.deepEqual(await acceleratorStatus(runner, { kvmProbe: probe, mode: { mode: 'tcg', source: 'CORRAL_QEMU_ACCEL=tcg' } }), {
+    accel: 'tcg',
+    mode: { mode: 'tcg', source: 'CORRAL_QEMU_ACCEL=tcg' },
+    chosenBy: 'forced',
+    reason: 'TCG forced by CORRAL_QEMU_ACCEL=tcg',
+    provisional: false,
+  });
+  t.like(await acceleratorStatus(runner, { kvmProbe: probe, mode: { mode: 'kvm', source: 'default' } }), { accel: 'kvm', chosenBy: 'forced', provisional: false });
+  t.is(kvmProbeRuns(runner).length, 0, 'forced modes run no probe');
+
+  const auto = { mode: 'auto', source: 'default' } as const;
+  const loaded = await acceleratorStatus(runner, { kvmProbe: probe, mode: auto });
+  t.like(loaded, { accel: 'tcg', chosenBy: 'probe', provisional: true });
+  const until = Date.parse(loaded.validUntil!);
+  const probedAt = Date.parse(loaded.probedAt!);
+  t.true(until >= probedAt + KVM_PROBE_TIMEOUT_TTL_MS, `${loaded.validUntil} is KVM_PROBE_TIMEOUT_TTL_MS after ${loaded.probedAt}`);
+  t.regex(loaded.reason, new RegExp(`^KVM probe failed \\(provisional, probed again after ${loaded.validUntil!.replace(/\./g, '\\.')}\\): the probe guest \\(-cpu kvm64\\) did not finish within`));
+  t.like(await acceleratorStatus(runner, { kvmProbe: probe, mode: auto }), { accel: 'tcg', chosenBy: 'cache', provisional: true, validUntil: loaded.validUntil });
+  const host = await probeHostFeatures(runner, { kvmProbe: probe });
+  const cmd = buildQemuCommandLine({ config: parseQemuConfig({}, { vmid: 100 }), paths: qemuRunPaths('/run/corral/qemu/100'), host, volumes: new Map() });
+  t.is(cmd.accel, 'tcg');
+  t.true(cmd.warnings.some((w) => w.startsWith(`${loaded.reason}; running under TCG`)), cmd.warnings.join('; '));
+  t.is(kvmProbeRuns(runner).length, 1);
+
+  await probe.forget();
+  const reprobed = await acceleratorStatus(runner, { kvmProbe: probe, mode: auto });
+  t.like(reprobed, { accel: 'kvm', chosenBy: 'probe', provisional: false, validUntil: undefined });
+  t.regex(reprobed.reason, /^KVM probe passed \(ran in \d+ ms\)$/);
+  t.is(kvmProbeRuns(runner).length, 2);
+});
+
+test('the driver reports its accelerator status and reprobeAccelerator drops the cached answers', async (t) => {
+  const runDir = await makeTempDir(t, 'corral-accel-driver-');
+  const cacheFile = join(runDir, KVM_PROBE_CACHE_FILE);
+  const forced = new QemuHypervisorDriver({ accelerator: 'tcg', runDir });
+  const runner = new RecordingCommandRunner(); // any command fails the test: forced modes run none
+  const before = process.env[ACCELERATOR_ENV];
+  delete process.env[ACCELERATOR_ENV];
+  try {
+    t.like(await forced.acceleratorStatus(runner), { accel: 'tcg', chosenBy: 'forced', mode: { mode: 'tcg', source: "plugin option accelerator: 'tcg'" }, provisional: false });
+    await writeFile(cacheFile, '{"bootId":"b","binary":{"path":"/q","size":1,"mtimeMs":1},"results":{}}\n');
+    t.like(await forced.reprobeAccelerator(runner), { accel: 'tcg', chosenBy: 'forced' });
+    t.false(existsSync(cacheFile), 'the cache file is gone');
+    t.deepEqual(runner.argvs, []);
+  } finally {
+    if (before !== undefined) process.env[ACCELERATOR_ENV] = before;
+  }
 });

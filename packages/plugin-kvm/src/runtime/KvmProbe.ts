@@ -22,6 +22,13 @@ export const KVM_PROBE_TIMEOUT_MS = 3_000;
 export const KVM_PROBE_DEFAULT_CPU = 'kvm64';
 /** How long a failure that may pass (QEMU could not start) is remembered before the next probe, ms. */
 const TRANSIENT_FAILURE_TTL_MS = 60_000;
+/**
+ * How long a probe that did not finish within its bound is believed, ms (5 minutes). A host
+ * under load can make a working KVM miss the bound, so that answer is provisional: it is
+ * cached (in memory and in the cache file) only this long, and the next check after it runs
+ * QEMU again. A broken KVM (nested kvm-pvm) times out again and costs one probe per period.
+ */
+export const KVM_PROBE_TIMEOUT_TTL_MS = 5 * 60_000;
 
 /** Name of the cache file in the probe's cache directory. */
 export const KVM_PROBE_CACHE_FILE = 'kvm-probe.json';
@@ -44,6 +51,8 @@ export interface KvmProbeOptions {
   readonly bootIdFile?: string;
   /** Rounds of the payload's workload (tests). Default: the payload's own. */
   readonly iterations?: number;
+  /** The wall clock, ms since the epoch, for `probedAt` and the expiry of provisional answers (tests move it). Default `Date.now`. */
+  readonly clock?: () => number;
 }
 
 /** The answer of {@link KvmProbe.check}. */
@@ -59,6 +68,13 @@ export interface KvmProbeResult {
   /** When QEMU ran for this answer, ms since the epoch (0 when none ran). */
   readonly probedAt: number;
   /**
+   * Until when the answer counts, ms since the epoch; the first check after it probes again.
+   * Set for a provisional answer (the probe timed out: {@link KVM_PROBE_TIMEOUT_TTL_MS}) and
+   * for a failure that may pass (QEMU could not start: one minute, memory only). Absent when
+   * the answer holds for this host boot and QEMU binary.
+   */
+  readonly validUntil?: number;
+  /**
    * Where the answer came from: `probe` (QEMU ran now), `memory` (an earlier answer in this
    * process, same boot and binary), `file` (the cache file, same boot and binary), `device`
    * (/dev/kvm is missing or not read-write: no QEMU needed).
@@ -72,7 +88,15 @@ interface ProbeKey {
   readonly binary: { readonly path: string; readonly size: number; readonly mtimeMs: number };
 }
 
-type StoredResult = Pick<KvmProbeResult, 'usable' | 'reason' | 'cpu' | 'durationMs' | 'probedAt'>;
+type StoredResult = Pick<KvmProbeResult, 'usable' | 'reason' | 'cpu' | 'durationMs' | 'probedAt' | 'validUntil'>;
+
+/** How long a probe's answer holds: the host boot, {@link KVM_PROBE_TIMEOUT_TTL_MS} (a timeout), or a minute in memory (QEMU could not start). */
+type AnswerLifetime = 'boot' | 'provisional' | 'transient';
+
+/** True when `r` has a validity bound that `now` (ms since the epoch) has reached. */
+function expired(r: Pick<KvmProbeResult, 'validUntil'>, now: number): boolean {
+  return r.validUntil !== undefined && r.validUntil <= now;
+}
 
 /** The cache file's content. */
 interface CacheFile extends ProbeKey {
@@ -89,6 +113,10 @@ interface CacheFile extends ProbeKey {
  *   share one run (one in-flight promise per key).
  * - A run that times out is killed by the runner (SIGKILL); the probe also reads the run's
  *   pid file and kills a QEMU that is still there, so no probe QEMU outlives the check.
+ * - Answers hold for the host boot, except a timeout, which is provisional (a loaded host can
+ *   make a working KVM miss the bound): it counts for {@link KVM_PROBE_TIMEOUT_TTL_MS} (see
+ *   {@link KvmProbeResult.validUntil}), then the next check probes again. {@link forget}
+ *   drops every answer, so the next check probes at once.
  * - Never throws for what it finds (a missing binary, an abort, a timeout are all answers
  *   with a reason); throws only when it cannot make its scratch directory or write the
  *   payload there. Writing the cache file is best effort.
@@ -118,8 +146,12 @@ export class KvmProbe {
     if (!binaryPath) return { usable: false, reason: `QEMU binary '${binary}' was not found`, cpu, durationMs: 0, probedAt: 0, source: 'device' };
     const key: ProbeKey = { bootId: await this.#bootId(), binary: await binaryIdentity(binaryPath) };
     const memoryKey = JSON.stringify([key, cpu]);
-    const earlier = this.#inFlight.get(memoryKey);
-    if (earlier) return { ...(await earlier), source: 'memory' };
+    for (let earlier = this.#inFlight.get(memoryKey); earlier; earlier = this.#inFlight.get(memoryKey)) {
+      const result = await earlier;
+      if (!expired(result, this.#now())) return { ...result, source: 'memory' };
+      // Expired (a provisional or transient answer): the first caller to see it drops it and probes again.
+      if (this.#inFlight.get(memoryKey) === earlier) this.#inFlight.delete(memoryKey);
+    }
     const answer = this.#answer(runner, key, cpu);
     this.#inFlight.set(memoryKey, answer);
     try {
@@ -130,19 +162,35 @@ export class KvmProbe {
     }
   }
 
+  /**
+   * Forgets every answer (memory and cache file, all CPU models), so that the next
+   * {@link check} runs QEMU again: for an embedder that knows the host changed (load gone, a
+   * KVM module reloaded) or an operator's "probe again". A check already running finishes
+   * with its own answer but does not keep it for later checks.
+   *
+   * @throws only when the cache file exists and cannot be removed (EACCES, EIO).
+   */
+  async forget(): Promise<void> {
+    this.#inFlight.clear();
+    const dir = this.#options.cacheDir;
+    if (!dir) return;
+    const remove = (): Promise<void> => rm(join(dir, KVM_PROBE_CACHE_FILE), { force: true });
+    this.#writes = this.#writes.then(remove, remove);
+    await this.#writes;
+  }
+
   async #answer(runner: CommandRunner, key: ProbeKey, cpu: string): Promise<KvmProbeResult> {
     const cached = (await this.#readCache(key))?.results[cpu];
-    if (cached) return { ...cached, source: 'file' };
-    const { result, definitive } = await this.#run(runner, key.binary.path, cpu);
-    if (definitive) {
-      // Best effort: an unwritable cache file costs other processes a probe of their own, nothing more.
-      await this.#writeCache(key, result).catch(() => undefined);
-    } else {
-      // A failure that may pass (QEMU busy, out of memory, a spawn error) is kept in memory only, briefly.
-      const memoryKey = JSON.stringify([key, cpu]);
-      setTimeout(() => this.#inFlight.delete(memoryKey), TRANSIENT_FAILURE_TTL_MS).unref();
-    }
+    if (cached && !expired(cached, this.#now())) return { ...cached, source: 'file' };
+    const { result, lifetime } = await this.#run(runner, key.binary.path, cpu);
+    // A failure that may pass (QEMU busy, out of memory, a spawn error) is kept in memory only, briefly;
+    // the others go to the file too. Best effort: an unwritable cache file costs other processes a probe of their own.
+    if (lifetime !== 'transient') await this.#writeCache(key, result).catch(() => undefined);
     return { ...result, source: 'probe' };
+  }
+
+  #now(): number {
+    return (this.#options.clock ?? Date.now)();
   }
 
   async #bootId(): Promise<string> {
@@ -153,7 +201,7 @@ export class KvmProbe {
     }
   }
 
-  async #run(runner: CommandRunner, binaryPath: string, cpu: string): Promise<{ result: StoredResult; definitive: boolean }> {
+  async #run(runner: CommandRunner, binaryPath: string, cpu: string): Promise<{ result: StoredResult; lifetime: AnswerLifetime }> {
     const timeoutMs = this.#options.timeoutMs ?? KVM_PROBE_TIMEOUT_MS;
     const base = this.#options.cacheDir ?? tmpdir();
     await mkdir(base, { recursive: true });
@@ -162,7 +210,7 @@ export class KvmProbe {
     const image = join(dir, 'probe.fd');
     const pidFile = join(dir, 'qemu.pid');
     const stagesFile = join(dir, 'stages.log');
-    const probedAt = Date.now();
+    const probedAt = this.#now();
     const started = performance.now();
     try {
       await writeFile(image, kvmProbePayload(this.#options.iterations));
@@ -175,15 +223,18 @@ export class KvmProbe {
         '-debugcon', `file:${stagesFile}`,
         '-pidfile', pidFile,
       ];
-      let failure: { reason: string; definitive: boolean } | undefined;
+      let failure: { reason: string; lifetime: AnswerLifetime } | undefined;
       try {
         await runner.run(argv, { timeoutMs, okExitCodes: [KVM_PROBE_OK_EXIT_STATUS], maxOutputBytes: 64 * 1024 });
       } catch (err) {
         failure = await failureReason(err, { timeoutMs, stagesFile, cpu });
       }
       const durationMs = Math.round(performance.now() - started);
-      if (!failure) return { result: { usable: true, cpu, durationMs, probedAt }, definitive: true };
-      return { result: { usable: false, reason: failure.reason, cpu, durationMs, probedAt }, definitive: failure.definitive };
+      if (!failure) return { result: { usable: true, cpu, durationMs, probedAt }, lifetime: 'boot' };
+      const result: StoredResult = { usable: false, reason: failure.reason, cpu, durationMs, probedAt };
+      if (failure.lifetime === 'boot') return { result, lifetime: 'boot' };
+      const ttl = failure.lifetime === 'provisional' ? KVM_PROBE_TIMEOUT_TTL_MS : TRANSIENT_FAILURE_TTL_MS;
+      return { result: { ...result, validUntil: probedAt + durationMs + ttl }, lifetime: failure.lifetime };
     } finally {
       await killLeftover(pidFile);
       await rm(dir, { recursive: true, force: true });
@@ -208,7 +259,8 @@ export class KvmProbe {
     if (!dir) return Promise.resolve();
     const write = async (): Promise<void> => {
       const current = await this.#readCache(key);
-      const content: CacheFile = { ...key, results: { ...current?.results, [result.cpu]: result } };
+      const kept = Object.fromEntries(Object.entries(current?.results ?? {}).filter(([, r]) => !expired(r, this.#now())));
+      const content: CacheFile = { ...key, results: { ...kept, [result.cpu]: result } };
       const file = join(dir, KVM_PROBE_CACHE_FILE);
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, `${JSON.stringify(content, null, 2)}\n`);
@@ -263,7 +315,7 @@ function isCacheFile(v: unknown): v is CacheFile {
   if (typeof f.binary.path !== 'string' || typeof f.binary.size !== 'number' || typeof f.binary.mtimeMs !== 'number') return false;
   if (typeof f.results !== 'object' || f.results === null) return false;
   return Object.entries(f.results).every(
-    ([cpu, r]) => typeof r === 'object' && r !== null && r.cpu === cpu && typeof r.usable === 'boolean' && typeof r.durationMs === 'number' && typeof r.probedAt === 'number' && (r.reason === undefined || typeof r.reason === 'string'),
+    ([cpu, r]) => typeof r === 'object' && r !== null && r.cpu === cpu && typeof r.usable === 'boolean' && typeof r.durationMs === 'number' && typeof r.probedAt === 'number' && (r.reason === undefined || typeof r.reason === 'string') && (r.validUntil === undefined || typeof r.validUntil === 'number'),
   );
 }
 
@@ -282,26 +334,28 @@ function stderrGist(stderr: string): string {
 }
 
 /**
- * Why the probe failed, and whether that answer holds for the whole boot (`definitive`: the
- * guest ran too slowly or computed wrongly, or QEMU aborted as a broken KVM makes it) or may
- * pass (QEMU could not start: busy, out of memory, a spawn error).
+ * Why the probe failed, and how long that answer holds: the whole boot (the guest computed
+ * wrongly, or QEMU aborted as a broken KVM makes it), {@link KVM_PROBE_TIMEOUT_TTL_MS} (the
+ * guest did not finish within the bound: a broken KVM, or a working one on a loaded host), or
+ * briefly (QEMU could not start: busy, out of memory, a spawn error).
  */
-async function failureReason(err: unknown, ctx: { timeoutMs: number; stagesFile: string; cpu: string }): Promise<{ reason: string; definitive: boolean }> {
+async function failureReason(err: unknown, ctx: { timeoutMs: number; stagesFile: string; cpu: string }): Promise<{ reason: string; lifetime: AnswerLifetime }> {
   if (err instanceof CommandTimeoutError) {
     const stage = await stageReached(ctx.stagesFile);
     return {
-      reason: `the probe guest (-cpu ${ctx.cpu}) did not finish within ${ctx.timeoutMs} ms (${stage}; TCG runs it in about 0.15 s): this KVM runs guests far too slowly or not at all`,
-      definitive: true,
+      reason: `the probe guest (-cpu ${ctx.cpu}) did not finish within ${ctx.timeoutMs} ms (${stage}; TCG runs it in about 0.15 s): this KVM runs guests far too slowly or not at all, or the host is heavily loaded`,
+      lifetime: 'provisional',
     };
   }
   if (err instanceof CommandFailedError) {
-    if (err.exitCode === KVM_PROBE_WRONG_EXIT_STATUS) return { reason: `the probe guest (-cpu ${ctx.cpu}) computed a wrong 64-bit result`, definitive: true };
+    if (err.exitCode === KVM_PROBE_WRONG_EXIT_STATUS) return { reason: `the probe guest (-cpu ${ctx.cpu}) computed a wrong 64-bit result`, lifetime: 'boot' };
     const how = err.signal ? `was killed by ${err.signal}` : `exited with code ${err.exitCode}`;
     const gist = stderrGist(err.stderr ?? '');
-    return { reason: `QEMU -accel kvm -cpu ${ctx.cpu} ${how}${gist ? `: ${gist}` : ''}`, definitive: err.signal === 'SIGABRT' || /failed to set MSR/.test(err.stderr ?? '') };
+    const broken = err.signal === 'SIGABRT' || /failed to set MSR/.test(err.stderr ?? '');
+    return { reason: `QEMU -accel kvm -cpu ${ctx.cpu} ${how}${gist ? `: ${gist}` : ''}`, lifetime: broken ? 'boot' : 'transient' };
   }
-  if (err instanceof NotFoundError) return { reason: err.message, definitive: false };
-  return { reason: `the probe failed: ${(err as Error)?.message ?? String(err)}`, definitive: false };
+  if (err instanceof NotFoundError) return { reason: err.message, lifetime: 'transient' };
+  return { reason: `the probe failed: ${(err as Error)?.message ?? String(err)}`, lifetime: 'transient' };
 }
 
 /** Scratch directories and cache temp files of probes whose process died (older than a minute) are removed. */

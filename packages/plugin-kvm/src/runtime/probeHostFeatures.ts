@@ -3,7 +3,8 @@ import { access, readdir, readFile, stat } from 'node:fs/promises';
 import type { CommandRunner } from '@corral/core';
 import type { QemuHostFeatures } from '../cmdline/QemuCommandLine.js';
 import type { AcceleratorModeChoice } from './acceleratorMode.js';
-import { KvmProbe, type KvmProbeResult } from './KvmProbe.js';
+import { kvmProbeReason } from './acceleratorStatus.js';
+import { KvmProbe } from './KvmProbe.js';
 
 /** Where Debian's `ovmf` package puts the firmware. */
 const OVMF_DIR = '/usr/share/OVMF';
@@ -91,11 +92,6 @@ async function usable(path: string, mode = constants.R_OK): Promise<boolean> {
   }
 }
 
-function describeProbe(r: KvmProbeResult): string {
-  if (r.source === 'probe') return `ran in ${r.durationMs} ms`;
-  return `cached for this boot: ran in ${r.durationMs} ms at ${new Date(r.probedAt).toISOString()}`;
-}
-
 /**
  * Probes what the host offers QEMU: whether KVM really runs guests (see {@link KvmProbe}; or
  * what the embedder forced), /dev/vhost-net, the OVMF firmware files, the QEMU version (asked
@@ -103,7 +99,8 @@ function describeProbe(r: KvmProbeResult): string {
  * bits, the huge page sizes and the NUMA nodes.
  *
  * - mode `tcg`: `kvm: false`, no probe; mode `kvm`: `kvm: true`, no probe (both `accelForced`);
- * - mode `auto`: the probe decides; `kvmReason` says what it found ("KVM probe failed: ...").
+ * - mode `auto`: the probe decides; `kvmReason` says what it found ("KVM probe failed: ...",
+ *   "KVM probe failed (provisional, probed again after <time>): ..." for a timeout).
  *   With `cpuModel` `host` or `max` and a usable KVM, that model is probed too and listed in
  *   `kvmCpuUnusable` when it fails (QEMU aborts on such hosts: "failed to set MSR 0x10a").
  *
@@ -148,8 +145,8 @@ async function kvmFeatures(runner: CommandRunner, options: HostFeatureProbeOptio
   if (options.probeKvm === false) return { kvm: false, kvmReason: 'KVM not probed (not needed)' };
   const probe = options.kvmProbe ?? new KvmProbe();
   const main = await probe.check(runner);
-  if (!main.usable) return { kvm: false, kvmReason: `KVM probe failed${main.source === 'probe' || main.source === 'device' ? '' : ' (cached for this boot)'}: ${main.reason}` };
-  const features = { kvm: true, kvmReason: `KVM probe passed (${describeProbe(main)})` };
+  if (!main.usable) return { kvm: false, kvmReason: kvmProbeReason(main) };
+  const features = { kvm: true, kvmReason: kvmProbeReason(main) };
   if (options.cpuModel === undefined || !HOST_CPU_MODELS.has(options.cpuModel)) return features;
   const model = await probe.check(runner, { cpu: options.cpuModel });
   return model.usable ? features : { ...features, kvmCpuUnusable: { [options.cpuModel]: model.reason ?? 'probe failed' } };
