@@ -3,45 +3,17 @@
  * guest and storage. With the kernel's default lock manager (host-wide) every race below is
  * serialized; with the old in-process default each of them corrupted state.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { existsSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kernel } from '@corral/core';
-import { hasProgram, makeTempDir, realTest, spawnChild, type Child } from '@corral/core/testing';
-import { addLocalStorage, openNodeKernel, tinyVmConfig } from './support/nodeKernel.js';
+import { hasProgram, realTest } from '@corral/core/testing';
+import { fillWithData, openTestNode, tinyVmConfig } from './support/nodeKernel.js';
+import { race, resultLines, spawnRaceChild } from './support/raceChildren.js';
 
-const raceChild = new URL('./fixtures/raceChild.js', import.meta.url);
 const qemuTest = realTest(test, hasProgram('qemu-system-x86_64') && hasProgram('qemu-img'), 'qemu-system-x86_64 and qemu-img are not installed');
-
-interface Node {
-  readonly base: string;
-  readonly kernel: Kernel;
-}
-
-async function node(t: ExecutionContext): Promise<Node> {
-  const base = await makeTempDir(t, 'corral-race-');
-  const kernel = await openNodeKernel(base);
-  t.teardown(async () => {
-    for (const g of await kernel.guests.list().catch(() => [])) {
-      if (g.status !== 'stopped') await kernel.guests.stop(g.vmid).catch(() => undefined);
-    }
-    await kernel.dispose();
-  });
-  await addLocalStorage(kernel, base);
-  return { base, kernel };
-}
-
-/** Starts `n` children running `op` on the node, waits until each is ready, then lets them all go at once. */
-async function race(t: ExecutionContext, base: string, runs: ReadonlyArray<{ op: string; vmid: number; count: number; arg?: string }>): Promise<string[][]> {
-  const children: Child[] = runs.map((r) => spawnChild(raceChild, [base, r.op, String(r.vmid), String(r.count), ...(r.arg === undefined ? [] : [r.arg])]));
-  t.teardown(() => children.forEach((c) => c.kill()));
-  await Promise.all(children.map((c) => c.waitFor(/^ready$/, 20_000)));
-  for (const c of children) c.send('go');
-  await Promise.all(children.map((c) => c.waitFor(/^done$/, 120_000)));
-  return children.map((c) => c.lines().filter((l) => l.startsWith('ok ') || l.startsWith('err ')));
-}
 
 /** Every volume on `local` for `vmid` and every volume the config references: they must be the same set. */
 async function volumeSets(kernel: Kernel, vmid: number): Promise<{ onStorage: string[]; inConfig: string[] }> {
@@ -55,7 +27,7 @@ async function volumeSets(kernel: Kernel, vmid: number): Promise<{ onStorage: st
 }
 
 test.serial('two processes allocating volumes for one vmid at once get distinct volumes, all of which exist', async (t) => {
-  const { base, kernel } = await node(t);
+  const { base, kernel } = await openTestNode(t, 'corral-race-');
   const [a, b] = await race(t, base, [
     { op: 'allocate', vmid: 100, count: 15 },
     { op: 'allocate', vmid: 100, count: 15 },
@@ -70,7 +42,7 @@ test.serial('two processes allocating volumes for one vmid at once get distinct 
 });
 
 test.serial('two processes adding the same disk key at once: the loser never frees the winner disk, and no volume is orphaned', async (t) => {
-  const { base, kernel } = await node(t);
+  const { base, kernel } = await openTestNode(t, 'corral-race-');
   await kernel.guests.create('qemu', tinyVmConfig(), { vmid: 100 });
   const results = await race(t, base, [
     { op: 'adddisk', vmid: 100, count: 6, arg: '1' },
@@ -88,7 +60,7 @@ test.serial('two processes adding the same disk key at once: the loser never fre
 });
 
 test.serial('update without a digest from two processes at once: last writer wins, nothing is refused', async (t) => {
-  const { base, kernel } = await node(t);
+  const { base, kernel } = await openTestNode(t, 'corral-race-');
   await kernel.guests.create('qemu', tinyVmConfig(), { vmid: 100 });
   const results = await race(t, base, [
     { op: 'update', vmid: 100, count: 25 },
@@ -101,7 +73,7 @@ test.serial('update without a digest from two processes at once: last writer win
 });
 
 qemuTest.serial('two processes starting one VM at once: one starts it, the other is told it runs; it keeps running', async (t) => {
-  const { base, kernel } = await node(t);
+  const { base, kernel } = await openTestNode(t, 'corral-race-');
   await kernel.guests.create('qemu', tinyVmConfig(), { vmid: 100 });
   for (let round = 0; round < 3; round++) {
     const [a, b] = await race(t, base, [
@@ -120,20 +92,14 @@ qemuTest.serial('two processes starting one VM at once: one starts it, the other
 });
 
 qemuTest.serial('a full clone holds the source: a destroy from another process waits and times out, the clone completes', async (t) => {
-  const { base, kernel } = await node(t);
+  const { base, kernel } = await openTestNode(t, 'corral-race-');
   await kernel.guests.create('qemu', tinyVmConfig({ scsi0: 'local:0.5,format=raw' }), { vmid: 100 });
   // Real data, so the copy takes a moment (zeros would be skipped).
   const src = (await kernel.storage.resolve((await kernel.guests.config(100)).config.scsi0!.split(',')[0]!, { consumer: 'host' })) as { path: string };
-  const fh = await open(src.path, 'r+');
-  const chunk = Buffer.alloc(4 * 1024 * 1024);
-  for (let off = 0; off < 512 * 1024 * 1024; off += chunk.length) {
-    chunk.fill(off % 251);
-    await fh.write(chunk, 0, chunk.length, off);
-  }
-  await fh.close();
+  await fillWithData(src.path, 512 * 1024 * 1024);
 
-  const cloner = spawnChild(raceChild, [base, 'clone', '100', '1', '101']);
-  const destroyer = spawnChild(raceChild, [base, 'destroy', '100', '1', '300']);
+  const cloner = spawnRaceChild(base, { op: 'clone', vmid: 100, count: 1, arg: '101' });
+  const destroyer = spawnRaceChild(base, { op: 'destroy', vmid: 100, count: 1, arg: '300' });
   t.teardown(() => [cloner, destroyer].forEach((c) => c.kill()));
   await Promise.all([cloner.waitFor(/^ready$/, 20_000), destroyer.waitFor(/^ready$/, 20_000)]);
   cloner.send('go');
@@ -142,9 +108,9 @@ qemuTest.serial('a full clone holds the source: a destroy from another process w
   t.is((await kernel.guests.config(101)).config.lock, 'clone');
   destroyer.send('go');
   await Promise.all([cloner.waitFor(/^done$/, 120_000), destroyer.waitFor(/^done$/, 60_000)]);
-  const destroyed = destroyer.lines().find((l) => l.startsWith('ok ') || l.startsWith('err '))!;
+  const destroyed = resultLines(destroyer)[0]!;
   t.regex(destroyed, /^err CORRAL_ERR_LOCK_TIMEOUT .*guest:100/);
-  const cloned = cloner.lines().find((l) => l.startsWith('ok ') || l.startsWith('err '))!;
+  const cloned = resultLines(cloner)[0]!;
   t.true(cloned.startsWith('ok '), cloned);
   t.is((await kernel.guests.config(100)).vmid, 100, 'the source still exists');
   const copy = (await kernel.guests.config(101)).config;

@@ -13,7 +13,7 @@ import {
   UnavailableError,
 } from '../errors.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
-import type { LockManager } from '../locks/LockManager.js';
+import type { LockLease, LockManager } from '../locks/LockManager.js';
 import type { Logger } from '../util/Logger.js';
 import { Reverter, withReverter } from '../util/Reverter.js';
 import { assertPrivileged, checkCaller, type Caller } from '../security/Caller.js';
@@ -39,6 +39,7 @@ import { StorageConfigFile, type StorageSection } from './StorageConfigFile.js';
 import { optionToString, toStorageDefinition, validateStorageOptions } from './storageDefinitions.js';
 import { formatVolumeId, parseVolumeId, STORAGE_ID_PATTERN } from './volumeId.js';
 import { VolumeAttributes, type VolumeAttributeValues } from './VolumeAttributes.js';
+import { DISK_NAME, VolumeNameReservations } from './VolumeNameReservations.js';
 
 /** A storage with its status, as `pvesm status` lists it. Sizes in bytes. */
 export interface StorageSummary extends StorageStatus {
@@ -109,22 +110,36 @@ export interface StorageFacadeDeps {
 /** Lock timeout for storage.cfg and per-storage allocation locks, in ms. */
 const STORAGE_LOCK_TIMEOUT_MS = 60_000;
 
-const DISK_NAME = /^(?:vm|base|subvol|basevol)-(\d+)-disk-(\d+)/;
+/** Every {@link VolumeConsumer}, for the check of {@link StorageFacade.resolve}. */
+const VOLUME_CONSUMERS: readonly VolumeConsumer[] = ['host', 'qemu', 'container'];
+
+/** A chosen volume name and its reservation (release it once the volume exists or was freed). */
+interface ReservedName {
+  readonly name: string;
+  readonly reservation: LockLease;
+}
 
 /**
  * `kernel.storage`: storage definitions (storage.cfg) and every volume operation, with
  * capability checks before the driver is called and undo of multi-step operations.
  *
- * Locks: storage.cfg changes run under lock `storage.cfg`; name allocation runs under
- * `storage:<id>`. Volume ids are `storeid:volname` (see {@link parseVolumeId}). Sizes are bytes.
+ * Locks: storage.cfg changes run under lock `storage.cfg`. `storage:<id>` is held only while
+ * a new volume's name is chosen and reserved, and around the creation of small volumes
+ * (allocate, linked clone), as Proxmox holds it around `vdisk_alloc`: a full copy, an import
+ * or an upload reserves its name (see {@link VolumeNameReservations}), releases the storage
+ * lock and moves its data under the reservation alone, so a long copy never stalls the
+ * allocations of other processes. Volume ids are `storeid:volname` (see
+ * {@link parseVolumeId}). Sizes are bytes.
  */
 export class StorageFacade {
   readonly #cfg: StorageConfigFile;
   readonly #attributes: VolumeAttributes;
+  readonly #reservations: VolumeNameReservations;
 
   constructor(private readonly deps: StorageFacadeDeps) {
     this.#cfg = new StorageConfigFile(deps.store);
     this.#attributes = new VolumeAttributes(deps.store);
+    this.#reservations = new VolumeNameReservations(deps.locks);
   }
 
   // ---------------------------------------------------------------- definitions
@@ -365,8 +380,9 @@ export class StorageFacade {
 
   /**
    * Allocates a volume named like Proxmox (`vm-<vmid>-disk-<n>`, `subvol-<vmid>-disk-<n>` for
-   * container subvols). Returns the volid. Throws `StorageFullError` on a thick storage with
-   * too little space, `AlreadyExistsError` for a taken explicit name.
+   * container subvols), skipping names that a running copy or import has reserved. Returns
+   * the volid. Throws `StorageFullError` on a thick storage with too little space,
+   * `AlreadyExistsError` for a taken explicit name. Runs under `storage:<id>` (60 s wait).
    */
   async allocate(options: AllocateVolumeOptions): Promise<string> {
     const content = options.content ?? 'images';
@@ -388,9 +404,13 @@ export class StorageFacade {
           const status = await driver.status(ctx);
           if (status.availableBytes < options.sizeBytes) throw new StorageFullError(def.id, options.sizeBytes, status.availableBytes);
         }
-        const name = options.name ?? (await this.#nextDiskName(driver, ctx, options.vmid, format === 'subvol' ? 'subvol' : 'vm'));
-        const volname = await driver.allocate(ctx, { vmid: options.vmid, name, format, sizeBytes: options.sizeBytes, content });
-        return formatVolumeId(def.id, volname);
+        const { name, reservation } = await this.#chooseName(driver, ctx, { vmid: options.vmid, prefix: prefixOf(format), name: options.name, signal: options.signal });
+        try {
+          const volname = await driver.allocate(ctx, { vmid: options.vmid, name, format, sizeBytes: options.sizeBytes, content });
+          return formatVolumeId(def.id, volname);
+        } finally {
+          await reservation.release();
+        }
       },
       { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
     );
@@ -420,11 +440,19 @@ export class StorageFacade {
     await driver.resize(ctx, volname, { sizeBytes: options.sizeBytes });
   }
 
-  /** Makes a volume reachable for a consumer and says how (file, block device, QEMU spec, directory). */
-  async resolve(volid: string, options: { consumer: VolumeConsumer; snapshot?: string; signal?: AbortSignal }): Promise<VolumeAccess> {
+  /**
+   * Makes a volume reachable for a consumer and says how (file, block device, QEMU spec,
+   * directory). `consumer` defaults to `host` (what `pvesm path` answers); an unknown one is
+   * an `InvalidArgumentError` naming `consumer`.
+   */
+  async resolve(volid: string, options: { consumer?: VolumeConsumer; snapshot?: string; signal?: AbortSignal } = {}): Promise<VolumeAccess> {
+    const consumer = options.consumer ?? 'host';
+    if (!VOLUME_CONSUMERS.includes(consumer)) {
+      throw new InvalidArgumentError('consumer', `unknown volume consumer '${String(consumer)}' (expected ${VOLUME_CONSUMERS.join(', ')})`);
+    }
     const { driver, ctx, volname } = await this.#openVolume(volid, options.signal);
     await driver.activate(ctx);
-    return driver.resolve(ctx, volname, { consumer: options.consumer, snapshot: options.snapshot });
+    return driver.resolve(ctx, volname, { consumer, snapshot: options.snapshot });
   }
 
   /** Undoes what {@link resolve} mapped or mounted. */
@@ -491,10 +519,18 @@ export class StorageFacade {
     return this.deps.locks.withLock(
       `storage:${ctx.storage.id}`,
       async () => {
-        const name =
-          options.name ?? (await this.#nextDiskName(driver, ctx, options.vmid, parsed.format === 'subvol' ? 'subvol' : 'vm'));
-        const out = await driver.cloneLinked(ctx, volname, { vmid: options.vmid, name, snapshot: options.snapshot });
-        return formatVolumeId(ctx.storage.id, out);
+        const { name, reservation } = await this.#chooseName(driver, ctx, {
+          vmid: options.vmid,
+          prefix: prefixOf(parsed.format),
+          name: options.name,
+          signal: options.signal,
+        });
+        try {
+          const out = await driver.cloneLinked(ctx, volname, { vmid: options.vmid, name, snapshot: options.snapshot });
+          return formatVolumeId(ctx.storage.id, out);
+        } finally {
+          await reservation.release();
+        }
       },
       { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
     );
@@ -503,7 +539,9 @@ export class StorageFacade {
   /**
    * Full copy to any storage (the same or another type) through an export/import stream in
    * the first format both drivers speak. Returns the new volid. A failed copy frees what it
-   * created.
+   * created. The target's name is chosen and reserved under `storage:<target>` (60 s wait);
+   * the copy itself runs without that lock (the caller's guest lock and the source's shared
+   * lock protect it), so allocations on the target go on meanwhile.
    */
   async copy(volid: string, options: CopyVolumeOptions): Promise<string> {
     const src = await this.#openVolume(volid, options.signal);
@@ -526,37 +564,40 @@ export class StorageFacade {
       if (status.availableBytes < info.sizeBytes) throw new StorageFullError(dst.def.id, info.sizeBytes, status.availableBytes);
     }
     const volumeFormat = dst.driver.info.formats.includes(src.parsed.format) ? src.parsed.format : defaultFormatOf(dst.driver, dst.def);
-    return this.deps.locks.withLock(
-      `storage:${dst.def.id}`,
-      async () => {
-        const name =
-          options.name ?? (await this.#nextDiskName(dst.driver, dst.ctx, options.vmid, volumeFormat === 'subvol' ? 'subvol' : 'vm'));
-        const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-        // Errors reach the caller through the export and import promises; an 'error' event on
-        // the pipe before the import reads from it must not crash the process.
-        pipe.on('error', () => undefined);
-        const exporting = src.driver.exportVolume(src.ctx, src.volname, { format, stream: pipe, snapshot: options.snapshot });
-        exporting.catch((err: unknown) => pipe.destroy(err as Error));
-        let created: string | undefined;
-        const revert = this.#partialVolumeReverter(dst.driver, dst.ctx, options.vmid, name, () => created, options.log);
-        try {
-          const [, out] = await Promise.all([
-            exporting,
-            dst.driver
-              .importVolume(dst.ctx, { format, stream: pipe, vmid: options.vmid, name, content, volumeFormat })
-              .then((v) => (created = v)),
-          ]);
-          revert.success();
-          return formatVolumeId(dst.def.id, out);
-        } catch (err) {
-          pipe.destroy();
-          // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
-          if (!(err instanceof AlreadyExistsError)) await revert.fail();
-          throw err;
-        }
-      },
-      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
+    const { name, reservation } = await this.#reserveName(
+      dst.ctx,
+      () => this.#chooseName(dst.driver, dst.ctx, { vmid: options.vmid, prefix: prefixOf(volumeFormat), name: options.name, signal: options.signal }),
+      options.signal,
     );
+    try {
+      // The data moves under the name's reservation only, not under `storage:<id>`.
+      const dstCtx = whileReserved(dst.ctx, reservation);
+      const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+      // Errors reach the caller through the export and import promises; an 'error' event on
+      // the pipe before the import reads from it must not crash the process.
+      pipe.on('error', () => undefined);
+      const exporting = src.driver.exportVolume(src.ctx, src.volname, { format, stream: pipe, snapshot: options.snapshot });
+      exporting.catch((err: unknown) => pipe.destroy(err as Error));
+      let created: string | undefined;
+      const revert = this.#partialVolumeReverter(dst.driver, dst.ctx, options.vmid, name, () => created, options.log);
+      try {
+        const [, out] = await Promise.all([
+          exporting,
+          dst.driver
+            .importVolume(dstCtx, { format, stream: pipe, vmid: options.vmid, name, content, volumeFormat })
+            .then((v) => (created = v)),
+        ]);
+        revert.success();
+        return formatVolumeId(dst.def.id, out);
+      } catch (err) {
+        pipe.destroy();
+        // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
+        if (!(err instanceof AlreadyExistsError)) await revert.fail();
+        throw err;
+      }
+    } finally {
+      await reservation.release();
+    }
   }
 
   /** Writes a volume to a stream in a transfer format (backup, migration). */
@@ -569,7 +610,11 @@ export class StorageFacade {
     await driver.exportVolume(ctx, volname, { format: options.format, stream: options.stream, snapshot: options.snapshot });
   }
 
-  /** Creates a volume from a stream in a transfer format; returns its volid. */
+  /**
+   * Creates a volume from a stream in a transfer format; returns its volid. A failed import
+   * frees what it created. Like {@link copy}, holds `storage:<id>` only to choose and reserve
+   * the name, not while the stream is read.
+   */
   async importVolume(options: {
     storage: string;
     vmid: number;
@@ -590,26 +635,40 @@ export class StorageFacade {
     }
     await driver.activate(ctx);
     const volumeFormat = options.volumeFormat ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(driver, def));
-    return this.deps.locks.withLock(
-      `storage:${def.id}`,
-      async () => {
-        const name = options.name ?? (await this.#nextDiskName(driver, ctx, options.vmid, volumeFormat === 'subvol' ? 'subvol' : 'vm'));
-        const revert = this.#partialVolumeReverter(driver, ctx, options.vmid, name, () => undefined, options.log);
-        try {
-          const out = await driver.importVolume(ctx, { format: options.format, stream: options.stream, vmid: options.vmid, name, content, volumeFormat });
-          revert.success();
-          return formatVolumeId(def.id, out);
-        } catch (err) {
-          // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
-          if (!(err instanceof AlreadyExistsError)) await revert.fail();
-          throw err;
-        }
-      },
-      { timeoutMs: STORAGE_LOCK_TIMEOUT_MS, signal: options.signal },
+    const { name, reservation } = await this.#reserveName(
+      ctx,
+      () => this.#chooseName(driver, ctx, { vmid: options.vmid, prefix: prefixOf(volumeFormat), name: options.name, signal: options.signal }),
+      options.signal,
     );
+    try {
+      const revert = this.#partialVolumeReverter(driver, ctx, options.vmid, name, () => undefined, options.log);
+      try {
+        const out = await driver.importVolume(whileReserved(ctx, reservation), {
+          format: options.format,
+          stream: options.stream,
+          vmid: options.vmid,
+          name,
+          content,
+          volumeFormat,
+        });
+        revert.success();
+        return formatVolumeId(def.id, out);
+      } catch (err) {
+        // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
+        if (!(err instanceof AlreadyExistsError)) await revert.fail();
+        throw err;
+      }
+    } finally {
+      await reservation.release();
+    }
   }
 
-  /** Stores an iso/vztmpl/snippet file on a storage that holds that content; returns its volid. */
+  /**
+   * Stores an iso/vztmpl/snippet/backup file on a storage that holds that content; returns its
+   * volid. The file name is reserved for the upload (`AlreadyExistsError` while another
+   * upload of that name runs, or when the file exists); `storage:<id>` is not held while the
+   * stream is read.
+   */
   async upload(options: { storage: string; content: StorageContent; filename: string; stream: Readable; signal?: AbortSignal }): Promise<string> {
     const { driver, ctx, def } = await this.#open(options.storage, options.signal);
     if (!['iso', 'vztmpl', 'snippets', 'backup'].includes(options.content)) {
@@ -620,7 +679,14 @@ export class StorageFacade {
       throw new InvalidArgumentError('filename', `'${options.filename}' is not a valid file name`);
     }
     await driver.activate(ctx);
-    return formatVolumeId(def.id, await driver.uploadFile(ctx, { content: options.content, filename: options.filename, stream: options.stream }));
+    const fileName = `${options.content}/${options.filename}`;
+    const { reservation } = await this.#reserveName(ctx, () => this.#reserveExact(def.id, fileName, options.signal), options.signal);
+    try {
+      const volname = await driver.uploadFile(whileReserved(ctx, reservation), { content: options.content, filename: options.filename, stream: options.stream });
+      return formatVolumeId(def.id, volname);
+    } finally {
+      await reservation.release();
+    }
   }
 
   // ---------------------------------------------------------------- attributes
@@ -693,16 +759,55 @@ export class StorageFacade {
     }
   }
 
-  /** Smallest n such that no volume of `vmid` uses `disk-<n>` under any prefix. */
-  async #nextDiskName(driver: StorageDriver, ctx: StorageContext, vmid: number, prefix: 'vm' | 'subvol'): Promise<string> {
+  /**
+   * Chooses the name of a new volume and reserves it (see {@link VolumeNameReservations});
+   * call it under `storage:<id>`. `request.name` when given (`AlreadyExistsError` when another
+   * operation is creating it; a volume that exists is the driver's to refuse), else
+   * `<prefix>-<vmid>-disk-<n>` for the smallest n that no volume of `vmid` uses under any
+   * prefix and no one has reserved.
+   */
+  async #chooseName(
+    driver: StorageDriver,
+    ctx: StorageContext,
+    request: { vmid: number; prefix: 'vm' | 'subvol'; name?: string; signal?: AbortSignal },
+  ): Promise<ReservedName> {
+    const sid = ctx.storage.id;
+    if (request.name !== undefined) return this.#reserveExact(sid, request.name, request.signal);
     const used = new Set<number>();
-    for (const v of await driver.listVolumes(ctx, { vmid })) {
+    for (const v of await driver.listVolumes(ctx, { vmid: request.vmid })) {
       const m = DISK_NAME.exec(basename(v.volname));
-      if (m && Number(m[1]) === vmid) used.add(Number(m[2]));
+      if (m && Number(m[1]) === request.vmid) used.add(Number(m[2]));
     }
-    let n = 0;
-    while (used.has(n)) n++;
-    return `${prefix}-${vmid}-disk-${n}`;
+    for (let n = 0; ; n++) {
+      if (used.has(n)) continue;
+      const name = `${request.prefix}-${request.vmid}-disk-${n}`;
+      const reservation = await this.#reservations.tryReserve(sid, name, request.signal);
+      if (reservation) return { name, reservation };
+    }
+  }
+
+  /** Reserves exactly `name` on `sid`; `AlreadyExistsError` when another operation is creating it. */
+  async #reserveExact(sid: string, name: string, signal?: AbortSignal): Promise<ReservedName> {
+    const reservation = await this.#reservations.tryReserve(sid, name, signal);
+    if (!reservation) throw new AlreadyExistsError('volume', `${sid}:${name}`, `volume '${name}' on storage '${sid}' is being created by another operation`);
+    return { name, reservation };
+  }
+
+  /**
+   * Runs `choose` (a {@link #chooseName} or {@link #reserveExact}) under `storage:<id>`, for that
+   * moment only. When the storage lock turns out lost, the reservation is dropped again.
+   */
+  async #reserveName(ctx: StorageContext, choose: () => Promise<ReservedName>, signal: AbortSignal | undefined): Promise<ReservedName> {
+    let reserved: ReservedName | undefined;
+    try {
+      return await this.deps.locks.withLock(`storage:${ctx.storage.id}`, async () => (reserved = await choose()), {
+        timeoutMs: STORAGE_LOCK_TIMEOUT_MS,
+        signal,
+      });
+    } catch (err) {
+      await reserved?.reservation.release();
+      throw err;
+    }
   }
 
   async #findByName(driver: StorageDriver, ctx: StorageContext, vmid: number, name: string): Promise<string | undefined> {
@@ -739,6 +844,19 @@ function basename(volname: string): string {
 function defaultFormatOf(driver: StorageDriver, def: StorageDefinition): VolumeFormat {
   const own = def.options.format as VolumeFormat | undefined;
   return own !== undefined && driver.info.formats.includes(own) ? own : driver.info.defaultFormat;
+}
+
+/** The disk name prefix of a new volume of `format`. */
+function prefixOf(format: VolumeFormat): 'vm' | 'subvol' {
+  return format === 'subvol' ? 'subvol' : 'vm';
+}
+
+/**
+ * `ctx` for work done under a name's reservation: its signal also aborts when the reservation
+ * is lost, so the data never goes on flowing into a name that someone else may take.
+ */
+function whileReserved(ctx: StorageContext, reservation: LockLease): StorageContext {
+  return { ...ctx, signal: ctx.signal ? AbortSignal.any([ctx.signal, reservation.lost]) : reservation.lost };
 }
 
 function stateOf(parsed: ParsedVolname): VolumeState {

@@ -5,8 +5,11 @@
  *
  * @packageDocumentation
  */
+import type { ExecutionContext } from 'ava';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createKernel, ROOT_CALLER, type CorralPlugin, type Kernel, type KernelOptions } from '@corral/core';
+import { makeTempDir } from '@corral/core/testing';
 import { createKvmPlugin } from '@corral/plugin-kvm';
 import { lxcPlugin } from '@corral/plugin-lxc';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
@@ -25,6 +28,47 @@ export function nodeDirs(base: string): { dataDir: string; runDir: string; store
 export function openNodeKernel(base: string, extra: Partial<KernelOptions> = {}): Promise<Kernel> {
   const { dataDir, runDir } = nodeDirs(base);
   return createKernel({ node: 'testnode', dataDir, runDir, plugins: testPlugins(), ...extra });
+}
+
+/** A node of one test: its base dir (for child processes) and its kernel. */
+export interface TestNode {
+  readonly base: string;
+  readonly kernel: Kernel;
+}
+
+/**
+ * A fresh node in a private temp dir with the `local` dir storage: when the test ends, the
+ * guests it left running are stopped, the kernel is disposed and the dir removed.
+ */
+export async function openTestNode(t: ExecutionContext, prefix = 'corral-node-'): Promise<TestNode> {
+  const base = await makeTempDir(t, prefix);
+  const kernel = await openNodeKernel(base);
+  t.teardown(async () => {
+    for (const g of await kernel.guests.list().catch(() => [])) {
+      if (g.status !== 'stopped') await kernel.guests.stop(g.vmid).catch(() => undefined);
+    }
+    await kernel.dispose();
+  });
+  await addLocalStorage(kernel, base);
+  return { base, kernel };
+}
+
+/**
+ * Writes `bytes` of non-zero data over the start of the file at `path`, 4 MiB chunks, chunk
+ * `i` filled with byte `i % 255 + 1` (a copy cannot skip it as zeros, and a chunk not yet
+ * copied reads back different).
+ */
+export async function fillWithData(path: string, bytes: number): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    const chunk = Buffer.alloc(4 * 1024 * 1024);
+    for (let off = 0, i = 0; off < bytes; off += chunk.length, i++) {
+      chunk.fill((i % 255) + 1);
+      await fh.write(chunk, 0, Math.min(chunk.length, bytes - off), off);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Adds the dir storage `local` of the node under `base` (as root: a host path). */
