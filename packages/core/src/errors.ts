@@ -413,6 +413,30 @@ export class UnavailableError extends CorralError {
   }
 }
 
+/**
+ * A config write failed in a way that leaves its outcome unknown: the store reported an error
+ * and the file could not be read back to tell whether the new content landed. Code
+ * `CORRAL_ERR_UNAVAILABLE` (a subclass of {@link UnavailableError}). An operation that meets it
+ * undoes nothing that the new content could name (its volumes are kept; `guests.rescan` adopts
+ * them if the write did not land), as after a crash.
+ */
+export class WriteOutcomeUnknownError extends UnavailableError {
+  /** Always true: lets a caller recognise this error without `instanceof` across module copies. */
+  readonly outcomeUnknown = true;
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: CorralErrorOptions,
+  ) {
+    super('config-store', message, options);
+  }
+}
+
+/** True for a {@link WriteOutcomeUnknownError} (also across copies of this module). */
+export function isWriteOutcomeUnknown(err: unknown): err is WriteOutcomeUnknownError {
+  return err instanceof WriteOutcomeUnknownError || (err instanceof CorralError && (err as { outcomeUnknown?: unknown }).outcomeUnknown === true);
+}
+
 /** A peer (QMP, guest agent, daemon) broke its protocol or answered with an error. */
 export class ProtocolError extends CorralError {
   constructor(

@@ -45,6 +45,7 @@ export * from './formats/index.js';
 // config, locks, tasks, events, node
 export type { ConfigChange, ConfigFile, ConfigStore, ConfigWriteOptions } from './config/ConfigStore.js';
 export * from './config/LocalConfigStore.js';
+export { writeSettled } from './config/writeSettled.js';
 export { validateConfigPath, MAX_CONFIG_SEGMENT_BYTES } from './config/validateConfigPath.js';
 export * from './locks/LockManager.js';
 export * from './locks/LocalLockManager.js';

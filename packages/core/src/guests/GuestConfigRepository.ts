@@ -1,6 +1,8 @@
 import type { ConfigStore } from '../config/ConfigStore.js';
+import { writeSettled } from '../config/writeSettled.js';
 import type { GuestType } from '../contracts/hypervisor.js';
 import { CorralError, InvalidArgumentError, NotFoundError, ParseError } from '../errors.js';
+import { silentLogger, type Logger } from '../util/Logger.js';
 import { parseGuestDocument, serializeGuestDocument, type GuestDocument } from './GuestDocument.js';
 import { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guestConfigPaths.js';
 
@@ -39,9 +41,14 @@ export class GuestConfigRepository {
   /** Current sections (or parse errors) of listed configs by path, reused while the digest is unchanged. */
   readonly #summaryCache = new Map<string, { digest: string; current: Readonly<Record<string, string>>; error?: CorralError }>();
 
+  /**
+   * @param log where a write that reported an error but landed is reported when the caller
+   *   gives no logger of its own.
+   */
   constructor(
     private readonly store: ConfigStore,
     private readonly node: string,
+    private readonly log: Logger = silentLogger,
   ) {}
 
   /** Store path of a guest's config. */
@@ -67,9 +74,19 @@ export class GuestConfigRepository {
     return found;
   }
 
-  /** Writes a config; `expectedDigest` null means "must not exist". Returns the new digest. */
-  async write(type: GuestType, vmid: number, doc: GuestDocument, expectedDigest: string | null): Promise<string> {
-    return this.store.write(this.path(type, vmid), serializeGuestDocument(doc), { expectedDigest });
+  /**
+   * Writes a config; `expectedDigest` null means "must not exist". Returns the new digest.
+   *
+   * The outcome is decided by what is stored ({@link writeSettled}): an error after the new
+   * content landed is a warning to `log` (default: the repository's logger) and the write
+   * counts as done; an error before it is rethrown; an outcome that cannot be told is a
+   * `WriteOutcomeUnknownError`.
+   */
+  async write(type: GuestType, vmid: number, doc: GuestDocument, expectedDigest: string | null, log: Logger = this.log): Promise<string> {
+    const path = this.path(type, vmid);
+    return writeSettled(this.store, path, serializeGuestDocument(doc), { expectedDigest }, (error) =>
+      log.warn(`writing config '${path}' reported an error after the new content landed (${error.message}): the change is kept`),
+    );
   }
 
   async delete(type: GuestType, vmid: number, expectedDigest?: string): Promise<void> {

@@ -244,7 +244,7 @@ export class GuestFacade {
         g.doc.current = keepDetachedVolumes(driver, g.doc.current, next);
         g.doc.pending = {};
         g.doc.pendingDelete = [];
-        g = { ...g, digest: await ops.repo.write(g.type, vmid, g.doc, g.digest) };
+        g = { ...g, digest: await ops.repo.write(g.type, vmid, g.doc, g.digest, task.logger) };
         task.log('applied pending changes');
       }
       await driver.start(await ops.context(vmid, g.type, { log: task.logger, signal }), g.doc.current, { timeoutMs: options.timeoutMs });

@@ -99,7 +99,7 @@ export class GuestOperations {
   readonly repo: GuestConfigRepository;
 
   constructor(readonly deps: GuestFacadeDeps) {
-    this.repo = new GuestConfigRepository(deps.store, deps.node);
+    this.repo = new GuestConfigRepository(deps.store, deps.node, deps.logger);
   }
 
   /** The driver of a guest type; `UnavailableError` when no plugin provides it. */
@@ -290,12 +290,12 @@ export class GuestOperations {
       checkNotLocked(g.doc.current, vmid);
       prepare?.(g);
       g.doc.current.lock = reason;
-      const digest = await this.repo.write(g.type, vmid, g.doc, g.digest);
+      const digest = await this.repo.write(g.type, vmid, g.doc, g.digest, task.logger);
       const clearLock = async (): Promise<void> => {
         const fresh = await this.repo.get(vmid);
         if (fresh.doc.current.lock !== reason) return;
         delete fresh.doc.current.lock;
-        await this.repo.write(fresh.type, vmid, fresh.doc, fresh.digest);
+        await this.repo.write(fresh.type, vmid, fresh.doc, fresh.digest, task.logger);
       };
       try {
         await fn({ ...g, digest }, scope);
@@ -321,12 +321,19 @@ export class GuestOperations {
 
   /**
    * After a failed create or clone: removes the reservation placeholder when nothing replaced
-   * it (a config with only `lock: create`), then rethrows `err`.
+   * it (a config with only `lock: create`), then rethrows `err`. A placeholder that cannot be
+   * read or removed is a warning on `log` (the task's; default the kernel logger): it keeps
+   * the vmid taken until `destroy` removes it.
    */
-  async dropPlaceholder(type: GuestType, vmid: number, err: unknown): Promise<never> {
-    const left = await this.repo.find(vmid).catch(() => null);
-    if (left && left.doc.current.lock === 'create' && Object.keys(left.doc.current).length === 1) {
-      await this.repo.delete(type, vmid, left.digest).catch(() => undefined);
+  async dropPlaceholder(type: GuestType, vmid: number, err: unknown, log: Logger = this.deps.logger): Promise<never> {
+    const path = this.repo.path(type, vmid);
+    try {
+      const left = await this.repo.find(vmid);
+      if (left && left.doc.current.lock === 'create' && Object.keys(left.doc.current).length === 1) {
+        await this.repo.delete(type, vmid, left.digest);
+      }
+    } catch (dropError) {
+      log.warn(`the placeholder config '${path}' of guest ${vmid} stays (${(dropError as Error).message}): guests.destroy(${vmid}) removes it`);
     }
     throw err;
   }

@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 import type { ConfigStore } from '../config/ConfigStore.js';
+import { writeSettled } from '../config/writeSettled.js';
 import type { GuestType } from '../contracts/hypervisor.js';
 import { AlreadyExistsError, DigestMismatchError, InvalidArgumentError, UnavailableError } from '../errors.js';
 import { GUEST_CONFIG_DIRS, guestConfigPath } from './guestConfigPaths.js';
@@ -58,6 +59,11 @@ export interface VmidReservation {
   readonly path: string;
   /** Digest of the placeholder, for the creator's compare-and-set write. */
   readonly digest: string;
+  /**
+   * What went wrong without stopping the reservation, for the creator's task log (a claim
+   * that could not be dropped keeps its id from other creators until it goes stale).
+   */
+  readonly warnings: readonly string[];
 }
 
 function checkRange(options: AllocateVmidOptions): { min: number; max: number } {
@@ -163,6 +169,7 @@ export async function reserveVmid(store: ConfigStore, options: ReserveVmidOption
   }
   guestConfigPath(options.node, options.type, MIN_VMID); // validates the type early
   const skip = new Set<number>();
+  const warnings: string[] = [];
   for (;;) {
     let vmid: number;
     if (options.vmid !== undefined) {
@@ -176,7 +183,8 @@ export async function reserveVmid(store: ConfigStore, options: ReserveVmidOption
     const claimPath = `${VMID_RESERVATION_DIR}/${vmid}`;
     let claimDigest: string;
     try {
-      claimDigest = await store.write(
+      claimDigest = await writeSettled(
+        store,
         claimPath,
         `${JSON.stringify({ node: options.node, type: options.type, pid: process.pid, time: Date.now() })}\n`,
         { expectedDigest: null },
@@ -191,8 +199,8 @@ export async function reserveVmid(store: ConfigStore, options: ReserveVmidOption
       if (!(await existsAnywhere(store, vmid, options))) {
         const path = guestConfigPath(options.node, options.type, vmid);
         try {
-          const digest = await store.write(path, options.content ?? CREATE_PLACEHOLDER, { expectedDigest: null });
-          return { vmid, path, digest };
+          const digest = await writeSettled(store, path, options.content ?? CREATE_PLACEHOLDER, { expectedDigest: null });
+          return { vmid, path, digest, warnings };
         } catch (error) {
           if (!(error instanceof DigestMismatchError)) throw error;
         }
@@ -200,7 +208,9 @@ export async function reserveVmid(store: ConfigStore, options: ReserveVmidOption
       if (options.vmid !== undefined) throw taken();
       skip.add(vmid);
     } finally {
-      await store.delete(claimPath, { expectedDigest: claimDigest }).catch(() => undefined);
+      await store
+        .delete(claimPath, { expectedDigest: claimDigest })
+        .catch((error: Error) => warnings.push(`the reservation claim '${claimPath}' stays until it is stale: ${error.message}`));
     }
   }
 }

@@ -71,6 +71,7 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
         task,
         () =>
           ops.withGuestLock(newid, options, task, async (signal) => {
+            for (const w of reservation.warnings) task.logger.warn(w);
             const src = await ops.repo.get(vmid);
             checkNotLocked(src.doc.current, vmid);
             let source: Record<string, string> = { ...src.doc.current };
@@ -91,7 +92,7 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
               async (revert) => {
                 revert.add(() => ops.repo.delete(type, newid, digest), `delete the config of ${newid}`);
                 doc.current = { ...next, lock: 'clone' };
-                digest = await ops.repo.write(type, newid, doc, digest);
+                digest = await ops.repo.write(type, newid, doc, digest, task.logger);
                 for (const [i, v] of volumes.entries()) {
                   task.progress(i / Math.max(1, volumes.length));
                   const target = options.storage ?? v.volid.slice(0, v.volid.indexOf(':'));
@@ -102,10 +103,10 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
                   task.log(`${v.key}: ${v.volid} -> ${made} (${full ? 'full copy' : 'linked clone'})`);
                   next[v.key] = driver.replaceVolume(v.key, source[v.key]!, made);
                   doc.current = { ...inKeyOrder(next, source), lock: 'clone' };
-                  digest = await ops.repo.write(type, newid, doc, digest);
+                  digest = await ops.repo.write(type, newid, doc, digest, task.logger);
                 }
                 doc.current = inKeyOrder(next, source);
-                await ops.repo.write(type, newid, doc, digest);
+                await ops.repo.write(type, newid, doc, digest, task.logger);
               },
               { log: task.logger },
             );
@@ -113,7 +114,7 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
             task.log(`cloned ${vmid} to ${newid}`);
           }),
         'shared',
-      ),
+      ).catch((err: unknown) => ops.dropPlaceholder(type, newid, err, task.logger)),
     )
     .catch((err: unknown) => ops.dropPlaceholder(type, newid, err));
   return { upid, vmid, newid };

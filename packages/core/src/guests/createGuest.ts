@@ -53,6 +53,7 @@ export async function createGuest(
   const upid = await ops
     .runTask('create', type, vmid, options, (task) =>
       ops.withGuestLock(vmid, options, task, async (signal) => {
+        for (const w of reservation.warnings) task.logger.warn(w);
         await ops.checkVolumeOwners(caller, driver, vmid, entries, Object.keys(entries));
         await withReverter(
           async (revert) => {
@@ -75,13 +76,13 @@ export async function createGuest(
               }
             }
             doc.current = final;
-            await ops.repo.write(type, vmid, doc, reservation.digest);
+            await ops.repo.write(type, vmid, doc, reservation.digest, task.logger);
           },
           { log: task.logger },
         );
         ops.deps.events.emit('guest:config', { vmid, type });
         task.log(`created ${type} guest ${vmid}`);
-      }),
+      }).catch((err: unknown) => ops.dropPlaceholder(type, vmid, err, task.logger)),
     )
     .catch((err: unknown) => ops.dropPlaceholder(type, vmid, err));
   return { upid, vmid };

@@ -46,7 +46,7 @@ export function snapshotGuest(ops: GuestOperations, vmid: number, name: string, 
           fresh.doc.snapshots.find((s) => s.name === name),
           fresh.doc,
         );
-        await ops.repo.write(fresh.type, vmid, fresh.doc, fresh.digest);
+        await ops.repo.write(fresh.type, vmid, fresh.doc, fresh.digest, task.logger);
       };
       await withReverter(
         async (revert) => {
@@ -135,7 +135,7 @@ export function rollbackGuest(
     g.doc.current = keepDetachedVolumes(driver, g.doc.current, restored);
     g.doc.pending = {};
     g.doc.pendingDelete = [];
-    await ops.repo.write(g.type, vmid, g.doc, g.digest);
+    await ops.repo.write(g.type, vmid, g.doc, g.digest, task.logger);
     const vmstate = snap.entries.vmstate;
     if (vmstate || options.start) {
       const cur = { ...restored };
@@ -157,7 +157,7 @@ export function deleteGuestSnapshot(ops: GuestOperations, vmid: number, name: st
     const running = (await driver.status(ctx, g.doc.current)).state !== 'stopped';
     await driver.snapshotDelete(ctx, g.doc.snapshots[index]!.entries, { name, running });
     removeSnapshotSection(g.doc, name);
-    await ops.repo.write(g.type, vmid, g.doc, g.digest);
+    await ops.repo.write(g.type, vmid, g.doc, g.digest, task.logger);
     task.log(`snapshot '${name}' deleted`);
   });
 }

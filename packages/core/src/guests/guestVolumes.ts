@@ -73,8 +73,9 @@ export function volumesToFree(driver: HypervisorDriver, doc: GuestDocument, dele
 /**
  * Frees volumes after a commit, best effort: only those owned by guest `vmid` (the vmid in
  * their name, Proxmox's rule: a shared ISO or another guest's volume is never freed), a
- * missing one counts as freed, any other failure is a warning on `log`. Returns the volumes
- * that could not be freed.
+ * missing one counts as freed. A free that fails is tried once more (a busy volume, a storage
+ * hiccup) unless the volume is protected; a second failure is a warning on `log`. Returns the
+ * volumes that could not be freed.
  */
 export async function freeVolumesBestEffort<T extends { volid: string }>(ops: GuestOperations, vmid: number, volumes: readonly T[], log: Logger): Promise<T[]> {
   const failed: T[] = [];
@@ -85,7 +86,11 @@ export async function freeVolumesBestEffort<T extends { volid: string }>(ops: Gu
         log.info(`kept ${v.volid}: ${owner === undefined ? 'it belongs to no guest' : `it belongs to guest ${owner}`}`);
         continue;
       }
-      await ops.deps.storage.free(v.volid);
+      await ops.deps.storage.free(v.volid).catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'CORRAL_ERR_PROTECTED' || (err as { code?: string }).code === 'CORRAL_ERR_NOT_FOUND') throw err;
+        log.info(`freeing ${v.volid} failed (${(err as Error).message}): trying once more`);
+        return ops.deps.storage.free(v.volid);
+      });
       log.info(`freed ${v.volid}`);
     } catch (err) {
       if ((err as { code?: string }).code === 'CORRAL_ERR_NOT_FOUND') continue;

@@ -91,7 +91,7 @@ export async function rescanGuests(ops: GuestOperations, options: RescanOptions)
           resized.push({ key: v.key, volid: v.volid, sizeBytes });
         }
         if (added.length === 0 && resized.length === 0) return undefined;
-        if (!options.dryRun) await ops.repo.write(g.type, vmid, g.doc, g.digest);
+        if (!options.dryRun) await ops.repo.write(g.type, vmid, g.doc, g.digest, task.logger);
         return { vmid, added, resized };
       });
       if (!change) continue;

@@ -3,7 +3,7 @@
  * @internal
  * @packageDocumentation
  */
-import { InvalidStateError } from '../errors.js';
+import { DigestMismatchError, InvalidStateError } from '../errors.js';
 import { checkNotLocked } from '../locks/guestLock.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { isUnusedKey, managedVolumes } from './guestVolumes.js';
@@ -30,14 +30,21 @@ export function templateGuest(ops: GuestOperations, vmid: number, options: Guest
       task.log(`${v.key}: ${v.volid} -> ${base}`);
       if (base === v.volid) continue;
       g.doc.current[v.key] = driver.replaceVolume(v.key, g.doc.current[v.key]!, base);
+      // The base exists and the old name is gone: the config must say so (there is no undo of
+      // a base), so a failed write is tried once more before the guest is left naming a volume
+      // that no longer exists.
       try {
-        digest = await ops.repo.write(g.type, vmid, g.doc, digest);
+        digest = await ops.repo.write(g.type, vmid, g.doc, digest, task.logger).catch((err: Error) => {
+          if (err instanceof DigestMismatchError) throw err;
+          task.log(`writing the config after ${v.volid} became ${base} failed (${err.message}): trying once more`);
+          return ops.repo.write(g.type, vmid, g.doc, digest, task.logger);
+        });
       } catch (err) {
         task.logger.warn(`${v.volid} became ${base}, but the config naming it could not be written: ${(err as Error).message}`);
         throw err;
       }
     }
     g.doc.current.template = '1';
-    await ops.repo.write(g.type, vmid, g.doc, digest);
+    await ops.repo.write(g.type, vmid, g.doc, digest, task.logger);
   });
 }

@@ -39,7 +39,7 @@ export async function unlockGuest(ops: GuestOperations, vmid: number, options: G
     if (lock === 'snapshot') droppedSnapshots = await dropPreparedSnapshots(driver, ctx, g.doc, task.logger);
     for (const name of droppedSnapshots) task.log(`dropped the interrupted snapshot '${name}'`);
     delete g.doc.current.lock;
-    await ops.repo.write(g.type, vmid, g.doc, g.digest);
+    await ops.repo.write(g.type, vmid, g.doc, g.digest, task.logger);
     task.log(`removed lock '${lock}'`);
   });
   return { ...result, lock, droppedSnapshots };

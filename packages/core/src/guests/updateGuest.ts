@@ -90,7 +90,7 @@ async function applyChange(
         g.doc.current = keepDetachedVolumes(driver, before, after);
         g.doc.pending = {};
         g.doc.pendingDelete = [];
-        await ops.repo.write(g.type, g.vmid, g.doc, g.digest);
+        await ops.repo.write(g.type, g.vmid, g.doc, g.digest, task.logger);
         revert.success();
         applied = changed;
         return;
@@ -102,7 +102,7 @@ async function applyChange(
         if (k in after) g.doc.current[k] = after[k]!;
         else delete g.doc.current[k];
       }
-      let digest = await ops.repo.write(g.type, g.vmid, g.doc, g.digest);
+      let digest = await ops.repo.write(g.type, g.vmid, g.doc, g.digest, task.logger);
       revert.success();
       let result: { applied: readonly string[]; pending: readonly string[] };
       try {
@@ -119,7 +119,7 @@ async function applyChange(
         g.doc.pendingDelete = g.doc.pendingDelete.filter((x) => x !== k);
       }
       g.doc.current = keepDetachedVolumes(driver, g.doc.current, current);
-      if (result.applied.length > 0) digest = await ops.repo.write(g.type, g.vmid, g.doc, digest);
+      if (result.applied.length > 0) digest = await ops.repo.write(g.type, g.vmid, g.doc, digest, task.logger);
       applied = [...changed.filter(isUnusedKey), ...result.applied];
       pending = result.pending;
     },
@@ -152,7 +152,7 @@ async function freeDeletedUnused(ops: GuestOperations, g: StoredGuestConfig, toF
   try {
     const fresh = await ops.repo.get(g.vmid);
     for (const v of failed) fresh.doc.current[v.key in fresh.doc.current ? nextUnusedKey(fresh.doc.current) : v.key] = v.volid;
-    await ops.repo.write(fresh.type, g.vmid, fresh.doc, fresh.digest);
+    await ops.repo.write(fresh.type, g.vmid, fresh.doc, fresh.digest, log);
   } catch (err) {
     log.warn(`could not put back ${failed.map((v) => v.volid).join(', ')} as unused volumes: ${(err as Error).message} (guests.rescan finds them)`);
   }

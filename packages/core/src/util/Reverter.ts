@@ -1,3 +1,4 @@
+import { isWriteOutcomeUnknown } from '../errors.js';
 import type { Logger } from './Logger.js';
 
 /** Options of {@link Reverter} and {@link withReverter}. */
@@ -56,6 +57,18 @@ export class Reverter {
     this.#undos = [];
   }
 
+  /**
+   * Drops the undo steps without running them, one warning each (`kept '<label>': <why>`): for
+   * a failure whose outcome is unknown (a config write that may have landed), where undoing
+   * could free what a committed config names. What is kept is what a crash would leave.
+   */
+  abandon(why: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    for (const step of this.#undos.reverse()) this.#log?.warn(`not undone '${step.label}': ${why}`);
+    this.#undos = [];
+  }
+
   /** Runs every undo step, newest first; their errors are logged and collected, never thrown. */
   async fail(): Promise<void> {
     if (this.#done) return;
@@ -76,7 +89,9 @@ export class Reverter {
 /**
  * Runs `fn` with a fresh {@link Reverter}; when `fn` throws before calling
  * `revert.success()`, the undos run (newest first, failures logged to `options.log`) and the
- * original error is rethrown. When `fn` returns, the reverter succeeds.
+ * original error is rethrown. When `fn` returns, the reverter succeeds. When the error is a
+ * `WriteOutcomeUnknownError` (a config write that may have landed), the undos are abandoned
+ * instead ({@link Reverter.abandon}): nothing a committed config could name is freed.
  */
 export async function withReverter<T>(fn: (revert: Reverter) => Promise<T>, options: ReverterOptions = {}): Promise<T> {
   const revert = new Reverter(options);
@@ -85,7 +100,8 @@ export async function withReverter<T>(fn: (revert: Reverter) => Promise<T>, opti
     revert.success();
     return out;
   } catch (err) {
-    await revert.fail();
+    if (isWriteOutcomeUnknown(err)) revert.abandon(`whether config '${err.path}' was written is unknown (guests.unlock and guests.rescan repair what is left)`);
+    else await revert.fail();
     throw err;
   }
 }

@@ -27,6 +27,17 @@ const CONFIG_STEPS = ['write', 'delete'] as const;
 /** Hypervisor driver methods that count as steps (the driver's own multi-step work inside is not split). */
 const HYPERVISOR_STEPS = ['start', 'stop', 'applyChanges', 'populateVolumes', 'snapshotCreate', 'snapshotRollback', 'snapshotDelete', 'recover'] as const;
 
+/** Options of {@link FaultPlan.arm}. */
+export interface ArmOptions {
+  /** Fail every step from this 1-based number on (so undo steps fail too). */
+  readonly failEveryStepFrom?: number;
+  /**
+   * The failing steps do their work and then throw ("the write lands, then throws": an fsync
+   * after the rename fails). Without it a failing step throws before doing anything.
+   */
+  readonly afterTheWork?: boolean;
+}
+
 /** Which calls fail. Disarmed plans count nothing and fail nothing. */
 export class FaultPlan {
   /** The steps seen while armed, in order (`storage.allocate`, `config.write`...). */
@@ -34,12 +45,14 @@ export class FaultPlan {
   #armed = false;
   #failing = new Set<number>();
   #failAfter: number | undefined;
+  #afterTheWork = false;
 
   /** Counts from 0 again and fails the steps with these 1-based numbers (none: only count). */
-  arm(failing: Iterable<number> = [], options: { failEveryStepFrom?: number } = {}): void {
+  arm(failing: Iterable<number> = [], options: ArmOptions = {}): void {
     this.steps.length = 0;
     this.#failing = new Set(failing);
     this.#failAfter = options.failEveryStepFrom;
+    this.#afterTheWork = options.afterTheWork ?? false;
     this.#armed = true;
   }
 
@@ -47,14 +60,18 @@ export class FaultPlan {
     this.#armed = false;
   }
 
-  /** Called by the wrappers before each step; throws the injected fault when the plan says so. */
-  step(name: string): void {
-    if (!this.#armed) return;
+  /**
+   * Called by the wrappers before each step: throws the injected fault when the plan fails
+   * this step before its work; returns the fault to throw after the work otherwise (or null).
+   */
+  step(name: string): Error | null {
+    if (!this.#armed) return null;
     this.steps.push(name);
     const n = this.steps.length;
-    if (this.#failing.has(n) || (this.#failAfter !== undefined && n >= this.#failAfter)) {
-      throw new UnavailableError('fault-injection', `injected fault at step ${n} (${name})`);
-    }
+    if (!this.#failing.has(n) && !(this.#failAfter !== undefined && n >= this.#failAfter)) return null;
+    const fault = new UnavailableError('fault-injection', `injected fault ${this.#afterTheWork ? 'after the work of' : 'at'} step ${n} (${name})`);
+    if (this.#afterTheWork) return fault;
+    throw fault;
   }
 }
 
@@ -65,8 +82,10 @@ function wrap<T extends object>(target: T, prefix: string, methods: readonly str
       if (typeof value !== 'function' || !methods.includes(String(prop))) return typeof value === 'function' ? value.bind(obj) : value;
       // Every wrapped method is async: the fault is a rejection, as a real failure would be.
       return async (...args: unknown[]) => {
-        plan.step(`${prefix}.${String(prop)}`);
-        return (value as (...a: unknown[]) => unknown).apply(obj, args);
+        const after = plan.step(`${prefix}.${String(prop)}`);
+        const out = await (value as (...a: unknown[]) => unknown).apply(obj, args);
+        if (after) throw after;
+        return out;
       };
     },
   });
