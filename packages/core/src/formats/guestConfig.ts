@@ -47,8 +47,10 @@ export interface ConfigEntry {
 export interface GuestConfigSection {
   /**
    * The description (the section's `#` lines, decoded, joined with `\n`, trailing white space
-   * removed). `undefined` when the section has none. As long as it is not changed, the `#`
-   * lines are written back exactly as they were read.
+   * removed). `undefined` when the section has none, or only white space (Proxmox writes no
+   * such description), except in a VM's pending section, where `''` is qemu-server's lone `#`
+   * ("description emptied"). As long as it is not changed, the `#` lines are written back
+   * exactly as they were read.
    */
   description?: string;
   /**
@@ -101,8 +103,8 @@ const trailingComments = new WeakMap<GuestConfigSection, readonly string[]>();
 /** Configs read from a file without a final line feed: written back without one. */
 const noFinalNewline = new WeakSet<GuestConfig>();
 
-/** `#` lines as read, kept while the description they decode to is unchanged. */
-const rawDescriptions = new WeakMap<GuestConfigSection, { readonly lines: readonly string[]; readonly description: string }>();
+/** `#` lines as read, kept while the description they decode to is unchanged (`undefined` for white space only). */
+const rawDescriptions = new WeakMap<GuestConfigSection, { readonly lines: readonly string[]; readonly description: string | undefined }>();
 
 type SectionKind = 'main' | 'pending' | 'special' | 'snapshot';
 
@@ -166,7 +168,10 @@ function descriptionProblem(description: string): string | undefined {
  * @returns The sections with their entries in file order. The `#` lines before a section's
  *   first key are its description (where Proxmox writes it); `#` lines after a key (vzdump's
  *   `#qmdump#map:` lines, hand-written notes) are not, and are written back where they were.
- *   Blank lines are ignored. A pending section without entries or description is left out.
+ *   A description of only white space reads as none (as it is written), except in a VM's
+ *   pending section (`''`, qemu-server's "description emptied"); its `#` lines are still written
+ *   back as read. Blank lines are ignored. A pending section without entries or description
+ *   is left out.
  *   `key: ` (a blank, no value) reads as an empty value (Proxmox's empty `boot: `); a file
  *   without a final line feed is written back without one.
  * @throws ParseError (`line` is 1-based) for a line that is neither a comment, a `key: value`
@@ -202,8 +207,10 @@ export function parseGuestConfig<T extends GuestType>(text: string, options: Par
     if (pendingComments.length > 0) trailingComments.set(current, pendingComments);
     pendingComments = [];
     if (descText !== undefined) {
-      const description = descText.trimEnd();
-      current.description = description;
+      // What the writer writes for it: a blank description is none, except a VM's pending one.
+      const trimmed = descText.trimEnd();
+      const description = trimmed === '' && !(kind === 'pending' && type === 'qemu') ? undefined : trimmed;
+      if (description !== undefined) current.description = description;
       if (descExact) rawDescriptions.set(current, { lines: descLines, description });
     }
     descText = undefined;
@@ -327,13 +334,13 @@ function writeSection(section: GuestConfigSection, kind: SectionKind, type: Gues
   let out = '';
   const { description } = section;
   const raw = rawDescriptions.get(section);
-  if (description !== undefined) {
+  if (raw && raw.description === description) {
+    for (const line of raw.lines) out += `#${line}\n`;
+  } else if (description !== undefined) {
     if (typeof description !== 'string') {
       throw new InvalidConfigError('description', description, 'description must be a string');
     }
-    if (raw && raw.description === description) {
-      for (const line of raw.lines) out += `#${line}\n`;
-    } else if (description.trimEnd() !== '') {
+    if (description.trimEnd() !== '') {
       const problem = descriptionProblem(description);
       if (problem) throw new InvalidConfigError('description', description, problem);
       for (const line of descriptionLines(description)) {

@@ -6,9 +6,9 @@
  */
 
 function isSafeByte(byte: number): boolean {
-  // Proxmox's unsafe set is "^\x20-\x39\x3b-\x7e": control bytes, ':', DEL and every byte of a
-  // multi-byte UTF-8 character are escaped; '%' itself is not.
-  return (byte >= 0x20 && byte <= 0x39) || (byte >= 0x3b && byte <= 0x7e);
+  // Proxmox's unsafe set is "^\x20-\x24\x26-\x39\x3b-\x7e": control bytes, '%', ':', DEL and
+  // every byte of a multi-byte UTF-8 character are escaped.
+  return (byte >= 0x20 && byte <= 0x24) || (byte >= 0x26 && byte <= 0x39) || (byte >= 0x3b && byte <= 0x7e);
 }
 
 function isAscii(text: string): boolean {
@@ -24,22 +24,15 @@ function hexValue(byte: number): number {
 }
 
 /**
- * Escapes one line of text as Proxmox writes it: the text is UTF-8 encoded and every byte
- * outside printable ASCII, and `:`, becomes `%XX` (upper-case hex).
- *
- * Proxmox leaves `%` as is, so a literal `%41` would read back as `A`. Here a `%` followed by
- * two hex digits is written `%25` (which Proxmox also decodes to `%`), so that
- * {@link decodeProxmoxText} is the exact inverse; any other `%` is left as is, and text
- * without such a `%` is written exactly as Proxmox writes it.
+ * Escapes one line of text as Proxmox writes it (`PVE::ParseUtils::encode_text`, which escapes
+ * `%` since pve-common 8.2, "fix #5486"): the text is UTF-8 encoded and every byte outside
+ * printable ASCII, `%` and `:` becomes `%XX` (upper-case hex). {@link decodeProxmoxText} is
+ * its exact inverse.
  */
 export function encodeProxmoxText(text: string): string {
   const bytes = Buffer.from(text, 'utf8');
   let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i]!;
-    const escapesNext = byte === 0x25 && i + 2 < bytes.length && hexValue(bytes[i + 1]!) >= 0 && hexValue(bytes[i + 2]!) >= 0;
-    out += isSafeByte(byte) && !escapesNext ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
+  for (const byte of bytes) out += isSafeByte(byte) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   return out;
 }
 

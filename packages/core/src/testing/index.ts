@@ -7,5 +7,7 @@ export { createTestKernel, type TestKernel } from './createTestKernel.js';
 export { makeTempDir, uniqueName } from './tempDir.js';
 export { RecordingCommandRunner, type RecordedCall, type ScriptedCommand } from './RecordingCommandRunner.js';
 export { hasProgram, realComponentsRequired, realTest, requireReal, type RealTestFn } from './requireReal.js';
+export { SeededRandom } from './SeededRandom.js';
+export { runningInCi, seedsFor, testSeeds, type TestSeedOptions, type TestSeeds } from './testSeeds.js';
 export { runTool, runToolOk, type RunToolOptions, type RunToolResult } from './runTool.js';
 export { spawnChild, type Child } from './spawnChild.js';

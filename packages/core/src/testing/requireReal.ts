@@ -1,13 +1,14 @@
 import type { ExecutionContext, Implementation, TestFn } from 'ava';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { runningInCi } from './testSeeds.js';
 
 /**
  * True when real-component tests are mandatory: in CI (`CI=true`) or with
  * `CORRAL_REQUIRE_REAL=1`. Then a missing component fails the test instead of skipping it.
  */
 export function realComponentsRequired(): boolean {
-  return process.env.CI === 'true' || process.env.CORRAL_REQUIRE_REAL === '1';
+  return runningInCi() || process.env.CORRAL_REQUIRE_REAL === '1';
 }
 
 /** True when `program` is an executable on PATH (or an absolute executable path). */

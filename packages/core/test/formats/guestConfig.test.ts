@@ -107,6 +107,42 @@ test('old "description:" keys join the description', (t) => {
   t.is(serializeGuestConfig(config), '#hello%3A world\nmemory: 512\n');
 });
 
+const blankDescriptions: Array<{ description: string; type: 'qemu' | 'lxc'; input: string; read: (c: GuestConfig) => unknown; expected: unknown; written: string }> = [
+  // qemu-server writes no blank description; pve-container neither: it reads back as none.
+  { description: "'description: %0A' in a VM", type: 'qemu', input: 'description: %0A\nmemory: 512\n', read: (c) => c.description, expected: undefined, written: 'memory: 512\n' },
+  { description: "'description: %0A' in a container", type: 'lxc', input: 'description: %0A\nhostname: ct1\n', read: (c) => c.description, expected: undefined, written: 'hostname: ct1\n' },
+  {
+    description: "a blank description in a container's pending section",
+    type: 'lxc',
+    input: 'hostname: ct1\n\n[pve:pending]\ndescription: %20\nmemory: 1024\n',
+    read: (c) => c.pending,
+    expected: { entries: [{ key: 'memory', value: '1024' }] },
+    written: 'hostname: ct1\n\n[pve:pending]\nmemory: 1024\n',
+  },
+  {
+    description: 'a blank description in a snapshot',
+    type: 'lxc',
+    input: '[snap1]\ndescription: %09%0A\nsnaptime: 1\n',
+    read: (c) => c.snapshots.get('snap1')!.description,
+    expected: undefined,
+    written: '\n[snap1]\nsnaptime: 1\n',
+  },
+  // A lone '#' line is kept as written, though it reads as no description.
+  { description: "a lone '#' line", type: 'qemu', input: '#\nmemory: 512\n', read: (c) => c.description, expected: undefined, written: '#\nmemory: 512\n' },
+  // qemu-server's mark of a description being emptied: '' in a VM's [PENDING], written as a lone '#'.
+  { description: "'description: %0A' in a VM's [PENDING]", type: 'qemu', input: 'memory: 512\n\n[PENDING]\ndescription: %0A\n', read: (c) => c.pending?.description, expected: '', written: 'memory: 512\n\n[PENDING]\n#\n' },
+];
+
+for (const row of blankDescriptions) {
+  test(`a blank description reads as it is written: ${row.description}`, (t) => {
+    const config = parseGuestConfig(row.input, { type: row.type });
+    t.deepEqual(row.read(config), row.expected);
+    const written = serializeGuestConfig(config);
+    t.is(written, row.written);
+    t.deepEqual(row.read(parseGuestConfig(written, { type: row.type })), row.expected);
+  });
+}
+
 const parseErrors: Array<{ description: string; type: 'qemu' | 'lxc'; input: string; line: number; message: RegExp }> = [
   { description: 'a line that is not key: value', type: 'qemu', input: 'memory: 512\nthis is not a config line\n', line: 2, message: /unable to parse config line 'this is not a config line'/ },
   { description: 'a key without value', type: 'qemu', input: 'memory:\n', line: 1, message: /'memory' has no value/ },
@@ -140,7 +176,7 @@ test('a changed description is written with Proxmox escaping', (t) => {
   const config = parseGuestConfig(fixture('qemu-101.conf'), { type: 'qemu' });
   config.description = 'Owner: Zoë\n\n100% done\ttabbed';
   const text = serializeGuestConfig(config);
-  t.true(text.startsWith('#Owner%3A Zo%C3%AB\n#\n#100% done%09tabbed\nagent: 1,'), text.slice(0, 80));
+  t.true(text.startsWith('#Owner%3A Zo%C3%AB\n#\n#100%25 done%09tabbed\nagent: 1,'), text.slice(0, 80));
   t.is(parseGuestConfig(text, { type: 'qemu' }).description, 'Owner: Zoë\n\n100% done\ttabbed');
 });
 
@@ -233,7 +269,8 @@ test('pending delete lists', (t) => {
 });
 
 test('Proxmox text escaping', (t) => {
-  t.is(encodeProxmoxText('a:b ü\t%'), 'a%3Ab %C3%BC%09%');
+  // '%' is escaped as pve-common does since 8.2 ("fix #5486: tools: encode_text: add '%' to list of encoded characters").
+  t.is(encodeProxmoxText('a:b ü\t%'), 'a%3Ab %C3%BC%09%25');
   t.is(decodeProxmoxText('a%3ab %C3%BC%09%'), 'a:b ü\t%');
   t.is(decodeProxmoxText('100%zz%4'), '100%zz%4', 'incomplete escapes stay');
   t.is(decodeProxmoxText('%FF'), '\uFFFD', 'invalid UTF-8 becomes U+FFFD');

@@ -1,7 +1,8 @@
 /**
  * Bookkeeping of one fuzz run: every parser or serializer call goes through {@link FuzzRun.call},
- * which times it and records a failure when it throws anything but a coded `CorralError` or
- * takes longer than the bound; {@link FuzzRun.expect} records a broken property.
+ * which records a failure when it throws anything but a coded `CorralError` (and, given a time
+ * bound, as the benchmark runs it, when it takes longer); {@link FuzzRun.expect} records a
+ * broken property and {@link FuzzRun.roundTripped} counts the inputs whose round trip was checked.
  */
 import { CorralError } from '../../src/errors.js';
 
@@ -23,9 +24,14 @@ export class FuzzRun {
   calls = 0;
   slowestMs = 0;
   slowestLabel = '';
+  /** Inputs that were accepted and went through a round-trip check, by subject (e.g. `lxc conf`). */
+  readonly roundTrips = new Map<string, number>();
 
-  /** @param maxMs - Time bound of one call (a backtracking pattern exceeds it). */
-  constructor(readonly maxMs: number) {}
+  /**
+   * @param maxMs - Time bound of one call (a backtracking pattern exceeds it), or `undefined`
+   *   for none: tests assert no wall-clock bound, the parser-safety benchmark passes one.
+   */
+  constructor(readonly maxMs?: number) {}
 
   #fail(kind: string, message: string): void {
     const seen = this.kinds.get(kind) ?? 0;
@@ -48,10 +54,13 @@ export class FuzzRun {
       }
     };
     let { result, ms } = once();
-    // Up to two retries: a pause of the machine (GC, other processes) is not a backtracking
-    // pattern, which is slow every time.
-    for (let retry = 0; retry < 2 && ms > this.maxMs; retry++) ms = Math.min(ms, once().ms);
-    if (ms > this.maxMs) this.#fail(`${label}: slow`, `${label}: took ${Math.round(ms)} ms (bound ${this.maxMs} ms) on ${show(input)}`);
+    const maxMs = this.maxMs;
+    if (maxMs !== undefined) {
+      // Up to two retries: a pause of the machine (GC, other processes) is not a backtracking
+      // pattern, which is slow every time.
+      for (let retry = 0; retry < 2 && ms > maxMs; retry++) ms = Math.min(ms, once().ms);
+      if (ms > maxMs) this.#fail(`${label}: slow`, `${label}: took ${Math.round(ms)} ms (bound ${maxMs} ms) on ${show(input)}`);
+    }
     if (ms > this.slowestMs) {
       this.slowestMs = ms;
       this.slowestLabel = label;
@@ -62,6 +71,11 @@ export class FuzzRun {
       return { ok: false, error: new CorralError('CORRAL_ERR_INTERNAL', 'uncoded error') };
     }
     return result;
+  }
+
+  /** Counts one accepted input of `subject` whose round trip was checked (passed or not). */
+  roundTripped(subject: string): void {
+    this.roundTrips.set(subject, (this.roundTrips.get(subject) ?? 0) + 1);
   }
 
   /** Records a broken property unless `condition` holds. */

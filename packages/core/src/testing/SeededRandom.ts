@@ -1,6 +1,7 @@
 /**
- * A small seeded pseudo-random generator (sfc32) for the parser fuzz test: the same seed
- * gives the same sequence on every machine, so a failing case is reproduced from its seed.
+ * A small seeded pseudo-random generator (sfc32) for tests: the same seed gives the same
+ * sequence on every machine, so a failing case is reproduced from its seed. Pick the seeds
+ * with {@link testSeeds}. Not for anything secret.
  */
 export class SeededRandom {
   #a: number;
@@ -46,5 +47,14 @@ export class SeededRandom {
   /** One element of a non-empty list. */
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)]!;
+  }
+
+  /** `length` pseudo-random bytes (incompressible test data that is the same on every run). */
+  bytes(length: number): Buffer {
+    const out = Buffer.alloc(length);
+    let i = 0;
+    for (; i + 4 <= length; i += 4) out.writeUInt32LE((this.next() * 4294967296) >>> 0, i);
+    for (; i < length; i++) out[i] = this.int(256);
+    return out;
   }
 }
