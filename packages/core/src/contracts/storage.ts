@@ -304,7 +304,13 @@ export interface TransferOperations {
     volname: string,
     options: { format: TransferFormat; stream: Writable; snapshot?: string },
   ): Promise<void>;
-  /** Creates volume `options.name` from `stream` in `format`; returns its volname. */
+  /**
+   * Creates volume `options.name` from `stream` in `format`; returns its volname. Called
+   * without the storage lock (`storage:<id>`): the facade has reserved `options.name` for this
+   * call, so no other Corral operation creates that name meanwhile, while allocations of other
+   * names go on. Throws `AlreadyExistsError` when the name is taken (the facade then frees
+   * nothing); after any other error the facade frees the volume of that name, if any.
+   */
   importVolume(
     ctx: StorageContext,
     options: { format: TransferFormat; stream: Readable; vmid: number; name: string; content: StorageContent; volumeFormat: VolumeFormat },
@@ -313,7 +319,10 @@ export interface TransferOperations {
 
 /** Plain files of non-guest content (iso, vztmpl, snippets, backup). */
 export interface FileContentOperations {
-  /** Stores `stream` as `filename` of `content`; returns the volname (`iso/x.iso`...). */
+  /**
+   * Stores `stream` as `filename` of `content`; returns the volname (`iso/x.iso`...). Called
+   * without the storage lock; the facade has reserved the file name for this call.
+   */
   uploadFile(ctx: StorageContext, options: { content: StorageContent; filename: string; stream: Readable }): Promise<string>;
 }
 
