@@ -2,9 +2,14 @@
  * The privilege model: config keys and values that reach host root are refused, with
  * PermissionError naming the key, unless the caller is privileged; the default caller is not.
  * Each row is a config a portal user could pass through; the same config from a privileged
- * caller gets past the privilege check.
+ * caller is created (the guest exists and its config holds the key and value), or, for what
+ * Corral's drivers do not support, refused with the driver's coded error naming the key.
  */
 import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DEFAULT_CALLER, PermissionError, ROOT_CALLER, unprivilegedCaller, type GuestType, type Kernel } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
 import { addLocalStorage, nodeDirs, openNodeKernel } from './support/nodeKernel.js';
@@ -12,10 +17,20 @@ import { addLocalStorage, nodeDirs, openNodeKernel } from './support/nodeKernel.
 interface Row {
   readonly description: string;
   readonly type: GuestType;
+  /** The config; `HOST` in a value stands for a private host directory of the test (see {@link hostFixtures}). */
   readonly config: Record<string, string | number>;
   /** The key the PermissionError must name. */
   readonly key: string;
+  /**
+   * From root: `written` (default), the guest is created and its config holds the key with
+   * the value; `template`, the container is created from the template (a create parameter,
+   * not kept in the config); or the message of the InvalidConfigError (naming the key) of a
+   * driver that does not support the key.
+   */
+  readonly asRoot?: 'written' | 'template' | RegExp;
 }
+
+const unsupportedByQemu = /is not supported by Corral's QEMU driver/;
 
 const ct = { rootfs: 'local:0.01', unprivileged: 1, memory: 64 };
 const vm = { memory: 64, kvm: 0, vga: 'none' };
@@ -26,25 +41,25 @@ const refused: Row[] = [
   { description: 'a host block device as a disk', type: 'qemu', config: { ...vm, virtio1: '/dev/vda' }, key: 'virtio1' },
   { description: 'the host CD-ROM drive', type: 'qemu', config: { ...vm, ide2: 'cdrom,media=cdrom' }, key: 'ide2' },
   { description: 'a host serial device', type: 'qemu', config: { ...vm, serial0: '/dev/mem' }, key: 'serial0' },
-  { description: 'a host parallel port', type: 'qemu', config: { ...vm, parallel0: '/dev/parport0' }, key: 'parallel0' },
+  { description: 'a host parallel port', type: 'qemu', config: { ...vm, parallel0: '/dev/parport0' }, key: 'parallel0', asRoot: unsupportedByQemu },
   { description: 'PCI passthrough', type: 'qemu', config: { ...vm, hostpci0: '0000:01:00.0' }, key: 'hostpci0' },
-  { description: 'a host USB device', type: 'qemu', config: { ...vm, usb0: 'host=1d6b:0002' }, key: 'usb0' },
-  { description: 'a VM hook script', type: 'qemu', config: { ...vm, hookscript: 'local:snippets/hook.sh' }, key: 'hookscript' },
-  { description: 'host CPU pinning', type: 'qemu', config: { ...vm, affinity: '0-1' }, key: 'affinity' },
+  { description: 'a host USB device', type: 'qemu', config: { ...vm, usb0: 'host=1d6b:0002' }, key: 'usb0', asRoot: unsupportedByQemu },
+  { description: 'a VM hook script', type: 'qemu', config: { ...vm, hookscript: 'local:snippets/hook.sh' }, key: 'hookscript', asRoot: unsupportedByQemu },
+  { description: 'host CPU pinning', type: 'qemu', config: { ...vm, affinity: '0-1' }, key: 'affinity', asRoot: unsupportedByQemu },
   { description: 'lxc.hook.*', type: 'lxc', config: { ...ct, 'lxc.hook.pre-start': '/bin/sh -c "id > /tmp/pwned"' }, key: 'lxc.hook.pre-start' },
   { description: 'lxc.include', type: 'lxc', config: { ...ct, 'lxc.include': '/etc/lxc/evil.conf' }, key: 'lxc.include' },
   { description: 'lxc.mount.entry', type: 'lxc', config: { ...ct, 'lxc.mount.entry': '/ host none bind 0 0' }, key: 'lxc.mount.entry' },
   { description: 'lxc cgroup device rules', type: 'lxc', config: { ...ct, 'lxc.cgroup.devices.allow': 'a' }, key: 'lxc.cgroup.devices.allow' },
   { description: 'an unconfined AppArmor profile', type: 'lxc', config: { ...ct, 'lxc.apparmor.profile': 'unconfined' }, key: 'lxc.apparmor.profile' },
   { description: 'a bind mount of the host root', type: 'lxc', config: { ...ct, mp0: '/,mp=/host' }, key: 'mp0' },
-  { description: 'a host directory as rootfs', type: 'lxc', config: { ...ct, rootfs: '/srv/some/host/dir' }, key: 'rootfs' },
+  { description: 'a host directory as rootfs', type: 'lxc', config: { ...ct, rootfs: 'HOST/rootfs' }, key: 'rootfs' },
   { description: 'a host device as a mount point', type: 'lxc', config: { ...ct, mp1: '/dev/sda1,mp=/mnt/disk' }, key: 'mp1' },
   { description: 'device passthrough', type: 'lxc', config: { ...ct, dev0: '/dev/kvm' }, key: 'dev0' },
   { description: 'container features beyond nesting', type: 'lxc', config: { ...ct, features: 'nesting=1,fuse=1' }, key: 'features' },
   { description: 'a container hook script', type: 'lxc', config: { ...ct, hookscript: 'local:snippets/hook.sh' }, key: 'hookscript' },
   { description: 'a privileged container (unprivileged: 0)', type: 'lxc', config: { ...ct, unprivileged: 0 }, key: 'unprivileged' },
   { description: "a privileged container (no 'unprivileged', as Proxmox's default)", type: 'lxc', config: { rootfs: 'local:0.01' }, key: 'unprivileged' },
-  { description: 'a template read from a host path', type: 'lxc', config: { ...ct, ostemplate: '/root/secret.tar.gz' }, key: 'ostemplate' },
+  { description: 'a template read from a host path', type: 'lxc', config: { ...ct, ostemplate: 'HOST/template.tar.gz' }, key: 'ostemplate', asRoot: 'template' },
 ];
 
 const allowed: Row[] = [
@@ -70,11 +85,28 @@ test('the default caller is unprivileged', (t) => {
   t.true(ROOT_CALLER.privileged);
 });
 
+/**
+ * Host paths for the rows, under `base`: `HOST/rootfs` (an empty directory) and
+ * `HOST/template.tar.gz` (a template holding `/etc/os-release` and `/corral-template-marker`).
+ * Returns `config` with `HOST` replaced.
+ */
+function hostFixtures(base: string, config: Row['config']): Row['config'] {
+  const host = join(base, 'host');
+  mkdirSync(join(host, 'rootfs'), { recursive: true });
+  mkdirSync(join(host, 'template', 'etc'), { recursive: true });
+  writeFileSync(join(host, 'template', 'etc', 'os-release'), 'ID=debian\n');
+  writeFileSync(join(host, 'template', 'corral-template-marker'), 'from the template\n');
+  execFileSync('tar', ['-czf', join(host, 'template.tar.gz'), '-C', join(host, 'template'), '.']);
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v.replace(/^HOST\//, `${host}/`) : v]));
+}
+
 for (const row of refused) {
-  test(`create: ${row.description} (${row.key}) is refused for an unprivileged caller and accepted from root`, async (t) => {
-    const { kernel } = await node(t);
+  const outcome = row.asRoot instanceof RegExp ? 'refused by the driver from root' : 'created from root';
+  test(`create: ${row.description} (${row.key}) is refused for an unprivileged caller and ${outcome}`, async (t) => {
+    const { kernel, base } = await node(t);
+    const config = hostFixtures(base, row.config);
     for (const caller of [undefined, unprivilegedCaller('alice@pve')]) {
-      const err = await t.throwsAsync(kernel.guests.create(row.type, row.config, { vmid: 100, caller }), { instanceOf: PermissionError });
+      const err = await t.throwsAsync(kernel.guests.create(row.type, config, { vmid: 100, caller }), { instanceOf: PermissionError });
       t.is(err!.code, 'CORRAL_ERR_PERMISSION');
       t.is(err!.key, row.key);
       t.regex(err!.message, new RegExp(`'${row.key.replace(/\./g, '\\.')}' needs a privileged caller`));
@@ -82,12 +114,28 @@ for (const row of refused) {
     }
     t.deepEqual(await kernel.guests.list(), [], 'nothing was created');
     t.deepEqual(await kernel.storage.listVolumes('local'), [], 'nothing was allocated');
-    // From root the privilege check passes (the config may still fail later for other reasons).
-    const asRoot = await kernel.guests.create(row.type, row.config, { vmid: 100, caller: ROOT_CALLER }).then(
-      () => undefined,
-      (e: Error) => e,
+    // From root: created with the key, or refused by a driver that does not support it.
+    if (row.asRoot instanceof RegExp) {
+      const refusal = await t.throwsAsync(kernel.guests.create(row.type, config, { vmid: 100, caller: ROOT_CALLER }), { code: 'CORRAL_ERR_INVALID_CONFIG', message: row.asRoot });
+      t.is((refusal as { key?: string } | undefined)?.key, row.key);
+      t.deepEqual(await kernel.guests.list(), [], 'nothing was created');
+      return;
+    }
+    await kernel.guests.create(row.type, config, { vmid: 100, caller: ROOT_CALLER });
+    t.deepEqual(
+      (await kernel.guests.list()).map((g) => [g.vmid, g.type]),
+      [[100, row.type]],
+      'the guest exists',
     );
-    t.false(asRoot instanceof PermissionError, String(asRoot));
+    const written = (await kernel.guests.config(100)).config;
+    if (row.asRoot === 'template') {
+      const rootfs = await kernel.storage.resolve(written.rootfs!.split(',')[0]!, { consumer: 'container' });
+      t.is(await readFile(join((rootfs as { path: string }).path, 'corral-template-marker'), 'utf8'), 'from the template\n', 'the rootfs was unpacked from the host template');
+    } else if (row.key in config) {
+      t.is(written[row.key], String(config[row.key]), `the config holds ${row.key}`);
+    } else {
+      t.false(row.key in written, `no ${row.key}: the default, as the caller asked`);
+    }
   });
 }
 
