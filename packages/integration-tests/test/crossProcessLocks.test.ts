@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kernel } from '@corral/core';
@@ -70,6 +70,12 @@ test.serial('update without a digest from two processes at once: last writer win
   t.deepEqual(refused, []);
   const tasks = await kernel.tasks.list({ limit: 200, type: 'qmconfig' });
   t.is(tasks.filter((x) => x.status === 'ok').length, 50);
+  // The children logged each grant of guest:100 while holding it: the log is the grant order.
+  const grants = (await readFile(join(base, 'guest-lock-grants.log'), 'utf8')).split('\n').filter((l) => l !== '');
+  t.is(new Set(grants).size, 50, 'every update took the guest lock');
+  t.is(new Set(grants.map((g) => g.split('-')[0])).size, 2, 'both processes wrote');
+  const last = grants.at(-1)!;
+  t.is((await kernel.guests.config(100)).config.description, last, `the value written under the last grant (${last}) won`);
 });
 
 qemuTest.serial('two processes starting one VM at once: one starts it, the other is told it runs; it keeps running', async (t) => {

@@ -1,6 +1,12 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { chmod, copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { encodeUpid, isUpid, parseUpid, processStartTicks, upidLogSubdir, type UpidFields } from '../../src/tasks/Upid.js';
+import { makeTempDir } from '../../src/testing/tempDir.js';
 
 // Format of pve-common PVE::Tools::upid_encode: "UPID:%s:%08X:%08X:%08X:%s:%s:%s:".
 const table: Array<{ description: string; fields: UpidFields; upid: string }> = [
@@ -80,9 +86,36 @@ test('log subdirectory is the last hex digit of the starttime, as /var/log/pve/t
   t.is(upidLogSubdir('UPID:n:00400000:100000001:FFFFFFF3:vzdump:200:root@pam:'), '3');
 });
 
-test('processStartTicks reads /proc/<pid>/stat field 22', (t) => {
+/** Field 22 (starttime) of /proc/<pid>/stat, parsed here without the code under test. */
+function statField22(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // "<pid> (<comm>) <state> ...": comm may hold spaces and parentheses; the greedy match ends
+  // at the last ')'. The fields after it are 3, 4, ...
+  const m = /^\d+ \((.*)\) (.*)$/s.exec(stat.trim());
+  if (!m) throw new Error(`unexpected /proc/${pid}/stat: ${stat}`);
+  return Number(m[2]!.split(/\s+/)[22 - 3]);
+}
+
+test('processStartTicks is field 22 of /proc/<pid>/stat, also for a process whose name holds spaces and parentheses', async (t) => {
   const mine = processStartTicks();
+  t.is(mine, statField22(process.pid));
   t.true(Number.isSafeInteger(mine) && mine! > 0);
   t.is(processStartTicks(process.pid), mine);
+  // A program named "x) 1 (2 3" (a copy of sleep): a parser that stops at the first ')' or
+  // counts fields from the start reads another field.
+  const dir = await makeTempDir(t, 'corral-upid-');
+  const odd = join(dir, 'x) 1 (2 3');
+  await copyFile('/bin/sleep', odd);
+  await chmod(odd, 0o755);
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const child = spawn(odd, ['600'], { stdio: 'ignore', signal: ac.signal });
+  child.on('error', () => undefined);
+  await once(child, 'spawn');
+  t.is(readFileSync(`/proc/${child.pid}/comm`, 'utf8'), 'x) 1 (2 3\n');
+  const expected = statField22(child.pid!);
+  t.is(processStartTicks(child.pid), expected);
+  // The name matters: counting fields from the start of the line lands elsewhere.
+  t.not(Number(readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(' ')[22 - 1]), expected);
   t.is(processStartTicks(2 ** 30), null);
 });
