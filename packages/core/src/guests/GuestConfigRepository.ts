@@ -1,7 +1,7 @@
-import type { ConfigStore } from '../config/ConfigStore.js';
+import type { ConfigFile, ConfigStore } from '../config/ConfigStore.js';
 import { writeSettled } from '../config/writeSettled.js';
 import type { GuestType } from '../contracts/hypervisor.js';
-import { CorralError, InvalidArgumentError, NotFoundError, ParseError } from '../errors.js';
+import { CorralError, InvalidArgumentError, NotFoundError, ParseError, UnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../util/Logger.js';
 import { parseGuestDocument, serializeGuestDocument, type GuestDocument } from './GuestDocument.js';
 import { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guestConfigPaths.js';
@@ -21,7 +21,10 @@ export interface GuestSummary {
   readonly type: GuestType;
   /** The current section (`{}` when the config cannot be read). Shared: read-only. */
   readonly current: Readonly<Record<string, string>>;
-  /** Why the config cannot be read (a `ParseError` naming the file and line), when it cannot. */
+  /**
+   * Why the config cannot be used, when it cannot: a `ParseError` naming the file and line, or
+   * the store's error (`UnavailableError`) naming the file and the reason it cannot be read.
+   */
   readonly error?: CorralError;
 }
 
@@ -103,10 +106,15 @@ export class GuestConfigRepository {
     const out: GuestSummary[] = [];
     const seen = new Set<string>();
     for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
-      for (const file of await this.store.readAll(guestConfigDir(this.node, type), '.conf')) {
+      for (const file of await this.#readConfigs(guestConfigDir(this.node, type))) {
         const vmid = Number(file.path.slice(file.path.lastIndexOf('/') + 1, -'.conf'.length));
         if (!Number.isSafeInteger(vmid)) continue;
         seen.add(file.path);
+        if ('error' in file) {
+          this.#summaryCache.delete(file.path);
+          out.push({ vmid, type, current: Object.freeze({}), error: file.error });
+          continue;
+        }
         let hit = this.#summaryCache.get(file.path);
         if (hit?.digest !== file.digest) {
           try {
@@ -122,5 +130,32 @@ export class GuestConfigRepository {
     }
     for (const path of this.#summaryCache.keys()) if (!seen.has(path)) this.#summaryCache.delete(path);
     return out.sort((a, b) => a.vmid - b.vmid);
+  }
+
+  /**
+   * Every `.conf` file of `dir` in one `readAll` (the hot path); when that fails (a file that
+   * cannot be read: EACCES, EIO), file by file, so that only the unreadable ones come back
+   * as errors naming the file and the reason.
+   */
+  async #readConfigs(dir: string): Promise<Array<ConfigFile | { path: string; error: CorralError }>> {
+    try {
+      return await this.store.readAll(dir, '.conf');
+    } catch (listError) {
+      const names = (await this.store.list(dir)).filter((n) => n.endsWith('.conf'));
+      if (names.length === 0) throw listError;
+      const out: Array<ConfigFile | { path: string; error: CorralError }> = [];
+      for (const name of names) {
+        const path = `${dir}/${name}`;
+        try {
+          const file = await this.store.read(path);
+          if (file) out.push(file);
+        } catch (error) {
+          const coded =
+            error instanceof CorralError ? error : new UnavailableError('config-store', `config '${path}' cannot be read: ${String((error as Error)?.message ?? error)}`, { cause: error });
+          out.push({ path, error: coded });
+        }
+      }
+      return out;
+    }
   }
 }

@@ -45,8 +45,9 @@ export interface GuestListEntry {
   readonly lock?: string;
   readonly tags?: string;
   /**
-   * Set when the guest's config file cannot be parsed (a coded error, usually a `ParseError`
-   * naming the file and line): the guest is listed with `status: 'unknown'` and no name, and
+   * Set when the guest's config file cannot be parsed or read (a coded error: a `ParseError`
+   * naming the file and line, or an `UnavailableError` naming a file that cannot be read, with
+   * the reason, e.g. EACCES or EIO): the guest is listed with `status: 'unknown'` and no name, and
    * the rest of the list is unaffected. Operations on the guest fail with the same error.
    */
   readonly error?: CorralError;
