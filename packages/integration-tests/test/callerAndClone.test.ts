@@ -185,3 +185,23 @@ test('an unprivileged plain-object caller keeps working and grants nothing', asy
   t.is(err!.key, 'args');
   t.false('args' in (await kernel.guests.config(100)).config);
 });
+
+test("template: a guest holding another guest's volume cannot become a template, for any caller; nothing changes", async (t) => {
+  const { kernel } = await node(t);
+  await kernel.guests.create('qemu', { ...vm, scsi0: disk }, { vmid: 101 });
+  await kernel.guests.create('qemu', { ...vm, scsi0: disk }, { vmid: 100 });
+  const other = await volumeOf(kernel, 101, 'scsi0');
+  await kernel.guests.update(100, { set: { scsi1: other } }, { caller: ROOT_CALLER });
+  const before = await kernel.guests.config(100);
+  for (const caller of [alice, ROOT_CALLER]) {
+    const err = await t.throwsAsync(kernel.guests.template(100, { caller }), { code: ErrorCodes.conflict });
+    t.regex(err!.message, /scsi1 is local:101\/vm-101-disk-0\.qcow2, a volume of guest 101/);
+  }
+  t.is((await kernel.guests.config(100)).digest, before.digest, 'the config is unchanged');
+  t.is(await volumeOf(kernel, 101, 'scsi0'), other, "guest 101's disk keeps its name");
+  t.true((await kernel.storage.listVolumes('local', { vmid: 101 })).some((v) => v.volid === other), "guest 101's disk exists");
+  // Without the foreign disk it works.
+  await kernel.guests.update(100, { delete: ['scsi1'] }, { caller: ROOT_CALLER });
+  await kernel.guests.template(100);
+  t.regex(await volumeOf(kernel, 100, 'scsi0'), /^local:100\/base-100-disk-0\.qcow2$/);
+});

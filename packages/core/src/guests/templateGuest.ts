@@ -3,7 +3,7 @@
  * @internal
  * @packageDocumentation
  */
-import { DigestMismatchError, InvalidStateError } from '../errors.js';
+import { ConflictError, DigestMismatchError, InvalidStateError } from '../errors.js';
 import { checkNotLocked } from '../locks/guestLock.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { isUnusedKey, managedVolumes } from './guestVolumes.js';
@@ -24,8 +24,17 @@ export function templateGuest(ops: GuestOperations, vmid: number, options: Guest
     // As qemu-server: the config is written after each volume turned into a base, so it names
     // the volumes that exist even when a later step fails. A base keeps its data and its guest
     // still uses it.
+    const volumes = managedVolumes(driver, g.doc.current).filter((x) => !isUnusedKey(x.key));
+    // A base is the guest's own volume renamed: another guest's volume (or a shared one) would
+    // vanish under its owner's config, so it is refused, for every caller, before any change.
+    for (const v of volumes) {
+      const owner = (await ops.deps.storage.parse(v.volid)).vmid;
+      if (owner !== vmid) {
+        throw new ConflictError(`guest ${vmid} cannot become a template: ${v.key} is ${v.volid}, ${owner === undefined ? 'a volume of no guest' : `a volume of guest ${owner}`} (only the guest's own volumes become bases)`);
+      }
+    }
     let digest = g.digest;
-    for (const v of managedVolumes(driver, g.doc.current).filter((x) => !isUnusedKey(x.key))) {
+    for (const v of volumes) {
       const base = await ops.deps.storage.createBase(v.volid);
       task.log(`${v.key}: ${v.volid} -> ${base}`);
       if (base === v.volid) continue;
