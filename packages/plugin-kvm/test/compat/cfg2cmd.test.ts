@@ -2,13 +2,19 @@
  * Proxmox's own qemu-server `test/cfg2cmd` corpus through Corral: each config is parsed and
  * built as Corral would start it in qemu-server's test environment (vmid 8006, its storages,
  * KVM and vhost-net present), and the argv is compared with Proxmox's expected command line by
- * family (see `argvFamilies.ts`). The per-family agreement is printed; the floors below are a
- * ratchet (raise them as the builder gets closer, never lower them). Differences that remain
- * on purpose are listed with their reasons in `docs/qemu-server-compat.md`.
+ * family (see `argvFamilies.ts`). The per-family agreement is printed. The ratchet is per
+ * config and family: the floor file (`test/fixtures/cfg2cmd-floor.json`) lists every
+ * (config, family) pair that agrees (both sides empty counts) and every config Proxmox refuses
+ * that Corral refuses; the test fails when any of them stops holding, so one config's
+ * regression cannot hide behind another's gain. New agreements are printed; add them with
+ * `CORRAL_COMPAT_UPDATE_FLOOR=1` (which rewrites the file only when nothing regressed).
+ * Differences that remain on purpose are listed with their reasons in
+ * `docs/qemu-server-compat.md`.
  *
  * Set `CORRAL_COMPAT_REPORT=<file>` to write every difference as JSON.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import type { VolumeAccess } from '@corral/core';
 import { buildQemuCommandLine, type QemuHostFeatures } from '../../src/cmdline/QemuCommandLine.js';
@@ -41,8 +47,15 @@ const HOST: QemuHostFeatures = {
 };
 const BRIDGE_MTUS: ReadonlyMap<string, number> = new Map([['vxlan_bridge', 1450]]);
 
-/** Ratchet floors: configs Proxmox builds that Corral builds too, and family comparisons that agree (percent). */
-const FLOOR = { built: 64, agreementPercent: 58, refused: 6 };
+/** The ratchet (see the module comment), in the source tree. */
+const FLOOR_FILE = fileURLToPath(new URL('../../../test/fixtures/cfg2cmd-floor.json', import.meta.url));
+
+/** The floor file's content: agreeing families by config, and the configs Corral must refuse. */
+interface AgreementFloor {
+  readonly about: string;
+  readonly refused: readonly string[];
+  readonly agree: Readonly<Record<string, readonly Family[]>>;
+}
 
 type Outcome = { readonly argv: readonly string[] } | { readonly error: string };
 
@@ -80,12 +93,17 @@ test('Proxmox cfg2cmd corpus: Corral builds what Proxmox builds, and the argv ag
   let refused = 0;
   const refusedWrongly: string[] = [];
   const acceptedWrongly: string[] = [];
+  // What agrees now, for the ratchet: families by config (both sides empty included), refused configs.
+  const agreeNow: Record<string, Family[]> = {};
+  const refusedNow: string[] = [];
   for (const c of corpus) {
     const outcome = buildCase(c);
     if (!c.expected) {
       mustRefuse++;
-      if ('error' in outcome) refused++;
-      else acceptedWrongly.push(`${c.name} (Proxmox: ${c.directives.EXPECT_ERROR ?? 'refused'})`);
+      if ('error' in outcome) {
+        refused++;
+        refusedNow.push(c.name);
+      } else acceptedWrongly.push(`${c.name} (Proxmox: ${c.directives.EXPECT_ERROR ?? 'refused'})`);
       continue;
     }
     buildable++;
@@ -99,13 +117,19 @@ test('Proxmox cfg2cmd corpus: Corral builds what Proxmox builds, and the argv ag
     const want = argvFamilies(c.expected, CORPUS_DIR);
     const got = argvFamilies(outcome.argv, CORPUS_DIR);
     const differences: Partial<Record<Family, { proxmox: string[]; corral: string[] }>> = {};
+    agreeNow[c.name] = [];
     for (const f of FAMILIES) {
-      if (want[f].length === 0 && got[f].length === 0) continue;
+      if (want[f].length === 0 && got[f].length === 0) {
+        agreeNow[c.name]!.push(f);
+        continue;
+      }
       perFamily[f].total++;
       const proxmox = missingItems(want[f], got[f]);
       const corral = missingItems(got[f], want[f]);
-      if (proxmox.length === 0 && corral.length === 0) perFamily[f].agree++;
-      else differences[f] = { proxmox, corral };
+      if (proxmox.length === 0 && corral.length === 0) {
+        perFamily[f].agree++;
+        agreeNow[c.name]!.push(f);
+      } else differences[f] = { proxmox, corral };
     }
     report.push({ name: c.name, differences });
   }
@@ -126,7 +150,23 @@ test('Proxmox cfg2cmd corpus: Corral builds what Proxmox builds, and the argv ag
   if (process.env.CORRAL_COMPAT_REPORT) writeFileSync(process.env.CORRAL_COMPAT_REPORT, JSON.stringify({ summary: lines, perFamily, cases: report }, null, 2));
 
   t.true(corpus.length > 90, 'the corpus is in the fixtures folder');
-  t.true(built >= FLOOR.built, `Corral builds ${built} of the ${buildable} configs Proxmox builds (floor ${FLOOR.built})`);
-  t.true(refused >= FLOOR.refused, `Corral refuses ${refused} of the ${mustRefuse} configs Proxmox refuses (floor ${FLOOR.refused})`);
-  t.true((100 * totals.agree) / totals.total >= FLOOR.agreementPercent, `${pct(totals)} of family comparisons agree (floor ${FLOOR.agreementPercent}%)`);
+  const floor = JSON.parse(readFileSync(FLOOR_FILE, 'utf8')) as AgreementFloor;
+  const regressions: string[] = [];
+  for (const [name, families] of Object.entries(floor.agree)) {
+    const now = new Set(agreeNow[name] ?? []);
+    const why = name in agreeNow ? '' : ` (${refusedWrongly.find((r) => r.startsWith(`${name}: `)) ?? 'not in the corpus'})`;
+    for (const f of families) if (!now.has(f)) regressions.push(`${name} × ${f}${why}`);
+  }
+  for (const name of floor.refused) if (!refusedNow.includes(name)) regressions.push(`${name}: Proxmox refuses it and Corral did, now builds it`);
+  const gained = Object.entries(agreeNow).flatMap(([name, families]) => families.filter((f) => !floor.agree[name]?.includes(f)).map((f) => `${name} × ${f}`));
+  gained.push(...refusedNow.filter((n) => !floor.refused.includes(n)).map((n) => `${n} (refused, as Proxmox)`));
+  if (gained.length > 0) t.log(`new agreements, not in the floor yet (CORRAL_COMPAT_UPDATE_FLOOR=1 adds them): ${gained.join(', ')}`);
+  if (process.env.CORRAL_COMPAT_UPDATE_FLOOR === '1' && regressions.length === 0) {
+    // One line per config, so that a diff of the floor reads config by config.
+    const agreeLines = Object.keys(agreeNow).sort().map((n) => `    ${JSON.stringify(n)}: ${JSON.stringify(agreeNow[n])}`);
+    const text = ['{', `  "about": ${JSON.stringify(floor.about)},`, `  "refused": ${JSON.stringify([...refusedNow].sort())},`, '  "agree": {', agreeLines.join(',\n'), '  }', '}', ''].join('\n');
+    writeFileSync(FLOOR_FILE, text);
+    t.log(`floor rewritten: ${FLOOR_FILE}`);
+  }
+  t.deepEqual(regressions, [], `(config × family) pairs in the floor that no longer agree:\n${regressions.join('\n')}`);
 });

@@ -69,7 +69,7 @@ test('connect times out when no agent answers, and closes the socket', async (t)
   const server = await ScriptedQmpServer.start({ dir, greeting: null, handlers: { 'guest-sync-delimited': () => undefined } });
   t.teardown(() => server.close());
   await t.throwsAsync(QgaClient.connect(server.path, { timeoutMs: 300, syncRetryMs: 100 }), { instanceOf: TimeoutError });
-  await new Promise((r) => setTimeout(r, 50));
+  await server.sessions[0]!.closedByPeer();
   t.true(server.sessions[0]!.socket.destroyed || server.sessions[0]!.socket.readableEnded);
 });
 

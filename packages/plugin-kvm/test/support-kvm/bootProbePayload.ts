@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { CommandFailedError, CommandTimeoutError, NodeCommandRunner } from '@corral/core';
+import { CommandFailedError, CommandTimeoutError, NodeCommandRunner, type CommandRunner } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
 import { QEMU_BINARY } from '../support/QemuProcess.js';
 
@@ -23,8 +23,11 @@ export interface PayloadBoot {
   readonly durationMs: number;
 }
 
-/** Runs `image` under `-accel <accel> -cpu <cpu>` with `-device isa-debug-exit` and a debug console file; QEMU is SIGKILLed after `timeoutMs`. */
-export async function bootProbePayload(t: ExecutionContext, image: Buffer, options: { accel: 'kvm' | 'tcg'; timeoutMs: number; cpu?: string }): Promise<PayloadBoot> {
+/**
+ * Runs `image` under `-accel <accel> -cpu <cpu>` with `-device isa-debug-exit` and a debug
+ * console file, through `runner` (default: a plain NodeCommandRunner); QEMU is SIGKILLed after `timeoutMs`.
+ */
+export async function bootProbePayload(t: ExecutionContext, image: Buffer, options: { accel: 'kvm' | 'tcg'; timeoutMs: number; cpu?: string; runner?: CommandRunner }): Promise<PayloadBoot> {
   const dir = await makeTempDir(t, 'corral-kvm-payload-');
   const file = join(dir, 'probe.fd');
   const stagesFile = join(dir, 'stages.log');
@@ -39,7 +42,7 @@ export async function bootProbePayload(t: ExecutionContext, image: Buffer, optio
   let timedOut = false;
   let stderr = '';
   try {
-    stderr = (await new NodeCommandRunner().run(argv, { timeoutMs: options.timeoutMs })).stderr;
+    stderr = (await (options.runner ?? new NodeCommandRunner()).run(argv, { timeoutMs: options.timeoutMs })).stderr;
   } catch (err) {
     if (err instanceof CommandTimeoutError) {
       timedOut = true;

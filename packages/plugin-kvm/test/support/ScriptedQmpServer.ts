@@ -89,6 +89,15 @@ export class ScriptedQmpSession {
   drop(): void {
     this.socket.destroy();
   }
+
+  /** Resolves once the client has closed or ended the connection (at once when it has already). */
+  async closedByPeer(): Promise<void> {
+    if (this.socket.destroyed || this.socket.readableEnded) return;
+    await new Promise<void>((resolve) => {
+      this.socket.once('end', resolve);
+      this.socket.once('close', resolve);
+    });
+  }
 }
 
 /** The scripted server; see the module comment. */

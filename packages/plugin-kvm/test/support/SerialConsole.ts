@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { createConnection, type Socket } from 'node:net';
-import { ErrorCodes, TimeoutError, isCorralError } from '@corral/core';
+import { TimeoutError } from '@corral/core';
 import { delay, waitFor } from '../../src/qmp/waitFor.js';
 
 /** A line matched by {@link SerialConsole.waitForLine}. */
@@ -31,7 +31,11 @@ export interface SerialCommandResult {
 
 /** Options of waits on the console. */
 export interface SerialWaitOptions {
-  /** Default 30 s. */
+  /**
+   * Give up after this long without any output from the guest (default 30 s): a quiet
+   * timeout, restarted by every byte the guest prints, so a guest that boots slowly on a
+   * loaded host (still printing) is waited for, and one that stalls is not.
+   */
   timeoutMs?: number;
   /** First line index to look at (see {@link SerialConsole.mark}). Default 0: all lines so far. */
   from?: number;
@@ -54,6 +58,9 @@ export class SerialConsole {
   readonly #waiters = new Set<LineWaiter>();
   #nextCommand = 1;
   #closed = false;
+  /** `Date.now()` of the last bytes received (or of the connection). */
+  #lastOutputAt = Date.now();
+  readonly #closeListeners = new Set<() => void>();
 
   private constructor(socket: Socket) {
     this.#socket = socket;
@@ -62,6 +69,7 @@ export class SerialConsole {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.#closed = true;
+      for (const l of [...this.#closeListeners]) l();
     });
   }
 
@@ -105,7 +113,8 @@ export class SerialConsole {
   /**
    * Resolves with the first line at index `from` or later that contains `pattern` (string)
    * or matches it (RegExp). Rejects with `TimeoutError` naming the pattern and showing the
-   * last lines.
+   * last lines when the guest printed nothing for `timeoutMs` (see {@link SerialWaitOptions}),
+   * or at once when the console closes (QEMU exited) before the line came.
    */
   async waitForLine(pattern: string | RegExp, options: SerialWaitOptions = {}): Promise<SerialMatch> {
     const from = options.from ?? 0;
@@ -114,18 +123,31 @@ export class SerialConsole {
       const m = matchLine(this.lines[i]!, pattern);
       if (m) return { line: this.lines[i]!, index: i, match: m, at: this.times[i]! };
     }
-    try {
-      return await waitFor<SerialMatch>(`serial line ${String(pattern)}`, { timeoutMs }, (resolve) => {
-        const waiter: LineWaiter = { pattern, from, resolve };
-        this.#waiters.add(waiter);
-        return () => this.#waiters.delete(waiter);
-      });
-    } catch (error) {
-      if (isCorralError(error, ErrorCodes.timeout)) {
-        throw new TimeoutError(`serial line ${String(pattern)}${this.#closed ? ' (serial closed)' : ''}; last lines:\n${this.tail()}`, timeoutMs);
-      }
-      throw error;
-    }
+    const what = `serial line ${String(pattern)}`;
+    const failure = (why: string): TimeoutError => new TimeoutError(`${what} (${why}); last lines:\n${this.tail()}`, timeoutMs);
+    if (this.#closed) throw failure('serial closed');
+    return waitFor<SerialMatch>(what, {}, (resolve, reject) => {
+      const waiter: LineWaiter = { pattern, from, resolve };
+      this.#waiters.add(waiter);
+      const onClose = (): void => reject(failure('serial closed: QEMU exited'));
+      this.#closeListeners.add(onClose);
+      // The quiet timeout: re-armed for what is left since the guest's last output.
+      let timer: NodeJS.Timeout;
+      const arm = (ms: number): void => {
+        timer = setTimeout(() => {
+          const quietFor = Date.now() - Math.max(this.#lastOutputAt, started);
+          if (quietFor >= timeoutMs) reject(failure(`no output for ${timeoutMs} ms`));
+          else arm(timeoutMs - quietFor);
+        }, ms);
+      };
+      const started = Date.now();
+      arm(timeoutMs);
+      return () => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        this.#closeListeners.delete(onClose);
+      };
+    });
   }
 
   /** Writes raw text to the guest's console. */
@@ -160,6 +182,7 @@ export class SerialConsole {
   }
 
   #onData(text: string): void {
+    this.#lastOutputAt = Date.now();
     const parts = (this.#partial + text).split('\n');
     this.#partial = parts.pop() ?? '';
     const now = Date.now();

@@ -69,8 +69,10 @@ export function parseNicMarker(line: string): GuestNic {
 }
 
 /**
- * Waits for CORRAL-GUEST-READY (default timeout 60 s: TCG boots in 4-8 s, more on a loaded
- * machine) and parses the boot report from the lines before it.
+ * Waits for CORRAL-GUEST-READY and parses the boot report from the lines before it. The
+ * timeout (default 60 s) is a quiet timeout: it runs only while the guest prints nothing
+ * (SeaBIOS's boot menu wait, a quiet kernel), so a slow boot on a loaded machine that keeps
+ * printing is waited for; a console that closes (QEMU exited) fails at once.
  */
 export async function readBootReport(serial: SerialConsole, options: SerialWaitOptions = {}): Promise<GuestBootReport> {
   const ready = await serial.waitForLine(/^CORRAL-GUEST-READY /, { timeoutMs: 60_000, ...options });
