@@ -11,7 +11,9 @@ import { DigestMismatchError, InvalidArgumentError, LockTimeoutError } from '../
 import { LocalLockManager } from '../../src/locks/LocalLockManager.js';
 import { acquireHostLock } from '../../src/locks/acquireHostLock.js';
 import { guestLockName } from '../../src/locks/guestLock.js';
+import { SeededRandom } from '../../src/testing/SeededRandom.js';
 import { spawnChild } from '../../src/testing/spawnChild.js';
+import { seedsFor } from '../../src/testing/testSeeds.js';
 import { crashContent, crashGeneration } from './fixtures/crashContent.js';
 
 function tempRoot(t: { teardown(fn: () => void): void }): string {
@@ -21,6 +23,11 @@ function tempRoot(t: { teardown(fn: () => void): void }): string {
 }
 
 const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
+
+/** Resolves once `condition()` holds, checking every 20 ms: the test waits for the event, ava's timeout is the only bound. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(20);
+}
 
 const badPaths: Array<{ description: string; path: string }> = [
   { description: 'empty', path: '' },
@@ -258,8 +265,10 @@ test('crash safety: writers SIGKILLed at random moments 100 times leave old or n
   const KILLS_PER_LANE = 25;
   let kills = 0;
   let midWrite = 0;
-  const started = Date.now();
+  // The kill moments are seeded: lane n draws from seed seeds[n % seeds.length] + n.
+  const seeds = seedsFor(t, { env: 'CORRAL_CONFIG_CRASH_SEED', fixed: [1] });
   const lane = async (n: number): Promise<number> => {
+    const random = new SeededRandom((seeds[n % seeds.length]! + n) >>> 0);
     const path = `${dir}/${100 + n}.conf`;
     await store.write(path, crashContent(1));
     let last = 1;
@@ -267,7 +276,7 @@ test('crash safety: writers SIGKILLed at random moments 100 times leave old or n
       const child = spawnChild(script, [root, path, String(last + 1)]);
       t.teardown(() => child.kill());
       await child.waitFor(/^ready$/);
-      await sleep(Math.random() * 25);
+      await sleep(random.next() * 25);
       child.kill();
       const { signal } = await child.exited;
       t.is(signal, 'SIGKILL');
@@ -294,7 +303,7 @@ test('crash safety: writers SIGKILLed at random moments 100 times leave old or n
     t.is(await fresh.write(`${dir}/${100 + n}.conf`, crashContent(lastGens[n]! + 1)), sha1(crashContent(lastGens[n]! + 1)));
   }
   t.true((await store.removeStaleTempFiles(dir)) >= 0);
-  t.log(`${kills} kills in ${Date.now() - started} ms, generations reached ${lastGens.join('/')}, ${midWrite} kills left a temp file (killed mid-write)`);
+  t.log(`${kills} kills, generations reached ${lastGens.join('/')}, ${midWrite} kills left a temp file (killed mid-write)`);
 });
 
 test('watch reports own writes synchronously and other writers through inotify/polling', async (t) => {
@@ -320,8 +329,7 @@ test('watch reports own writes synchronously and other writers through inotify/p
   fs.writeFileSync(join(root, 'nodes/pve1/qemu-server/100.conf'), 'changed\n');
   fs.mkdirSync(join(root, 'nodes/pve1/qemu-server/sub'));
   fs.writeFileSync(join(root, 'nodes/pve1/qemu-server/sub/1.conf'), 'deep\n');
-  const deadline = Date.now() + 3_000;
-  while (seen.length < 4 && Date.now() < deadline) await sleep(20);
+  await until(() => seen.length >= 4);
   t.deepEqual(
     seen.slice(2).sort((a, b) => a.path.localeCompare(b.path)),
     [
@@ -330,7 +338,7 @@ test('watch reports own writes synchronously and other writers through inotify/p
     ],
   );
   fs.rmSync(join(root, 'nodes/pve1/qemu-server/100.conf'));
-  while (seen.length < 5 && Date.now() < deadline + 3_000) await sleep(20);
+  await until(() => seen.length >= 5);
   t.deepEqual(seen[4], { type: 'delete', path: 'nodes/pve1/qemu-server/100.conf' });
 
   stop();
@@ -347,32 +355,7 @@ test('watch of a prefix that does not exist yet sees it appear', async (t) => {
   await store.watchesReady();
   fs.mkdirSync(join(root, 'nodes/pve9/lxc'), { recursive: true });
   fs.writeFileSync(join(root, 'nodes/pve9/lxc/300.conf'), 'x\n');
-  const deadline = Date.now() + 4_000;
-  while (seen.length === 0 && Date.now() < deadline) await sleep(20);
+  await until(() => seen.length > 0);
   t.deepEqual(seen, [{ type: 'write', path: 'nodes/pve9/lxc/300.conf', digest: sha1('x\n') }]);
 });
 
-test('readAll of 1,000 guest configs is fast when warm', async (t) => {
-  const root = tempRoot(t);
-  const store = new LocalConfigStore({ root, fsync: false });
-  const dir = 'nodes/pve1/qemu-server';
-  await Promise.all(
-    Array.from({ length: 1000 }, (_, i) =>
-      store.write(`${dir}/${100 + i}.conf`, `name: vm${i}\nmemory: 2048\ncores: 2\nnet0: virtio=BC:24:11:00:00:01,bridge=vmbr0\n`),
-    ),
-  );
-  await sleep(150); // past the racy window of fresh files
-  await store.readAll(dir, '.conf');
-  const times: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    const files = await store.readAll(dir, '.conf');
-    times.push(performance.now() - t0);
-    t.is(files.length, 1000);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[5]!;
-  t.log(`readAll 1000 warm: median ${median.toFixed(1)} ms`);
-  // The target is < 50 ms; the bound leaves room for a loaded CI machine.
-  t.true(median < 150, `median ${median} ms`);
-});

@@ -1,5 +1,6 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { AbortedError, CommandFailedError, CommandTimeoutError, ErrorCodes, InvalidArgumentError, NodeCommandRunner, NotFoundError } from '../../src/index.js';
@@ -35,19 +36,42 @@ test('okExitCodes accepts other exit codes', async (t) => {
   t.is(res.exitCode, 2);
 });
 
+/** argv of a program that writes its pid to `pidFile` and then sleeps far longer than any test runs. */
+const sleeper = (pidFile: string): string[] => ['sh', '-c', 'echo $$ > "$1"; exec sleep 100000', 'sh', pidFile];
+
+/** Asserts that the process whose pid is in `pidFile` is gone (killed and reaped). */
+async function assertGone(t: ExecutionContext, pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  t.true(pid > 1, `pid ${pid}`);
+  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `process ${pid} is gone`);
+}
+
+/** Waits until the program of {@link sleeper} runs (it wrote its pid). */
+async function started(pidFile: string): Promise<void> {
+  while (!existsSync(pidFile) || (await readFile(pidFile, 'utf8')).trim() === '') await new Promise((r) => setTimeout(r, 10));
+}
+
 test('a timeout kills the program and rejects with CommandTimeoutError', async (t) => {
-  const started = Date.now();
-  const err = await t.throwsAsync(runner.run(['sleep', '10'], { timeoutMs: 200 }), { instanceOf: CommandTimeoutError });
-  t.is(err?.timeoutMs, 200);
-  t.true(Date.now() - started < 5000);
+  const pidFile = join(await makeTempDir(t, 'corral-runner-'), 'pid');
+  // The timeout counts from the spawn; a loaded machine may start the shell later than that.
+  // Then there is no pid to check and the run is repeated with a longer timeout.
+  for (const timeoutMs of [200, 2_000, 20_000]) {
+    const err = await t.throwsAsync(runner.run(sleeper(pidFile), { timeoutMs }), { instanceOf: CommandTimeoutError });
+    t.is(err?.timeoutMs, timeoutMs);
+    if (existsSync(pidFile) && (await readFile(pidFile, 'utf8')).trim() !== '') break;
+  }
+  // The rejection came from the kill, not from the program ending by itself (it would sleep for a day).
+  await assertGone(t, pidFile);
 });
 
 test('an AbortSignal kills the program and rejects with AbortedError', async (t) => {
+  const pidFile = join(await makeTempDir(t, 'corral-runner-'), 'pid');
   const ac = new AbortController();
-  setTimeout(() => ac.abort(), 100);
-  const started = Date.now();
-  await t.throwsAsync(runner.run(['sleep', '10'], { signal: ac.signal }), { instanceOf: AbortedError });
-  t.true(Date.now() - started < 5000);
+  const run = runner.run(sleeper(pidFile), { signal: ac.signal });
+  await started(pidFile);
+  ac.abort();
+  await t.throwsAsync(run, { instanceOf: AbortedError });
+  await assertGone(t, pidFile);
   await t.throwsAsync(runner.run(['true'], { signal: ac.signal }), { instanceOf: AbortedError });
 });
 

@@ -9,7 +9,6 @@ import { InvalidConfigError } from '../../src/errors.js';
 import { parseQemuDrive } from '../../src/formats/schema/qemuDrive.js';
 import { validateLxcConfig } from '../../src/formats/schema/lxcConfig.js';
 import { validateQemuConfig } from '../../src/formats/schema/qemuConfig.js';
-import { fastestRunMs } from '../support/fastestRun.js';
 
 /** `CONFIG_LIMITS.valueLength`, spelled out so that these rows also run against older code. */
 const VALUE_LIMIT = 64 * 1024;
@@ -48,8 +47,6 @@ const refused: Array<{ description: string; key: string; input: string; expected
 for (const row of refused) {
   test(`refused, naming the key: ${row.description}`, (t) => {
     const err = t.throws(() => validateQemuConfig({ [row.key]: row.input }), { instanceOf: InvalidConfigError });
-    const ms = fastestRunMs(() => validateQemuConfig({ [row.key]: row.input }));
-    t.true(ms < 50, `${ms} ms`);
     t.is(err.key, row.key);
     t.regex(err.message, row.expected);
   });

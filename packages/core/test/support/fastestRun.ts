@@ -1,7 +1,7 @@
 /**
- * Timing for the "fails fast" checks of the parser tests: a backtracking pattern is slow on
- * every run, a pause of a busy machine (GC, other processes) on one, so the fastest of three
- * runs is what counts.
+ * Timing for the parser-safety benchmark (`bench/parser-safety.mjs`; tests assert no time): a
+ * backtracking pattern is slow on every run, a pause of a busy machine (GC, other processes)
+ * on one, so the fastest of three runs is what counts.
  */
 
 /** The fastest of `runs` runs of `fn`, in ms (errors thrown by `fn` are ignored). */
