@@ -9,8 +9,8 @@
  */
 export { createKvmPlugin, kvmPlugin, type KvmPluginOptions } from './plugin.js';
 export { QemuHypervisorDriver, type QemuDriverOptions } from './QemuHypervisorDriver.js';
-export { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type QemuCommandLineInput, type QemuHostFeatures } from './cmdline/QemuCommandLine.js';
-export { qemuBlockGraph, HOST_CDROM_ACCESS, type BlockDriveFields, type BlockdevOptions, type QemuBlockGraph } from './cmdline/QemuBlockdev.js';
+export { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type QemuCommandLineInput, type QemuHostFeatures, type OvmfFirmware } from './cmdline/QemuCommandLine.js';
+export { qemuBlockGraph, HOST_CDROM_ACCESS, type BlockDriveFields, type BlockdevOptions, type QemuBlockGraph, type BlockGraphOptions } from './cmdline/QemuBlockdev.js';
 export { tapName, renderDevice, type QemuDevice } from './cmdline/QemuDevices.js';
 export type * from './config/QemuConfig.js';
 export { parseQemuConfig, derivedMac, QEMU_METADATA_KEYS, QEMU_UNSUPPORTED_KEYS } from './config/parseQemuConfig.js';
