@@ -1,9 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
-import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, NodeCommandRunner, type StorageFullError, ROOT_CALLER } from '@corral/core';
-import { createTestKernel, hasProgram, makeTempDir, requireReal } from '@corral/core/testing';
+import { createTestKernel, hasProgram, makeTempDir, requireReal, SeededRandom } from '@corral/core/testing';
 import { bufferStream, collectStream, sizeHeader } from '@corral/storage-testkit';
 import { storageDirPlugin } from '../src/index.js';
 
@@ -32,7 +31,7 @@ test('importing more bytes than fit is StorageFullError and leaves nothing behin
   if (!requireReal(t, ['qemu-img', 'qemu-nbd'].every(hasProgram), 'qemu-utils is not installed')) return;
   const s = await smallStorage(t);
   if (!s) return;
-  const payload = Buffer.concat([sizeHeader(16 * MiB), randomBytes(16 * MiB)]);
+  const payload = Buffer.concat([sizeHeader(16 * MiB), new SeededRandom(1).bytes(16 * MiB)]);
   for (const volumeFormat of ['raw', 'qcow2'] as const) {
     const err = await t.throwsAsync<StorageFullError>(
       s.storage.importVolume({ storage: 'tiny', vmid: 100, format: 'raw+size', stream: bufferStream(payload), volumeFormat }),
@@ -58,7 +57,7 @@ test('an upload larger than the free space is StorageFullError without temporary
   const s = await smallStorage(t);
   if (!s) return;
   await t.throwsAsync(
-    s.storage.upload({ storage: 'tiny', content: 'iso', filename: 'big.iso', stream: bufferStream(randomBytes(16 * MiB)) }),
+    s.storage.upload({ storage: 'tiny', content: 'iso', filename: 'big.iso', stream: bufferStream(new SeededRandom(1).bytes(16 * MiB)) }),
     { code: ErrorCodes.storageFull },
   );
   t.deepEqual(await filesUnder(join(s.dir, 'template/iso')), []);

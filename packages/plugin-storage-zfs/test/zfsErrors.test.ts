@@ -1,8 +1,7 @@
 import test from 'ava';
 import { Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
 import { ErrorCodes, ROOT_CALLER } from '@corral/core';
-import { createTestKernel, makeTempDir } from '@corral/core/testing';
+import { createTestKernel, makeTempDir, SeededRandom } from '@corral/core/testing';
 import { storageZfsPlugin } from '../src/index.js';
 import { createZfsTestPool } from './support/ZfsTestPool.js';
 import { useZfsTestPool, zfsRealTest } from './support/zfsTestPoolFixture.js';
@@ -70,13 +69,11 @@ zfsTest('a storage whose pool went away: operations are UnavailableError naming 
   await kernel.storage.add('gone', 'zfspool', { pool: gone.pool, content: 'rootdir' }, { caller: ROOT_CALLER });
   t.true((await kernel.storage.status('gone')).active);
   await gone.destroy();
-  const started = performance.now();
   await t.throwsAsync(kernel.storage.listVolumes('gone'), { code: ErrorCodes.unavailable, message: new RegExp(`zfs pool '${gone.pool}' is not imported and could not be imported`) });
   await t.throwsAsync(kernel.storage.allocate({ storage: 'gone', vmid: 100, sizeBytes: 0, format: 'subvol', content: 'rootdir' }), { code: ErrorCodes.unavailable });
   const status = await kernel.storage.status('gone');
   t.false(status.active);
   t.is(status.totalBytes, 0);
-  t.true(performance.now() - started < 10_000, 'fails fast');
 
   const sub = await createZfsTestStorage(t, pool().pool, { storageId: 'sub' });
   await sub.destroy();
@@ -101,7 +98,7 @@ zfsTest('a full pool: a bigger allocation is StorageFullError and an import that
   const { execFileSync } = await import('node:child_process');
   const src = await makeTempDir(t, 'corral-zfsfull-src-');
   const { writeFile } = await import('node:fs/promises');
-  await writeFile(`${src}/random.bin`, randomBytes(48 * MiB));
+  await writeFile(`${src}/random.bin`, new SeededRandom(1).bytes(48 * MiB));
   const tar = execFileSync('tar', ['-cf', '-', '-C', src, '.'], { maxBuffer: 64 * MiB });
   const header = Buffer.alloc(8);
   const stream = Readable.from([header, tar]);

@@ -39,18 +39,16 @@ lxcTest.serial('clean shutdown, and a shutdown the init ignores: TimeoutError, s
   const vmid = randomVmid();
   env.track(vmid);
   await kernel.guests.create('lxc', { ostemplate: TEMPLATE, rootfs: 'local:1' }, { caller: ROOT_CALLER, vmid, start: true });
-  const started = Date.now();
   await kernel.guests.shutdown(vmid, { timeoutMs: 20_000 });
-  t.log(`busybox init shut down in ${Date.now() - started} ms`);
   t.is((await kernel.guests.status(vmid)).state, 'stopped');
 
   // busybox init ignores SIGWINCH: asked to halt with it, the container stays up.
   await kernel.guests.update(vmid, { set: { 'lxc.signal.halt': 'SIGWINCH' } }, { caller: ROOT_CALLER });
   await kernel.guests.start(vmid);
   const pid = (await kernel.guests.status(vmid)).pid;
-  const t0 = Date.now();
-  await t.throwsAsync(kernel.guests.shutdown(vmid, { timeoutMs: 1000 }), { code: 'CORRAL_ERR_TIMEOUT' });
-  t.true(Date.now() - t0 < 10_000);
+  // The shutdown gives up on its own timeout (the TimeoutError names it), leaving the container up.
+  const err = await t.throwsAsync(kernel.guests.shutdown(vmid, { timeoutMs: 1000 }), { code: 'CORRAL_ERR_TIMEOUT' });
+  t.is((err as { timeoutMs?: number } | undefined)?.timeoutMs, 1000);
   const st = await kernel.guests.status(vmid);
   t.is(st.state, 'running');
   t.is(st.pid, pid);
