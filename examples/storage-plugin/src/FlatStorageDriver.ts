@@ -231,8 +231,9 @@ function mapFsError(ctx: StorageContext, err: unknown, volname: string, requeste
 
 /**
  * True for "no space left" (ENOSPC) and "disk quota exceeded" (EDQUOT). libuv has no name for
- * EDQUOT, so Node reports it as `code: 'UNKNOWN'` with `errno: -122` on Linux: match the errno
- * number (`os.constants.errno.EDQUOT`, negated as libuv reports it), not only the name.
+ * EDQUOT, so on Linux Node reports it with `code: 'Unknown system error -122'` and
+ * `errno: -122` (seen on a btrfs qgroup limit, Node 20): match the errno number
+ * (`os.constants.errno.EDQUOT`, negated as libuv reports it), not only the name.
  */
 function isOutOfSpace(err: unknown): boolean {
   const { code, errno } = err as NodeJS.ErrnoException;

@@ -1,27 +1,11 @@
 import test from 'ava';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { createTestKernel, makeTempDir } from '@corral/core/testing';
 import { ROOT_CALLER } from '@corral/core';
 import { storageFlatPlugin } from '../src/index.js';
+import { rawSizeStream } from './rawSizeStream.js';
 
 const MiB = 1024 * 1024;
-
-/** A raw+size stream of `sizeBytes` holding `data` at `offset` and zeros elsewhere, in 1 MiB chunks. */
-function rawSizeStream(sizeBytes: number, offset: number, data: Buffer): Readable {
-  return Readable.from(
-    (function* () {
-      const header = Buffer.alloc(8);
-      header.writeBigUInt64LE(BigInt(sizeBytes));
-      yield header;
-      for (let at = 0; at < sizeBytes; at += MiB) {
-        const chunk = Buffer.alloc(Math.min(MiB, sizeBytes - at));
-        if (offset < at + chunk.length && offset + data.length > at) data.copy(chunk, Math.max(0, offset - at), Math.max(0, at - offset));
-        yield chunk;
-      }
-    })(),
-  );
-}
 
 test('an import writes only the non-zero blocks: the image stays sparse', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [storageFlatPlugin] });
