@@ -5,32 +5,30 @@
  * (the VM paused by a RAM snapshot runs again and takes the next RAM snapshot), `rescan` makes
  * orphaned volumes `unusedN`, and `destroy` frees everything the guest owned.
  *
- * The kill moments come from a seeded generator: set CORRAL_CRASH_SEED to replay a run.
+ * The kill moments are drawn from seeded generators (`testSeeds`: the fixed seed in CI, a
+ * random extra one elsewhere, both logged): set CORRAL_CRASH_SEED to replay one.
  */
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_CALLER, type Kernel } from '@corral/core';
-import { hasProgram, makeTempDir, realTest, spawnChild } from '@corral/core/testing';
+import { hasProgram, makeTempDir, realTest, SeededRandom, seedsFor, spawnChild } from '@corral/core/testing';
 import { addLocalStorage, nodeDirs, openNodeKernel, tinyVmConfig } from './support/nodeKernel.js';
 import { checkStorageInvariants } from './support/storageInvariants.js';
 
 const crashChild = new URL('./fixtures/crashChild.js', import.meta.url);
 const qemuTest = realTest(test, hasProgram('qemu-system-x86_64') && hasProgram('qemu-img'), 'qemu-system-x86_64 and qemu-img are not installed');
 const KILLS_PER_OPERATION = 12;
-const seed = Number(process.env.CORRAL_CRASH_SEED ?? Date.now() % 1_000_000);
 
-/** A small deterministic generator (mulberry32). */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/**
+ * The kill moments of one test, fractions in [0, 1): one generator per seed (seed + `offset`,
+ * so that the three operations draw differently), drawn from in turn; the seeds are logged.
+ */
+function killMoments(t: ExecutionContext, offset: number): () => number {
+  const generators = seedsFor(t, { env: 'CORRAL_CRASH_SEED', fixed: [1] }).map((seed) => new SeededRandom((seed + offset) >>> 0));
+  let draws = 0;
+  return () => generators[draws++ % generators.length]!.next();
 }
 
 /** Temp files of interrupted writes anywhere under `dir` (except task logs). */
@@ -109,8 +107,7 @@ async function measure(t: ExecutionContext, base: string, args: string[]): Promi
 
 qemuTest.serial(`SIGKILL during create, ${KILLS_PER_OPERATION} times: unlock, rescan and destroy leave nothing behind`, async (t) => {
   t.timeout(600_000);
-  const next = random(seed);
-  t.log(`seed ${seed} (CORRAL_CRASH_SEED replays it)`);
+  const next = killMoments(t, 0);
   const base = await makeTempDir(t, 'corral-crash-create-');
   const setup = await openNodeKernel(base);
   await addLocalStorage(setup, base);
@@ -133,8 +130,7 @@ qemuTest.serial(`SIGKILL during create, ${KILLS_PER_OPERATION} times: unlock, re
 
 qemuTest.serial(`SIGKILL during a full clone, ${KILLS_PER_OPERATION} times: the source is intact, the half clone goes with destroy`, async (t) => {
   t.timeout(600_000);
-  const next = random(seed + 1);
-  t.log(`seed ${seed} (CORRAL_CRASH_SEED replays it)`);
+  const next = killMoments(t, 1);
   const base = await makeTempDir(t, 'corral-crash-clone-');
   const setup = await openNodeKernel(base);
   await addLocalStorage(setup, base);
@@ -162,8 +158,7 @@ qemuTest.serial(
   `SIGKILL during a RAM snapshot, ${KILLS_PER_OPERATION} times: unlock resumes the VM, drops the half snapshot, and the next RAM snapshot works`,
   async (t) => {
     t.timeout(900_000);
-    const next = random(seed + 2);
-    t.log(`seed ${seed} (CORRAL_CRASH_SEED replays it)`);
+    const next = killMoments(t, 2);
     const base = await makeTempDir(t, 'corral-crash-snap-');
     const setup = await openNodeKernel(base);
     t.teardown(async () => {

@@ -51,6 +51,7 @@ test('the floors name every fuzz target and nothing else', (t) => {
 });
 
 test('parsers and serializers survive seeded fuzzing: coded errors only, round trips, a floor of accepted inputs per subject', (t) => {
+  t.timeout(600_000); // about 30 s per seed on a loaded 2-core machine; a hang guard, not a bound
   const cases = process.env.CORRAL_FUZZ_CASES ? Number(process.env.CORRAL_FUZZ_CASES) : 100_000;
   for (const seed of seedsFor(t, { env: 'CORRAL_FUZZ_SEED', fixed: FIXED_SEEDS })) {
     const { run, perTarget, seconds } = runParserFuzz({ seed, cases });
