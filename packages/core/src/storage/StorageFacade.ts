@@ -126,7 +126,7 @@ interface ReservedName {
  * Locks: storage.cfg changes run under lock `storage.cfg`. `storage:<id>` is held only while
  * a new volume's name is chosen and reserved, and around the creation of small volumes
  * (allocate, linked clone), as Proxmox holds it around `vdisk_alloc`: a full copy, an import
- * or an upload reserves its name (see {@link VolumeNameReservations}), releases the storage
+ * or an upload reserves its name (see `VolumeNameReservations`), releases the storage
  * lock and moves its data under the reservation alone, so a long copy never stalls the
  * allocations of other processes. Volume ids are `storeid:volname` (see
  * {@link parseVolumeId}). Sizes are bytes.
