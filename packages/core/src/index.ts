@@ -91,6 +91,7 @@ export {
   type RescanOptions,
   type RescanResult,
   type SnapshotGuestOptions,
+  type DeleteSnapshotOptions,
 } from './guests/GuestFacade.js';
 export { checkVmid } from './guests/GuestConfigRepository.js';
 export { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guests/guestConfigPaths.js';

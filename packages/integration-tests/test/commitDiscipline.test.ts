@@ -249,6 +249,16 @@ for (const op of operations) {
             `${label}: the operation succeeded and its task log does not name the fault (${logged.join(' | ')})`,
           );
         }
+        // A snapshot delete that failed leaves its section marked `snapstate: delete` (as
+        // Proxmox does: some volumes may have lost it already, so it cannot be rolled back
+        // to); deleting it again finishes it.
+        for (const l of state.leftovers) {
+          const half = /^(\d+) \[(.+)\]: snapstate delete$/.exec(l);
+          // Under a persistent lock (the store failed too), `unlock` below finishes it.
+          if (!half || state.leftovers.some((x) => x.startsWith(`${half[1]}: lock `))) continue;
+          await kernel.guests.deleteSnapshot(Number(half[1]), half[2]!);
+          state = await checkStorageInvariants(kernel);
+        }
         // A config store that fails mid-operation leaves what a crash leaves: a visible persistent
         // lock (and an unfinished snapshot section), which `unlock` repairs. Nothing else may be left.
         if (state.leftovers.length > 0) {

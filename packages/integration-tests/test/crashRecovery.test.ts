@@ -66,6 +66,7 @@ async function recover(t: ExecutionContext, base: string): Promise<Kernel> {
   for (const g of await kernel.guests.list()) if (g.lock) await kernel.guests.unlock(g.vmid, { caller: ROOT_CALLER });
   await kernel.guests.rescan({ caller: ROOT_CALLER });
   const state = await checkStorageInvariants(kernel);
+  if (state.leftovers.length > 0) for (const f of await kernel.config.readAll('nodes/testnode/qemu-server', '.conf')) t.log(f.content);
   t.deepEqual(state, { orphans: [], dangling: [], leftovers: [] });
   return kernel;
 }
@@ -179,6 +180,9 @@ qemuTest.serial(
       const kernel = await recover(t, base);
       const status = await kernel.guests.status(100);
       t.is(status.state, 'running', `snapshot #${i}: the VM runs again (QMP: ${String(status.detail?.qmpStatus)})`);
+      // Config and disks agree right after recovery: a snapshot the config lists exists on
+      // every disk it names (a rollback to it works), and no disk has one the config lacks.
+      t.deepEqual((await checkStorageInvariants(kernel)).leftovers, [], `snapshot #${i}: config and disks disagree after recovery`);
       const names = (await kernel.guests.listSnapshots(100)).map((s) => s.name);
       t.false(
         names.some((n) => n !== 'calibrate' && n !== name),

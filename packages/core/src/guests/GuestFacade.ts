@@ -17,7 +17,7 @@ import { createGuest, type CreateGuestOptions } from './createGuest.js';
 import { destroyGuest, type DestroyGuestOptions } from './destroyGuest.js';
 import type { StoredGuestConfig } from './GuestConfigRepository.js';
 import { GuestOperations, type GuestFacadeDeps, type GuestOperationOptions, type GuestTaskOp, type GuestTaskResult } from './GuestOperations.js';
-import { deleteGuestSnapshot, rollbackGuest, snapshotGuest, type SnapshotGuestOptions } from './guestSnapshots.js';
+import { deleteGuestSnapshot, rollbackGuest, snapshotGuest, type DeleteSnapshotOptions, type SnapshotGuestOptions } from './guestSnapshots.js';
 import { keepDetachedVolumes } from './guestVolumes.js';
 import { rescanGuests, type RescanOptions, type RescanResult } from './rescanGuests.js';
 import { templateGuest } from './templateGuest.js';
@@ -28,7 +28,7 @@ export type { GuestFacadeDeps, GuestOperationOptions, GuestTaskResult } from './
 export type { CloneGuestOptions } from './cloneGuest.js';
 export type { CreateGuestOptions } from './createGuest.js';
 export type { DestroyGuestOptions } from './destroyGuest.js';
-export type { SnapshotGuestOptions } from './guestSnapshots.js';
+export type { DeleteSnapshotOptions, SnapshotGuestOptions } from './guestSnapshots.js';
 export type { GuestRescanChange, RescanOptions, RescanResult } from './rescanGuests.js';
 export type { GuestUnlockResult } from './unlockGuest.js';
 export type { GuestConfigChange, GuestUpdateResult } from './updateGuest.js';
@@ -334,8 +334,11 @@ export class GuestFacade {
     return rollbackGuest(this.#ops, vmid, name, options);
   }
 
-  /** Deletes snapshot `name` from every volume and the config; children are re-parented. */
-  deleteSnapshot(vmid: number, name: string, options: GuestOperationOptions = {}): Promise<GuestTaskResult> {
+  /**
+   * Deletes snapshot `name` from every volume and the config; children are re-parented. With
+   * `force`, the section goes even when its volume snapshots cannot be deleted (warnings).
+   */
+  deleteSnapshot(vmid: number, name: string, options: DeleteSnapshotOptions = {}): Promise<GuestTaskResult> {
     return deleteGuestSnapshot(this.#ops, vmid, name, options);
   }
 

@@ -22,6 +22,8 @@ export interface SnapshotGuestOptions extends GuestOperationOptions {
 
 /** `snapstate` of a snapshot section that is being taken (Proxmox's value). */
 export const SNAPSTATE_PREPARE = 'prepare';
+/** `snapstate` of a snapshot section that is being deleted (Proxmox's value). */
+export const SNAPSTATE_DELETE = 'delete';
 
 /**
  * Takes snapshot `name` (see `GuestFacade.snapshot`). Under the guest lock, one write sets
@@ -147,39 +149,116 @@ export function rollbackGuest(
   });
 }
 
-/** Deletes snapshot `name` from every volume and the config (see `GuestFacade.deleteSnapshot`). */
-export function deleteGuestSnapshot(ops: GuestOperations, vmid: number, name: string, options: GuestOperationOptions): Promise<GuestTaskResult> {
-  return ops.persistentLockTask('delsnapshot', 'snapshot-delete', vmid, options, async (g, { task, signal }) => {
-    const index = g.doc.snapshots.findIndex((s) => s.name === name);
-    if (index < 0) throw new NotFoundError('snapshot', name, `guest ${vmid} has no snapshot '${name}'`);
-    const driver = ops.driver(g.type);
-    const ctx = await ops.context(vmid, g.type, { log: task.logger, signal });
-    const running = (await driver.status(ctx, g.doc.current)).state !== 'stopped';
-    await driver.snapshotDelete(ctx, g.doc.snapshots[index]!.entries, { name, running });
-    removeSnapshotSection(g.doc, name);
-    await ops.repo.write(g.type, vmid, g.doc, g.digest, task.logger);
-    task.log(`snapshot '${name}' deleted`);
-  });
+/** Options of {@link GuestFacade.deleteSnapshot}. */
+export interface DeleteSnapshotOptions extends GuestOperationOptions {
+  /**
+   * Remove the section from the config even when deleting the volume snapshots fails (each
+   * failure a task warning), as Proxmox's `delsnapshot --force`: for a snapshot whose disks
+   * have lost it, which could never be rolled back to.
+   */
+  readonly force?: boolean;
 }
 
 /**
- * Drops the half state an interrupted snapshot left (its `snapstate: prepare` sections): the
- * volume snapshots and RAM state volume it may have made (best effort, warnings on `log`),
- * then the sections themselves. Runs under the guest lock (the facade's `unlock`).
+ * Deletes snapshot `name` from every volume and the config (see `GuestFacade.deleteSnapshot`).
+ * The write that takes the `snapshot-delete` lock also marks the section `snapstate: delete`
+ * (Proxmox's protocol), so a crash leaves a section `unlock` finishes deleting.
  */
-export async function dropPreparedSnapshots(driver: HypervisorDriver, ctx: GuestContext, doc: GuestDocument, log: Logger): Promise<string[]> {
+export function deleteGuestSnapshot(ops: GuestOperations, vmid: number, name: string, options: DeleteSnapshotOptions): Promise<GuestTaskResult> {
+  return ops.persistentLockTask(
+    'delsnapshot',
+    'snapshot-delete',
+    vmid,
+    options,
+    async (g, { task, signal }) => {
+      const index = g.doc.snapshots.findIndex((s) => s.name === name);
+      const driver = ops.driver(g.type);
+      const ctx = await ops.context(vmid, g.type, { log: task.logger, signal });
+      const running = (await driver.status(ctx, g.doc.current)).state !== 'stopped';
+      const entries = g.doc.snapshots[index]!.entries;
+      try {
+        await driver.snapshotDelete(ctx, entries, { name, running });
+      } catch (err) {
+        if (!options.force) throw err;
+        task.logger.warn(`snapshot '${name}': deleting the volume snapshots failed (${(err as Error).message}); the section goes anyway (force)`);
+        // The driver stopped at its first failure: a stopped guest's other volumes are cleaned
+        // through storage, one by one (a running guest's images are QEMU's to change).
+        if (!running) await deleteVolumeSnapshotsBestEffort(ops, driver, entries, name, task.logger);
+      }
+      removeSnapshotSection(g.doc, name);
+      await ops.repo.write(g.type, vmid, g.doc, g.digest, task.logger);
+      task.log(`snapshot '${name}' deleted`);
+    },
+    (g) => {
+      const snap = g.doc.snapshots.find((s) => s.name === name);
+      if (!snap) throw new NotFoundError('snapshot', name, `guest ${vmid} has no snapshot '${name}'`);
+      snap.entries.snapstate = SNAPSTATE_DELETE;
+    },
+  );
+}
+
+/**
+ * Makes config and volumes agree again after an interrupted snapshot operation (the facade's
+ * `unlock` of `lock: snapshot` or `snapshot-delete`), under the guest lock:
+ * - a section being taken (`snapstate: prepare`) or deleted (`snapstate: delete`) is deleted
+ *   with what it made or what is left of it;
+ * - a finished section whose disks do not all have the snapshot (it could never be rolled back
+ *   to) is deleted the same way, with a warning naming the disks that lack it.
+ * Deleting volume snapshots is best effort (warnings on `log`); the sections always go.
+ *
+ * @returns the names of the sections removed from `doc` (the caller writes it).
+ */
+export async function dropBrokenSnapshots(ops: GuestOperations, driver: HypervisorDriver, ctx: GuestContext, doc: GuestDocument, log: Logger): Promise<string[]> {
   const dropped: string[] = [];
-  for (const snap of doc.snapshots.filter((s) => s.entries.snapstate === SNAPSTATE_PREPARE)) {
+  for (const snap of [...doc.snapshots]) {
+    let why: string | undefined;
+    let lost = false;
+    if (snap.entries.snapstate !== undefined) {
+      why = snap.entries.snapstate === SNAPSTATE_PREPARE ? 'interrupted while it was taken' : 'interrupted while it was deleted';
+    } else {
+      const lacking = await disksLackingSnapshot(ops, driver, snap);
+      if (lacking.length > 0) why = `${lacking.join(', ')} ${lacking.length === 1 ? 'has' : 'have'} no such snapshot`;
+      lost = true;
+    }
+    if (why === undefined) continue;
     const running = (await driver.status(ctx, doc.current)).state !== 'stopped';
     try {
       await driver.snapshotDelete(ctx, snap.entries, { name: snap.name, running });
     } catch (err) {
-      log.warn(`interrupted snapshot '${snap.name}': could not delete what it made: ${(err as Error).message}`);
+      log.warn(`snapshot '${snap.name}' (${why}): could not delete what is left of it on its volumes: ${(err as Error).message}`);
     }
     removeSnapshotSection(doc, snap.name);
+    // An interrupted operation's section is expected after a crash; a finished snapshot that
+    // its disks lost is news.
+    (lost ? log.warn : log.info).call(log, `dropped snapshot '${snap.name}': ${why}`);
     dropped.push(snap.name);
   }
   return dropped;
+}
+
+/** Deletes snapshot `name` of every disk of `entries` through storage; each failure is a warning. */
+async function deleteVolumeSnapshotsBestEffort(ops: GuestOperations, driver: HypervisorDriver, entries: Record<string, string>, name: string, log: Logger): Promise<void> {
+  for (const v of managedVolumes(driver, entries)) {
+    if (v.key === 'vmstate' || /^unused\d+$/.test(v.key)) continue;
+    await ops.deps.storage.snapshotDelete(v.volid, name).catch((err: Error) => {
+      if ((err as { code?: string }).code !== 'CORRAL_ERR_NOT_FOUND') log.warn(`snapshot '${name}' of ${v.volid} stays: ${err.message}`);
+    });
+  }
+}
+
+/** The disks (not `unusedN`, not the RAM state) of a finished section that do not list its snapshot. */
+async function disksLackingSnapshot(ops: GuestOperations, driver: HypervisorDriver, snap: GuestSnapshotSection): Promise<string[]> {
+  const lacking: string[] = [];
+  for (const v of managedVolumes(driver, snap.entries)) {
+    if (v.key === 'vmstate' || /^unused\d+$/.test(v.key)) continue;
+    const names = await ops.deps.storage.snapshotList(v.volid).then(
+      (list) => list.map((x) => x.name),
+      () => undefined,
+    );
+    // A volume whose snapshots cannot be listed (storage down) is not taken as proof of loss.
+    if (names && !names.includes(snap.name)) lacking.push(v.volid);
+  }
+  return lacking;
 }
 
 /** Removes section `name`, re-parenting its children (and the current config) to its parent. */

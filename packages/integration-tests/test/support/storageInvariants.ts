@@ -15,7 +15,8 @@ export interface StorageState {
   readonly dangling: readonly string[];
   /**
    * `vmid: lock` of configs that still carry a persistent lock, `vmid [name]: snapstate` of
-   * unfinished snapshots, and `volid@name` of volume snapshots no config has a section for.
+   * unfinished snapshots, `volid@name` of volume snapshots no config has a section for, and
+   * `volid lacks @name` of a finished snapshot section whose volume has no such snapshot.
    */
   readonly leftovers: readonly string[];
 }
@@ -27,6 +28,8 @@ export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'):
   const leftovers: string[] = [];
   /** Snapshot names each volume may have: those of the configs that name it. */
   const allowedSnapshots = new Map<string, Set<string>>();
+  /** Snapshot names each volume must have: the finished sections that name it. */
+  const requiredSnapshots = new Map<string, Set<string>>();
   for (const [type, dir] of [
     ['qemu', 'qemu-server'],
     ['lxc', 'lxc'],
@@ -43,6 +46,11 @@ export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'):
         for (const v of driver.volumes(record)) {
           if (v.isCdrom) continue;
           referenced.add(v.volid);
+          if (name !== '' && name !== 'PENDING' && !record.snapstate && v.key !== 'vmstate' && !/^unused\d+$/.test(v.key)) {
+            const required = requiredSnapshots.get(v.volid) ?? new Set<string>();
+            required.add(name);
+            requiredSnapshots.set(v.volid, required);
+          }
           const allowed = allowedSnapshots.get(v.volid) ?? new Set<string>();
           for (const n of snapshotNames) allowed.add(n);
           allowedSnapshots.set(v.volid, allowed);
@@ -56,6 +64,7 @@ export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'):
   for (const volid of onStorage) {
     const snapshots = await kernel.storage.snapshotList(volid).catch(() => []);
     for (const snap of snapshots) if (!allowedSnapshots.get(volid)?.has(snap.name)) leftovers.push(`${volid}@${snap.name}`);
+    for (const name of requiredSnapshots.get(volid) ?? []) if (!snapshots.some((s) => s.name === name)) leftovers.push(`${volid} lacks @${name}`);
   }
   return {
     orphans: [...onStorage].filter((v) => !referenced.has(v)).sort(),
