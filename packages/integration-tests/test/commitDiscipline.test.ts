@@ -317,6 +317,27 @@ test('a failed undo is a task warning naming the step, and the task ends with th
   t.regex(task.exitstatus ?? '', /injected fault at step 5/);
 });
 
+test('a placeholder config that cannot be dropped after a failed create is a task warning; unlock and destroy remove it', async (t) => {
+  const { kernel, plan } = await faultyNode(t);
+  // Steps of a create with one disk: write claim, write placeholder, delete claim, allocate,
+  // write the config (fails), free (the undo), delete the placeholder (fails).
+  let upid: string | undefined;
+  plan.arm([5, 7]);
+  await t.throwsAsync(kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 100, onTask: (u) => (upid = u) }), { message: /injected fault at step 5/ });
+  plan.disarm();
+  t.deepEqual(plan.steps.slice(3), ['storage.allocate', 'config.write', 'storage.free', 'config.delete']);
+  const warned = await warnings(kernel, upid);
+  t.true(
+    warned.some((w) => /placeholder config 'nodes\/testnode\/qemu-server\/100\.conf' of guest 100 stays \(injected fault at step 7/.test(w)),
+    warned.join(' | '),
+  );
+  t.like((await kernel.guests.list())[0], { vmid: 100, lock: 'create' });
+  await kernel.guests.unlock(100, { caller: ROOT_CALLER });
+  await kernel.guests.destroy(100, { caller: ROOT_CALLER });
+  t.deepEqual(await kernel.guests.list(), []);
+  t.deepEqual(await checkStorageInvariants(kernel), { orphans: [], dangling: [], leftovers: [] });
+});
+
 test('update: a deleted unused volume that cannot be freed (protected) stays as unusedN; the new disk stays; the task warns', async (t) => {
   const { kernel } = await faultyNode(t);
   await kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', scsi1: 'local:0.01' }, { vmid: 100 });

@@ -97,6 +97,8 @@ export type GuestTaskOp =
 /** See the module comment. @internal */
 export class GuestOperations {
   readonly repo: GuestConfigRepository;
+  /** Errors whose failed create/clone already had its placeholder handled ({@link dropPlaceholder}). */
+  readonly #placeholderTried = new WeakSet<object>();
 
   constructor(readonly deps: GuestFacadeDeps) {
     this.repo = new GuestConfigRepository(deps.store, deps.node, deps.logger);
@@ -323,9 +325,15 @@ export class GuestOperations {
    * After a failed create or clone: removes the reservation placeholder when nothing replaced
    * it (a config with only `lock: create`), then rethrows `err`. A placeholder that cannot be
    * read or removed is a warning on `log` (the task's; default the kernel logger): it keeps
-   * the vmid taken until `destroy` removes it.
+   * the vmid taken until `unlock` and `destroy` remove it.
    */
   async dropPlaceholder(type: GuestType, vmid: number, err: unknown, log: Logger = this.deps.logger): Promise<never> {
+    // Called inside the task and again by the caller of the task (for a task that never ran):
+    // one attempt per failure, so a warning that the placeholder stays remains true.
+    if (typeof err === 'object' && err !== null) {
+      if (this.#placeholderTried.has(err)) throw err;
+      this.#placeholderTried.add(err);
+    }
     const path = this.repo.path(type, vmid);
     try {
       const left = await this.repo.find(vmid);
@@ -333,7 +341,7 @@ export class GuestOperations {
         await this.repo.delete(type, vmid, left.digest);
       }
     } catch (dropError) {
-      log.warn(`the placeholder config '${path}' of guest ${vmid} stays (${(dropError as Error).message}): guests.destroy(${vmid}) removes it`);
+      log.warn(`the placeholder config '${path}' of guest ${vmid} stays (${(dropError as Error).message}): guests.unlock(${vmid}) and guests.destroy(${vmid}) remove it`);
     }
     throw err;
   }
