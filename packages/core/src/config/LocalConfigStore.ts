@@ -130,9 +130,9 @@ const watchesByRoot = new Map<string, Set<LocalConfigWatch>>();
  *   deletes those left by dead processes.
  * - Compare-and-set on the digest (SHA-1 hex of the content) under a per-file lock that is
  *   FIFO inside the process and exclusive across processes of this host
- *   ({@link HostLockManager}: flock on a file in a root-only directory, dropped by the kernel
- *   when its holder dies, so a killed writer never leaves a stale lock). WARNING: processes
- *   sharing a root must see it under the same path.
+ *   ({@link HostLockManager}: a unix socket in a root-only directory; what a killed writer
+ *   leaves is removed by the next one, so there is no stale lock). WARNING: processes sharing
+ *   a root must see it under the same path.
  * - Reads are cached by (inode, size, mtime) and checked with one stat per file; files
  *   changed in the last 100 ms are always re-read (coarse timestamps). An external writer
  *   that keeps inode, size and mtime identical (`touch -d` after an in-place edit) is not

@@ -21,13 +21,12 @@ export interface HostLockManagerOptions {
 /**
  * Named locks that hold across every process on this host (a CLI and a daemon sharing one
  * dataDir): the kernel's default {@link LockManager}. FIFO inside this process
- * ({@link LocalLockManager}, no cost beyond the host lock), then a host lock of the same mode
- * ({@link acquireHostLock}: flock on a file in a root-only directory, dropped by the kernel
- * when the holder dies, so a crashed holder never leaves a stale lock and no other local user
- * can take or block one).
+ * ({@link LocalLockManager}), then a host lock of the same mode ({@link acquireHostLock}: a
+ * unix socket in a root-only directory, so no other local user can take or block a lock; a
+ * holder that dies leaves nothing the next acquirer cannot safely remove).
  *
- * `timeoutMs` covers both waits together. Host leases are never lost. Errors as
- * {@link acquireHostLock}.
+ * `timeoutMs` covers both waits together. The lease is lost when the host lock's socket is
+ * closed under it. Errors as {@link acquireHostLock}.
  */
 export class HostLockManager extends LockManagerBase {
   readonly #local = new LocalLockManager();

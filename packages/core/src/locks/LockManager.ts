@@ -35,10 +35,10 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
  * A held lock.
  *
  * `lost` aborts, with a `LockLostError` as its reason, when the lock stops protecting its
- * holder before {@link LockLease.release}: a cluster lock whose lease expired. Work done under
- * the lock passes `lost` (combined with its own signal) to every wait and command, so it stops
- * instead of running unprotected. Locks of this host ({@link LocalLockManager},
- * {@link HostLockManager}) are never lost.
+ * holder before {@link LockLease.release}: a cluster lock whose lease expired, a host lock
+ * whose socket was closed under it. Work done under the lock passes `lost` (combined with its
+ * own signal) to every wait and command, so it stops instead of running unprotected. Locks of
+ * one process ({@link LocalLockManager}) are never lost.
  */
 export interface LockLease {
   /** The lock's name. */

@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { close, constants, open } from 'node:fs';
-import { lstat, mkdir } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { AbortedError, CommandFailedError, InternalError, LockTimeoutError, NotFoundError, UnavailableError } from '../errors.js';
+import { AbortedError, InternalError, LockTimeoutError, NotFoundError, UnavailableError } from '../errors.js';
 import { NodeCommandRunner } from '../exec/NodeCommandRunner.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import { createLease, lockAborted, validateLockArgs } from './lockArgs.js';
@@ -13,8 +15,13 @@ import type { LockLease, LockOptions } from './LockManager.js';
 const openFd = promisify(open);
 const closeFd = promisify(close);
 
-/** util-linux flock(1), which takes the lock on the descriptor it is handed. */
+/** util-linux flock(1), which takes the lock on the descriptor it is handed (stale-lock removal). */
 const FLOCK = 'flock';
+/** First and largest pause between attempts on a busy host lock, ms. */
+const RETRY_MIN_MS = 1;
+const RETRY_MAX_MS = 20;
+/** Longest unix socket path (sun_path holds 108 bytes with the final NUL). */
+const MAX_SOCKET_PATH = 107;
 /** Exit code flock(1) is told to use for "busy" (`-n`) and "timed out" (`-w`). */
 const CONFLICT_EXIT_CODE = 75;
 /** Mode of the lock directory: its owner only, so no one else can open (and lock) a lock file. */
@@ -38,15 +45,15 @@ export function defaultHostLockDirectory(): string {
 }
 
 /**
- * The lock file of lock `name` in `scope` (the scope and the name are hashed: any name, any
- * length). The file is created on first use and never deleted.
+ * The socket file that stands for lock `name` in `scope` while someone holds it (the scope
+ * and the name are hashed: any name, any length). Beside it: `<hash>.shared/` (one socket per
+ * shared holder) and `<hash>.lock` (serializes the removal of a dead holder's socket).
  * @internal
  */
 export function hostLockPath(name: string, options: { scope?: string; directory?: string } = {}): string {
   const key = options.scope === undefined ? name : `${options.scope}\0${name}`;
-  return join(options.directory ?? defaultHostLockDirectory(), `${createHash('sha1').update(key).digest('hex')}.lock`);
+  return join(options.directory ?? defaultHostLockDirectory(), `${createHash('sha1').update(key).digest('hex')}.sock`);
 }
-
 /**
  * Creates the lock directory (mode 0700) or checks the one found: a real directory (not a
  * symlink) owned by this process's effective uid, with no access for group or others.
@@ -81,7 +88,7 @@ function ensureDirectory(directory: string): Promise<void> {
   return checked;
 }
 
-/** Opens (creating if needed) the lock file; recreates the directory once if it was removed. */
+/** Opens (creating if needed) a flock file; recreates the directory once if it was removed. */
 async function openLockFile(directory: string, path: string): Promise<number> {
   const flags = constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW;
   for (let attempt = 0; ; attempt++) {
@@ -95,6 +102,148 @@ async function openLockFile(directory: string, path: string): Promise<number> {
       }
       throw new UnavailableError('host-locks', `cannot open host lock file ${path}: ${(error as Error).message}`, { cause: error });
     }
+  }
+}
+
+/**
+ * A listening unix socket that stands for a held lock. Waiters connect and stay connected: the
+ * socket's close (release, or the holder's death) wakes them at once, without polling.
+ */
+class LockSocket {
+  readonly #peers = new Set<Socket>();
+  #closing = false;
+  readonly #server: Server;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  /** Listens at `path` (which must not exist). */
+  static listen(path: string): Promise<LockSocket> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      const lock = new LockSocket(server);
+      server.on('connection', (socket) => lock.#accept(socket));
+      server.once('error', (error) => {
+        server.close();
+        reject(error);
+      });
+      server.listen({ path, exclusive: true }, () => {
+        server.unref();
+        resolve(lock);
+      });
+    });
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    this.#peers.add(socket);
+    socket.unref();
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.#peers.delete(socket));
+    // Nothing is read from waiters; discard whatever they send.
+    socket.resume();
+  }
+
+  /** Calls `listener` when the socket closes (by {@link close} or otherwise). */
+  onClose(listener: () => void): void {
+    this.#server.once('close', listener);
+  }
+
+  /** Drops every waiter's connection and closes; libuv unlinks the path it listened on first. */
+  close(): Promise<void> {
+    this.#closing = true;
+    for (const peer of this.#peers) peer.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/**
+ * Connects to the holder's socket at `path` and waits for it to go: `released` when the
+ * connection closes (release or death), `dead` when the file is there but nobody listens
+ * (the holder died), `gone` when there is no file, `busy` when its backlog is full, `timeout`
+ * when `deadline` (performance.now() ms) passes while connected, `aborted` on `signal`.
+ */
+function awaitHolder(path: string, deadline: number, signal: AbortSignal | undefined): Promise<'released' | 'dead' | 'gone' | 'busy' | 'timeout' | 'aborted'> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let connected = false;
+    let timer: NodeJS.Timeout | undefined;
+    const socket = connect({ path });
+    const finish = (outcome: 'released' | 'dead' | 'gone' | 'busy' | 'timeout' | 'aborted' | Error): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const onAbort = (): void => finish('aborted');
+    if (signal?.aborted) return finish('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      connected = true;
+      // Only a wait for a live holder is bounded: a connect itself answers at once.
+      const left = deadline - performance.now();
+      if (Number.isFinite(left)) timer = setTimeout(() => finish('timeout'), Math.max(0, left));
+    });
+    socket.on('data', () => undefined);
+    socket.once('close', () => finish('released'));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      // ECONNRESET: the holder closed while the connection waited in its backlog.
+      if (connected || error.code === 'ECONNRESET') finish('released');
+      else if (error.code === 'ECONNREFUSED') finish('dead');
+      else if (error.code === 'ENOENT') finish('gone');
+      else if (error.code === 'EAGAIN') finish('busy');
+      else finish(error);
+    });
+  });
+}
+
+/** Whether a process listens on the socket file at `path` (`dead`: file there, nobody listens). */
+function probe(path: string): Promise<'alive' | 'dead' | 'gone'> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('alive');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      if (error.code === 'ECONNREFUSED') resolve('dead');
+      else if (error.code === 'ENOENT') resolve('gone');
+      // A full backlog, or a close just now: someone listens, or did (never remove it).
+      else if (error.code === 'EAGAIN' || error.code === 'ECONNRESET') resolve('alive');
+      else reject(error);
+    });
+  });
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
+}
+
+const unique = (): string => `${process.pid}-${randomBytes(6).toString('hex')}`;
+
+/**
+ * Runs `flock <mode> <wait> 3` on `fd`; resolves with 0 (locked) or the conflict exit code
+ * (busy or timed out).
+ */
+async function runFlock(name: string, path: string, fd: number, mode: '-s' | '-x', wait: readonly string[], signal: AbortSignal | undefined): Promise<number> {
+  const argv = [FLOCK, mode, '-E', String(CONFLICT_EXIT_CODE), ...wait, '3'];
+  try {
+    const { exitCode } = await runner.run(argv, { extraFds: [fd], signal, okExitCodes: [0, CONFLICT_EXIT_CODE], maxOutputBytes: 64 * 1024 });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof AbortedError) throw lockAborted(name, signal!);
+    if (error instanceof NotFoundError) {
+      throw new UnavailableError('host-locks', `host locks need util-linux '${FLOCK}', which is not installed`, { cause: error });
+    }
+    throw new InternalError(`cannot lock host lock file ${path} for '${name}': ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -113,60 +262,185 @@ export interface HostLockOptions extends LockOptions {
  * Takes a host-wide lock: among every process of this host that asks for the same `name` (and
  * `scope`, in the same `directory`), one exclusive holder, or any number of shared ones.
  *
- * How (as Proxmox's `lock_file`): flock(2) on a lock file named after a hash of the scope and
- * the name, in a directory only its owner (root, for the kernel) can enter (mode 0700,
- * checked): no other local user can open a lock file, so no one else can take, hold or block
- * a lock. This process opens the file and util-linux `flock` (run with the descriptor as its
- * fd 3) locks the open file description this process shares; the lock then stays held until
- * {@link LockLease.release} closes the descriptor, or this process dies, even by SIGKILL
- * (the kernel drops the lock with the last descriptor): no stale locks, no stale-lock
- * breaking. Waiters block in the kernel; the order between processes is the kernel's, not
- * FIFO: put a {@link LocalLockManager} in front for FIFO inside a process. Each acquire runs
- * one `flock` (a few ms); a release only closes a descriptor. Lock files are never deleted
- * (deleting one while it is held would let a second holder lock a new file): they are empty
- * and vanish with /run at reboot.
+ * Where: a directory only its owner (root, for the kernel) can enter (mode 0700, checked; as
+ * Proxmox keeps its lock files under /run/lock): no other local user can create, open or
+ * connect to anything there, so no one else can take, hold or block a lock.
  *
- * The lease's `lost` signal never aborts: nothing but `release` or death ends the hold.
+ * How: the holder of `name` is whoever's listening unix socket is hard-linked at
+ * `<hash>.sock` (the hash of scope and name). Why no two processes ever hold it at once:
+ * - link(2) creates the name only if it does not exist, and only from a socket that already
+ *   listens: one winner, and the name never points at a socket that is not listening yet.
+ * - A holder releases by unlinking its name first and closing its socket after; so a name
+ *   whose socket refuses connections (ECONNREFUSED) belongs to a holder that died (or lost
+ *   its socket: its lease's `lost` signal then aborts).
+ * - Such a dead name is removed only under an exclusive flock(2) on `<hash>.lock` (util-linux
+ *   `flock`, run only then) and after a second refused connect under it: removers take turns,
+ *   and while the dead name exists nobody else can link one, so what is unlinked is the dead
+ *   name that was checked, never a live one. A reset or a full backlog never counts as dead.
+ * - A shared holder takes the name, listens on a socket of its own with a unique name in
+ *   `<hash>.shared/`, and lets the name go. An exclusive holder, once it has the name (so no
+ *   shared holder can come in), waits until no socket there listens, removing dead ones
+ *   (unique names: nobody recreates them).
+ * So a holder that dies, even by SIGKILL, never leaves a stale lock: the next acquirer
+ * removes what it left. Waiters stay connected to the holder's socket and retry the moment it
+ * closes (no polling); the order between processes is not FIFO: put a
+ * {@link LocalLockManager} in front for FIFO inside a process. Cost: a few system calls
+ * (well under a millisecond); a `flock` run only after a holder died.
+ *
+ * The lease's `lost` signal aborts if a held socket is closed by anything but `release`.
+ * Never delete files in the lock directory while Corral runs (a held lock could then be taken
+ * twice); /run is emptied at reboot. A process killed between its listen and its link leaves
+ * a `.<hash>.*.tmp` socket file behind (harmless).
  *
  * @throws LockTimeoutError after `timeoutMs` (default 10 s) without the lock.
  * @throws AbortedError when `signal` aborts first.
  * @throws InvalidArgumentError for an empty name, a negative/NaN timeout or an unknown mode.
  * @throws UnavailableError when the lock directory cannot be created, is not owned by this
- *   process's user or is open to others, a lock file cannot be opened, or util-linux `flock`
- *   is not installed.
- * @throws InternalError when `flock` fails otherwise (its message included).
+ *   process's user, is open to others or is too long for unix socket paths, or when a dead
+ *   holder's lock must be removed and util-linux `flock` is not installed.
+ * @throws InternalError when a lock socket cannot be created or connected to for another
+ *   reason.
  */
 export async function acquireHostLock(name: string, options: HostLockOptions = {}): Promise<LockLease> {
   const { timeoutMs, mode } = validateLockArgs(name, options);
   const { signal } = options;
   if (signal?.aborted) throw lockAborted(name, signal);
   const directory = options.directory ?? defaultHostLockDirectory();
-  const path = hostLockPath(name, { scope: options.scope, directory });
-  const fd = await openLockFile(directory, path);
-
-  // flock -w takes seconds; below a millisecond left, try once.
-  const seconds = Number.isFinite(timeoutMs) ? (timeoutMs / 1000).toFixed(3) : undefined;
-  const wait = seconds === undefined ? [] : Number(seconds) === 0 ? ['-n'] : ['-w', seconds];
-  const argv = [FLOCK, mode === 'shared' ? '-s' : '-x', '-E', String(CONFLICT_EXIT_CODE), ...wait, '3'];
-  let exitCode: number;
-  try {
-    ({ exitCode } = await runner.run(argv, { extraFds: [fd], signal, okExitCodes: [0, CONFLICT_EXIT_CODE], maxOutputBytes: 64 * 1024 }));
-  } catch (error) {
-    // The child may have got the lock just before it was killed: closing our descriptor (the
-    // last one) drops it in any case.
-    await closeFd(fd).catch(() => undefined);
-    if (error instanceof AbortedError) throw lockAborted(name, signal!);
-    if (error instanceof NotFoundError) {
-      throw new UnavailableError('host-locks', `host locks need util-linux '${FLOCK}', which is not installed`, { cause: error });
+  const mainPath = hostLockPath(name, { scope: options.scope, directory });
+  const hash = mainPath.slice(directory.length + 1, -'.sock'.length);
+  const sharedDir = join(directory, `${hash}.shared`);
+  if (join(sharedDir, `${unique()}.sock`).length > MAX_SOCKET_PATH) {
+    throw new UnavailableError('host-locks', `host lock directory ${directory} is too long for unix socket paths (at most ${MAX_SOCKET_PATH - 75} bytes)`);
+  }
+  const deadline = performance.now() + timeoutMs;
+  let pause = RETRY_MIN_MS;
+  const waitOrGiveUp = async (): Promise<void> => {
+    const left = deadline - performance.now();
+    if (left <= 0) throw new LockTimeoutError(name, timeoutMs);
+    try {
+      await sleep(Math.min(left, pause * (0.5 + Math.random())), undefined, signal ? { signal } : undefined);
+    } catch {
+      throw lockAborted(name, signal!);
     }
-    const detail = error instanceof CommandFailedError ? error.message : (error as Error).message;
-    throw new InternalError(`cannot lock host lock file ${path} for '${name}': ${detail}`, { cause: error });
+    pause = Math.min(RETRY_MAX_MS, pause * 2);
+  };
+  const fail = (what: string, error: unknown): InternalError => new InternalError(`host lock '${name}': cannot ${what}: ${(error as Error).message}`, { cause: error });
+
+  /** Takes the name `<hash>.sock`, or returns null when it exists. */
+  const takeName = async (): Promise<LockSocket | null> => {
+    await ensureDirectory(directory);
+    const temp = join(directory, `.${hash}.${unique()}.tmp`);
+    let socket: LockSocket;
+    try {
+      socket = await LockSocket.listen(temp);
+    } catch (error) {
+      throw fail(`listen on ${temp}`, error);
+    }
+    try {
+      await link(temp, mainPath);
+    } catch (error) {
+      await socket.close();
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
+      throw fail(`link ${mainPath}`, error);
+    }
+    await unlink(temp).catch(ignoreMissing);
+    return socket;
+  };
+  const releaseName = async (socket: LockSocket): Promise<void> => {
+    // The name first: once the socket is closed, the name would look like a dead holder's.
+    await unlink(mainPath).catch(ignoreMissing);
+    await socket.close();
+  };
+  /** Removes the name of a dead holder, under the flock that serializes such removals. */
+  const removeDeadName = async (): Promise<void> => {
+    const lockPath = join(directory, `${hash}.lock`);
+    const fd = await openLockFile(directory, lockPath);
+    try {
+      const left = Math.max(0, deadline - performance.now());
+      const wait = !Number.isFinite(left) ? [] : left < 1 ? ['-n'] : ['-w', (left / 1000).toFixed(3)];
+      if ((await runFlock(name, lockPath, fd, '-x', wait, signal)) !== 0) return;
+      // The only remover now, and nobody can link while the name exists: still dead is dead.
+      if ((await probe(mainPath)) === 'dead') await unlink(mainPath).catch(ignoreMissing);
+    } finally {
+      await closeFd(fd).catch(() => undefined);
+    }
+  };
+  /** Waits for the holder whose socket is at `path` to go; `dead` when it had died (its file left). */
+  const waitFor = async (path: string): Promise<'dead' | 'other'> => {
+    let outcome: Awaited<ReturnType<typeof awaitHolder>>;
+    try {
+      outcome = await awaitHolder(path, deadline, signal);
+    } catch (error) {
+      throw fail(`connect to ${path}`, error);
+    }
+    if (outcome === 'timeout') throw new LockTimeoutError(name, timeoutMs);
+    if (outcome === 'aborted') throw lockAborted(name, signal!);
+    if (outcome === 'busy') await waitOrGiveUp();
+    return outcome === 'dead' ? 'dead' : 'other';
+  };
+
+  let main: LockSocket | null = null;
+  // One more try after a dead or departed holder, even past the deadline (timeoutMs 0 included).
+  let retryNow = false;
+  for (let attempt = 0; ; attempt++) {
+    if (signal?.aborted) throw lockAborted(name, signal);
+    if (attempt > 0 && performance.now() >= deadline && !retryNow) throw new LockTimeoutError(name, timeoutMs);
+    main = await takeName();
+    if (main) break;
+    retryNow = false;
+    if ((await waitFor(mainPath)) === 'dead') {
+      await removeDeadName();
+      retryNow = true;
+    }
   }
-  if (exitCode !== 0) {
-    await closeFd(fd).catch(() => undefined);
-    throw new LockTimeoutError(name, timeoutMs);
+  let held: LockSocket;
+  try {
+    if (mode === 'shared') {
+      await mkdir(sharedDir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw fail(`create ${sharedDir}`, error);
+      });
+      const slotPath = join(sharedDir, `${unique()}.sock`);
+      try {
+        held = await LockSocket.listen(slotPath);
+      } catch (error) {
+        throw fail(`listen on ${slotPath}`, error);
+      }
+      await releaseName(main);
+    } else {
+      // Holding the name, so no shared holder comes in: wait for those there to go.
+      for (let live = true; live; ) {
+        live = false;
+        for (const slot of await sharedHolders(sharedDir)) {
+          // Dead ones are removed (their names are unique, and no shared holder is being added).
+          if ((await waitFor(slot)) === 'dead') await unlink(slot).catch(() => undefined);
+          else live = true;
+        }
+      }
+      held = main;
+    }
+  } catch (error) {
+    await releaseName(main);
+    throw error;
   }
-  return createLease(name, mode, async () => {
-    await closeFd(fd);
-  }).lease;
+  let releasing = false;
+  const controller = createLease(name, mode, async () => {
+    releasing = true;
+    // A shared socket's name is unique to it: closing (libuv unlinks it first) is enough.
+    if (held === main) await releaseName(held);
+    else await held.close();
+  });
+  held.onClose(() => {
+    if (!releasing) controller.markLost('its host lock socket was closed');
+  });
+  return controller.lease;
+}
+
+/** Paths of the shared holders' sockets in `sharedDir` (none when it does not exist). */
+async function sharedHolders(sharedDir: string): Promise<string[]> {
+  try {
+    return (await readdir(sharedDir)).map((entry) => join(sharedDir, entry));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new InternalError(`cannot list shared holders in ${sharedDir}: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { chmod, chown, lstat, mkdir, stat, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, chown, lstat, mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { AbortedError, LockTimeoutError, UnavailableError } from '../../src/errors.js';
@@ -67,6 +67,8 @@ test('shared across processes: two processes hold a lock shared together; an exc
   await readers[1]!.exited;
   const lease = await writer;
   t.is(lease.mode, 'exclusive');
+  // The killed readers' sockets were removed by the writer.
+  t.deepEqual(await readdir(hostLockPath(name).replace(/\.sock$/, '.shared')), []);
   // While it is held exclusively, a shared request from another process waits.
   const late = spawnChild(holder, [name, '', 'shared']);
   t.teardown(() => late.kill());
@@ -93,15 +95,21 @@ test('an unprivileged user can neither take nor block a host lock: lock files si
   const name = unique('nobody');
   const directory = defaultHostLockDirectory();
   const path = hostLockPath(name);
-  await (await acquireHostLock(name, { timeoutMs: 0 })).release();
+  const held = await acquireHostLock(name, { timeoutMs: 0 });
   const dir = await stat(directory);
   t.is(dir.uid, 0);
   t.is(dir.mode & 0o777, 0o700);
-  t.is((await stat(path)).mode & 0o777, 0o600);
+  t.true((await lstat(path)).isSocket());
+  await held.release();
 
-  // util-linux flock as nobody, asking for a shared lock it would hold for 10 minutes.
-  const raw = await runTool([...asNobody, 'flock', '--shared', path, 'sleep', '600'], { timeoutMs: 30_000 });
-  t.false(raw.timedOut, 'nobody did not get to hold the lock');
+  // As nobody: listen on the lock's name first (how the abstract sockets could be squatted).
+  const squat = `const s = require('net').createServer(); s.on('error', (e) => { console.log(e.code); process.exit(3); }); s.listen(${JSON.stringify(path)}, () => console.log('listening'));`;
+  const bind = await runTool([...asNobody, process.execPath, '-e', squat], { timeoutMs: 30_000 });
+  t.false(bind.timedOut, 'nobody did not get to hold the name');
+  t.is(bind.stdout.trim(), 'EACCES');
+  // util-linux flock as nobody on the file that serializes stale-lock removal, held 10 minutes.
+  const raw = await runTool([...asNobody, 'flock', join(directory, `${basename(path, '.sock')}.lock`), 'sleep', '600'], { timeoutMs: 30_000 });
+  t.false(raw.timedOut, 'nobody did not get to hold the flock');
   t.not(raw.exitCode, 0);
   t.regex(raw.stderr, /cannot open lock file.*Permission denied/);
   // Corral's own acquire as nobody, aimed at root's lock directory.
@@ -109,9 +117,6 @@ test('an unprivileged user can neither take nor block a host lock: lock files si
   t.false(child.timedOut, 'nobody did not get to hold the lock');
   t.is(child.exitCode, 1);
   t.regex(child.stdout, /^err CORRAL_ERR_UNAVAILABLE host lock directory .* must be a directory owned by uid 65534/);
-  // A plain open of the lock file (all that flock(2) needs) is refused.
-  const open = await runTool([...asNobody, process.execPath, '-e', `require('fs').openSync(${JSON.stringify(path)}, 'r')`], { timeoutMs: 30_000 });
-  t.regex(open.stderr, /EACCES/);
   // Root takes it at once, exclusive and without waiting.
   const lease = await acquireHostLock(name, { timeoutMs: 0 });
   t.is(lease.mode, 'exclusive');
@@ -146,7 +151,7 @@ test('a lock directory that others could open, or that is not a real directory, 
   t.is(dirname(hostLockPath(name, { directory: fresh })), fresh);
 });
 
-test('a held lock does not leak into programs this process starts, and its file stays after release', async (t) => {
+test('a lock released while a program this process started still runs is free at once; a released lock leaves no file', async (t) => {
   const name = unique('inherit');
   const lease = await acquireHostLock(name, { timeoutMs: 0 });
   const ac = new AbortController();
@@ -154,9 +159,32 @@ test('a held lock does not leak into programs this process starts, and its file 
   const sleeper = runTool(['sleep', '600'], { signal: ac.signal });
   t.teardown(() => ac.abort());
   await lease.release();
+  await t.throwsAsync(lstat(hostLockPath(name)), { code: 'ENOENT' });
   const again = await acquireHostLock(name, { timeoutMs: 0 });
   await again.release();
-  t.true((await stat(hostLockPath(name))).isFile());
+  await t.throwsAsync(lstat(hostLockPath(name)), { code: 'ENOENT' });
   ac.abort();
   t.is((await sleeper).signal, 'SIGKILL');
+});
+
+test('never two exclusive holders: four processes take one lock 100 times each while holders die holding it', async (t) => {
+  const name = unique('stress');
+  const scope = unique('stress-scope');
+  const marker = join(await makeTempDir(t, 'corral-lockstress-'), 'holder');
+  const stress = new URL('./fixtures/hostLockStressChild.js', import.meta.url);
+  const workers = Array.from({ length: 4 }, () => spawnChild(stress, [name, scope, '100', marker]));
+  t.teardown(() => workers.forEach((w) => w.kill()));
+  // Holders that die holding the lock leave a dead name for the workers to remove.
+  for (let i = 0; i < 5; i++) {
+    const victim = spawnChild(holder, [name, scope]);
+    t.teardown(() => victim.kill());
+    await victim.waitFor(/^locked$/, 60_000);
+    victim.kill();
+    await victim.exited;
+  }
+  const ends = await Promise.all(workers.map((w) => w.exited));
+  for (const [i, w] of workers.entries()) {
+    t.deepEqual(w.lines(), ['done'], `worker ${i}: ${ends[i]!.stderr}`);
+    t.is(ends[i]!.code, 0);
+  }
 });
