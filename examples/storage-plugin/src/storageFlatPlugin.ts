@@ -18,7 +18,7 @@ export const storageFlatPlugin = definePlugin({
   // The plugin API version this code was written against: a literal, NOT core's
   // PLUGIN_API_VERSION, so that a core with an incompatible contract refuses the plugin
   // (CORRAL_ERR_PLUGIN_API_TOO_OLD) instead of loading it blindly. See API-CHANGELOG.md.
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     // One driver instance per kernel, keyed by the storage type id used in storage.cfg.
     env.extend(extensionPoints.storageDrivers, 'flatdir', new FlatStorageDriver());

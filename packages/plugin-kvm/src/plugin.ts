@@ -22,7 +22,7 @@ export function createKvmPlugin(options: KvmPluginOptions = {}): CorralPlugin {
   if (options.accelerator !== undefined) checkAcceleratorMode(options.accelerator);
   return definePlugin({
     id: 'kvm',
-    apiVersion: 2,
+    apiVersion: 3,
     register(env) {
       env.extend(extensionPoints.hypervisors, 'qemu', new QemuHypervisorDriver({ ...options, runDir: join(env.runDir, env.pluginId) }));
     },

@@ -11,7 +11,7 @@ import { LxcHypervisorDriver, type LxcHypervisorDriverOptions } from './LxcHyper
 export function createLxcPlugin(options: LxcHypervisorDriverOptions = {}): CorralPlugin {
   return definePlugin({
     id: 'lxc',
-    apiVersion: 2,
+    apiVersion: 3,
     register(env) {
       env.extend(extensionPoints.hypervisors, 'lxc', new LxcHypervisorDriver(options));
     },

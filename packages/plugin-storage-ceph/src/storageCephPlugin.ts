@@ -12,7 +12,7 @@ import { RbdStorageDriver } from './RbdStorageDriver.js';
  */
 export const storageCephPlugin = definePlugin({
   id: 'storage-ceph',
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'rbd', new RbdStorageDriver());
   },

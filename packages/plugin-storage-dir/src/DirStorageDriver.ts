@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import {
   BaseStorageDriver,
   type AllocateOptions,
+  type CopyVolumeWithinOptions,
   type ParsedVolname,
   type StorageContent,
   type StorageContext,
@@ -14,6 +15,7 @@ import {
   type VolumeInfo,
   type VolumeSnapshotInfo,
 } from '@corral/core';
+import { copyDirVolume } from './dirCopy.js';
 import { activateDir, checkDirDefinition, dirStatus } from './dirActivation.js';
 import { dirContext } from './DirContext.js';
 import { allocateImage, cloneLinkedImage, createBaseImage, dirVolumeInfo, freeImage, resizeImage, resolveDirVolume } from './dirImages.js';
@@ -31,8 +33,9 @@ import { parseDirVolname, toParsedVolname } from './dirVolname.js';
  * `images/<vmid>/subvol-<vmid>-disk-N.subvol/`, `template/iso`, `template/cache`, `dump`,
  * `snippets`), so an existing Proxmox `dir` storage can be used as it is.
  *
- * External programs: `qemu-img` (create, resize, snapshot, info), `qemu-nbd` (streams of
- * qcow2/vmdk volumes), `tar` (subvol streams), all through the context's CommandRunner.
+ * External programs: `qemu-img` (create, resize, snapshot, info, convert), `qemu-nbd` (streams
+ * of qcow2/vmdk volumes), `tar` (subvol streams), `cp --reflink=auto` (copies within the
+ * storage), all through the context's CommandRunner.
  * Locks are the facade's; the driver only undoes its own partial work.
  */
 export class DirStorageDriver extends BaseStorageDriver {
@@ -107,6 +110,11 @@ export class DirStorageDriver extends BaseStorageDriver {
 
   override async cloneLinked(ctx: StorageContext, volname: string, options: { vmid: number; name: string; snapshot?: string }): Promise<string> {
     return cloneLinkedImage(this.#context(ctx), volname, options);
+  }
+
+  /** Same-storage copy without streaming: reflink (`cp --reflink=auto`) or `qemu-img convert`; see {@link copyDirVolume}. */
+  async copyVolume(ctx: StorageContext, volname: string, options: CopyVolumeWithinOptions): Promise<string> {
+    return copyDirVolume(this.#context(ctx), volname, options);
   }
 
   override async exportVolume(ctx: StorageContext, volname: string, options: { format: TransferFormat; stream: Writable; snapshot?: string }): Promise<void> {

@@ -12,7 +12,7 @@ import { DirStorageDriver } from './DirStorageDriver.js';
  */
 export const storageDirPlugin = definePlugin({
   id: 'storage-dir',
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'dir', new DirStorageDriver());
   },

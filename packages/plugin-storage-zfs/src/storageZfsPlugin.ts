@@ -12,7 +12,7 @@ import { ZfsStorageDriver } from './ZfsStorageDriver.js';
  */
 export const storageZfsPlugin = definePlugin({
   id: 'storage-zfs',
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'zfspool', new ZfsStorageDriver());
   },

@@ -326,9 +326,57 @@ export interface FileContentOperations {
   uploadFile(ctx: StorageContext, options: { content: StorageContent; filename: string; stream: Readable }): Promise<string>;
 }
 
+/** Options of {@link StorageDriver.copyVolume}. */
+export interface CopyVolumeWithinOptions {
+  /** Owner guest id of the new volume. */
+  readonly vmid: number;
+  /** Name of the new volume (`vm-101-disk-0`), chosen and reserved by the facade. */
+  readonly name: string;
+  /** Copy this snapshot's state instead of the current one. */
+  readonly snapshot?: string;
+}
+
 /** A storage driver: the capability record plus every operation group. */
 export interface StorageDriver extends VolumeOperations, SnapshotOperations, CloneOperations, TransferOperations, FileContentOperations {
+  /** The type-level capability record (what every storage of this type can do). */
   readonly info: StorageDriverInfo;
+  /**
+   * The capability record of one storage: what its definition allows (Proxmox's
+   * `volume_has_feature` sees the storage config: a zfspool with `sparse` is thin, a btrfs
+   * without quotas cannot size container volumes). Pure, no I/O; called by the facade for every
+   * operation on that storage, so keep it cheap.
+   *
+   * The facade reads `features`, `formats`, `defaultFormat`, `thin`, `accessKinds`,
+   * `exportFormats`, `importFormats` and `liveSnapshots` from the answer; the type-level fields
+   * (`type`, `contentTypes`, `defaultContent`, `shared`, `optionsSchema`, `secretOptions`,
+   * `privilegedOptions`) always from {@link info}, because they are needed before a definition
+   * exists. Return `info` itself, or a copy with fields narrowed or widened.
+   *
+   * Optional since plugin API 3. Absent: {@link info} for every storage (see
+   * {@link storageInfoFor}).
+   */
+  infoFor?(definition: StorageDefinition): StorageDriverInfo;
+  /**
+   * Full copy of `volname` (or of its snapshot `options.snapshot`) into a new volume
+   * `options.name` of guest `options.vmid` on the SAME storage, in the source's format, without
+   * streaming the bytes through Corral: a reflink, a snapshot and clone, a local send/receive.
+   * Returns the new volname. The new volume must be independent of the source (freeing either
+   * leaves the other intact) and hold the same bytes.
+   *
+   * Called by `kernel.storage.copy` when source and target are the same storage and the copy
+   * keeps the format, after the `copy` feature was checked. Like {@link
+   * TransferOperations.importVolume} it runs without the storage lock (`storage:<id>`), under
+   * the facade's reservation of `options.name`; `ctx.signal` also aborts when the reservation is
+   * lost. Throw `NotSupportedError` BEFORE creating anything for a volume this hook cannot copy
+   * (a format, a snapshot): the facade then streams the copy through
+   * `exportVolume`/`importVolume` instead. `AlreadyExistsError` when the name is taken (the
+   * facade frees nothing); after any other error the facade frees the volume of that name, if
+   * any.
+   *
+   * Optional since plugin API 3. Absent: copies within a storage stream through
+   * export/import, as between storages.
+   */
+  copyVolume?(ctx: StorageContext, volname: string, options: CopyVolumeWithinOptions): Promise<string>;
   /**
    * Checks driver-specific consistency of a definition beyond the schema (e.g. `pool`
    * exists). Throws `InvalidConfigError` naming the option.
@@ -341,6 +389,15 @@ export interface StorageDriver extends VolumeOperations, SnapshotOperations, Clo
    * written, secrets included. Pure, no I/O.
    */
   privilegedUses?(options: Readonly<Record<string, string>>): PrivilegedUse[];
+}
+
+/**
+ * The capability record of storage `definition` as its driver declares it: the driver's
+ * {@link StorageDriver.infoFor} answer, or its type-level {@link StorageDriver.info} when it has
+ * none (plugins written for API 1 and 2).
+ */
+export function storageInfoFor(driver: StorageDriver, definition: StorageDefinition): StorageDriverInfo {
+  return driver.infoFor?.(definition) ?? driver.info;
 }
 
 /**

@@ -8,15 +8,16 @@
  */
 
 /** The plugin API version this core provides. Raise it on every contract change. */
-export const PLUGIN_API_VERSION = 2;
+export const PLUGIN_API_VERSION = 3;
 
 /**
  * How many versions back plugins keep working. Raise together with
- * {@link PLUGIN_API_VERSION} on an additive change; reset to 0 on a breaking one. 1 since
- * version 2's additions were made optional (plugins written for version 1 load again; the
+ * {@link PLUGIN_API_VERSION} on an additive change; reset to 0 on a breaking one. 2 since
+ * version 3 only added optional members (`StorageDriver.infoFor`, `StorageDriver.copyVolume`)
+ * on top of version 2, whose additions had been made optional for version 1 plugins (the
  * fixture `storage-plugin-api1` in the integration tests keeps that true).
  */
-export const PLUGIN_API_AGE = 1;
+export const PLUGIN_API_AGE = 2;
 
 /** A version window: accepts `version - age` ..= `version`. */
 export interface PluginApiWindow {

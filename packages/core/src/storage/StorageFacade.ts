@@ -20,11 +20,14 @@ import { assertPrivileged, checkCaller, type Caller } from '../security/Caller.j
 import { privilegedOptionUses } from '../contracts/declaredPrivileges.js';
 import {
   hasVolumeFeature,
+  storageInfoFor,
+  type CopyVolumeWithinOptions,
   type ParsedVolname,
   type StorageContent,
   type StorageContext,
   type StorageDefinition,
   type StorageDriver,
+  type StorageDriverInfo,
   type StorageStatus,
   type TransferFormat,
   type VolumeAccess,
@@ -386,11 +389,11 @@ export class StorageFacade {
    */
   async allocate(options: AllocateVolumeOptions): Promise<string> {
     const content = options.content ?? 'images';
-    const { driver, ctx, def } = await this.#open(options.storage, options.signal);
+    const { driver, ctx, def, info } = await this.#open(options.storage, options.signal);
     this.#checkContent(def, content);
-    const format = options.format ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(driver, def));
-    if (!driver.info.formats.includes(format)) {
-      throw new InvalidArgumentError('format', `storage '${def.id}' (${def.type}) cannot allocate format '${format}' (it can: ${driver.info.formats.join(', ')})`);
+    const format = options.format ?? (content === 'rootdir' && info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(info, def));
+    if (!info.formats.includes(format)) {
+      throw new InvalidArgumentError('format', `storage '${def.id}' (${def.type}) cannot allocate format '${format}' (it can: ${info.formats.join(', ')})`);
     }
     if (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes < 0 || (options.sizeBytes === 0 && format !== 'subvol')) {
       throw new InvalidArgumentError('sizeBytes', `size must be a positive number of bytes, got ${options.sizeBytes}`);
@@ -400,7 +403,7 @@ export class StorageFacade {
     return this.deps.locks.withLock(
       `storage:${def.id}`,
       async () => {
-        if (!driver.info.thin) {
+        if (!info.thin) {
           const status = await driver.status(ctx);
           if (status.availableBytes < options.sizeBytes) throw new StorageFullError(def.id, options.sizeBytes, status.availableBytes);
         }
@@ -428,7 +431,7 @@ export class StorageFacade {
 
   /** Sets the virtual size (bytes). Shrinking needs the `shrink` feature. */
   async resize(volid: string, options: { sizeBytes: number; signal?: AbortSignal }): Promise<void> {
-    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    const { driver, ctx, volname, parsed, info: caps } = await this.#openVolume(volid, options.signal);
     // A bad size is a bad argument whatever the driver can do (checked before `shrink`, which size 0 would ask for).
     if (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes <= 0) {
       throw new InvalidArgumentError('sizeBytes', `size must be a positive number of bytes, got ${options.sizeBytes}`);
@@ -436,7 +439,7 @@ export class StorageFacade {
     await driver.activate(ctx);
     const info = await driver.volumeInfo(ctx, volname);
     const shrinking = options.sizeBytes < info.sizeBytes;
-    this.#require(driver, shrinking ? 'shrink' : 'resize', stateOf(parsed), parsed.format, volid);
+    this.#require(caps, ctx.storage, shrinking ? 'shrink' : 'resize', stateOf(parsed), parsed.format, volid);
     await driver.resize(ctx, volname, { sizeBytes: options.sizeBytes });
   }
 
@@ -463,16 +466,16 @@ export class StorageFacade {
 
   /** True when `feature` works for the volume in the given state (default: its current state). */
   async hasFeature(volid: string, feature: VolumeFeature, state?: VolumeState): Promise<boolean> {
-    const { driver, parsed } = await this.#openVolume(volid);
-    return hasVolumeFeature(driver.info, feature, state ?? stateOf(parsed), parsed.format);
+    const { parsed, info } = await this.#openVolume(volid);
+    return hasVolumeFeature(info, feature, state ?? stateOf(parsed), parsed.format);
   }
 
   // ---------------------------------------------------------------- snapshots
 
   async snapshotCreate(volid: string, snapshot: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkSnapshotName(snapshot);
-    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
-    this.#require(driver, 'snapshot', stateOf(parsed), parsed.format, volid);
+    const { driver, ctx, volname, parsed, info } = await this.#openVolume(volid, options.signal);
+    this.#require(info, ctx.storage, 'snapshot', stateOf(parsed), parsed.format, volid);
     await driver.snapshotCreate(ctx, volname, { snapshot });
   }
 
@@ -484,15 +487,15 @@ export class StorageFacade {
   /** Restores the volume's bytes to the snapshot (the guest using it must be stopped). */
   async snapshotRollback(volid: string, snapshot: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkSnapshotName(snapshot);
-    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
-    this.#require(driver, 'rollback', 'snapshot', parsed.format, volid);
+    const { driver, ctx, volname, parsed, info } = await this.#openVolume(volid, options.signal);
+    this.#require(info, ctx.storage, 'rollback', 'snapshot', parsed.format, volid);
     await driver.snapshotRollback(ctx, volname, { snapshot });
   }
 
   async snapshotDelete(volid: string, snapshot: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkSnapshotName(snapshot);
-    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
-    this.#require(driver, 'snapshot', stateOf(parsed), parsed.format, volid);
+    const { driver, ctx, volname, parsed, info } = await this.#openVolume(volid, options.signal);
+    this.#require(info, ctx.storage, 'snapshot', stateOf(parsed), parsed.format, volid);
     await driver.snapshotDelete(ctx, volname, { snapshot });
   }
 
@@ -500,8 +503,8 @@ export class StorageFacade {
 
   /** Turns a volume into a template base; returns the new volid (`base-...`). */
   async createBase(volid: string): Promise<string> {
-    const { driver, ctx, volname, parsed } = await this.#openVolume(volid);
-    this.#require(driver, 'template', 'current', parsed.format, volid);
+    const { driver, ctx, volname, parsed, info } = await this.#openVolume(volid);
+    this.#require(info, ctx.storage, 'template', 'current', parsed.format, volid);
     if (parsed.isBase) return volid;
     const base = await driver.createBase(ctx, volname);
     await this.#attributes.rename(ctx.storage.id, volname, base);
@@ -513,9 +516,9 @@ export class StorageFacade {
    * gets the next free `vm-<vmid>-disk-<n>` name unless `name` is given.
    */
   async cloneLinked(volid: string, options: { vmid: number; snapshot?: string; name?: string; signal?: AbortSignal }): Promise<string> {
-    const { driver, ctx, volname, parsed } = await this.#openVolume(volid, options.signal);
+    const { driver, ctx, volname, parsed, info } = await this.#openVolume(volid, options.signal);
     const state: VolumeState = options.snapshot ? 'snapshot' : stateOf(parsed);
-    this.#require(driver, 'clone', state, parsed.format, volid);
+    this.#require(info, ctx.storage, 'clone', state, parsed.format, volid);
     return this.deps.locks.withLock(
       `storage:${ctx.storage.id}`,
       async () => {
@@ -537,33 +540,37 @@ export class StorageFacade {
   }
 
   /**
-   * Full copy to any storage (the same or another type) through an export/import stream in
-   * the first format both drivers speak. Returns the new volid. A failed copy frees what it
-   * created. The target's name is chosen and reserved under `storage:<target>` (60 s wait);
-   * the copy itself runs without that lock (the caller's guest lock and the source's shared
+   * Full copy to any storage (the same or another type); returns the new volid. Within one
+   * storage, when the driver has `copyVolume` (a reflink, a snapshot clone, a local send) and
+   * the copy keeps the format, that hook makes the copy; otherwise, and when the hook answers
+   * `NotSupportedError`, the bytes stream through `exportVolume`/`importVolume` in the first
+   * format both drivers speak. A failed copy frees what it created. The target's name is
+   * chosen and reserved under `storage:<target>` (60 s wait); the copy itself runs without
+   * that lock, under the name's reservation (the caller's guest lock and the source's shared
    * lock protect it), so allocations on the target go on meanwhile.
    */
   async copy(volid: string, options: CopyVolumeOptions): Promise<string> {
     const src = await this.#openVolume(volid, options.signal);
     const dst = await this.#open(options.targetStorage, options.signal);
     const content = src.parsed.content;
-    this.#require(src.driver, 'copy', options.snapshot ? 'snapshot' : stateOf(src.parsed), src.parsed.format, volid);
+    this.#require(src.info, src.def, 'copy', options.snapshot ? 'snapshot' : stateOf(src.parsed), src.parsed.format, volid);
     this.#checkContent(dst.def, content);
-    const format = pickTransferFormat(src.driver, dst.driver, src.parsed.format);
-    if (!format) {
+    const volumeFormat = dst.info.formats.includes(src.parsed.format) ? src.parsed.format : defaultFormatOf(dst.info, dst.def);
+    const hook = src.def.id === dst.def.id && volumeFormat === src.parsed.format && src.driver.copyVolume !== undefined;
+    const format = pickTransferFormat(src.info, dst.info, src.parsed.format);
+    if (!format && !hook) {
       throw new NotSupportedError(
         'copy',
-        `no common transfer format between '${src.def.id}' (${src.driver.info.exportFormats.join(', ')}) and '${dst.def.id}' (${dst.driver.info.importFormats.join(', ')})`,
+        `no common transfer format between '${src.def.id}' (${src.info.exportFormats.join(', ')}) and '${dst.def.id}' (${dst.info.importFormats.join(', ')})`,
       );
     }
     await src.driver.activate(src.ctx);
     await dst.driver.activate(dst.ctx);
     const info = await src.driver.volumeInfo(src.ctx, src.volname);
-    if (!dst.driver.info.thin) {
+    if (!dst.info.thin) {
       const status = await dst.driver.status(dst.ctx);
       if (status.availableBytes < info.sizeBytes) throw new StorageFullError(dst.def.id, info.sizeBytes, status.availableBytes);
     }
-    const volumeFormat = dst.driver.info.formats.includes(src.parsed.format) ? src.parsed.format : defaultFormatOf(dst.driver, dst.def);
     const { name, reservation } = await this.#reserveName(
       dst.ctx,
       () => this.#chooseName(dst.driver, dst.ctx, { vmid: options.vmid, prefix: prefixOf(volumeFormat), name: options.name, signal: options.signal }),
@@ -572,11 +579,16 @@ export class StorageFacade {
     try {
       // The data moves under the name's reservation only, not under `storage:<id>`.
       const dstCtx = whileReserved(dst.ctx, reservation);
+      if (hook) {
+        const copied = await this.#copyWithin(dst.driver, dst.ctx, dstCtx, src.volname, { vmid: options.vmid, name, snapshot: options.snapshot }, options.log);
+        if (copied !== undefined) return formatVolumeId(dst.def.id, copied);
+        if (!format) throw new NotSupportedError('copy', `storage '${src.def.id}' could not copy '${volid}' within itself and has no transfer format to stream it`);
+      }
       const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
       // Errors reach the caller through the export and import promises; an 'error' event on
       // the pipe before the import reads from it must not crash the process.
       pipe.on('error', () => undefined);
-      const exporting = src.driver.exportVolume(src.ctx, src.volname, { format, stream: pipe, snapshot: options.snapshot });
+      const exporting = src.driver.exportVolume(src.ctx, src.volname, { format: format!, stream: pipe, snapshot: options.snapshot });
       exporting.catch((err: unknown) => pipe.destroy(err as Error));
       let created: string | undefined;
       const revert = this.#partialVolumeReverter(dst.driver, dst.ctx, options.vmid, name, () => created, options.log);
@@ -584,7 +596,7 @@ export class StorageFacade {
         const [, out] = await Promise.all([
           exporting,
           dst.driver
-            .importVolume(dstCtx, { format, stream: pipe, vmid: options.vmid, name, content, volumeFormat })
+            .importVolume(dstCtx, { format: format!, stream: pipe, vmid: options.vmid, name, content, volumeFormat })
             .then((v) => (created = v)),
         ]);
         revert.success();
@@ -600,11 +612,43 @@ export class StorageFacade {
     }
   }
 
+  /**
+   * Runs a driver's same-storage copy hook into the reserved `options.name`; returns the new
+   * volname, or `undefined` when the hook answered `NotSupportedError` (it created nothing: the
+   * caller streams instead). Other errors free the volume of that name (never after
+   * `AlreadyExistsError`) and are thrown.
+   */
+  async #copyWithin(
+    driver: StorageDriver,
+    ctx: StorageContext,
+    reservedCtx: StorageContext,
+    volname: string,
+    options: CopyVolumeWithinOptions,
+    log: Logger | undefined,
+  ): Promise<string | undefined> {
+    let created: string | undefined;
+    const revert = this.#partialVolumeReverter(driver, ctx, options.vmid, options.name, () => created, log);
+    try {
+      created = await driver.copyVolume!(reservedCtx, volname, options);
+      revert.success();
+      return created;
+    } catch (err) {
+      if (err instanceof NotSupportedError) {
+        revert.success();
+        (log ?? ctx.log).info(`storage '${ctx.storage.id}': no same-storage copy of '${volname}' (${err.message}); streaming it`);
+        return undefined;
+      }
+      // WARNING: an AlreadyExistsError means the name belongs to a volume that was there before: never free it.
+      if (!(err instanceof AlreadyExistsError)) await revert.fail();
+      throw err;
+    }
+  }
+
   /** Writes a volume to a stream in a transfer format (backup, migration). */
   async exportVolume(volid: string, options: { format: TransferFormat; stream: Writable; snapshot?: string; signal?: AbortSignal }): Promise<void> {
-    const { driver, ctx, volname } = await this.#openVolume(volid, options.signal);
-    if (!driver.info.exportFormats.includes(options.format)) {
-      throw new NotSupportedError('export', `storage '${ctx.storage.id}' cannot export '${options.format}' (it can: ${driver.info.exportFormats.join(', ')})`);
+    const { driver, ctx, volname, info } = await this.#openVolume(volid, options.signal);
+    if (!info.exportFormats.includes(options.format)) {
+      throw new NotSupportedError('export', `storage '${ctx.storage.id}' cannot export '${options.format}' (it can: ${info.exportFormats.join(', ')})`);
     }
     await driver.activate(ctx);
     await driver.exportVolume(ctx, volname, { format: options.format, stream: options.stream, snapshot: options.snapshot });
@@ -627,14 +671,14 @@ export class StorageFacade {
     /** Where problems of the cleanup after a failed import go (a task logger). */
     log?: Logger;
   }): Promise<string> {
-    const { driver, ctx, def } = await this.#open(options.storage, options.signal);
+    const { driver, ctx, def, info } = await this.#open(options.storage, options.signal);
     const content = options.content ?? 'images';
     this.#checkContent(def, content);
-    if (!driver.info.importFormats.includes(options.format)) {
-      throw new NotSupportedError('import', `storage '${def.id}' cannot import '${options.format}' (it can: ${driver.info.importFormats.join(', ')})`);
+    if (!info.importFormats.includes(options.format)) {
+      throw new NotSupportedError('import', `storage '${def.id}' cannot import '${options.format}' (it can: ${info.importFormats.join(', ')})`);
     }
     await driver.activate(ctx);
-    const volumeFormat = options.volumeFormat ?? (content === 'rootdir' && driver.info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(driver, def));
+    const volumeFormat = options.volumeFormat ?? (content === 'rootdir' && info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(info, def));
     const { name, reservation } = await this.#reserveName(
       ctx,
       () => this.#chooseName(driver, ctx, { vmid: options.vmid, prefix: prefixOf(volumeFormat), name: options.name, signal: options.signal }),
@@ -737,7 +781,7 @@ export class StorageFacade {
       throw new UnavailableError(`storage:${id}`, `storage '${id}' is not available on node '${this.deps.node}'`);
     }
     const ctx = await this.#context(def, await this.#cfg.readSecrets(id), signal);
-    return { driver, ctx, def };
+    return { driver, ctx, def, info: storageInfoFor(driver, def) };
   }
 
   async #openVolume(volid: string, signal?: AbortSignal) {
@@ -753,9 +797,17 @@ export class StorageFacade {
     }
   }
 
-  #require(driver: StorageDriver, feature: VolumeFeature, state: VolumeState, format: VolumeFormat, volid: string): void {
-    if (!hasVolumeFeature(driver.info, feature, state, format)) {
-      throw new NotSupportedError(feature, `storage type '${driver.info.type}' cannot ${feature} a ${format} volume in state '${state}' (${volid})`);
+  /**
+   * Refuses an operation whose capability the storage's record (`storageInfoFor`) does not
+   * declare: `NotSupportedError` whose `operation` is the feature, with a message naming the
+   * capability, the format and the state.
+   */
+  #require(info: StorageDriverInfo, def: StorageDefinition, feature: VolumeFeature, state: VolumeState, format: VolumeFormat, volid: string): void {
+    if (!hasVolumeFeature(info, feature, state, format)) {
+      throw new NotSupportedError(
+        feature,
+        `storage '${def.id}' (type '${info.type}') cannot ${feature} a ${format} volume in state '${state}': capability '${feature}' is not declared for ${format} in state '${state}' (${volid})`,
+      );
     }
   }
 
@@ -841,9 +893,9 @@ function basename(volname: string): string {
  * The image format used when a request names none: the storage's own `format` option when the
  * driver can allocate it (Proxmox's `default_format($scfg)`), else the driver's default.
  */
-function defaultFormatOf(driver: StorageDriver, def: StorageDefinition): VolumeFormat {
+function defaultFormatOf(info: StorageDriverInfo, def: StorageDefinition): VolumeFormat {
   const own = def.options.format as VolumeFormat | undefined;
-  return own !== undefined && driver.info.formats.includes(own) ? own : driver.info.defaultFormat;
+  return own !== undefined && info.formats.includes(own) ? own : info.defaultFormat;
 }
 
 /** The disk name prefix of a new volume of `format`. */
@@ -877,7 +929,7 @@ export function checkSnapshotName(name: string): void {
 }
 
 /** First format in the source's order of preference that the target imports and that fits the volume's kind. */
-function pickTransferFormat(src: StorageDriver, dst: StorageDriver, format: VolumeFormat): TransferFormat | undefined {
+function pickTransferFormat(src: StorageDriverInfo, dst: StorageDriverInfo, format: VolumeFormat): TransferFormat | undefined {
   const fits = (f: TransferFormat) => (format === 'subvol' ? f !== 'raw+size' && f !== 'qcow2+size' : f !== 'tar+size');
-  return src.info.exportFormats.find((f) => dst.info.importFormats.includes(f) && fits(f));
+  return src.exportFormats.find((f) => dst.importFormats.includes(f) && fits(f));
 }

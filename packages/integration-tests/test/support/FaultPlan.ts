@@ -95,7 +95,7 @@ function wrap<T extends object>(target: T, prefix: string, methods: readonly str
 export function faultyDirPlugin(plan: FaultPlan): CorralPlugin {
   return definePlugin({
     id: 'storage-dir',
-    apiVersion: 2,
+    apiVersion: 3,
     register(env) {
       env.extend(extensionPoints.storageDrivers, 'dir', wrap<StorageDriver>(new DirStorageDriver(), 'storage', STORAGE_STEPS, plan));
     },
@@ -106,7 +106,7 @@ export function faultyDirPlugin(plan: FaultPlan): CorralPlugin {
 export function faultyHypervisorPlugin(id: string, driver: HypervisorDriver, plan: FaultPlan): CorralPlugin {
   return definePlugin({
     id,
-    apiVersion: 2,
+    apiVersion: 3,
     register(env) {
       env.extend(extensionPoints.hypervisors, driver.info.type, wrap<HypervisorDriver>(driver, 'hypervisor', HYPERVISOR_STEPS, plan));
     },
