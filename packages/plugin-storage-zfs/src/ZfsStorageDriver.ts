@@ -5,6 +5,7 @@ import {
   type ParsedVolname,
   type StorageContent,
   type StorageContext,
+  type StorageDefinition,
   type StorageDriverInfo,
   type StorageStatus,
   type TransferFormat,
@@ -14,7 +15,7 @@ import {
   type VolumeInfo,
   type VolumeSnapshotInfo,
 } from '@corral/core';
-import { ZFS_STORAGE_INFO } from './zfsStorageInfo.js';
+import { ZFS_SPARSE_STORAGE_INFO, ZFS_STORAGE_INFO } from './zfsStorageInfo.js';
 import { ZfsSession, type ZfsDriverConfig, type ZfsProbeCache } from './ZfsSession.js';
 import { parseZfsVolname } from './zfsVolname.js';
 import { activateZfsStorage, checkZfsDefinition, zfsStorageStatus } from './zfsPool.js';
@@ -53,6 +54,11 @@ export class ZfsStorageDriver extends BaseStorageDriver {
       zvolDeviceWaitMs: options.zvolDeviceWaitMs ?? 10_000,
       commandTimeoutMs: options.commandTimeoutMs ?? 60_000,
     };
+  }
+
+  /** A storage with `sparse 1` is thin ({@link ZFS_SPARSE_STORAGE_INFO}); others have the type's record. */
+  infoFor(definition: StorageDefinition): StorageDriverInfo {
+    return definition.options.sparse === '1' ? ZFS_SPARSE_STORAGE_INFO : ZFS_STORAGE_INFO;
   }
 
   #session(ctx: StorageContext): ZfsSession {

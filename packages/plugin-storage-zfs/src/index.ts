@@ -6,7 +6,7 @@
  */
 export { storageZfsPlugin } from './storageZfsPlugin.js';
 export { ZfsStorageDriver, type ZfsStorageDriverOptions } from './ZfsStorageDriver.js';
-export { ZFS_STORAGE_INFO } from './zfsStorageInfo.js';
+export { ZFS_SPARSE_STORAGE_INFO, ZFS_STORAGE_INFO } from './zfsStorageInfo.js';
 export { zfsOptionsSchema, zfsOptions, parseZfsBlocksize, type ZfsOptions } from './zfsOptions.js';
 export { parseZfsVolname, zfsBaseName, zfsNamePrefix, isZfsVolumeName, type ZfsVolname } from './zfsVolname.js';
 export { ZfsCommands, type ZfsGetOptions, type ZfsCreateFilesystemOptions, type ZfsCreateVolumeOptions } from './ZfsCommands.js';

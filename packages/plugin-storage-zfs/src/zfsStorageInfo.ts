@@ -40,3 +40,10 @@ export const ZFS_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverIn
   secretOptions: [],
   privilegedOptions: ['pool', 'mountpoint'],
 });
+
+/**
+ * The capability record of a `sparse` zfspool storage: as {@link ZFS_STORAGE_INFO}, but thin
+ * (zvols are created without reservation, `zfs create -s`, so the facade does not refuse an
+ * allocation bigger than the pool's free space, as Proxmox does not for a sparse pool).
+ */
+export const ZFS_SPARSE_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverInfo>({ ...ZFS_STORAGE_INFO, thin: true });

@@ -203,3 +203,18 @@ test('free: zfs destroy -r; a missing volume is NotFoundError (recorded zfs-fuse
   await s.kernel.storage.free('tank:vm-112-disk-1');
   await t.throwsAsync(s.kernel.storage.free('tank:vm-999-disk-0'), { code: ErrorCodes.notFound });
 });
+
+test('a sparse storage is thin (infoFor): a zvol bigger than the pool is created; without sparse it is StorageFullError before zfs runs', async (t) => {
+  const big = 1024 * 1024 * MiB;
+  const create = ZfsCommands.createVolume(`${POOL}/vm-130-disk-0`, { sizeBytes: big, sparse: true, blocksize: '16k' });
+  let s!: Awaited<ReturnType<typeof setup>>;
+  s = await setup(t, [withEffect(create, () => s.device('vm-130-disk-0')())]);
+  t.true(await s.kernel.storage.hasFeature('tank:vm-112-disk-1', 'sparseinit'));
+  t.is(await s.kernel.storage.allocate({ storage: 'tank', vmid: 130, sizeBytes: big }), 'tank:vm-130-disk-0', '1 TiB on a 214 MiB pool: sparse');
+  t.false(s.runner.argvs.some((a) => a.includes('available')), 'no free-space check on a thin storage');
+
+  await s.kernel.storage.update('tank', { sparse: '0' }, { caller: ROOT_CALLER });
+  s.runner.calls.length = 0;
+  await t.throwsAsync(s.kernel.storage.allocate({ storage: 'tank', vmid: 131, sizeBytes: big }), { code: ErrorCodes.storageFull });
+  t.false(s.runner.argvs.some((a) => a[1] === 'create'), 'nothing was created');
+});
