@@ -8,7 +8,8 @@
  *   (into a sparse raw file, or through `qemu-nbd` into a fresh qcow2/vmdk).
  * - `qcow2+size`: virtual size, then the qcow2 file as it is (with its internal snapshots);
  *   only for qcow2 volumes without a backing file. Imports are checked with `qemu-img info`
- *   and refused when they carry a backing or data file.
+ *   and refused when they carry a backing or data file, and with `qemu-img check`, refused
+ *   when damaged (a stream cut short).
  * - `tar+size`: quota (0 = none), then a GNU tar of the subvol's contents with pve's flags.
  *
  * @packageDocumentation
@@ -181,6 +182,15 @@ async function importQcow2File(dc: DirContext, path: string, body: SizedStreamBo
   if (specific?.['data-file'] !== undefined) throw new InvalidArgumentError('stream', "an imported qcow2 image may not reference a 'data-file'");
   if (info['virtual-size'] !== body.sizeBytes) {
     throw new ParseError('qcow2+size stream', `header says ${body.sizeBytes} bytes, the image has ${String(info['virtual-size'])}`);
+  }
+  // A stream cut short still has an intact header: only the clusters past the cut are missing.
+  const check = await dc.runner.run(['qemu-img', 'check', '-f', 'qcow2', '--output=json', path], { okExitCodes: [0, 1, 2, 3], timeoutMs: 120_000, signal: dc.signal });
+  const result = JSON.parse(check.stdout || '{}') as { corruptions?: number; 'check-errors'?: number };
+  if (check.exitCode === 1 || check.exitCode === 2 || (result.corruptions ?? 0) > 0 || (result['check-errors'] ?? 0) > 0) {
+    throw new ParseError(
+      'qcow2+size stream',
+      `the imported qcow2 image is damaged (qemu-img check: ${result.corruptions ?? '?'} corruptions, ${result['check-errors'] ?? '?'} check errors): a truncated or corrupt stream`,
+    );
   }
 }
 

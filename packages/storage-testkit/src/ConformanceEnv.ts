@@ -1,8 +1,10 @@
 import type { ExecutionContext } from 'ava';
 import {
   coreServices,
+  ErrorCodes,
   extensionPoints,
   hasVolumeFeature,
+  storageInfoFor,
   type CommandRunner,
   type Kernel,
   type StorageDefinition,
@@ -106,8 +108,9 @@ export class ConformanceEnv {
     return env;
   }
 
+  /** The capability record of the storage under test (`infoFor(definition)`, else the type's `info`). */
   get info(): StorageDriverInfo {
-    return this.driver.info;
+    return storageInfoFor(this.driver, this.def);
   }
 
   /** Allowed rounding of allocations, bytes. */
@@ -147,6 +150,36 @@ export class ConformanceEnv {
 
   has(feature: VolumeFeature, state: VolumeState, format: VolumeFormat): boolean {
     return hasVolumeFeature(this.info, feature, state, format);
+  }
+
+  /**
+   * True when container volumes (subvols) have a size: the record declares `resize` for
+   * `subvol` (a quota that can be set and grown). Otherwise the suite never asks for a subvol
+   * with a size and never checks one.
+   */
+  get subvolSized(): boolean {
+    return this.has('resize', 'current', 'subvol');
+  }
+
+  /**
+   * Asserts that `call` is refused by the facade with `NotSupportedError` naming capability
+   * `feature` (as its `operation` or in its message), and that the driver's `method` never
+   * received `volname` meanwhile.
+   */
+  async assertRefused(
+    call: () => Promise<unknown>,
+    refused: { feature: VolumeFeature; state: VolumeState; format: VolumeFormat; method: keyof StorageDriver & string; volname: string },
+  ): Promise<void> {
+    const what = capabilityName(refused.feature, refused.state, refused.format);
+    const spy = this.spy(refused.method);
+    try {
+      const err = await this.t.throwsAsync(call, { code: ErrorCodes.notSupported }, `${what} is not declared: expected NotSupportedError`);
+      const named = (err as { operation?: string } | undefined)?.operation === refused.feature || (err?.message ?? '').includes(refused.feature);
+      this.t.true(named, `the refusal of ${what} names the capability '${refused.feature}' (got: ${err?.message})`);
+      this.t.false(spy.calledWith(refused.volname), `driver.${refused.method} ran although ${what} is not declared`);
+    } finally {
+      spy.restore();
+    }
   }
 
   /** Allocates an image (content `images`) of `format`, default 8 MiB. */
@@ -233,6 +266,11 @@ export class ConformanceEnv {
       }
     }
   }
+}
+
+/** How the suite names a capability in its messages: `capability 'snapshot' (raw, state current)`. */
+export function capabilityName(feature: VolumeFeature, state: VolumeState, format: VolumeFormat): string {
+  return `capability '${feature}' (${format}, state ${state})`;
 }
 
 export type { ConformanceCheckId };

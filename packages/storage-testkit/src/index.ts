@@ -8,7 +8,7 @@
  */
 export { storageConformanceSuite } from './storageConformanceSuite.js';
 export type { StorageConformanceOptions, StorageUnderTest, DriverSpy } from './ConformanceEnv.js';
-export { ConformanceEnv } from './ConformanceEnv.js';
+export { ConformanceEnv, capabilityName } from './ConformanceEnv.js';
 export { CONFORMANCE_CHECKS, type ConformanceCheckId } from './checkIds.js';
 export { hasPattern, writePattern, readMarkerFile, writeMarkerFile, MiB, type BytePattern } from './volumeBytes.js';
 export { bufferStream, collectStream, sizeHeader } from './streams.js';

@@ -1,6 +1,6 @@
 import { ErrorCodes, type TransferFormat, type VolumeFormat } from '@corral/core';
 import type { ConformanceEnv } from '../ConformanceEnv.js';
-import { bufferStream, collectStream, sizeHeader } from '../streams.js';
+import { bufferStream, collectStream } from '../streams.js';
 import { hasPattern, MiB, readMarkerFile, writeMarkerFile, writePattern } from '../volumeBytes.js';
 import { assertSize, notApplicable } from './allocation.js';
 
@@ -24,7 +24,8 @@ async function holdsFill(env: ConformanceEnv, volid: string, what: string): Prom
 }
 
 /**
- * Full copies through `kernel.storage.copy` (export/import streams) within the storage and to
+ * Full copies through `kernel.storage.copy` (the driver's `copyVolume` within the storage where
+ * it has one, else export/import streams) within the storage and to
  * the copy target: same bytes, same size, independent of the source; copies of a snapshot
  * where `copy.snapshot` allows it.
  */
@@ -36,7 +37,14 @@ export async function checkCopy(env: ConformanceEnv): Promise<void> {
     const src = await env.allocImage(format, { sizeBytes: 8 * MiB });
     await fill(env, src);
 
-    const copy = await storage.copy(src, { targetStorage: sid, vmid: env.vmid() });
+    const hook = env.driver.copyVolume ? env.spy('copyVolume') : undefined;
+    let copy: string;
+    try {
+      copy = await storage.copy(src, { targetStorage: sid, vmid: env.vmid() });
+    } finally {
+      hook?.restore();
+    }
+    if (hook) t.log(`${format}: the copy within '${sid}' ${hook.calls.length > 0 ? 'went through' : 'did not reach'} the driver's copyVolume`);
     const info = await storage.volumeInfo(copy);
     t.is(info.format, format, `${format}: a copy within the storage keeps the format`);
     assertSize(env, info, 8 * MiB, `${format} copy`);
@@ -82,10 +90,39 @@ function volumeFor(env: ConformanceEnv, format: TransferFormat): { format: Volum
   return f ? { format: f } : { reason: `${format}: nothing can be allocated to export` };
 }
 
+/** A stream cut short inside its body: half of it, at an offset that is not a multiple of 512 (so never at a tar block boundary). */
+function truncate(data: Buffer): Buffer {
+  const cut = Math.max(9, Math.floor(data.length / 2 / 512) * 512 + 100);
+  return data.subarray(0, Math.min(cut, data.length - 1));
+}
+
+/**
+ * Imports `data` cut short (see {@link truncate}) in `format` and asserts that the import
+ * fails with a coded Corral error (`code` `CORRAL_ERR_...`) and leaves no volume of the guest.
+ */
+async function checkTruncatedImport(
+  env: ConformanceEnv,
+  format: TransferFormat,
+  data: Buffer,
+  volume: { volumeFormat: VolumeFormat; content?: 'images' | 'rootdir' },
+): Promise<void> {
+  const { t, storage, sid } = env;
+  const vmid = env.vmid();
+  const err = await t.throwsAsync(
+    storage.importVolume({ storage: sid, vmid, format, stream: bufferStream(truncate(data)), ...volume }),
+    undefined,
+    `${format}: an import of a truncated stream (${truncate(data).length} of ${data.length} bytes) fails`,
+  );
+  const code = (err as { code?: unknown } | undefined)?.code;
+  t.true(typeof code === 'string' && code.startsWith('CORRAL_ERR_'), `${format}: a truncated import fails with a coded error (got ${String(code)}: ${err?.message})`);
+  t.deepEqual((await storage.listVolumes(sid, { vmid })).map((v) => v.volid), [], `${format}: a failed import leaves no volume`);
+}
+
 /**
  * Export/import round trips in every format the driver both exports and imports; `raw+size`
- * streams are checked byte for byte (8-byte LE size header, then exactly `size` bytes); an
- * import of a truncated stream fails and leaves no volume behind; unknown formats are refused.
+ * streams are checked byte for byte (8-byte LE size header, then exactly `size` bytes). For
+ * every one of those formats, an import of the stream cut short fails with a coded error and
+ * leaves no volume behind. An export format the driver lacks is refused.
  */
 export async function checkTransfer(env: ConformanceEnv): Promise<void> {
   const { t, storage, sid, info } = env;
@@ -115,6 +152,7 @@ export async function checkTransfer(env: ConformanceEnv): Promise<void> {
       t.is((await readMarkerFile(back, 'var/lib/data.bin'))?.length, 100_000, `${tf}: file sizes come back`);
       await env.release(imported);
       await storage.free(imported);
+      await checkTruncatedImport(env, tf, data, { volumeFormat: 'subvol', content: 'rootdir' });
       await storage.free(src);
       continue;
     }
@@ -136,20 +174,11 @@ export async function checkTransfer(env: ConformanceEnv): Promise<void> {
     assertSize(env, await storage.volumeInfo(imported), 8 * MiB, `${tf} import`);
     await holdsFill(env, imported, `${tf} import`);
     await storage.free(imported);
+    await checkTruncatedImport(env, tf, data, { volumeFormat });
     await storage.free(src);
   }
   t.true(tested > 0 || formats.length === 0, 'at least one transfer format was exercised');
 
-  if (env.defaultImageFormat && info.importFormats.includes('raw+size')) {
-    const vmid = env.vmid();
-    const truncated = Buffer.concat([sizeHeader(8 * MiB), Buffer.alloc(MiB, 0x77)]);
-    await t.throwsAsync(
-      storage.importVolume({ storage: sid, vmid, format: 'raw+size', stream: bufferStream(truncated), volumeFormat: env.defaultImageFormat }),
-      undefined,
-      'a truncated raw+size stream is refused',
-    );
-    t.deepEqual((await storage.listVolumes(sid, { vmid })).map((v) => v.volid), [], 'a failed import leaves no volume');
-  }
   const unknown = (['raw+size', 'tar+size', 'qcow2+size', 'zfs', 'rbd-diff', 'btrfs'] as const).find((f) => !info.exportFormats.includes(f));
   const any = env.defaultImageFormat;
   if (unknown && any) {
