@@ -1,0 +1,32 @@
+import { definePlugin, extensionPoints } from "@corral/core";
+import type { NfsMounter } from "./NfsMounter.js";
+import { NfsStorageDriver } from "./NfsStorageDriver.js";
+
+/**
+ * Builds plugin `storage-nfs` (storage type `nfs`, {@link NfsStorageDriver}) with its own
+ * mounter; `mounter` defaults to the kernel NFS client. Use {@link storageNfsPlugin} unless
+ * mounts are made some other way.
+ */
+export function createStorageNfsPlugin(options: { mounter?: NfsMounter } = {}) {
+  return definePlugin({
+    id: "storage-nfs",
+    apiVersion: 2,
+    register(env) {
+      env.extend(
+        extensionPoints.storageDrivers,
+        "nfs",
+        new NfsStorageDriver(options.mounter)
+      );
+    },
+  });
+}
+
+/**
+ * Plugin `storage-nfs`: storage type `nfs`, mounted with the kernel client.
+ *
+ * ```ts
+ * const kernel = await createKernel({ node, dataDir, runDir, plugins: [storageNfsPlugin] });
+ * await kernel.storage.add('nas', 'nfs', { server: '10.0.0.5', export: '/srv/pve', path: '/mnt/pve/nas', options: 'vers=4.2', content: 'images,iso' });
+ * ```
+ */
+export const storageNfsPlugin = createStorageNfsPlugin();
