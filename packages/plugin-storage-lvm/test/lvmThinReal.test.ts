@@ -10,7 +10,8 @@ import test, { type ExecutionContext } from 'ava';
 import { coreServices, ErrorCodes, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, makeTempDir, realTest } from '@corral/core/testing';
 import { createLvmTestVg, LVM_TEST_PROGRAMS, type LvmTestVg } from './support/LvmTestVg.js';
-import { lvmTestPlugin } from './support/lvmTestStorage.js';
+import { createLvmTestStorage, lvmTestPlugin } from './support/lvmTestStorage.js';
+import { ThinMetadataRunner } from './support/ThinMetadataRunner.js';
 import { LvmCommands, parseLvsReport } from '../src/index.js';
 
 const MiB = 1024 * 1024;
@@ -104,4 +105,46 @@ lvmTest('a definition naming a thin pool the VG does not have is InvalidConfigEr
   const kernel = await installerKernel(t, vg);
   const err = await t.throwsAsync(kernel.storage.add('other', 'lvmthin', { vgname: 'pve', thinpool: 'root' }, { caller: ROOT_CALLER }), { code: ErrorCodes.invalidConfig });
   t.is((err as { key?: string }).key, 'thinpool', 'root is a plain LV, not a thin pool');
+});
+
+lvmTest('lvmthin snapshot, rollback, template, linked clones and free on real metadata (ThinMetadataRunner completes only the kernel half lvm2 refuses)', async (t) => {
+  const vg = await pveVg(t);
+  const runner = new ThinMetadataRunner(vg);
+  const { kernel, storageId } = await createLvmTestStorage(t, 'lvmthin', { vgname: 'pve', thinpool: 'data' }, { driver: { env: vg.env }, commandRunner: runner });
+  const lvs = async () => parseLvsReport(await vg.lvm(LvmCommands.lvs('pve')));
+  const row = async (name: string) => (await lvs()).find((x) => x.name === name);
+
+  const volid = await kernel.storage.allocate({ storage: storageId, vmid: 300, sizeBytes: 8 * MiB });
+  t.is(volid, `${storageId}:vm-300-disk-0`);
+  t.like(await row('vm-300-disk-0'), { type: 'V', pool: 'data', sizeBytes: 8 * MiB });
+  await t.throwsAsync(kernel.storage.allocate({ storage: storageId, vmid: 300, sizeBytes: 8 * MiB, name: 'vm-300-disk-0' }), { code: ErrorCodes.alreadyExists }, 'lvm2 itself refuses the taken name');
+
+  await kernel.storage.snapshotCreate(volid, 'first');
+  t.like(await row('snap_vm-300-disk-0_first'), { origin: 'vm-300-disk-0', pool: 'data' });
+  t.is((await row('snap_vm-300-disk-0_first'))!.attr.charAt(1), 'r', 'read-only snapshot');
+  t.deepEqual((await kernel.storage.snapshotList(volid)).map((s) => s.name), ['first']);
+  await t.throwsAsync(kernel.storage.snapshotCreate(volid, 'first'), { code: ErrorCodes.alreadyExists });
+
+  await kernel.storage.snapshotRollback(volid, 'first');
+  t.like(await row('vm-300-disk-0'), { origin: 'snap_vm-300-disk-0_first' }, 're-created as a thin snapshot of the snapshot');
+  t.falsy(await row('rollback_vm-300-disk-0'), 'the parked old state is removed');
+
+  const clone = await kernel.storage.cloneLinked(volid, { vmid: 301, snapshot: 'first' });
+  t.is(clone, `${storageId}:vm-301-disk-0`);
+  t.like(await row('vm-301-disk-0'), { origin: 'snap_vm-300-disk-0_first' });
+  t.is((await row('vm-301-disk-0'))!.attr.charAt(1), 'w', 'a clone is writable');
+
+  await kernel.storage.snapshotDelete(volid, 'first');
+  t.falsy(await row('snap_vm-300-disk-0_first'));
+  const base = await kernel.storage.createBase(volid);
+  t.is(base, `${storageId}:base-300-disk-0`);
+  const fromBase = await kernel.storage.cloneLinked(base, { vmid: 302 });
+  t.like(await kernel.storage.volumeInfo(fromBase), { volid: `${storageId}:vm-302-disk-0`, parent: base, isBase: false }, 'the clone names its base through the LV origin');
+
+  await kernel.storage.snapshotCreate(clone, 'xs');
+  await kernel.storage.free(clone);
+  t.falsy(await row('snap_vm-301-disk-0_xs'), 'free removes the snapshots too');
+  for (const v of [fromBase, base]) await kernel.storage.free(v);
+  t.deepEqual((await kernel.storage.listVolumes(storageId, { vmid: 300 })).concat(await kernel.storage.listVolumes(storageId, { vmid: 302 })), []);
+  t.true(runner.completed.length >= 5, `thin creates completed on metadata: ${runner.completed.join(', ')}`);
 });
