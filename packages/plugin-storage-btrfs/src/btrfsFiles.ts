@@ -1,0 +1,136 @@
+/**
+ * Plain files of iso, vztmpl, backup and snippets content, in `dir`'s subdirectories
+ * (BTRFSPlugin inherits them from the directory plugin).
+ *
+ * @packageDocumentation
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, type StorageContent, type VolumeAccess, type VolumeInfo } from '@corral/core';
+import { volidOf, type BtrfsContext } from './BtrfsContext.js';
+import { isMissing, mapNoSpace } from './btrfsErrors.js';
+import { FILE_RULES, parseBtrfsVolname, type BtrfsVolname } from './btrfsVolname.js';
+
+type FileVolume = Extract<BtrfsVolname, { kind: 'file' }>;
+
+function fileVolume(volname: string): FileVolume {
+  const v = parseBtrfsVolname(volname);
+  if (v.kind !== 'file') throw new InvalidArgumentError('volume', `'${volname}' is a guest volume, not a file`);
+  return v;
+}
+
+function pathOf(bc: BtrfsContext, v: FileVolume): string {
+  return join(bc.layout.contentDir(v.content), v.file);
+}
+
+/** The listing entry of a file volume, or undefined when it is missing or not a file. */
+async function describeFile(bc: BtrfsContext, volname: string, v: FileVolume): Promise<VolumeInfo | undefined> {
+  try {
+    const st = await stat(pathOf(bc, v));
+    if (!st.isFile()) return undefined;
+    return {
+      volid: volidOf(bc, volname),
+      volname,
+      content: v.content,
+      format: v.format,
+      sizeBytes: st.size,
+      usedBytes: st.blocks * 512,
+      vmid: v.vmid,
+      isBase: false,
+      ctime: Math.floor(st.ctimeMs / 1000),
+    };
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Size and kind of a file volume. @throws NotFoundError */
+export async function fileVolumeInfo(bc: BtrfsContext, volname: string): Promise<VolumeInfo> {
+  const info = await describeFile(bc, volname, fileVolume(volname));
+  if (!info) throw new NotFoundError('volume', volidOf(bc, volname));
+  return info;
+}
+
+/**
+ * Files of one content (pve's `get_subdir_files`); with a guest id only backups whose name
+ * carries `-<vmid>-`.
+ */
+export async function listFiles(bc: BtrfsContext, content: StorageContent, vmid?: number): Promise<VolumeInfo[]> {
+  const rule = FILE_RULES[content];
+  if (!rule) return [];
+  const names = await readdir(bc.layout.contentDir(content)).catch((err: unknown) => {
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [] as string[];
+    throw err;
+  });
+  const out: VolumeInfo[] = [];
+  for (const name of names) {
+    if (name.startsWith('.') || !rule.test(name)) continue;
+    if (content === 'backup' && vmid !== undefined && !name.includes(`-${vmid}-`)) continue;
+    const volname = `${content}/${name}`;
+    let v: BtrfsVolname;
+    try {
+      v = parseBtrfsVolname(volname);
+    } catch {
+      continue;
+    }
+    if (v.kind !== 'file') continue;
+    const info = await describeFile(bc, volname, v);
+    if (info) out.push(info);
+  }
+  return out;
+}
+
+/** Removes a file volume. @throws NotFoundError */
+export async function freeFile(bc: BtrfsContext, volname: string): Promise<void> {
+  try {
+    await unlink(pathOf(bc, fileVolume(volname)));
+  } catch (err) {
+    if (isMissing(err)) throw new NotFoundError('volume', volidOf(bc, volname));
+    throw err;
+  }
+}
+
+/** The file of a file volume. @throws NotFoundError */
+export async function resolveFile(bc: BtrfsContext, volname: string): Promise<VolumeAccess> {
+  const v = fileVolume(volname);
+  const info = await describeFile(bc, volname, v);
+  if (!info) throw new NotFoundError('volume', volidOf(bc, volname));
+  return { kind: 'file', path: pathOf(bc, v), format: v.format };
+}
+
+/**
+ * Stores `stream` as `<content dir>/<filename>`: written to a hidden temporary file, then
+ * hard-linked into place (a reader never sees half a file; an existing file is never
+ * replaced). Returns the volname.
+ *
+ * @throws InvalidArgumentError (content, file name), AlreadyExistsError, StorageFullError.
+ */
+export async function uploadFile(bc: BtrfsContext, options: { content: StorageContent; filename: string; stream: Readable }): Promise<string> {
+  const rule = FILE_RULES[options.content];
+  if (!rule) throw new InvalidArgumentError('content', `btrfs storage takes uploads of iso, vztmpl, backup and snippets, not '${options.content}'`);
+  if (options.filename.includes('/') || options.filename.startsWith('.') || !rule.test(options.filename)) {
+    throw new InvalidArgumentError('filename', `'${options.filename}' is not a valid ${options.content} file name`);
+  }
+  const volname = `${options.content}/${options.filename}`;
+  parseBtrfsVolname(volname);
+  const dir = bc.layout.contentDir(options.content);
+  const final = join(dir, options.filename);
+  const tmp = join(dir, `.${options.filename}.tmp-${randomBytes(4).toString('hex')}`);
+  await mkdir(dir, { recursive: true });
+  try {
+    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+    await (bc.signal ? pipeline(options.stream, out, { signal: bc.signal }) : pipeline(options.stream, out));
+    await link(tmp, final);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError('volume', volidOf(bc, volname));
+    throw await mapNoSpace(err, bc.sid, bc.layout.root);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return volname;
+}
