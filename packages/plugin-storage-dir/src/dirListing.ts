@@ -79,7 +79,8 @@ export function imageVolumeInfo(dc: DirContext, owner: number, name: string, inf
 /**
  * Images and subvols under `images/<vmid>/` (pve's `list_images`), optionally of one guest
  * and one content (`images`: files, `rootdir`: subvol directories). Files that vanish while
- * listing are skipped; unreadable images are logged and skipped.
+ * listing are skipped; an image whose header cannot be read is listed with its file size (a
+ * warning), so that it is never an invisible orphan.
  */
 export async function listImages(dc: DirContext, filter: { vmid?: number; content?: 'images' | 'rootdir' }): Promise<VolumeInfo[]> {
   // Started now, awaited once the first guest directory is read.
@@ -95,8 +96,15 @@ export async function listImages(dc: DirContext, filter: { vmid?: number; conten
       });
       return imageVolumeInfo(dc, owner, name, info);
     } catch (err) {
-      if (!isMissing(err)) dc.log.warn(`storage '${dc.sid}': skipping image ${owner}/${name}: ${(err as Error).message}`);
-      return undefined;
+      if (isMissing(err)) return undefined;
+      // A file whose header cannot be read (half written by a process that died, damaged) is
+      // still the guest's volume: listed with its file facts, so that rescan adopts it and
+      // destroy frees it, instead of an invisible file that nothing ever removes.
+      const path = `${dc.layout.guestDir(owner)}/${name}`;
+      const st = await stat(path).catch(() => undefined);
+      if (!st) return undefined;
+      dc.log.warn(`storage '${dc.sid}': image ${owner}/${name} cannot be read (${(err as Error).message}): listed with its file size`);
+      return imageVolumeInfo(dc, owner, name, { sizeBytes: st.isFile() ? st.size : 0, usedBytes: st.isFile() ? st.blocks * 512 : 0, ctime: Math.floor(st.ctimeMs / 1000) });
     }
   };
   // Guest directories and their images share one limit, so images are inspected while

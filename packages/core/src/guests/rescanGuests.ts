@@ -76,8 +76,13 @@ export async function rescanGuests(ops: GuestOperations, options: RescanOptions)
         const resized: Array<{ key: string; volid: string; sizeBytes: number }> = [];
         for (const v of owned) {
           if (referenced.has(v.volid)) continue;
-          // Listed before this guest's lock was taken: an update may have freed it since.
-          if (!(await ops.deps.storage.volumeInfo(v.volid).then(() => true, () => false))) continue;
+          // Listed before this guest's lock was taken: an update may have freed it since. A
+          // volume that exists but cannot be read (a half-written image) is adopted all the same.
+          const exists = await ops.deps.storage.volumeInfo(v.volid).then(
+            () => true,
+            (err: { code?: string }) => err?.code !== 'CORRAL_ERR_NOT_FOUND',
+          );
+          if (!exists) continue;
           const key = nextUnusedKey(g.doc.current);
           g.doc.current[key] = v.volid;
           added.push({ key, volid: v.volid });
