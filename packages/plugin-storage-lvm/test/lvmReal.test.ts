@@ -25,7 +25,7 @@ async function lvsOf(vg: LvmTestVg) {
   return parseLvsReport(await vg.lvm(LvmCommands.lvs(vg.vg)));
 }
 
-lvmTest('allocate, list, info, grow and free plain LVs named and tagged like Proxmox', async (t) => {
+lvmTest('allocate, list, info, grow, deactivate (vgchange -aln) and free plain LVs named and tagged like Proxmox', async (t) => {
   const vg = await vgFor(t);
   const { kernel, storageId } = await createLvmTestStorage(t, 'lvm', { vgname: vg.vg, content: 'images,rootdir' }, { driver: { env: vg.env } });
   const status = await kernel.storage.status(storageId);
@@ -65,6 +65,7 @@ lvmTest('allocate, list, info, grow and free plain LVs named and tagged like Pro
   await t.throwsAsync(kernel.storage.allocate({ storage: storageId, vmid: 102, sizeBytes: 4096 * MiB }), { code: ErrorCodes.storageFull });
   await t.throwsAsync(kernel.storage.allocate({ storage: storageId, vmid: 102, sizeBytes: 4 * MiB, format: 'qcow2' }), { code: ErrorCodes.invalidArgument });
 
+  await kernel.storage.deactivate(storageId);
   for (const v of [a, b, c]) await kernel.storage.free(v);
   t.deepEqual(await lvsOf(vg), [], 'every LV removed');
   await t.throwsAsync(kernel.storage.free(a), { code: ErrorCodes.notFound });
