@@ -33,6 +33,8 @@ export const BtrfsCommands = {
   send: (paths: readonly string[]) => ['btrfs', '-q', 'send', '-e', '--', ...paths],
   /** Receives a send stream into directory `dir`. */
   receive: (dir: string) => ['btrfs', '-q', 'receive', '-e', '--', dir],
-  /** Sets the NOCOW attribute on an empty file (e2fsprogs' chattr works on btrfs). */
+  /** Copies a directory's contents as reflinks where possible (shared extents), keeping owners, modes, links and xattrs. */
+  reflinkCopy: (sourceContents: string, targetDir: string) => ['cp', '-a', '--reflink=auto', '--no-target-directory', '--', sourceContents, targetDir],
+  /** Sets the NOCOW attribute on an empty file, or on a directory for the files made in it (e2fsprogs' chattr works on btrfs). */
   nocow: (path: string) => ['chattr', '+C', '--', path],
 } as const;

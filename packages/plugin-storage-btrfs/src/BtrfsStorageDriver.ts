@@ -2,6 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import {
   BaseStorageDriver,
   type AllocateOptions,
+  type CopyVolumeWithinOptions,
+  type StorageDefinition,
   type ParsedVolname,
   type StorageContent,
   type StorageContext,
@@ -15,12 +17,12 @@ import {
   type VolumeSnapshotInfo,
 } from '@corral/core';
 import { activateBtrfs, btrfsStatus, checkBtrfsDefinition } from './btrfsActivation.js';
-import { cloneLinked, createBase } from './btrfsClones.js';
+import { cloneLinked, copyWithin, createBase } from './btrfsClones.js';
 import { btrfsContext } from './BtrfsContext.js';
 import { fileVolumeInfo, freeFile, listFiles, resolveFile, uploadFile } from './btrfsFiles.js';
 import { QuotaActivation } from './btrfsQuota.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot } from './btrfsSnapshots.js';
-import { BTRFS_STORAGE_INFO } from './btrfsStorageInfo.js';
+import { BTRFS_STORAGE_INFO, btrfsInfoFor } from './btrfsStorageInfo.js';
 import { exportVolume, importVolume } from './btrfsTransfer.js';
 import { parseBtrfsVolname, toParsedVolname } from './btrfsVolname.js';
 import { allocateVolume, freeGuestVolume, guestVolumeInfo, listGuestVolumes, resizeGuestVolume, resolveGuestVolume } from './btrfsVolumes.js';
@@ -39,6 +41,16 @@ import { allocateVolume, freeGuestVolume, guestVolumeInfo, listGuestVolumes, res
 export class BtrfsStorageDriver extends BaseStorageDriver {
   readonly info: StorageDriverInfo = BTRFS_STORAGE_INFO;
   readonly #quotas = new QuotaActivation();
+
+  /** Per storage: `resize` of subvols only with `quotas 1` (see {@link btrfsInfoFor}). */
+  infoFor(definition: StorageDefinition): StorageDriverInfo {
+    return btrfsInfoFor(definition);
+  }
+
+  /** A same-storage copy as reflinks into a new subvolume (see {@link copyWithin}). */
+  async copyVolume(ctx: StorageContext, volname: string, options: CopyVolumeWithinOptions): Promise<string> {
+    return copyWithin(btrfsContext(ctx), volname, options);
+  }
 
   /** See {@link parseBtrfsVolname}. */
   parseVolname(_ctx: StorageContext, volname: string): ParsedVolname {

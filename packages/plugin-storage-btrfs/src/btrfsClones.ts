@@ -70,3 +70,28 @@ export async function cloneLinked(bc: BtrfsContext, volname: string, options: { 
     { create: (path) => runBtrfs(bc, BtrfsCommands.snapshot(subvolumeOf(bc, v, options.snapshot), path, false)).then(() => undefined) },
   );
 }
+
+/**
+ * A full copy within the storage (the contract's `copyVolume`): a new, empty subvolume filled
+ * with `cp -a --reflink=auto` from the volume (or its `snapshot`), so no data is written and
+ * the copy is not a snapshot (bytes are copied only where a reflink is refused, e.g. between a
+ * NOCOW and a COW file) (btrfs gives it no parent UUID: it is not reported as a linked
+ * clone, and its source can be freed). A subvolume copy gets the source's qgroup limit.
+ * Returns the new volname.
+ *
+ * @throws NotFoundError, AlreadyExistsError, InvalidArgumentError (name), StorageFullError.
+ */
+export async function copyWithin(bc: BtrfsContext, volname: string, options: { vmid: number; name: string; snapshot?: string }): Promise<string> {
+  const v = guestVolume(bc, volname, 'copy');
+  await requireVolume(bc, volname, v, options.snapshot);
+  const disk = newDiskName(options.name, v.format);
+  const limit = v.format === 'subvol' && bc.options.quotas ? ((await subvolumeQuotas(bc)).get(`${v.vmid}/${subvolumeDirName(v)}`)?.limitBytes ?? 0) : 0;
+  const newVolname = guestVolname(options.vmid, disk, v.format);
+  const source = subvolumeOf(bc, v, options.snapshot);
+  return withNewSubvolume(bc, { vmid: options.vmid, disk, format: v.format }, async (path) => {
+    if (limit > 0) await setSubvolumeSize(bc, newVolname, path, limit);
+    // New files inherit NOCOW from their directory; reflinks need source and copy to agree.
+    if (bc.options.nocow) await bc.runner.run(BtrfsCommands.nocow(path), { timeoutMs: 60_000, signal: bc.signal });
+    await bc.runner.run(BtrfsCommands.reflinkCopy(`${source}/.`, path), { signal: bc.signal });
+  });
+}

@@ -1,4 +1,4 @@
-import type { QemuAccessHints, StorageDriverInfo } from '@corral/core';
+import type { QemuAccessHints, StorageDefinition, StorageDriverInfo } from '@corral/core';
 import { btrfsOptionsSchema } from './btrfsOptions.js';
 
 /**
@@ -6,8 +6,9 @@ import { btrfsOptionsSchema } from './btrfsOptions.js';
  * `volume_has_feature` for the formats it allocates (raw in a subvolume, subvol):
  * snapshots of both (read-only subvolume snapshots), rollback, templates, linked clones of
  * bases (both), of current raw images and of raw snapshots, full copies of every state.
- * Additions: raw images grow and shrink (the file is truncated); a subvol resizes only on a
- * storage with `quotas 1` (its qgroup limit), elsewhere the driver answers NotSupportedError.
+ * Additions: raw images grow and shrink (the file is truncated); a subvol resizes (its qgroup
+ * limit) on a storage with `quotas 1`. This type-level record is the widest; see
+ * {@link btrfsInfoFor} for one storage's.
  */
 export const BTRFS_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverInfo>({
   type: 'btrfs',
@@ -37,6 +38,21 @@ export const BTRFS_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriver
   // `quotas` enables quota groups on the whole host filesystem, not only on this storage.
   privilegedOptions: ['path', 'is_mountpoint', 'quotas'],
 });
+
+/** The record of a storage without `quotas`: container subvolumes have no size to change. */
+export const BTRFS_NO_QUOTA_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverInfo>({
+  ...BTRFS_STORAGE_INFO,
+  features: { ...BTRFS_STORAGE_INFO.features, resize: { current: ['raw'] } },
+});
+
+/**
+ * The capability record of one btrfs storage: {@link BTRFS_STORAGE_INFO} with `quotas 1`, else
+ * {@link BTRFS_NO_QUOTA_STORAGE_INFO} (no `resize` of subvols: their size would be a qgroup
+ * limit, and Proxmox refuses sized btrfs subvolumes).
+ */
+export function btrfsInfoFor(definition: StorageDefinition): StorageDriverInfo {
+  return definition.options.quotas === '1' ? BTRFS_STORAGE_INFO : BTRFS_NO_QUOTA_STORAGE_INFO;
+}
 
 /**
  * How QEMU opens a btrfs storage's images when the drive names no cache mode (qemu-server's

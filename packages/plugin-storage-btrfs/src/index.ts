@@ -5,7 +5,7 @@
  */
 export { storageBtrfsPlugin } from './storageBtrfsPlugin.js';
 export { BtrfsStorageDriver } from './BtrfsStorageDriver.js';
-export { BTRFS_STORAGE_INFO, btrfsQemuHints } from './btrfsStorageInfo.js';
+export { BTRFS_STORAGE_INFO, BTRFS_NO_QUOTA_STORAGE_INFO, btrfsInfoFor, btrfsQemuHints } from './btrfsStorageInfo.js';
 export { btrfsOptionsSchema, btrfsOptions, type BtrfsOptions } from './btrfsOptions.js';
 export { BtrfsLayout, CONTENT_SUBDIRS } from './BtrfsLayout.js';
 export { BtrfsCommands } from './BtrfsCommands.js';

@@ -12,7 +12,7 @@ import { BtrfsStorageDriver } from './BtrfsStorageDriver.js';
  */
 export const storageBtrfsPlugin = definePlugin({
   id: 'storage-btrfs',
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'btrfs', new BtrfsStorageDriver());
   },

@@ -23,7 +23,7 @@ async function fixture(name: string): Promise<string> {
 
 async function setup(t: ExecutionContext) {
   const root = await makeTempDir(t, 'corral-btrfs-argv-');
-  const runner = new RecordingCommandRunner([{ match: { prefix: ['btrfs'] } }]);
+  const runner = new RecordingCommandRunner([{ match: { prefix: ['btrfs'] } }, { match: { prefix: ['cp'] } }]);
   const ctx: StorageContext = {
     storage: toStorageDefinition('bt', BTRFS_STORAGE_INFO, { path: root, content: 'images,rootdir' }),
     secrets: {},
@@ -55,7 +55,7 @@ test('parses `btrfs qgroup show -re --raw`: referenced bytes and limits by path,
   t.false(q.has('<toplevel>'));
 });
 
-test('snapshots, rollback, clones, free and send run the btrfs commands of BTRFSPlugin', async (t) => {
+test('snapshots, rollback, clones, copies, free and send run the btrfs commands of BTRFSPlugin', async (t) => {
   const { guest, runner, ctx, driver } = await setup(t);
   const vol = join(guest, 'vm-100-disk-0');
   await driver.snapshotCreate(ctx, '100/vm-100-disk-0.raw', { snapshot: 'second' });
@@ -75,6 +75,13 @@ test('snapshots, rollback, clones, free and send run the btrfs commands of BTRFS
   const out = new PassThrough().on('data', (c: Buffer) => chunks.push(c.toString()));
   await driver.exportVolume(ctx, '100/vm-100-disk-0.raw', { format: 'btrfs', stream: out, snapshot: 'first' });
   t.deepEqual(runner.argvs.at(-1), ['btrfs', '-q', 'send', '-e', '--', `${vol}@first`]);
+
+  await driver.copyVolume(ctx, '100/vm-100-disk-0.raw', { vmid: 102, name: 'vm-102-disk-0', snapshot: 'first' });
+  const copyDir = join(dirname(guest), '102/vm-102-disk-0');
+  t.deepEqual(runner.argvs.slice(-2), [
+    ['btrfs', '-q', 'subvolume', 'create', '--', copyDir],
+    ['cp', '-a', '--reflink=auto', '--no-target-directory', '--', `${vol}@first/.`, copyDir],
+  ], 'a copy within the storage is a new subvolume filled with reflinks');
 
   await driver.free(ctx, '100/vm-100-disk-0.raw');
   t.deepEqual(runner.argvs.at(-1), ['btrfs', '-q', 'subvolume', 'delete', '--', `${vol}@first`, vol], 'snapshots are deleted with the volume, first');

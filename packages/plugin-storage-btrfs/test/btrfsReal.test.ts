@@ -203,3 +203,28 @@ btrfsTest('path, is_mountpoint and quotas need a privileged caller; nocow does n
   const notBtrfs = await makeTempDir(t, 'corral-notbtrfs-');
   await t.throwsAsync(kernel.storage.add('nb', 'btrfs', { path: notBtrfs }, { caller: ROOT_CALLER }), { code: ErrorCodes.invalidConfig, message: /not on a btrfs/ });
 });
+
+btrfsTest('a copy within the storage shares the extents of its source, is not its clone, and outlives it', async (t) => {
+  const { kernel, path: root } = await storage(t, { quotas: '1' });
+  const raw = await kernel.storage.allocate({ storage: 'bt', vmid: 800, sizeBytes: 64 * MiB });
+  await writeFile(path(await kernel.storage.resolve(raw)), Buffer.alloc(16 * MiB, 0x3c), { flag: 'r+' });
+  const base = await kernel.storage.createBase(raw);
+  const copy = await kernel.storage.copy(base, { targetStorage: 'bt', vmid: 801 });
+  t.is(copy, 'bt:801/vm-801-disk-0.raw');
+  await runToolOk(['sync', '-f', root]);
+  const du = await btrfs('filesystem', 'du', '-s', '--raw', join(root, 'images/801/vm-801-disk-0'));
+  const shared = Number(/^\s*\d+\s+\d+\s+(\d+)/m.exec(du.split('\n').slice(1).join('\n'))![1]);
+  t.true(shared >= 16 * MiB, `the copy's data is shared with the base, not written again (btrfs filesystem du: ${du.trim()})`);
+  t.regex(await btrfs('subvolume', 'show', join(root, 'images/801/vm-801-disk-0')), /Parent UUID:\s*-/, 'the copy is no snapshot of the base');
+  t.is((await kernel.storage.volumeInfo(copy)).parent, undefined);
+  await kernel.storage.free(base);
+  t.true((await readFile(path(await kernel.storage.resolve(copy)))).subarray(0, 16 * MiB).equals(Buffer.alloc(16 * MiB, 0x3c)), 'the copy keeps its bytes when the base is gone');
+
+  const sub = await kernel.storage.allocate({ storage: 'bt', vmid: 802, sizeBytes: 16 * MiB, content: 'rootdir' });
+  const dir = path(await kernel.storage.resolve(sub, { consumer: 'container' }));
+  await writeFile(join(dir, 'hostname'), 'ct802\n');
+  const subCopy = await kernel.storage.copy(sub, { targetStorage: 'bt', vmid: 803 });
+  t.is((await kernel.storage.volumeInfo(subCopy)).sizeBytes, 16 * MiB, 'a subvolume copy keeps the quota');
+  t.is(await readFile(join(path(await kernel.storage.resolve(subCopy, { consumer: 'container' })), 'hostname'), 'utf8'), 'ct802\n');
+  for (const v of [copy, sub, subCopy]) await kernel.storage.free(v);
+});

@@ -45,4 +45,18 @@ if (unavailable && !realComponentsRequired()) {
       return { kernel, storageId: 'under-test', copyTargetStorageId: 'copy-target' };
     },
   });
+
+  // The same contract on a storage as Proxmox defines them (no quotas: container subvolumes
+  // are unsized and their resize is not in the record) with nocow images.
+  storageConformanceSuite(test, {
+    name: 'btrfs nocow without quotas',
+    foreignVolnames: ['vm-100-disk-0', '100/vm-100-disk-0.qcow2'],
+    setup: async (t) => {
+      if (unavailable) t.fail(`required programs missing: ${unavailable}`);
+      const kernel = await createTestKernel(t, { plugins: [storageBtrfsPlugin] });
+      const a = await mkdtemp(join(fs!.mountPoint, 'c-'));
+      await kernel.storage.add('plain', 'btrfs', { path: a, nocow: '1', content: 'images,rootdir,iso,vztmpl,backup,snippets' }, { caller: ROOT_CALLER });
+      return { kernel, storageId: 'plain' };
+    },
+  });
 }
