@@ -112,7 +112,7 @@ export class DirStorageDriver extends BaseStorageDriver {
     return cloneLinkedImage(this.#context(ctx), volname, options);
   }
 
-  /** Same-storage copy without streaming: reflink (`cp --reflink=auto`) or `qemu-img convert`; see {@link copyDirVolume}. */
+  /** Same-storage copy without streaming: `cp --reflink=auto` (raw images, subvols) or `qemu-img convert` (qcow2, vmdk, qcow2 snapshots). */
   async copyVolume(ctx: StorageContext, volname: string, options: CopyVolumeWithinOptions): Promise<string> {
     return copyDirVolume(this.#context(ctx), volname, options);
   }

@@ -302,7 +302,8 @@ export class StorageFacade {
 
   /** Status of one storage (activating it first, as Proxmox does). An unreachable backend gives `active: false`, not an error. */
   async status(id: string): Promise<StorageSummary> {
-    const { driver, ctx, def } = await this.#open(id);
+    // A disabled storage is listed as inactive (as `pvesm status`), without asking its driver.
+    const { driver, ctx, def } = await this.#open(id, undefined, { disabled: 'allow' });
     let status: StorageStatus;
     try {
       if (def.disabled) status = inactive();
@@ -772,11 +773,11 @@ export class StorageFacade {
     return { storage: def, secrets, node: this.deps.node, runner: this.deps.runner, runDir, log: this.deps.logger, signal };
   }
 
-  async #open(id: string, signal?: AbortSignal) {
+  async #open(id: string, signal?: AbortSignal, options: { disabled?: 'refuse' | 'allow' } = {}) {
     const section: StorageSection = this.#cfg.requireSection(await this.#cfg.read(), id);
     const driver = this.#driverFor(section.type, id);
     const def = toStorageDefinition(id, driver.info, section.options);
-    if (def.disabled) throw new UnavailableError(`storage:${id}`, `storage '${id}' is disabled`);
+    if (def.disabled && options.disabled !== 'allow') throw new UnavailableError(`storage:${id}`, `storage '${id}' is disabled`);
     if (def.nodes.length > 0 && !def.nodes.includes(this.deps.node)) {
       throw new UnavailableError(`storage:${id}`, `storage '${id}' is not available on node '${this.deps.node}'`);
     }
