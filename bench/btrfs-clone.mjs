@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// Benchmark: linked clone of a 1 TiB (virtual) raw btrfs template vs a 1 GiB one, through
+// kernel.storage.cloneLinked on a real btrfs filesystem (an image file in a temp dir,
+// mkfs.btrfs, mount -o loop: the test harness of @corral/plugin-storage-btrfs). Each template
+// holds 64 MiB of data. A linked clone (a writable subvolume snapshot) must not depend on the
+// image size. Median of 12 pairs (order alternated, each clone freed untimed before the next
+// pair); baseline: the raw `btrfs subvolume snapshot` on the same templates.
+// Prints JSON lines {metric, value, unit, baseline?, note} on stdout (details on stderr).
+// Run after `npx tsc -b packages/plugin-storage-btrfs` (needs btrfs-progs, root, loop devices).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('../packages/', import.meta.url);
+const core = await import(new URL('core/dist/src/index.js', root).href);
+const { storageBtrfsPlugin } = await import(new URL('plugin-storage-btrfs/dist/src/index.js', root).href);
+const { createBtrfsTestFilesystem } = await import(new URL('plugin-storage-btrfs/dist/test/support/BtrfsTestFilesystem.js', root).href);
+
+const PAIRS = 12;
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const log = (m) => process.stderr.write(`btrfs-clone: ${m}\n`);
+
+const dir = mkdtempSync(join(tmpdir(), 'corral-bench-btrfs-'));
+let fs;
+let kernel;
+try {
+  fs = await createBtrfsTestFilesystem(2 * GiB);
+  kernel = await core.createKernel({ node: 'bench', dataDir: join(dir, 'data'), runDir: join(dir, 'run'), plugins: [storageBtrfsPlugin] });
+  const path = join(fs.mountPoint, 'store');
+  await kernel.storage.add('bt', 'btrfs', { path, content: 'images' }, { caller: core.ROOT_CALLER });
+  const template = async (vmid, sizeBytes) => {
+    const volid = await kernel.storage.allocate({ storage: 'bt', vmid, sizeBytes });
+    const access = await kernel.storage.resolve(volid);
+    const fh = await open(access.path, 'r+');
+    for (let i = 0; i < 64; i++) await fh.write(Buffer.alloc(MiB, i + 1), 0, MiB, i * MiB);
+    await fh.sync();
+    await fh.close();
+    return kernel.storage.createBase(volid);
+  };
+  const big = await template(9001, 1024 * GiB);
+  const small = await template(9002, GiB);
+  log(`templates ${big} (1 TiB) and ${small} (1 GiB)`);
+
+  const timeClone = async (base, vmid) => {
+    const t0 = performance.now();
+    const clone = await kernel.storage.cloneLinked(base, { vmid });
+    const ms = performance.now() - t0;
+    await kernel.storage.free(clone);
+    return ms;
+  };
+  const rawClone = (base) => {
+    const disk = base.slice(base.indexOf('/') + 1).replace(/\.raw$/, '');
+    const vmid = base.slice(base.indexOf(':') + 1, base.indexOf('/'));
+    const src = join(path, 'images', vmid, disk);
+    const dst = join(path, 'images', vmid, 'bench-raw-clone');
+    const t0 = performance.now();
+    const r = spawnSync('btrfs', ['-q', 'subvolume', 'snapshot', '--', src, dst], { encoding: 'utf8' });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`btrfs subvolume snapshot failed: ${r.stderr}`);
+    spawnSync('btrfs', ['-q', 'subvolume', 'delete', '--', dst], { encoding: 'utf8' });
+    return ms;
+  };
+
+  await timeClone(small, 9100); // warm-up
+  const bigMs = [];
+  const smallMs = [];
+  const rawBig = [];
+  const rawSmall = [];
+  for (let i = 0; i < PAIRS; i++) {
+    if (i % 2 === 0) {
+      bigMs.push(await timeClone(big, 9200 + i));
+      smallMs.push(await timeClone(small, 9300 + i));
+    } else {
+      smallMs.push(await timeClone(small, 9300 + i));
+      bigMs.push(await timeClone(big, 9200 + i));
+    }
+    rawBig.push(rawClone(big));
+    rawSmall.push(rawClone(small));
+  }
+  log(`1 TiB: ${bigMs.map((x) => x.toFixed(0)).join(' ')} ms`);
+  log(`1 GiB: ${smallMs.map((x) => x.toFixed(0)).join(' ')} ms`);
+  const mBig = median(bigMs);
+  const mSmall = median(smallMs);
+  const out = (o) => console.log(JSON.stringify(o));
+  out({ metric: 'btrfs_linked_clone_1tib_ms', value: mBig, unit: 'ms', baseline: median(rawBig), note: `kernel.storage.cloneLinked of a 1 TiB raw template, median of ${PAIRS}; baseline: raw btrfs subvolume snapshot` });
+  out({ metric: 'btrfs_linked_clone_1gib_ms', value: mSmall, unit: 'ms', baseline: median(rawSmall), note: `kernel.storage.cloneLinked of a 1 GiB raw template, median of ${PAIRS}; baseline: raw btrfs subvolume snapshot` });
+  out({ metric: 'btrfs_linked_clone_1tib_vs_1gib_ratio', value: mBig / mSmall, unit: 'ratio', baseline: median(rawBig) / median(rawSmall), note: 'target <= 1.2: a linked clone does not depend on the image size' });
+  await kernel.storage.free(big);
+  await kernel.storage.free(small);
+} finally {
+  await kernel?.dispose();
+  await fs?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
