@@ -9,7 +9,7 @@
 import { ConflictError, InvalidArgumentError, NotFoundError, type VolumeSnapshotInfo } from '@corral/core';
 import { LvmCommands } from './LvmCommands.js';
 import { lvmBaseName, thinSnapshotLv } from './lvmVolname.js';
-import { removeLv, setNoAutoactivation, snapshotLvsOf, volumeLv } from './lvmVolumes.js';
+import { isListedLv, removeLv, setNoAutoactivation, snapshotLvsOf, volumeLv } from './lvmVolumes.js';
 import type { LvmSession } from './LvmSession.js';
 
 /** `lvcreate -n snap_<volname>_<snap> -pr -s <vg>/<volname>`. @throws NotFoundError, AlreadyExistsError. */
@@ -78,16 +78,19 @@ export async function deleteThinSnapshot(s: LvmSession, volname: string, snapsho
 }
 
 /**
- * Removes a thin volume with its snapshots (snapshots first, as Proxmox's free_image). Linked
- * clones of a base do not depend on it (thin snapshots share blocks, not metadata).
+ * Removes a thin volume with its snapshots (snapshots first, as Proxmox's free_image). A base
+ * whose linked clones still exist is refused, as the storage contract wants for every type
+ * (Proxmox lets lvmthin remove it: thin clones share blocks, not metadata, with their origin).
  *
- * @throws NotFoundError (kind `volume`).
+ * @throws NotFoundError (kind `volume`), ConflictError (a base with linked clones).
  */
 export async function freeThinVolume(s: LvmSession, volname: string): Promise<void> {
   const v = s.parse(volname);
   const volid = s.volid(volname);
   const all = await s.listLvs();
   if (!all.some((lv) => lv.name === v.name)) throw new NotFoundError('volume', volid);
+  const clones = v.isBase ? all.filter((lv) => lv.origin === v.name && isListedLv(s, lv)).map((lv) => s.volid(lv.name)) : [];
+  if (clones.length > 0) throw new ConflictError(`${volid} has linked clones: ${clones.join(', ')}`);
   for (const { snapshot, lv } of snapshotLvsOf(all, v.name)) await removeLv(s, lv.name, volid, snapshot);
   await removeLv(s, v.name, volid);
 }

@@ -144,6 +144,8 @@ lvmTest('lvmthin snapshot, rollback, template, linked clones and free on real me
   await kernel.storage.snapshotCreate(clone, 'xs');
   await kernel.storage.free(clone);
   t.falsy(await row('snap_vm-301-disk-0_xs'), 'free removes the snapshots too');
+  await t.throwsAsync(kernel.storage.free(base), { code: ErrorCodes.conflict, message: /linked clones: .*vm-302-disk-0/ }, 'a base with linked clones is not freed');
+  t.deepEqual(await kernel.storage.linkedClones(base), [fromBase]);
   for (const v of [fromBase, base]) await kernel.storage.free(v);
   t.deepEqual((await kernel.storage.listVolumes(storageId, { vmid: 300 })).concat(await kernel.storage.listVolumes(storageId, { vmid: 302 })), []);
   t.true(runner.completed.length >= 5, `thin creates completed on metadata: ${runner.completed.join(', ')}`);
