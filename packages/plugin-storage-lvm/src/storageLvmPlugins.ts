@@ -12,7 +12,7 @@ import { LvmThinStorageDriver } from './LvmThinStorageDriver.js';
  */
 export const storageLvmPlugin = definePlugin({
   id: 'storage-lvm',
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'lvm', new LvmStorageDriver());
   },
@@ -27,7 +27,7 @@ export const storageLvmPlugin = definePlugin({
  */
 export const storageLvmThinPlugin = definePlugin({
   id: 'storage-lvmthin',
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'lvmthin', new LvmThinStorageDriver());
   },

@@ -10,7 +10,7 @@ import { NfsStorageDriver } from "./NfsStorageDriver.js";
 export function createStorageNfsPlugin(options: { mounter?: NfsMounter } = {}) {
   return definePlugin({
     id: "storage-nfs",
-    apiVersion: 2,
+    apiVersion: 3,
     register(env) {
       env.extend(
         extensionPoints.storageDrivers,
