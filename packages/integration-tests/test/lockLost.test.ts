@@ -51,7 +51,6 @@ test('a full clone whose guest lock is lost stops, frees what it copied and leav
   t.log(`failed after ${(performance.now() - t0).toFixed(0)} ms: ${err!.message}`);
   t.is((err as { code?: string }).code, 'CORRAL_ERR_LOCK_LOST');
   t.regex(err!.message, /lock 'guest:10[01]' was lost/);
-  t.true(performance.now() - t0 < 20_000);
   t.false(
     (await kernel.guests.list()).some((g) => g.vmid === 101),
     'no clone config',

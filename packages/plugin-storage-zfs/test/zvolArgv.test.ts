@@ -21,7 +21,11 @@ const ok = (match: ScriptedCommand['match'], stdout = ''): ScriptedCommand => ({
 const failed = (match: ScriptedCommand['match'], file: string, exitCode = 1): ScriptedCommand => ({ match, stderr: zfsFixture(file), exitCode });
 
 /** A kernel whose zfspool driver uses `runner` and a private /dev/zvol, with storage `tank` on POOL. */
-async function setup(t: ExecutionContext, script: ScriptedCommand[], options: Record<string, string> = {}) {
+/**
+ * A kernel with a zfspool storage on the scripted runner. `zvolDeviceWaitMs`: how long the driver
+ * waits for a device link (the driver's default; short only where the link never appears).
+ */
+async function setup(t: ExecutionContext, script: ScriptedCommand[], options: Record<string, string> = {}, zvolDeviceWaitMs?: number) {
   const devRoot = await makeTempDir(t, 'corral-zvol-');
   await mkdir(join(devRoot, POOL), { recursive: true });
   const runner = new RecordingCommandRunner([
@@ -31,7 +35,7 @@ async function setup(t: ExecutionContext, script: ScriptedCommand[], options: Re
     ok(ZfsCommands.get(VOLUME_PROPS, [POOL], { depth: 1 }), zfsFixture('zvol/get-d1-listing.txt')),
     ...script,
   ]);
-  const driver = new ZfsStorageDriver({ zvolDeviceRoot: devRoot, zvolDeviceWaitMs: 300 });
+  const driver = new ZfsStorageDriver({ zvolDeviceRoot: devRoot, zvolDeviceWaitMs });
   const plugin = definePlugin({ id: 'storage-zfs', apiVersion: PLUGIN_API_VERSION, register: (env) => env.extend(extensionPoints.storageDrivers, 'zfspool', driver) });
   const kernel = await createTestKernel(t, { plugins: [plugin], commandRunner: runner });
   await kernel.storage.add('tank', 'zfspool', { pool: POOL, sparse: '1', blocksize: '16k', ...options }, { caller: ROOT_CALLER });
@@ -70,7 +74,7 @@ test('allocate: zfs create -s -b 16k -V <size rounded up to 1 MiB>, then the /de
 test('allocate without sparse/blocksize: thick zvol; the device link never appearing is UnavailableError and the zvol is destroyed', async (t) => {
   const create = ZfsCommands.createVolume(`${POOL}/vm-120-disk-0`, { sizeBytes: 8 * MiB });
   t.deepEqual(create, ['zfs', 'create', '-V', String(8 * MiB), `${POOL}/vm-120-disk-0`]);
-  const s = await setup(t, [ok(create), ok(ZfsCommands.destroy(`${POOL}/vm-120-disk-0`, { recursive: true }))], { sparse: '0' });
+  const s = await setup(t, [ok(create), ok(ZfsCommands.destroy(`${POOL}/vm-120-disk-0`, { recursive: true }))], { sparse: '0' }, 300);
   await s.kernel.storage.update('tank', {}, { delete: ['blocksize'] });
   await t.throwsAsync(s.kernel.storage.allocate({ storage: 'tank', vmid: 120, sizeBytes: 8 * MiB }), { code: ErrorCodes.unavailable, message: /no zvol device link/ });
   t.deepEqual(s.runner.argvs.slice(-2), [create, ['zfs', 'destroy', '-r', `${POOL}/vm-120-disk-0`]], 'undo after the create: the zvol is destroyed');

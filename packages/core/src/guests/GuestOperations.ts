@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigStore } from '../config/ConfigStore.js';
 import type { GuestConfigEntries, GuestContext, GuestRuntimeStatus, GuestStorageAccess, GuestType, HypervisorDriver } from '../contracts/hypervisor.js';
-import { AbortedError, CorralError, InvalidStateError, UnavailableError } from '../errors.js';
+import { AbortedError, CorralError, InvalidStateError, UnavailableError, isCorralError } from '../errors.js';
 import type { EventBus } from '../events/EventBus.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { LockManager, LockMode } from '../locks/LockManager.js';
@@ -258,9 +258,11 @@ export class GuestOperations {
           return await fn(signal);
         } catch (err) {
           // Whatever a step threw once the signal aborted (a stream's AbortError, a killed
-          // command), the cause is the abort: the task's AbortedError or the LockLostError.
-          if (signal.aborted && !(err instanceof CorralError && (err.code === 'CORRAL_ERR_ABORTED' || err.code === 'CORRAL_ERR_LOCK_LOST'))) {
-            throw signal.reason instanceof CorralError ? signal.reason : new AbortedError(`guest ${vmid}: operation aborted`, { cause: signal.reason });
+          // command, a lock wait's AbortedError), the cause is the abort: the task's
+          // AbortedError or the LockLostError.
+          if (signal.aborted && !isCorralError(err, 'CORRAL_ERR_LOCK_LOST')) {
+            if (signal.reason instanceof CorralError) throw signal.reason;
+            if (!isCorralError(err, 'CORRAL_ERR_ABORTED')) throw new AbortedError(`guest ${vmid}: operation aborted`, { cause: signal.reason });
           }
           throw err;
         }

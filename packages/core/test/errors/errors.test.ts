@@ -91,6 +91,12 @@ const table: Array<{ make: () => CorralError; code: string; message: RegExp; fie
   },
   { make: () => new errors.ProtectedError('volume', 'local:x'), code: 'CORRAL_ERR_PROTECTED', message: /volume 'local:x' is protected/, fields: { kind: 'volume', id: 'local:x' } },
   { make: () => new errors.UnavailableError('ceph', 'no monitors'), code: 'CORRAL_ERR_UNAVAILABLE', message: /no monitors/, fields: { component: 'ceph' } },
+  {
+    make: () => new errors.WriteOutcomeUnknownError('nodes/n/qemu-server/100.conf', 'whether it landed is unknown'),
+    code: 'CORRAL_ERR_UNAVAILABLE',
+    message: /whether it landed is unknown/,
+    fields: { component: 'config-store', path: 'nodes/n/qemu-server/100.conf', outcomeUnknown: true },
+  },
   { make: () => new errors.ProtocolError('qmp', 'bad reply', { class: 'GenericError' }), code: 'CORRAL_ERR_PROTOCOL', message: /bad reply/, fields: { peer: 'qmp', data: { class: 'GenericError' } } },
   { make: () => new errors.DisposedError(), code: 'CORRAL_ERR_DISPOSED', message: /kernel has been disposed/ },
 ];
