@@ -73,7 +73,26 @@ export {
 export { parseVolumeId, formatVolumeId, checkVolname, MAX_VOLUME_ID_LENGTH, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
 export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
 export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
-export { COMMON_STORAGE_OPTIONS, toStorageDefinition, validateStorageOptions } from './storage/storageDefinitions.js';
+export {
+  COMMON_STORAGE_OPTIONS,
+  definitionWithoutDriver,
+  storageOptionsProblem,
+  toStorageDefinition,
+  validateStorageOptions,
+  type StorageOptionProblem,
+} from './storage/storageDefinitions.js';
+export {
+  BWLIMIT_KEYS,
+  PROXMOX_CONTENT_TYPES,
+  PROXMOX_OPTION_CHECKS,
+  PROXMOX_STORAGE_TYPES,
+  isProxmoxBoolean,
+  proxmoxStorageType,
+  type OptionCheck,
+  type ProxmoxContent,
+  type ProxmoxStorageType,
+} from './storage/proxmoxStorageTypes.js';
+export { contentDirOverrides, proxmoxBooleanSchema, storageBandwidthLimit, storageFlag, type BandwidthOperation } from './storage/storageOptionValues.js';
 export {
   GuestFacade,
   type CloneGuestOptions,

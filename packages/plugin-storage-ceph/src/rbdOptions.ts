@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { InvalidConfigError, type StorageDefinition } from '@corral/core';
+import { InvalidConfigError, proxmoxBooleanSchema, storageFlag, type StorageDefinition } from '@corral/core';
 
-const bool = Type.Union([Type.Literal('0'), Type.Literal('1')]);
+const bool = proxmoxBooleanSchema();
 const CEPH_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 
 /**
@@ -15,7 +15,8 @@ const CEPH_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
  * - `keyring` (secret: kept out of storage.cfg by the facade): keyring file contents, or a bare
  *   base64 key.
  * - `conf`: path of a ceph.conf to use (Corral addition; Proxmox uses `/etc/pve/ceph.conf`).
- * - `krbd`: map images through the kernel for every consumer (containers always are).
+ * - `krbd`: map images through the kernel for every consumer (containers always are); a
+ *   Proxmox boolean (the key alone means true).
  * - `authsupported`: `cephx` or `none` (Proxmox's option).
  */
 export const rbdOptionsSchema = Type.Object(
@@ -93,7 +94,7 @@ export function rbdOptions(def: StorageDefinition): RbdOptions {
     monitors: o.monhost ? parseMonhost(o.monhost) : [],
     userId: o.username ?? 'admin',
     conf: o.conf,
-    krbd: o.krbd === '1',
+    krbd: storageFlag(o.krbd) ?? false,
     authSupported: o.authsupported as RbdOptions['authSupported'],
   };
 }

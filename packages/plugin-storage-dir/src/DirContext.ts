@@ -23,7 +23,7 @@ export function dirContext(ctx: StorageContext, headerCache?: ImageHeaderCache):
   const options = dirOptions(ctx.storage);
   return {
     sid: ctx.storage.id,
-    layout: new DirLayout(options.path),
+    layout: new DirLayout(options.path, options.contentDirs),
     options,
     runner: ctx.runner,
     log: ctx.log,

@@ -23,23 +23,31 @@ export const CONTENT_SUBDIRS: Readonly<Record<StorageContent, string>> = Object.
   snippets: 'snippets',
 });
 
-/** Paths of one dir storage. */
+/**
+ * Paths of one dir storage. `overrides` are the storage's `content-dirs` (Proxmox's
+ * `get_subdir`): a content type named there lives in that directory under `root` instead of
+ * its default; `images` moves guest volumes of both `images` and `rootdir`, which share it.
+ */
 export class DirLayout {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly overrides: Partial<Record<StorageContent, string>> = {},
+  ) {}
 
   /** Directory of a content type. */
   contentDir(content: StorageContent): string {
-    return join(this.root, CONTENT_SUBDIRS[content]);
+    const key = content === 'rootdir' ? 'images' : content;
+    return join(this.root, this.overrides[key] ?? CONTENT_SUBDIRS[key]);
   }
 
-  /** `images/`. */
+  /** `images/` (or its `content-dirs` override). */
   get imagesDir(): string {
-    return join(this.root, 'images');
+    return this.contentDir('images');
   }
 
   /** `images/<vmid>/`. */
   guestDir(vmid: number): string {
-    return join(this.root, 'images', String(vmid));
+    return join(this.imagesDir, String(vmid));
   }
 
   /** File (or subvol directory) of a decoded volume name. */

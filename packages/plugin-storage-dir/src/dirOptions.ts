@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import type { StorageDefinition } from '@corral/core';
+import { contentDirOverrides, proxmoxBooleanSchema, storageFlag, type StorageContent, type StorageDefinition } from '@corral/core';
 
-const bool = Type.Union([Type.Literal('0'), Type.Literal('1')]);
+const bool = proxmoxBooleanSchema();
 
 /**
  * The `storage.cfg` options of a `dir` storage (beyond `content`, `nodes`, `disable`,
@@ -15,6 +15,11 @@ const bool = Type.Union([Type.Literal('0'), Type.Literal('1')]);
  * - `format`: default image format (`raw`, `qcow2`, `vmdk`).
  * - `preallocation`: `off`, `metadata` (default for qcow2), `falloc`, `full`.
  * - `prune-backups`, `max-protected-backups`: accepted and kept (retention is not enforced here).
+ *
+ * Flags take Proxmox's booleans (`1`/`0`/`yes`/`no`/`on`/`off`/`true`/`false`, or the key
+ * alone for true). The other options Proxmox's dir type takes are checked by core from its
+ * table of Proxmox types and kept: `content-dirs` (applied: see {@link DirOptions.contentDirs}),
+ * `bwlimit`, `maxfiles`, `snapshot-as-volume-chain`.
  */
 export const dirOptionsSchema = Type.Object(
   {
@@ -43,12 +48,11 @@ export interface DirOptions {
   readonly mountpoint?: string;
   /** `preallocation` option, if set. */
   readonly preallocation?: 'off' | 'metadata' | 'falloc' | 'full';
+  /** `content-dirs`: directories, relative to `path`, replacing the default of a content type. */
+  readonly contentDirs: Partial<Record<StorageContent, string>>;
 }
 
-function flag(value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  return value === '1';
-}
+const flag = storageFlag;
 
 /** Decodes a validated definition's options. */
 export function dirOptions(def: StorageDefinition): DirOptions {
@@ -63,5 +67,6 @@ export function dirOptions(def: StorageDefinition): DirOptions {
     createSubdirs: flag(o['create-subdirs']) ?? mkdir ?? true,
     mountpoint,
     preallocation: o.preallocation as DirOptions['preallocation'],
+    contentDirs: contentDirOverrides(o['content-dirs']),
   };
 }

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { InvalidConfigError, type StorageDefinition } from '@corral/core';
+import { InvalidConfigError, proxmoxBooleanSchema, storageFlag, type StorageDefinition } from '@corral/core';
 
-const bool = Type.Union([Type.Literal('0'), Type.Literal('1')]);
+const bool = proxmoxBooleanSchema();
 
 /**
  * The `storage.cfg` options of a `zfspool` storage (beyond `content`, `nodes`, `disable`,
@@ -10,7 +10,8 @@ const bool = Type.Union([Type.Literal('0'), Type.Literal('1')]);
  * - `pool` (required): the dataset volumes are created under, `tank` or `tank/corral`.
  * - `blocksize`: `volblocksize` of new zvols, a power of 2 from 512 to 16M with optional
  *   `k`/`m` suffix (`8k`, `16k`, `1m`).
- * - `sparse` (`0` default): zvols without reservation (`zfs create -s`).
+ * - `sparse` (`0` default): zvols without reservation (`zfs create -s`). A Proxmox boolean:
+ *   the installer writes the key alone (`sparse`), which means true.
  * - `mountpoint`: where the pool's filesystems are mounted (Proxmox fills it in when the
  *   storage is added). Kept for compatibility; paths come from each dataset's own
  *   `mountpoint` property.
@@ -63,6 +64,6 @@ export function zfsOptions(def: StorageDefinition): ZfsOptions {
     poolName: pool.split('/')[0]!,
     blocksize: o.blocksize,
     blocksizeBytes: o.blocksize === undefined ? undefined : parseZfsBlocksize(o.blocksize),
-    sparse: o.sparse === '1',
+    sparse: storageFlag(o.sparse) ?? false,
   };
 }

@@ -75,10 +75,20 @@ class InvalidPart implements InvalidSection {
   }
 }
 
+/** Where a readable section is in the file: 1-based lines of its header and of each option, and its lines as read. */
+export interface SectionPosition {
+  readonly line: number;
+  readonly options: Readonly<Record<string, number>>;
+  /** The section's lines as read (comments included), joined with `\n`, without the empty line that ends it. */
+  readonly text: string;
+}
+
 /** What {@link readSectionConfig} found: the readable sections and the parts that are not. */
 export interface SectionConfigContent {
   readonly sections: ConfigSection[];
   readonly invalid: InvalidSection[];
+  /** The lines of each of `sections` (for errors found later, by a schema, that name the line). */
+  readonly positions: ReadonlyMap<ConfigSection, SectionPosition>;
 }
 
 /** Options of {@link parseSectionConfig} and {@link readSectionConfig}. */
@@ -186,9 +196,12 @@ export function readSectionConfig(text: string, options: ParseSectionConfigOptio
   if (typeof text !== 'string') throw new ParseError(source, 'config text is not a string');
   const sections: ConfigSection[] = [];
   const invalid: InvalidSection[] = [];
+  const positions = new Map<ConfigSection, SectionPosition>();
   const ids = new Set<string>();
   // `error` holds the message and line of what is wrong; the ParseError is made on demand.
-  let chunk: { line: number; lines: string[]; section?: ConfigSection; type?: string; id?: string; error?: { line: number; message: string } } | undefined;
+  let chunk:
+    | { line: number; lines: string[]; section?: ConfigSection; optionLines?: Record<string, number>; type?: string; id?: string; error?: { line: number; message: string } }
+    | undefined;
 
   const flush = (): void => {
     if (!chunk) return;
@@ -198,6 +211,7 @@ export function readSectionConfig(text: string, options: ParseSectionConfigOptio
       invalid.push(part);
     } else {
       sections.push(chunk.section!);
+      positions.set(chunk.section!, { line: chunk.line, options: chunk.optionLines!, text: chunk.lines.join('\n') });
     }
     chunk = undefined;
   };
@@ -228,7 +242,10 @@ export function readSectionConfig(text: string, options: ParseSectionConfigOptio
       const problem = keyProblem(key) ?? valueProblem(key, value);
       if (problem) chunk.error = error(`${where}: ${problem}`);
       else if (Object.hasOwn(chunk.section!.options, key)) chunk.error = error(`${where}: duplicate option '${key}'`);
-      else defineOwn(chunk.section!.options, key, value);
+      else {
+        defineOwn(chunk.section!.options, key, value);
+        defineOwn(chunk.optionLines!, key, lineNo);
+      }
       continue;
     }
     const previous = chunk?.id;
@@ -249,11 +266,14 @@ export function readSectionConfig(text: string, options: ParseSectionConfigOptio
     const problem = typeProblem(type) ?? idProblem(id);
     if (problem) chunk.error = error(problem);
     else if (ids.has(id)) chunk.error = error(`duplicate section '${id}'`);
-    else chunk.section = { type, id, options: {} };
+    else {
+      chunk.section = { type, id, options: {} };
+      chunk.optionLines = {};
+    }
     if (id !== '' && !problem) ids.add(id);
   }
   flush();
-  return { sections, invalid };
+  return { sections, invalid, positions };
 }
 
 /**

@@ -1,7 +1,12 @@
 import type { ConfigStore } from '../config/ConfigStore.js';
-import { NotFoundError, ParseError, type CorralError } from '../errors.js';
+import type { StorageDriverInfo } from '../contracts/storage.js';
+import { InvalidConfigError, NotFoundError, ParseError, type CorralError } from '../errors.js';
 import { readSectionConfig, serializeSectionConfig, type InvalidSection } from '../formats/sectionConfig.js';
+import { storageOptionsProblem } from './storageDefinitions.js';
 import { STORAGE_ID_PATTERN } from './volumeId.js';
+
+/** The driver of a storage type, for checking options; `undefined` when no plugin provides it. */
+export type StorageTypeLookup = (type: string) => StorageDriverInfo | undefined;
 
 /** One section of storage.cfg. */
 export interface StorageSection {
@@ -12,7 +17,9 @@ export interface StorageSection {
 
 /**
  * A section of storage.cfg that cannot be used: it does not parse (bad header, option or
- * value), repeats an id, or its id is not a storage id. `id` and `type` are there when the
+ * value), repeats an id, its id is not a storage id, or an option is not one its type takes or
+ * has a value Proxmox or the driver refuses (`ParseError` naming the storage, the option and
+ * its line, caused by an `InvalidConfigError` whose `key` is the option). `id` and `type` are there when the
  * header could be read. Writing storage.cfg keeps such sections as they are.
  */
 export interface BrokenStorageSection {
@@ -33,20 +40,28 @@ export interface StorageConfigSnapshot {
 export const STORAGE_CFG_PATH = 'storage.cfg';
 
 /** The usable sections and the parts to keep of storage.cfg's text. */
-function splitStorageConfig(content: string): { sections: StorageSection[]; broken: BrokenStorageSection[]; keep: InvalidSection[] } {
-  const { sections: all, invalid } = readSectionConfig(content, { source: STORAGE_CFG_PATH });
+function splitStorageConfig(content: string, lookup: StorageTypeLookup): { sections: StorageSection[]; broken: BrokenStorageSection[]; keep: InvalidSection[] } {
+  const { sections: all, invalid, positions } = readSectionConfig(content, { source: STORAGE_CFG_PATH });
   const sections: StorageSection[] = [];
   const keep: InvalidSection[] = [...invalid];
   // Invalid parts make their error when asked for it: there may be many.
   const broken: BrokenStorageSection[] = [...invalid];
   for (const s of all) {
-    if (STORAGE_ID_PATTERN.test(s.id)) {
-      sections.push({ type: s.type, id: s.id, options: { ...s.options } });
-      continue;
+    const at = positions.get(s);
+    let error: ParseError | undefined;
+    if (!STORAGE_ID_PATTERN.test(s.id)) {
+      error = new ParseError(STORAGE_CFG_PATH, `'${s.id}' is not a valid storage id (a letter, then letters, digits, '-', '_', '.', ending with a letter or digit)`, at?.line);
+    } else {
+      const problem = storageOptionsProblem(s.id, s.type, s.options, lookup(s.type));
+      if (!problem) {
+        sections.push({ type: s.type, id: s.id, options: { ...s.options } });
+        continue;
+      }
+      const line = (problem.value !== undefined ? at?.options[problem.key] : undefined) ?? at?.line;
+      error = new ParseError(STORAGE_CFG_PATH, problem.message, line, { cause: new InvalidConfigError(problem.key, problem.value, problem.message) });
     }
-    const error = new ParseError(STORAGE_CFG_PATH, `'${s.id}' is not a valid storage id (a letter, then letters, digits, '-', '_', '.', ending with a letter or digit)`);
     broken.push({ id: s.id, type: s.type, error });
-    keep.push({ line: 0, type: s.type, id: s.id, text: serializeSectionConfig([s]).trimEnd(), error });
+    keep.push({ line: error.line ?? 0, type: s.type, id: s.id, text: at?.text ?? serializeSectionConfig([s]).trimEnd(), error });
   }
   return { sections, broken, keep };
 }
@@ -60,7 +75,15 @@ function splitStorageConfig(content: string): { sections: StorageSection[]; brok
  * throws its error when it is asked for, and {@link write} keeps it in the file.
  */
 export class StorageConfigFile {
-  constructor(private readonly store: ConfigStore) {}
+  /**
+   * @param lookup The driver of a type, to check its sections' options with (see
+   *   `storageOptionsProblem`); a type it does not know is checked against Proxmox's type of
+   *   that name only. Default: no driver for any type.
+   */
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly lookup: StorageTypeLookup = () => undefined,
+  ) {}
 
   /**
    * The sections and the digest to write against. Missing file: no sections.
@@ -69,7 +92,7 @@ export class StorageConfigFile {
   async read(): Promise<StorageConfigSnapshot> {
     const file = await this.store.read(STORAGE_CFG_PATH);
     if (!file) return { sections: [], broken: [], digest: null };
-    const { sections, broken } = splitStorageConfig(file.content);
+    const { sections, broken } = splitStorageConfig(file.content, this.lookup);
     return { sections, broken, digest: file.digest };
   }
 
@@ -93,7 +116,7 @@ export class StorageConfigFile {
   async write(sections: readonly StorageSection[], digest: string | null, options: { dropBroken?: readonly string[] } = {}): Promise<void> {
     const file = digest === null ? null : await this.store.read(STORAGE_CFG_PATH);
     // When the digest differs, the store's compare-and-set refuses the write below anyway.
-    const keep = file && file.digest === digest ? splitStorageConfig(file.content).keep : [];
+    const keep = file && file.digest === digest ? splitStorageConfig(file.content, this.lookup).keep : [];
     const drop = new Set(options.dropBroken ?? []);
     const invalid = keep.filter((p) => p.id === undefined || !drop.has(p.id));
     await this.store.write(STORAGE_CFG_PATH, serializeSectionConfig(sections, { invalid }), { expectedDigest: digest });

@@ -39,7 +39,7 @@ import {
   type VolumeState,
 } from '../contracts/storage.js';
 import { StorageConfigFile, type StorageSection } from './StorageConfigFile.js';
-import { optionToString, toStorageDefinition, validateStorageOptions } from './storageDefinitions.js';
+import { definitionWithoutDriver, optionToString, toStorageDefinition, validateStorageOptions } from './storageDefinitions.js';
 import { formatVolumeId, parseVolumeId, STORAGE_ID_PATTERN } from './volumeId.js';
 import { VolumeAttributes, type VolumeAttributeValues } from './VolumeAttributes.js';
 import { DISK_NAME, VolumeNameReservations } from './VolumeNameReservations.js';
@@ -51,6 +51,8 @@ export interface StorageSummary extends StorageStatus {
   readonly content: readonly StorageContent[];
   readonly shared: boolean;
   readonly enabled: boolean;
+  /** False when no loaded plugin provides the storage's type: it is then inactive. */
+  readonly driver: boolean;
 }
 
 /** Options of {@link StorageFacade.allocate}. */
@@ -140,7 +142,7 @@ export class StorageFacade {
   readonly #reservations: VolumeNameReservations;
 
   constructor(private readonly deps: StorageFacadeDeps) {
-    this.#cfg = new StorageConfigFile(deps.store);
+    this.#cfg = new StorageConfigFile(deps.store, (type) => deps.drivers().get(type)?.info);
     this.#attributes = new VolumeAttributes(deps.store);
     this.#reservations = new VolumeNameReservations(deps.locks);
   }
@@ -148,8 +150,10 @@ export class StorageFacade {
   // ---------------------------------------------------------------- definitions
 
   /**
-   * Every storage definition, in storage.cfg order. Definitions of unknown types and broken
-   * sections (see `BrokenStorageSection`) are skipped with a warning.
+   * Every storage definition, in storage.cfg order. Broken sections (see
+   * `BrokenStorageSection`) are skipped with a warning. A storage whose type no loaded plugin
+   * provides (a Proxmox `lvmthin` while no such plugin is installed) is listed, with a warning:
+   * it is inactive (see {@link status}) and its volume operations fail with `UnavailableError`.
    */
   async list(): Promise<StorageDefinition[]> {
     const { sections, broken } = await this.#cfg.read();
@@ -159,7 +163,8 @@ export class StorageFacade {
     for (const s of sections) {
       const driver = this.deps.drivers().get(s.type);
       if (!driver) {
-        this.deps.logger.warn(`storage '${s.id}' has type '${s.type}', for which no driver is loaded`);
+        this.deps.logger.warn(`storage '${s.id}' has type '${s.type}', for which no driver is loaded: it is inactive`);
+        out.push(definitionWithoutDriver(s.id, s.type, s.options));
         continue;
       }
       out.push(toStorageDefinition(s.id, driver.info, s.options));
@@ -167,10 +172,14 @@ export class StorageFacade {
     return out;
   }
 
-  /** One definition. Throws `NotFoundError` (kind `storage`), or the section's `ParseError` when it is broken. */
+  /**
+   * One definition (also of a type no loaded plugin provides). Throws `NotFoundError` (kind
+   * `storage`), or the section's `ParseError` when it is broken.
+   */
   async get(id: string): Promise<StorageDefinition> {
     const s = this.#cfg.requireSection(await this.#cfg.read(), id);
-    return toStorageDefinition(id, this.#driverFor(s.type, id).info, s.options);
+    const driver = this.deps.drivers().get(s.type);
+    return driver ? toStorageDefinition(id, driver.info, s.options) : definitionWithoutDriver(id, s.type, s.options);
   }
 
   /**
@@ -300,8 +309,18 @@ export class StorageFacade {
     await driver.deactivate(ctx);
   }
 
-  /** Status of one storage (activating it first, as Proxmox does). An unreachable backend gives `active: false`, not an error. */
+  /**
+   * Status of one storage (activating it first, as Proxmox does). An unreachable backend, a
+   * disabled storage, or a type no loaded plugin provides (`driver: false`) gives `active:
+   * false`, not an error.
+   */
   async status(id: string): Promise<StorageSummary> {
+    const section = this.#cfg.requireSection(await this.#cfg.read(), id);
+    const known = this.deps.drivers().get(section.type);
+    if (!known) {
+      const plain = definitionWithoutDriver(id, section.type, section.options);
+      return { id, type: plain.type, content: plain.content, shared: plain.shared, enabled: !plain.disabled, driver: false, ...inactive() };
+    }
     // A disabled storage is listed as inactive (as `pvesm status`), without asking its driver.
     const { driver, ctx, def } = await this.#open(id, undefined, { disabled: 'allow' });
     let status: StorageStatus;
@@ -315,7 +334,7 @@ export class StorageFacade {
       this.deps.logger.warn(`storage '${id}' status failed: ${(err as Error).message}`);
       status = inactive();
     }
-    return { id, type: def.type, content: def.content, shared: def.shared, enabled: !def.disabled, ...status };
+    return { id, type: def.type, content: def.content, shared: def.shared, enabled: !def.disabled, driver: true, ...status };
   }
 
   /** Status of every storage usable on this node. */

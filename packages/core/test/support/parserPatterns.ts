@@ -19,6 +19,8 @@ const PARSER_SOURCES = [
   'packages/core/src/storage/volumeId.ts',
   'packages/core/src/storage/StorageConfigFile.ts',
   'packages/core/src/storage/storageDefinitions.ts',
+  'packages/core/src/storage/proxmoxStorageTypes.ts',
+  'packages/core/src/storage/storageOptionValues.ts',
   'packages/core/src/tasks/Upid.ts',
   'packages/core/src/tasks/TaskLogDir.ts',
   'packages/core/src/tasks/checkUserid.ts',

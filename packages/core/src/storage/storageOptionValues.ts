@@ -1,0 +1,61 @@
+/**
+ * Decoding of storage.cfg option values that several drivers share: Proxmox booleans, the
+ * `bwlimit` property string and `content-dirs` overrides. Values are checked before (see
+ * `storageOptionsProblem`); these only read them.
+ *
+ * @packageDocumentation
+ */
+import { Type, type TString } from '@sinclair/typebox';
+import type { StorageContent } from '../contracts/storage.js';
+import { BWLIMIT_KEYS } from './proxmoxStorageTypes.js';
+
+/**
+ * The meaning of a Proxmox boolean option: `undefined` when absent, true for `''` (the key
+ * written alone, as the installer writes `sparse`), `1`, `true`, `yes`, `on` (any case);
+ * false otherwise.
+ */
+export function storageFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  return value === '' || /^(?:1|true|yes|on)$/i.test(value);
+}
+
+/**
+ * Typebox schema of a Proxmox boolean option for a driver's `optionsSchema`: `1`, `0`, `yes`,
+ * `no`, `on`, `off`, `true`, `false` (any case) or `''` (the key alone). Decode with
+ * {@link storageFlag}.
+ */
+export function proxmoxBooleanSchema(options: { description?: string } = {}): TString {
+  return Type.String({ pattern: '^(?:[01]|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?$', ...options });
+}
+
+/** An operation a `bwlimit` key limits. */
+export type BandwidthOperation = (typeof BWLIMIT_KEYS)[number];
+
+/**
+ * The bandwidth limit of `operation` from a storage's `bwlimit` option (`clone=1024,default=512`,
+ * KiB/s as Proxmox): the operation's own key, else `default`. Returns bytes per second, or
+ * `undefined` when there is no limit (no option, or `0`).
+ */
+export function storageBandwidthLimit(bwlimit: string | undefined, operation: BandwidthOperation): number | undefined {
+  if (!bwlimit) return undefined;
+  const limits = new Map<string, number>();
+  for (const item of bwlimit.split(/[,;\s]+/).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq > 0) limits.set(item.slice(0, eq), Number(item.slice(eq + 1)));
+  }
+  const kib = limits.get(operation) ?? limits.get('default');
+  return kib !== undefined && Number.isFinite(kib) && kib > 0 ? Math.round(kib * 1024) : undefined;
+}
+
+/**
+ * The `content-dirs` overrides (`iso=isos,backup=dumps/pve`): the directory, relative to the
+ * storage's path, of each content type named. Types not named keep their default directory.
+ */
+export function contentDirOverrides(value: string | undefined): Partial<Record<StorageContent | 'import', string>> {
+  const out: Partial<Record<StorageContent | 'import', string>> = {};
+  for (const item of (value ?? '').split(/[,;\s]+/).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq > 0) out[item.slice(0, eq) as StorageContent] = item.slice(eq + 1).split('/').filter(Boolean).join('/');
+  }
+  return out;
+}
