@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import {
+  storageFlag,
   BaseStorageDriver,
   type AllocateOptions,
   type ParsedVolname,
@@ -56,9 +57,12 @@ export class ZfsStorageDriver extends BaseStorageDriver {
     };
   }
 
-  /** A storage with `sparse 1` is thin ({@link ZFS_SPARSE_STORAGE_INFO}); others have the type's record. */
+  /**
+   * A storage with `sparse` (`1`, or the key alone as the installer writes it) is thin
+   * ({@link ZFS_SPARSE_STORAGE_INFO}); others have the type's record.
+   */
   infoFor(definition: StorageDefinition): StorageDriverInfo {
-    return definition.options.sparse === '1' ? ZFS_SPARSE_STORAGE_INFO : ZFS_STORAGE_INFO;
+    return storageFlag(definition.options.sparse) ? ZFS_SPARSE_STORAGE_INFO : ZFS_STORAGE_INFO;
   }
 
   #session(ctx: StorageContext): ZfsSession {

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { createTestKernel, PROXMOX_STORAGE_CFG_SAMPLES } from '@corral/core/testing';
-import { storageZfsPlugin, zfsOptions } from '../src/index.js';
+import { storageZfsPlugin, ZfsStorageDriver, zfsOptions } from '../src/index.js';
 
 const sample = (name: RegExp) => PROXMOX_STORAGE_CFG_SAMPLES.find((s) => name.test(s.name))!;
 
@@ -16,6 +16,7 @@ test("the installer's ZFS storage.cfg loads: local-zfs is sparse (the key alone)
   t.deepEqual(def.content, ['images', 'rootdir']);
   const o = zfsOptions(def);
   t.true(o.sparse);
+  t.true(new ZfsStorageDriver().infoFor(def).thin, 'the bare sparse flag makes the storage thin');
   t.is(o.pool, 'rpool/data');
   const local = await kernel.storage.status('local');
   t.false(local.driver);
@@ -38,6 +39,8 @@ test('a zfspool section with sparse 0, off or no is not sparse', async (t) => {
   const kernel = await createTestKernel(t, { plugins: [storageZfsPlugin] });
   for (const v of ['0', 'off', 'no', 'false']) {
     await kernel.config.write('storage.cfg', `zfspool: zp\n\tpool tank\n\tsparse ${v}\n\n`);
-    t.false(zfsOptions(await kernel.storage.get('zp')).sparse, v);
+    const def = await kernel.storage.get('zp');
+    t.false(zfsOptions(def).sparse, v);
+    t.false(new ZfsStorageDriver().infoFor(def).thin, v);
   }
 });
