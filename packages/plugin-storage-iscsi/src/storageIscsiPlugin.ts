@@ -12,7 +12,7 @@ import { IscsiDirectStorageDriver } from './IscsiDirectStorageDriver.js';
  */
 export const storageIscsiPlugin = definePlugin({
   id: 'storage-iscsi',
-  apiVersion: 2,
+  apiVersion: 3,
   register(env) {
     env.extend(extensionPoints.storageDrivers, 'iscsidirect', new IscsiDirectStorageDriver());
   },
