@@ -228,3 +228,14 @@ btrfsTest('a copy within the storage shares the extents of its source, is not it
   t.is(await readFile(join(path(await kernel.storage.resolve(subCopy, { consumer: 'container' })), 'hostname'), 'utf8'), 'ct802\n');
   for (const v of [copy, sub, subCopy]) await kernel.storage.free(v);
 });
+
+btrfsTest('is_mountpoint: a storage is unavailable until its path is a mounted btrfs', async (t) => {
+  const kernel = await createTestKernel(t, { plugins: [storageBtrfsPlugin] });
+  const notMounted = await mkdtemp(join(fs!.mountPoint, 'mp-'));
+  await kernel.storage.add('mp', 'btrfs', { path: notMounted, is_mountpoint: 'yes', content: 'images' }, { caller: ROOT_CALLER });
+  await t.throwsAsync(kernel.storage.activate('mp'), { code: ErrorCodes.unavailable, message: /not mounted/ });
+  t.false((await kernel.storage.status('mp')).active);
+  await kernel.storage.add('mounted', 'btrfs', { path: fs!.mountPoint, is_mountpoint: 'yes', content: 'images' }, { caller: ROOT_CALLER });
+  await kernel.storage.activate('mounted');
+  t.true((await kernel.storage.status('mounted')).active);
+});
