@@ -18,6 +18,7 @@ const STORAGE_STEPS = [
   'cloneLinked',
   'importVolume',
   'exportVolume',
+  'copyVolume',
   'snapshotCreate',
   'snapshotRollback',
   'snapshotDelete',
