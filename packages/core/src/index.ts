@@ -92,7 +92,15 @@ export {
   type ProxmoxContent,
   type ProxmoxStorageType,
 } from './storage/proxmoxStorageTypes.js';
-export { contentDirOverrides, proxmoxBooleanSchema, storageBandwidthLimit, storageFlag, type BandwidthOperation } from './storage/storageOptionValues.js';
+export {
+  contentDirOverrides,
+  copyBandwidthLimit,
+  proxmoxBooleanSchema,
+  storageBandwidthLimit,
+  storageFlag,
+  type BandwidthOperation,
+} from './storage/storageOptionValues.js';
+export { BandwidthLimitStream, type BandwidthClock } from './storage/BandwidthLimitStream.js';
 export {
   GuestFacade,
   type CloneGuestOptions,

@@ -4,7 +4,7 @@
  * as inactive definitions without a driver, and `content-dirs` moves content directories.
  */
 import test from 'ava';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ROOT_CALLER } from '@corral/core';
@@ -60,4 +60,20 @@ test('content-dirs moves the directories of the content types it names', async (
   const iso = await kernel.storage.upload({ storage: 'moved', content: 'iso', filename: 'install.iso', stream: Readable.from([Buffer.alloc(4096, 1)]) });
   t.true((await stat(join(path, 'isos', 'install.iso'))).isFile());
   t.deepEqual((await kernel.storage.listVolumes('moved')).map((v) => v.volid).sort(), [iso, volid].sort());
+});
+
+test('a copy to a storage with bwlimit streams through the limit and arrives whole', async (t) => {
+  const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });
+  const a = await makeTempDir(t, 'corral-dir-');
+  const b = await makeTempDir(t, 'corral-dir-');
+  await kernel.storage.add('src', 'dir', { path: a, content: 'images' }, { caller: ROOT_CALLER });
+  // 1 GiB/s for clones: a limit that is applied without slowing the test.
+  await kernel.storage.add('dst', 'dir', { path: b, content: 'images', bwlimit: 'clone=1048576,default=1' }, { caller: ROOT_CALLER });
+  const volid = await kernel.storage.allocate({ storage: 'src', vmid: 100, sizeBytes: 1024 * 1024, format: 'raw' });
+  const data = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < data.length; i += 4096) data[i] = (i / 4096) & 0xff;
+  await writeFile(join(a, 'images', '100', 'vm-100-disk-0.raw'), data);
+  const copy = await kernel.storage.copy(volid, { targetStorage: 'dst', vmid: 101 });
+  t.is(copy, 'dst:101/vm-101-disk-0.raw');
+  t.true((await readFile(join(b, 'images', '101', 'vm-101-disk-0.raw'))).equals(data));
 });

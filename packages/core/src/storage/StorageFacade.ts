@@ -39,7 +39,9 @@ import {
   type VolumeState,
 } from '../contracts/storage.js';
 import { StorageConfigFile, type StorageSection } from './StorageConfigFile.js';
+import { BandwidthLimitStream } from './BandwidthLimitStream.js';
 import { definitionWithoutDriver, optionToString, toStorageDefinition, validateStorageOptions } from './storageDefinitions.js';
+import { copyBandwidthLimit, type BandwidthOperation } from './storageOptionValues.js';
 import { formatVolumeId, parseVolumeId, STORAGE_ID_PATTERN } from './volumeId.js';
 import { VolumeAttributes, type VolumeAttributeValues } from './VolumeAttributes.js';
 import { DISK_NAME, VolumeNameReservations } from './VolumeNameReservations.js';
@@ -99,6 +101,11 @@ export interface CopyVolumeOptions {
   readonly signal?: AbortSignal;
   /** Where problems of the cleanup after a failed copy go (a task logger). Default: the kernel logger. */
   readonly log?: Logger;
+  /**
+   * Which limit of the storages' `bwlimit` option applies to a streamed copy (Proxmox's
+   * `get_bandwidth_limit` operation): the lower of the source's and the target's. Default `clone`.
+   */
+  readonly bwlimitOperation?: BandwidthOperation;
 }
 
 /** Wiring of a {@link StorageFacade}. */
@@ -604,7 +611,8 @@ export class StorageFacade {
         if (copied !== undefined) return formatVolumeId(dst.def.id, copied);
         if (!format) throw new NotSupportedError('copy', `storage '${src.def.id}' could not copy '${volid}' within itself and has no transfer format to stream it`);
       }
-      const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+      const limit = copyBandwidthLimit(src.def, dst.def, options.bwlimitOperation ?? 'clone');
+      const pipe = limit === undefined ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : new BandwidthLimitStream(limit, { highWaterMark: 4 * 1024 * 1024 });
       // Errors reach the caller through the export and import promises; an 'error' event on
       // the pipe before the import reads from it must not crash the process.
       pipe.on('error', () => undefined);

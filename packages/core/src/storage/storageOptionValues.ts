@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { Type, type TString } from '@sinclair/typebox';
-import type { StorageContent } from '../contracts/storage.js';
+import type { StorageContent, StorageDefinition } from '../contracts/storage.js';
 import { BWLIMIT_KEYS } from './proxmoxStorageTypes.js';
 
 /**
@@ -45,6 +45,16 @@ export function storageBandwidthLimit(bwlimit: string | undefined, operation: Ba
   }
   const kib = limits.get(operation) ?? limits.get('default');
   return kib !== undefined && Number.isFinite(kib) && kib > 0 ? Math.round(kib * 1024) : undefined;
+}
+
+/**
+ * The limit of a copy between two storages, in bytes per second: the lower of their
+ * {@link storageBandwidthLimit}s for `operation` (as Proxmox's `get_bandwidth_limit`), or
+ * `undefined` when neither limits it.
+ */
+export function copyBandwidthLimit(source: StorageDefinition, target: StorageDefinition, operation: BandwidthOperation): number | undefined {
+  const limits = [source, target].map((d) => storageBandwidthLimit(d.options.bwlimit, operation)).filter((l): l is number => l !== undefined);
+  return limits.length === 0 ? undefined : Math.min(...limits);
 }
 
 /**
