@@ -63,6 +63,19 @@ test('every markdown link in the docs stays inside the repository and points at 
   t.deepEqual(bad, []);
 });
 
+test('every published package is in the API reference (typedoc.json entryPoints)', (t) => {
+  const config = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { entryPoints?: string[] };
+  const published: string[] = [];
+  for (const group of ['packages', 'examples']) {
+    for (const name of readdirSync(join(root, group))) {
+      const file = join(root, group, name, 'package.json');
+      if (existsSync(file) && !(JSON.parse(readFileSync(file, 'utf8')) as { private?: boolean }).private) published.push(`${group}/${name}`);
+    }
+  }
+  t.true(published.length >= 7, published.join(', '));
+  t.deepEqual(published.filter((p) => !config.entryPoints?.includes(p)), []);
+});
+
 test('typedoc builds the API docs with warnings as errors', async (t) => {
   // Waits for typedoc to end (about 25 s of CPU); the generous limit only guards against a hang.
   t.timeout(15 * 60_000);

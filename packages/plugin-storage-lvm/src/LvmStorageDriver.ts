@@ -16,7 +16,7 @@ export class LvmStorageDriver extends LvmDriverBase {
     super('lvm', options);
   }
 
-  /** Removes the LV (see {@link freeLvmVolume} for `saferemove`). */
+  /** Removes the LV (see `freeLvmVolume` for `saferemove`). */
   async free(ctx: StorageContext, volname: string): Promise<void> {
     await freeLvmVolume(this.session(ctx), volname);
   }
