@@ -47,7 +47,7 @@ export class BtrfsStorageDriver extends BaseStorageDriver {
     return btrfsInfoFor(definition);
   }
 
-  /** A same-storage copy as reflinks into a new subvolume (see {@link copyWithin}). */
+  /** A same-storage copy as reflinks into a new subvolume (see `copyWithin`). */
   async copyVolume(ctx: StorageContext, volname: string, options: CopyVolumeWithinOptions): Promise<string> {
     return copyWithin(btrfsContext(ctx), volname, options);
   }
