@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile } from 'node:fs/promises';
 
 /** One line of /proc/mounts: source, mount point, filesystem type (octal escapes decoded). */
 export interface MountEntry {
@@ -9,16 +9,14 @@ export interface MountEntry {
 
 /** Decodes the octal escapes of /proc/mounts (`\040` is a space). */
 function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) =>
-    String.fromCharCode(parseInt(o, 8))
-  );
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 /** Parses the text of /proc/mounts (blank and short lines are skipped). */
 export function parseProcMounts(text: string): MountEntry[] {
   const out: MountEntry[] = [];
-  for (const line of text.split("\n")) {
-    const f = line.split(" ");
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
     if (f.length < 3) continue;
     out.push({
       source: unescapeMount(f[0]!),
@@ -30,8 +28,6 @@ export function parseProcMounts(text: string): MountEntry[] {
 }
 
 /** Reads and parses /proc/mounts (the file name is a parameter for tests). */
-export async function readProcMounts(
-  file = "/proc/mounts"
-): Promise<MountEntry[]> {
-  return parseProcMounts(await readFile(file, "utf8"));
+export async function readProcMounts(file = '/proc/mounts'): Promise<MountEntry[]> {
+  return parseProcMounts(await readFile(file, 'utf8'));
 }

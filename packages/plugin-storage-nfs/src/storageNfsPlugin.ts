@@ -1,22 +1,18 @@
-import { definePlugin, extensionPoints } from "@corral/core";
-import type { NfsMounter } from "./NfsMounter.js";
-import { NfsStorageDriver } from "./NfsStorageDriver.js";
+import { definePlugin, extensionPoints } from '@corral/core';
+import { NFS_SHARE_TYPE } from './nfsShareType.js';
+import type { ShareMounter } from './ShareMounter.js';
+import { ShareStorageDriver } from './ShareStorageDriver.js';
 
 /**
- * Builds plugin `storage-nfs` (storage type `nfs`, {@link NfsStorageDriver}) with its own
- * mounter; `mounter` defaults to the kernel NFS client. Use {@link storageNfsPlugin} unless
- * mounts are made some other way.
+ * Builds plugin `storage-nfs` (storage type `nfs`) with its own mounter; `mounter` defaults
+ * to the kernel client. Use {@link storageNfsPlugin} unless mounts are made some other way.
  */
-export function createStorageNfsPlugin(options: { mounter?: NfsMounter } = {}) {
+export function createStorageNfsPlugin(options: { mounter?: ShareMounter } = {}) {
   return definePlugin({
-    id: "storage-nfs",
+    id: 'storage-nfs',
     apiVersion: 3,
     register(env) {
-      env.extend(
-        extensionPoints.storageDrivers,
-        "nfs",
-        new NfsStorageDriver(options.mounter)
-      );
+      env.extend(extensionPoints.storageDrivers, 'nfs', new ShareStorageDriver(NFS_SHARE_TYPE, options.mounter));
     },
   });
 }

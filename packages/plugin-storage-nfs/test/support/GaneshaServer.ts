@@ -7,21 +7,14 @@
  *
  * @packageDocumentation
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { runTool } from "@corral/core/testing";
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runTool } from '@corral/core/testing';
+import { stopChild, waitFor } from './childProcesses.js';
 
 /** Programs the server and its clients need (Debian: nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common libnfs-utils). */
-export const GANESHA_TEST_PROGRAMS = [
-  "ganesha.nfsd",
-  "rpcbind",
-  "rpcinfo",
-  "showmount",
-  "nfs-ls",
-  "qemu-img",
-  "qemu-io",
-] as const;
+export const GANESHA_TEST_PROGRAMS = ['ganesha.nfsd', 'rpcbind', 'rpcinfo', 'showmount', 'nfs-ls', 'qemu-img', 'qemu-io', 'qemu-system-x86_64'] as const;
 
 /** A running server. */
 export interface GaneshaServer {
@@ -29,48 +22,18 @@ export interface GaneshaServer {
   readonly exportDir: string;
   /** A second exported directory (`<dir>/export2`), for a second storage. */
   readonly exportDir2: string;
-  readonly server: "127.0.0.1";
+  readonly server: '127.0.0.1';
   /** NFS port ganesha listens on (registered with rpcbind). */
   readonly nfsPort: number;
   /** Stops ganesha (and rpcbind when this server started it), by pid, waiting for them to exit. */
   stop(): Promise<void>;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child?.pid) return;
-  const gone = exited(child);
-  child.kill("SIGTERM");
-  // ganesha takes a few seconds to shut down; SIGKILL only if it hangs.
-  const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  await gone;
-  clearTimeout(killer);
-}
-
 async function rpcbindAnswers(): Promise<boolean> {
-  const r = await runTool(["rpcinfo", "-p", "127.0.0.1"], {
+  const r = await runTool(['rpcinfo', '-p', '127.0.0.1'], {
     timeoutMs: 10_000,
   });
   return r.exitCode === 0;
-}
-
-/** Polls `probe` until it returns true (at most `attempts` tries, `delayMs` apart). */
-async function waitFor(
-  what: string,
-  probe: () => Promise<boolean>,
-  attempts = 100,
-  delayMs = 200
-): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, delayMs));
-  }
-  throw new Error(`${what} did not happen`);
 }
 
 /**
@@ -78,25 +41,20 @@ async function waitFor(
  * the config, log and recovery directory.
  */
 export async function startGaneshaServer(dir: string): Promise<GaneshaServer> {
-  const exportDir = join(dir, "export");
-  const exportDir2 = join(dir, "export2");
+  const exportDir = join(dir, 'export');
+  const exportDir2 = join(dir, 'export2');
   await mkdir(exportDir, { recursive: true });
   await mkdir(exportDir2, { recursive: true });
-  await mkdir(join(dir, "recovery"), { recursive: true });
+  await mkdir(join(dir, 'recovery'), { recursive: true });
   const nfsPort = 20000 + Math.floor(Math.random() * 20000);
-  const conf = join(dir, "ganesha.conf");
+  const conf = join(dir, 'ganesha.conf');
   await writeFile(
     conf,
     `NFS_CORE_PARAM {
-  NFS_Port = ${nfsPort}; MNT_Port = ${nfsPort + 1}; NLM_Port = ${
-      nfsPort + 2
-    }; Rquota_Port = ${nfsPort + 3};
+  NFS_Port = ${nfsPort}; MNT_Port = ${nfsPort + 1}; NLM_Port = ${nfsPort + 2}; Rquota_Port = ${nfsPort + 3};
   Bind_addr = 127.0.0.1; Enable_NLM = false; Enable_RQUOTA = false; Mount_Path_Pseudo = true; Protocols = 3, 4;
 }
-NFSV4 { Graceless = true; RecoveryBackend = fs; RecoveryRoot = "${join(
-      dir,
-      "recovery"
-    )}"; }
+NFSV4 { Graceless = true; RecoveryBackend = fs; RecoveryRoot = "${join(dir, 'recovery')}"; }
 NFS_KRB5 { Active_krb5 = false; }
 ${[exportDir, exportDir2]
   .map(
@@ -107,53 +65,29 @@ ${[exportDir, exportDir2]
 }
 `
   )
-  .join("")}`
+  .join('')}`
   );
   let rpcbind: ChildProcess | undefined;
   if (!(await rpcbindAnswers())) {
-    rpcbind = spawn("rpcbind", ["-w", "-f"], { stdio: "ignore" });
-    await waitFor("rpcbind answering", rpcbindAnswers);
+    rpcbind = spawn('rpcbind', ['-w', '-f'], { stdio: 'ignore' });
+    await waitFor('rpcbind answering', rpcbindAnswers);
   }
-  const ganesha = spawn(
-    "ganesha.nfsd",
-    [
-      "-F",
-      "-f",
-      conf,
-      "-L",
-      join(dir, "ganesha.log"),
-      "-p",
-      join(dir, "ganesha.pid"),
-      "-N",
-      "NIV_EVENT",
-    ],
-    { stdio: "ignore" }
-  );
+  const ganesha = spawn('ganesha.nfsd', ['-F', '-f', conf, '-L', join(dir, 'ganesha.log'), '-p', join(dir, 'ganesha.pid'), '-N', 'NIV_EVENT'], {
+    stdio: 'ignore',
+  });
   const stop = async () => {
     await stopChild(ganesha);
     await stopChild(rpcbind);
   };
   try {
-    await waitFor("ganesha exporting " + exportDir, async () => {
-      if (ganesha.exitCode !== null)
-        throw new Error(
-          `ganesha.nfsd exited with ${ganesha.exitCode}; see ${join(
-            dir,
-            "ganesha.log"
-          )}`
-        );
-      const r = await runTool(
-        ["showmount", "--no-headers", "--exports", "127.0.0.1"],
-        { timeoutMs: 10_000 }
-      );
-      return (
-        r.exitCode === 0 &&
-        r.stdout.split("\n").some((l) => l.split(/\s+/)[0] === exportDir)
-      );
+    await waitFor('ganesha exporting ' + exportDir, async () => {
+      if (ganesha.exitCode !== null) throw new Error(`ganesha.nfsd exited with ${ganesha.exitCode}; see ${join(dir, 'ganesha.log')}`);
+      const r = await runTool(['showmount', '--no-headers', '--exports', '127.0.0.1'], { timeoutMs: 10_000 });
+      return r.exitCode === 0 && r.stdout.split('\n').some((l) => l.split(/\s+/)[0] === exportDir);
     });
   } catch (err) {
     await stop();
     throw err;
   }
-  return { exportDir, exportDir2, server: "127.0.0.1", nfsPort, stop };
+  return { exportDir, exportDir2, server: '127.0.0.1', nfsPort, stop };
 }

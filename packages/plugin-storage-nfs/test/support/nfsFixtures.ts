@@ -4,15 +4,12 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** `<package>/test/fixtures` (this file runs from `dist/test/support`). */
-export const NFS_FIXTURE_DIR = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  "../../../test/fixtures"
-);
+export const NFS_FIXTURE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 
 /** A recorded command: its exit code, stdout and stderr. */
 export interface NfsFixture {
@@ -23,9 +20,9 @@ export interface NfsFixture {
 
 /** Fixture `name`: JSON `{ argv, exitCode, stdout, stderr }` after the `# ` header lines. */
 export function nfsFixture(name: string): NfsFixture {
-  const text = readFileSync(join(NFS_FIXTURE_DIR, name), "utf8")
-    .split("\n")
-    .filter((l) => !l.startsWith("# "))
-    .join("\n");
+  const text = readFileSync(join(NFS_FIXTURE_DIR, name), 'utf8')
+    .split('\n')
+    .filter((l) => !l.startsWith('# '))
+    .join('\n');
   return JSON.parse(text) as NfsFixture;
 }

@@ -1,20 +1,12 @@
-import { statfs } from "node:fs/promises";
-import {
-  CommandFailedError,
-  NotFoundError,
-  StorageFullError,
-} from "@corral/core";
+import { statfs } from 'node:fs/promises';
+import { CommandFailedError, NotFoundError, StorageFullError } from '@corral/core';
 
 const NO_SPACE_TEXT = /No space left on device|Disk quota exceeded/i;
 
 /** True for a missing file (ENOENT), from fs calls or a tool's stderr. */
 export function isMissing(err: unknown): boolean {
-  if ((err as NodeJS.ErrnoException | undefined)?.code === "ENOENT")
-    return true;
-  return (
-    err instanceof CommandFailedError &&
-    /No such file or directory/.test(err.stderr)
-  );
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return true;
+  return err instanceof CommandFailedError && /No such file or directory/.test(err.stderr);
 }
 
 /**
@@ -22,7 +14,7 @@ export function isMissing(err: unknown): boolean {
  * tool saying so) becomes `StorageFullError`, a missing file `NotFoundError('volume', volid)`
  * when `volid` is given; anything else is returned as is.
  */
-export async function mapNfsError(
+export async function mapShareError(
   err: unknown,
   ctx: {
     storage: string;
@@ -32,23 +24,14 @@ export async function mapNfsError(
   }
 ): Promise<unknown> {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const noSpace =
-    code === "ENOSPC" ||
-    code === "EDQUOT" ||
-    (err instanceof CommandFailedError && NO_SPACE_TEXT.test(err.stderr));
+  const noSpace = code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof CommandFailedError && NO_SPACE_TEXT.test(err.stderr));
   if (noSpace) {
     const available = await statfs(ctx.path).then(
       (s) => Number(s.bavail) * Number(s.bsize),
       () => 0
     );
-    return new StorageFullError(
-      ctx.storage,
-      ctx.requestedBytes ?? 0,
-      available,
-      { cause: err }
-    );
+    return new StorageFullError(ctx.storage, ctx.requestedBytes ?? 0, available, { cause: err });
   }
-  if (ctx.volid && isMissing(err))
-    return new NotFoundError("volume", ctx.volid, undefined, { cause: err });
+  if (ctx.volid && isMissing(err)) return new NotFoundError('volume', ctx.volid, undefined, { cause: err });
   return err;
 }

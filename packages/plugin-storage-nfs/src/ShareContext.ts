@@ -1,0 +1,45 @@
+import type { CommandRunner, Logger, StorageContext } from '@corral/core';
+import { ShareLayout } from './ShareLayout.js';
+import type { ShareMount } from './ShareMount.js';
+import type { ShareMounter } from './ShareMounter.js';
+import { shareOptions, type ShareOptions } from './shareOptions.js';
+import type { ShareType } from './ShareType.js';
+
+/** What every share-storage operation needs, derived from the facade's {@link StorageContext}. */
+export interface ShareContext {
+  /** Storage id (for volids and errors). */
+  readonly sid: string;
+  readonly options: ShareOptions;
+  readonly layout: ShareLayout;
+  readonly share: ShareMount;
+  /** Where QEMU reaches the files over the network, if the type can (nfs). */
+  readonly qemuExport?: { readonly server: string; readonly export: string };
+  readonly mounter: ShareMounter;
+  readonly runner: CommandRunner;
+  readonly log: Logger;
+  /** Private directory for run state (temporary transfer files, credentials). */
+  readonly runDir: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Builds a {@link ShareContext} (throws `InvalidConfigError` for a bad `content-dirs`). */
+export function shareContext(ctx: StorageContext, type: ShareType, mounter: ShareMounter): ShareContext {
+  const options = shareOptions(ctx.storage);
+  return {
+    sid: ctx.storage.id,
+    options,
+    layout: new ShareLayout(options.path, options.contentDirs),
+    share: type.shareMount(ctx),
+    qemuExport: type.qemuExport?.(ctx),
+    mounter,
+    runner: ctx.runner,
+    log: ctx.log,
+    runDir: ctx.runDir,
+    signal: ctx.signal,
+  };
+}
+
+/** `storeid:volname`. */
+export function volidOf(nc: ShareContext, volname: string): string {
+  return `${nc.sid}:${volname}`;
+}
