@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   ErrorCodes,
   extensionPoints,
+  checkPluginApiVersion,
   isCorralPlugin,
   PermissionError,
   PLUGIN_API_AGE,
@@ -88,6 +89,12 @@ for (const pkg of packages) {
     }
   });
 }
+
+test('plugins written for API 1 and 2 are older but accepted by this core (API 3 only added optional members)', (t) => {
+  t.is(checkPluginApiVersion(PLUGIN_API_VERSION), 'current');
+  for (const v of [1, 2]) t.is(checkPluginApiVersion(v), 'older-accepted', `API ${v}`);
+  t.is(checkPluginApiVersion(PLUGIN_API_VERSION + 1), 'too-new');
+});
 
 test('the storage plugin frozen at API 1 is still inside this core\'s window', (t) => {
   t.is(flatPluginApi1.apiVersion, 1);
