@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import type { StorageDefinition } from '@corral/core';
+import { proxmoxBooleanSchema, storageFlag, type StorageDefinition } from '@corral/core';
 
-const bool = Type.Union([Type.Literal('0'), Type.Literal('1')]);
+/** A Proxmox boolean: `1`/`0`/`yes`/`no`/`on`/`off`/`true`/`false`, or the key alone (true). */
+const bool = proxmoxBooleanSchema();
 
 /**
  * The `storage.cfg` options of a `btrfs` storage (beyond `content`, `nodes`, `disable`,
@@ -54,9 +55,7 @@ export interface BtrfsOptions {
   readonly mountpoint?: string;
 }
 
-function flag(value: string | undefined): boolean | undefined {
-  return value === undefined ? undefined : value === '1';
-}
+const flag = storageFlag;
 
 /** Decodes a validated definition's options. */
 export function btrfsOptions(def: StorageDefinition): BtrfsOptions {

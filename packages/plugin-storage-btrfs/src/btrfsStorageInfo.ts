@@ -1,4 +1,4 @@
-import type { QemuAccessHints, StorageDefinition, StorageDriverInfo } from '@corral/core';
+import { storageFlag, type QemuAccessHints, type StorageDefinition, type StorageDriverInfo } from '@corral/core';
 import { btrfsOptionsSchema } from './btrfsOptions.js';
 
 /**
@@ -51,7 +51,7 @@ export const BTRFS_NO_QUOTA_STORAGE_INFO: StorageDriverInfo = Object.freeze<Stor
  * limit, and Proxmox refuses sized btrfs subvolumes).
  */
 export function btrfsInfoFor(definition: StorageDefinition): StorageDriverInfo {
-  return definition.options.quotas === '1' ? BTRFS_STORAGE_INFO : BTRFS_NO_QUOTA_STORAGE_INFO;
+  return storageFlag(definition.options.quotas) ? BTRFS_STORAGE_INFO : BTRFS_NO_QUOTA_STORAGE_INFO;
 }
 
 /**

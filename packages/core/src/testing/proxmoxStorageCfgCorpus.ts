@@ -206,3 +206,36 @@ export const PROXMOX_STORAGE_CFG_SAMPLES: readonly StorageCfgSample[] = Object.f
   sample('a cluster with every Proxmox storage type', CLUSTER),
   sample('Proxmox VE 6 (maxfiles)', VE6),
 ]);
+
+/** What {@link loadStorageCfgSamples} found for one sample. */
+export interface LoadedStorageCfgSample {
+  readonly sample: StorageCfgSample;
+  /** `type: id` of every storage `kernel.storage.list()` returned. */
+  readonly listed: readonly string[];
+  /** The errors of `kernel.storage.get` for the sections that did not load (broken: an option its driver refuses...). */
+  readonly broken: readonly string[];
+}
+
+/**
+ * Writes each sample as the kernel's storage.cfg and reads it back through `kernel.storage`
+ * (`list`, and `get` of every section; nothing is activated): for a plugin's tests that
+ * Proxmox's files load with its driver's option schema. The kernel's storage.cfg is left
+ * holding the last sample.
+ */
+export async function loadStorageCfgSamples(kernel: {
+  readonly config: { write(path: string, content: string): Promise<unknown> };
+  readonly storage: { list(): Promise<ReadonlyArray<{ id: string; type: string }>>; get(id: string): Promise<unknown> };
+}): Promise<LoadedStorageCfgSample[]> {
+  const out: LoadedStorageCfgSample[] = [];
+  for (const sample of PROXMOX_STORAGE_CFG_SAMPLES) {
+    await kernel.config.write('storage.cfg', sample.text);
+    const defs = await kernel.storage.list();
+    const broken: string[] = [];
+    for (const header of sample.sections) {
+      const id = header.slice(header.indexOf(': ') + 2);
+      await kernel.storage.get(id).catch((error: Error) => broken.push(error.message));
+    }
+    out.push({ sample, listed: defs.map((d) => `${d.type}: ${d.id}`), broken });
+  }
+  return out;
+}
