@@ -1,9 +1,7 @@
 import type { Writable } from 'node:stream';
 import {
-  BaseStorageDriver,
   InvalidArgumentError,
   NotSupportedError,
-  type AllocateOptions,
   type ParsedVolname,
   type StorageContent,
   type StorageContext,
@@ -14,6 +12,7 @@ import {
   type VolumeConsumer,
   type VolumeInfo,
 } from '@corral/core';
+import { IscsiLunDriver } from './IscsiLunDriver.js';
 import { ISCSI_DIRECT_STORAGE_INFO } from './iscsiStorageInfo.js';
 import { iscsiOptions, iscsiUrl, type IscsiOptions } from './iscsiOptions.js';
 import { parseIscsiDirectVolname } from './iscsiVolname.js';
@@ -36,7 +35,7 @@ import { refuseSnapshot, refuseTransferOptions } from './iscsiRefusals.js';
  *
  * The driver takes no locks and keeps no state between calls.
  */
-export class IscsiDirectStorageDriver extends BaseStorageDriver {
+export class IscsiDirectStorageDriver extends IscsiLunDriver {
   readonly info: StorageDriverInfo = ISCSI_DIRECT_STORAGE_INFO;
 
   /** See {@link parseIscsiDirectVolname}. */
@@ -44,10 +43,6 @@ export class IscsiDirectStorageDriver extends BaseStorageDriver {
     return parseIscsiDirectVolname(volname);
   }
 
-  /** Checks `portal` and `target` (no contact with the portal: it may be down when the storage is added). */
-  async checkDefinition(ctx: StorageContext): Promise<void> {
-    iscsiOptions(ctx.storage);
-  }
 
   /** Nothing to set up: every libiscsi client logs in on its own (as Proxmox). */
   async activate(ctx: StorageContext): Promise<void> {
@@ -72,7 +67,7 @@ export class IscsiDirectStorageDriver extends BaseStorageDriver {
 
   /** The disk LUNs as `lun<N>`, sorted by volname. A guest filter gives none (LUNs have no owner), as Proxmox. */
   async listVolumes(ctx: StorageContext, filter: { content?: StorageContent; vmid?: number }): Promise<VolumeInfo[]> {
-    if (filter.vmid !== undefined || (filter.content !== undefined && filter.content !== 'images')) return [];
+    if (this.filtersOutLuns(filter)) return [];
     const luns = await listDiskLuns(ctx, iscsiOptions(ctx.storage));
     return luns.map((l) => this.#volume(ctx, `lun${l.lun}`, l.sizeBytes)).sort((a, b) => (a.volname < b.volname ? -1 : a.volname > b.volname ? 1 : 0));
   }
@@ -83,15 +78,7 @@ export class IscsiDirectStorageDriver extends BaseStorageDriver {
     return this.#volume(ctx, volname, await lunSize(ctx, iscsiOptions(ctx.storage), lun, this.#volid(ctx, volname)));
   }
 
-  /** Always `NotSupportedError`: LUNs are made on the target, not by the storage. */
-  async allocate(_ctx: StorageContext, _options: AllocateOptions): Promise<string> {
-    throw new NotSupportedError('allocate', `storage type '${this.info.type}' cannot allocate volumes: create LUNs on the iSCSI target`);
-  }
 
-  /** Always `NotSupportedError`: LUNs are removed on the target. */
-  async free(_ctx: StorageContext, _volname: string): Promise<void> {
-    throw new NotSupportedError('free', `storage type '${this.info.type}' cannot free volumes: remove LUNs on the iSCSI target`);
-  }
 
   /**
    * The QEMU `iscsi` protocol node of the LUN, for every consumer but containers (host tools

@@ -12,3 +12,19 @@ export { parseIscsiVolname, parseIscsiDirectVolname, type IscsiVolname, type Isc
 export { parseIscsiLs, parseReadCapacity16, type IscsiLsLun, type IscsiLsTarget } from './parseLibiscsi.js';
 export { listTargetLuns, listDiskLuns, lunSize, libiscsiFailure, LIBISCSI_TIMEOUT_MS, type TargetLun } from './libiscsi.js';
 export { exportQemuRawSize, EXPORT_CHUNK_BYTES } from './rawSizeExport.js';
+export { IscsiStorageDriver, type IscsiStorageDriverOptions } from './IscsiStorageDriver.js';
+export {
+  parseIscsiSessions,
+  parseIscsiTargets,
+  portalWithPort,
+  listIscsiSessions,
+  iscsiPortals,
+  discoverIscsiTargets,
+  loginIscsiTarget,
+  logoutIscsiTarget,
+  rescanIscsiSessions,
+  ISCSIADM_TIMEOUT_MS,
+  type IscsiSession,
+} from './iscsiadm.js';
+export { listIscsiDevices, checkIscsiDevice, type HostRoots, type IscsiDevice } from './iscsiDevices.js';
+export { IscsiLunDriver } from './IscsiLunDriver.js';

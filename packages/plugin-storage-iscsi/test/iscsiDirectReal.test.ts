@@ -64,10 +64,13 @@ tgtTest('resolves a LUN to QEMU iscsi access that a real qemu-img and qemu-io op
   const spec = `json:${JSON.stringify({ driver: 'raw', file: access.blockdev })}`;
   const byBlockdev = JSON.parse((await runToolOk(['qemu-img', 'info', '--output=json', spec])).stdout) as { 'virtual-size': number };
   t.is(byBlockdev['virtual-size'], 70 * MiB);
-  // qemu-io reads what the LUN file holds and writes land in it.
+  // qemu-io reads what the LUN file holds, and its writes land in the file (on LUN 2: the
+  // export test reads LUN 1 concurrently).
   await runToolOk(['qemu-io', '-f', 'raw', '-c', `read -P 0x11 ${MiB} ${MiB}`, access.url]);
-  await runToolOk(['qemu-io', '-f', 'raw', '-c', `write -P 0x44 ${8 * MiB} 65536`, access.url]);
-  const fh = await open(tgt!.lunFile(1), 'r');
+  const lun2 = await kernel.storage.resolve('san:lun2', { consumer: 'qemu' });
+  if (lun2.kind !== 'qemu') return t.fail(`lun2 resolved to ${lun2.kind}`);
+  await runToolOk(['qemu-io', '-f', 'raw', '-c', `write -P 0x44 ${8 * MiB} 65536`, lun2.url]);
+  const fh = await open(tgt!.lunFile(2), 'r');
   const back = Buffer.alloc(65536);
   await fh.read(back, 0, 65536, 8 * MiB);
   await fh.close();

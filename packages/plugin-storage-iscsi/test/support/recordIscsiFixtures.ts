@@ -50,6 +50,7 @@ try {
   await record('iscsiadm-session-none.txt', 'open-iscsi', ['iscsiadm', '--mode', 'session'], norm);
   await record('iscsiadm-node-none.txt', 'open-iscsi', ['iscsiadm', '--mode', 'node'], norm);
   await record('iscsiadm-discovery-no-iscsi-tcp.txt', 'open-iscsi', ['iscsiadm', '--mode', 'discovery', '--type', 'sendtargets', '--portal', tgt.portal], norm);
+  await record('iscsiadm-update-no-record.txt', 'open-iscsi', ['iscsiadm', '--mode', 'node', '--targetname', tgt.target, '--op', 'update', '--name', 'node.session.initial_login_retry_max', '--value', '0'], norm);
   await record('iscsiadm-login-no-record.txt', 'open-iscsi', ['iscsiadm', '--mode', 'node', '--targetname', tgt.target, '--login'], norm);
 } finally {
   await tgt.stop();
