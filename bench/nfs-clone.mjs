@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Benchmark: linked clone of a 1 TiB (virtual) raw nfs template vs a 1 GiB one, through
+// kernel.storage.cloneLinked on an nfs storage served by a private nfs-ganesha on 127.0.0.1
+// (the test harness of @corral/plugin-storage-nfs: this kernel has no NFS client, so the
+// storage's path is the exported directory, standing in for the mount point). Each template
+// holds 64 MiB of data. A linked clone (a qcow2 overlay with the relative backing file
+// `../<vmid>/base-...raw`) must not depend on the image size. Median of 12 pairs (order
+// alternated, each clone freed untimed before the next pair); baseline: the raw
+// `qemu-img create -b ../<vmid>/<base> -F raw -f qcow2` on the same templates.
+// Prints JSON lines {metric, value, unit, baseline?, note} on stdout (details on stderr).
+// Run after `npx tsc -b packages/plugin-storage-nfs` (needs nfs-ganesha, rpcbind, qemu-img).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('../packages/', import.meta.url);
+const core = await import(new URL('core/dist/src/index.js', root).href);
+const { createStorageNfsPlugin } = await import(new URL('plugin-storage-nfs/dist/src/index.js', root).href);
+const { startGaneshaServer } = await import(new URL('plugin-storage-nfs/dist/test/support/GaneshaServer.js', root).href);
+const { nfsStandInMounter } = await import(new URL('plugin-storage-nfs/dist/test/support/nfsStandIn.js', root).href);
+
+const PAIRS = 12;
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const log = (m) => process.stderr.write(`nfs-clone: ${m}\n`);
+
+const dir = mkdtempSync(join(tmpdir(), 'corral-bench-nfs-'));
+let server;
+let kernel;
+try {
+  server = await startGaneshaServer(join(dir, 'server'));
+  kernel = await core.createKernel({ node: 'bench', dataDir: join(dir, 'data'), runDir: join(dir, 'run'), plugins: [createStorageNfsPlugin({ mounter: nfsStandInMounter() })] });
+  const path = server.exportDir;
+  await kernel.storage.add('nas', 'nfs', { server: server.server, export: path, path, content: 'images' }, { caller: core.ROOT_CALLER });
+  const template = async (vmid, sizeBytes) => {
+    const volid = await kernel.storage.allocate({ storage: 'nas', vmid, sizeBytes, format: 'raw' });
+    const access = await kernel.storage.resolve(volid, { consumer: 'host' });
+    const fh = await open(access.path, 'r+');
+    for (let i = 0; i < 64; i++) await fh.write(Buffer.alloc(MiB, i + 1), 0, MiB, i * MiB);
+    await fh.sync();
+    await fh.close();
+    return kernel.storage.createBase(volid);
+  };
+  const big = await template(9001, 1024 * GiB);
+  const small = await template(9002, GiB);
+  log(`templates ${big} (1 TiB) and ${small} (1 GiB)`);
+
+  const timeClone = async (base, vmid) => {
+    const t0 = performance.now();
+    const clone = await kernel.storage.cloneLinked(base, { vmid });
+    const ms = performance.now() - t0;
+    await kernel.storage.free(clone);
+    return ms;
+  };
+  const rawClone = (base) => {
+    const volname = base.slice(base.indexOf(':') + 1);
+    const dst = join(path, 'images', '9999', 'bench-raw-clone.qcow2');
+    spawnSync('mkdir', ['-p', join(path, 'images', '9999')]);
+    const t0 = performance.now();
+    const r = spawnSync('qemu-img', ['create', '-q', '-b', `../${volname}`, '-F', 'raw', '-f', 'qcow2', dst], { encoding: 'utf8' });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`qemu-img create failed: ${r.stderr}`);
+    rmSync(join(path, 'images', '9999'), { recursive: true, force: true });
+    return ms;
+  };
+
+  await timeClone(small, 9100); // warm-up
+  const bigMs = [];
+  const smallMs = [];
+  const rawBig = [];
+  const rawSmall = [];
+  for (let i = 0; i < PAIRS; i++) {
+    if (i % 2 === 0) {
+      bigMs.push(await timeClone(big, 9200 + i));
+      smallMs.push(await timeClone(small, 9300 + i));
+    } else {
+      smallMs.push(await timeClone(small, 9300 + i));
+      bigMs.push(await timeClone(big, 9200 + i));
+    }
+    rawBig.push(rawClone(big));
+    rawSmall.push(rawClone(small));
+  }
+  log(`1 TiB: ${bigMs.map((x) => x.toFixed(0)).join(' ')} ms`);
+  log(`1 GiB: ${smallMs.map((x) => x.toFixed(0)).join(' ')} ms`);
+  const mBig = median(bigMs);
+  const mSmall = median(smallMs);
+  const out = (o) => console.log(JSON.stringify(o));
+  out({ metric: 'nfs_linked_clone_1tib_ms', value: mBig, unit: 'ms', baseline: median(rawBig), note: `kernel.storage.cloneLinked of a 1 TiB raw template, median of ${PAIRS}; baseline: qemu-img create -b` });
+  out({ metric: 'nfs_linked_clone_1gib_ms', value: mSmall, unit: 'ms', baseline: median(rawSmall), note: `kernel.storage.cloneLinked of a 1 GiB raw template, median of ${PAIRS}; baseline: qemu-img create -b` });
+  out({ metric: 'nfs_linked_clone_1tib_vs_1gib_ratio', value: mBig / mSmall, unit: 'ratio', baseline: median(rawBig) / median(rawSmall), note: 'target <= 1.2: a linked clone does not depend on the image size' });
+  await kernel.storage.free(big);
+  await kernel.storage.free(small);
+} finally {
+  await kernel?.dispose();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
