@@ -47,7 +47,7 @@ export class BtrfsStorageDriver extends BaseStorageDriver {
     return btrfsInfoFor(definition);
   }
 
-  /** A same-storage copy as reflinks into a new subvolume (see `copyWithin`). */
+  /** A same-storage copy: a new subvolume filled with reflinks (`cp -a --reflink=auto`) of the volume or its snapshot, not a snapshot, so it is no linked clone of its source. */
   async copyVolume(ctx: StorageContext, volname: string, options: CopyVolumeWithinOptions): Promise<string> {
     return copyWithin(btrfsContext(ctx), volname, options);
   }
