@@ -11,4 +11,4 @@ export { SeededRandom } from './SeededRandom.js';
 export { runningInCi, seedsFor, testSeeds, type TestSeedOptions, type TestSeeds } from './testSeeds.js';
 export { runTool, runToolOk, type RunToolOptions, type RunToolResult } from './runTool.js';
 export { spawnChild, type Child } from './spawnChild.js';
-export { loadStorageCfgSamples, PROXMOX_STORAGE_CFG_SAMPLES, type LoadedStorageCfgSample, type StorageCfgSample } from './proxmoxStorageCfgCorpus.js';
+export { checkStorageCfgSamplesLoad, loadStorageCfgSamples, PROXMOX_STORAGE_CFG_SAMPLES, type LoadedStorageCfgSample, type StorageCfgSample } from './proxmoxStorageCfgCorpus.js';

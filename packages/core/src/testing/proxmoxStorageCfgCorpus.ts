@@ -14,6 +14,7 @@
  *
  * @packageDocumentation
  */
+import type { ExecutionContext } from 'ava';
 
 /** One storage.cfg text and what a reader must find in it. */
 export interface StorageCfgSample {
@@ -238,4 +239,23 @@ export async function loadStorageCfgSamples(kernel: {
     out.push({ sample, listed: defs.map((d) => `${d.type}: ${d.id}`), broken });
   }
   return out;
+}
+
+/**
+ * Asserts with `t` that every sample loads (see {@link loadStorageCfgSamples}): each sample's
+ * sections are all listed in order, none is broken, and the ids `expected` (sections of the
+ * plugin's types under test) are among them.
+ */
+export async function checkStorageCfgSamplesLoad(
+  t: Pick<ExecutionContext, 'deepEqual' | 'true'>,
+  kernel: Parameters<typeof loadStorageCfgSamples>[0],
+  expected: readonly string[],
+): Promise<void> {
+  const seen = new Set<string>();
+  for (const loaded of await loadStorageCfgSamples(kernel)) {
+    t.deepEqual(loaded.listed, loaded.sample.sections, loaded.sample.name);
+    t.deepEqual(loaded.broken, [], loaded.sample.name);
+    for (const line of loaded.listed) seen.add(line.slice(line.indexOf(': ') + 2));
+  }
+  for (const id of expected) t.true(seen.has(id), `storage '${id}' is listed`);
 }
