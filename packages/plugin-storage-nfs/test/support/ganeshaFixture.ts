@@ -23,5 +23,5 @@ export function ganeshaRealTest(test: TestFn): RealTestFn {
 
 /** Starts ganesha before the file's tests, stops it after them. */
 export function useGaneshaServer(test: TestFn): () => GaneshaServer {
-  return useTestServer(test, ganeshaAvailable, startGaneshaServer);
+  return useTestServer(test, 'nfs-ganesha', ganeshaAvailable, startGaneshaServer);
 }

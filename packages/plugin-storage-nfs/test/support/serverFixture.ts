@@ -1,25 +1,40 @@
 /**
- * One test server per test file: `useTestServer(test, available, start)` starts it in a serial
- * `before` hook (in a private temp dir) and stops it in `after.always`; the getter throws when
- * it is not running (its programs are missing).
+ * One test server per test file: `useTestServer(test, name, available, start)` starts it in a
+ * serial `before` hook (in a private temp dir) and stops it in `after.always`; the getter
+ * throws when it is not running (its programs are missing). Servers of the same `name` use
+ * fixed host resources (rpcbind registrations, port 445), so the hook first takes the host
+ * lock `name` (see {@link acquireHostLock}) and holds it until the server is stopped: test
+ * files that ava runs in parallel take turns.
  *
  * @packageDocumentation
  */
 import type { TestFn } from 'ava';
 import { rm } from 'node:fs/promises';
 import { makeTempDir } from '@corral/core/testing';
+import { acquireHostLock } from './hostLock.js';
 
-export function useTestServer<S extends { stop(): Promise<void> }>(test: TestFn, available: boolean, start: (dir: string) => Promise<S>): () => S {
+export function useTestServer<S extends { stop(): Promise<void> }>(
+  test: TestFn,
+  name: string,
+  available: boolean,
+  start: (dir: string) => Promise<S>
+): () => S {
   let server: S | undefined;
   let dir: string | undefined;
+  let release: (() => Promise<void>) | undefined;
   test.serial.before(async () => {
     if (!available) return;
+    release = await acquireHostLock(name);
     dir = await makeTempDir(undefined, 'corral-share-');
     server = await start(dir);
   });
   test.after.always(async () => {
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    try {
+      await server?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    } finally {
+      await release?.();
+    }
   });
   return () => {
     if (!server) throw new Error('the test server is not running');

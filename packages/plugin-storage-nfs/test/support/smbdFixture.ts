@@ -21,5 +21,5 @@ export function smbdRealTest(test: TestFn): RealTestFn {
 
 /** Starts smbd before the file's tests, stops it after them. */
 export function useSmbdServer(test: TestFn): () => SmbdServer {
-  return useTestServer(test, smbdAvailable, startSmbdServer);
+  return useTestServer(test, 'smbd', smbdAvailable, startSmbdServer);
 }
