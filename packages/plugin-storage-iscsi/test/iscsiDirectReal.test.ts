@@ -49,6 +49,14 @@ tgtTest('lists the disk LUNs of its own target as lun<N>, with exact sizes; a gu
   t.is((await kernel.storage.volumeInfo('san:lun2')).sizeBytes, 3 * 1024 * MiB);
 });
 
+tgtTest('content none (a storage that carries an LVM volume group): its LUNs are still listed and resolved, as Proxmox lists them', async (t) => {
+  const kernel = await iscsiTestKernel(t, tgt!);
+  await kernel.storage.add('base', 'iscsidirect', { portal: tgt!.portal, target: tgt!.target, content: 'none' });
+  t.deepEqual((await kernel.storage.get('base')).content, []);
+  t.deepEqual((await kernel.storage.listVolumes('base')).map((v) => v.volid), ['base:lun1', 'base:lun2', 'base:lun3']);
+  t.is((await kernel.storage.resolve('base:lun1', { consumer: 'qemu' })).kind, 'qemu');
+});
+
 tgtTest('resolves a LUN to QEMU iscsi access that a real qemu-img and qemu-io open (URL and -blockdev JSON)', async (t) => {
   const kernel = await iscsiTestKernel(t, tgt!);
   const access = await kernel.storage.resolve('san:lun1', { consumer: 'qemu' });
@@ -76,6 +84,26 @@ tgtTest('resolves a LUN to QEMU iscsi access that a real qemu-img and qemu-io op
   await fh.close();
   t.true(back.every((b) => b === 0x44), 'bytes written through iscsi:// are in the LUN file');
   t.deepEqual(await kernel.storage.resolve('san:lun3', { consumer: 'host' }), { ...access, blockdev: { ...access.blockdev, lun: 3 }, url: `iscsi://${tgt!.portal}/${tgt!.target}/3` });
+});
+
+const systemTest = realTest(test, missing.length === 0 && hasProgram('qemu-system-x86_64'), 'qemu-system-x86_64 or the iSCSI tools are not installed (Debian packages qemu-system-x86, tgt, libiscsi-bin)');
+
+systemTest('a real QEMU process opens the -blockdev JSON that resolve answers (QMP query-named-block-nodes)', async (t) => {
+  const kernel = await iscsiTestKernel(t, tgt!);
+  const access = await kernel.storage.resolve('san:lun2', { consumer: 'qemu' });
+  if (access.kind !== 'qemu') return t.fail(`resolve answered ${access.kind}`);
+  const qmp = ['qmp_capabilities', 'query-named-block-nodes', 'quit'].map((c) => JSON.stringify({ execute: c })).join('\n');
+  const r = await runToolOk(
+    ['qemu-system-x86_64', '-S', '-nodefaults', '-display', 'none', '-machine', 'none', '-qmp', 'stdio', '-blockdev', JSON.stringify({ ...access.blockdev, 'node-name': 'lun2' })],
+    { input: `${qmp}\n`, timeoutMs: 120_000 },
+  );
+  const nodes = r.stdout
+    .split('\n')
+    .filter((l) => l.includes('"return": ['))
+    .flatMap((l) => (JSON.parse(l) as { return: Array<{ 'node-name': string; drv: string; image: { 'virtual-size': number } }> }).return);
+  const node = nodes.find((n) => n['node-name'] === 'lun2');
+  t.is(node?.drv, 'iscsi');
+  t.is(node?.image['virtual-size'], 3 * 1024 * MiB);
 });
 
 tgtTest('exports raw+size byte for byte (more than one 64 MiB chunk, and a size that is no multiple of 64 KiB)', async (t) => {
