@@ -15,6 +15,8 @@ export interface ShareContext {
   /** Where QEMU reaches the files over the network, if the type can (nfs). */
   readonly qemuExport?: { readonly server: string; readonly export: string };
   readonly mounter: ShareMounter;
+  /** The type's connection probe, if it has one (see {@link ShareType.checkConnection}). */
+  readonly checkConnection?: () => Promise<boolean>;
   readonly runner: CommandRunner;
   readonly log: Logger;
   /** Private directory for run state (temporary transfer files, credentials). */
@@ -32,6 +34,7 @@ export function shareContext(ctx: StorageContext, type: ShareType, mounter: Shar
     share: type.shareMount(ctx),
     qemuExport: type.qemuExport?.(ctx),
     mounter,
+    ...(type.checkConnection ? { checkConnection: () => type.checkConnection!(ctx) } : {}),
     runner: ctx.runner,
     log: ctx.log,
     runDir: ctx.runDir,

@@ -1,4 +1,5 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CommandRunner } from '@corral/core';
 import { isShareMounted, type ShareMount } from './ShareMount.js';
 import { readProcMounts } from './procMounts.js';
@@ -20,9 +21,10 @@ export interface ShareMounter {
 /** `mount` and `umount` run at most this long, ms (a hung server must not hang the caller forever). */
 const MOUNT_TIMEOUT_MS = 60_000;
 
-/** Writes a share's private files (mode 0600, also when the file existed). */
+/** Writes a share's private files (mode 0600, also when the file existed; missing directories 0700). */
 export async function writeShareFiles(share: ShareMount): Promise<void> {
   for (const f of share.files ?? []) {
+    await mkdir(dirname(f.path), { recursive: true, mode: 0o700 });
     await writeFile(f.path, f.content, { mode: 0o600 });
     await chmod(f.path, 0o600);
   }

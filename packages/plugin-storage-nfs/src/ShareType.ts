@@ -12,6 +12,11 @@ export interface ShareType {
   shareMount(ctx: StorageContext): ShareMount;
   /** Where QEMU opens the files over the network (nfs: libnfs), or undefined to use the mount. */
   qemuExport?(ctx: StorageContext): { readonly server: string; readonly export: string } | undefined;
+  /**
+   * pve's `check_connection`: true when the server answers (nfs: showmount/rpcinfo, cifs:
+   * smbclient), false when it does not. Runs through `ctx.runner` before a mount.
+   */
+  checkConnection?(ctx: StorageContext): Promise<boolean>;
   /** Definition checks beyond the schema; throws `InvalidConfigError`. */
   checkDefinition?(ctx: StorageContext): void;
 }

@@ -1,5 +1,6 @@
 import { cifsShareMount } from './cifsMount.js';
 import { cifsMountSpec, cifsOptionsSchema } from './cifsOptions.js';
+import { cifsShareReachable } from './cifsProbe.js';
 import { shareStorageInfo } from './shareStorageInfo.js';
 import type { ShareType } from './ShareType.js';
 
@@ -22,4 +23,5 @@ export const CIFS_STORAGE_INFO = shareStorageInfo({
 export const CIFS_SHARE_TYPE: ShareType = Object.freeze<ShareType>({
   info: CIFS_STORAGE_INFO,
   shareMount: (ctx) => cifsShareMount(cifsMountSpec(ctx)),
+  checkConnection: (ctx) => cifsShareReachable(ctx.runner, cifsMountSpec(ctx), ctx.signal),
 });

@@ -1,6 +1,7 @@
 import { checkHostPath } from '@corral/core';
 import { nfsShareMount } from './nfsMount.js';
 import { nfsMountSpec } from './nfsOptions.js';
+import { nfsServerReachable } from './nfsProbe.js';
 import { NFS_STORAGE_INFO } from './nfsStorageInfo.js';
 import type { ShareType } from './ShareType.js';
 
@@ -14,6 +15,10 @@ export const NFS_SHARE_TYPE: ShareType = Object.freeze<ShareType>({
   qemuExport: (ctx) => {
     const spec = nfsMountSpec(ctx.storage);
     return { server: spec.server, export: spec.export };
+  },
+  checkConnection: (ctx) => {
+    const spec = nfsMountSpec(ctx.storage);
+    return nfsServerReachable(ctx.runner, spec.server, spec.mountOptions, ctx.signal);
   },
   checkDefinition: (ctx) => {
     const exp = ctx.storage.options.export!;

@@ -4,17 +4,22 @@ import type { ShareContext } from './ShareContext.js';
 
 /**
  * Makes a share storage usable, as pve's NFSPlugin/CIFSPlugin `activate_storage`: when the
- * share is not mounted on `path`, `path` is created (unless `mkdir`/`create-base-path` is 0; only then, so
+ * share is not mounted on `path`, the server is probed first (pve's `check_connection`, as
+ * `PVE::Storage::activate_storage` does), `path` is created (unless `mkdir`/`create-base-path` is 0; only then, so
  * an offline server cannot hang a mkdir on a stale mount) and the share mounted; then the
  * directories of the enabled content (and `dump` with rootdir) are created unless
  * `create-subdirs`/`mkdir` is 0. Idempotent.
  *
- * @throws UnavailableError when `path` is missing and may not be created, or the mount fails
- *   (the mount error is the cause).
+ * @throws UnavailableError when the server does not answer (`storage '<id>' is not online`),
+ *   `path` is missing and may not be created, or the mount fails (the mount error is the
+ *   cause); what the probe throws (cifs: `InvalidConfigError` for refused credentials).
  */
 export async function activateShare(nc: ShareContext, content: readonly StorageContent[]): Promise<void> {
   const { options, share } = nc;
   if (!(await nc.mounter.isMounted(share))) {
+    if (nc.checkConnection && !(await nc.checkConnection())) {
+      throw new UnavailableError(`storage:${nc.sid}`, `storage '${nc.sid}' is not online (${share.source} does not answer)`);
+    }
     if (options.createBasePath) await mkdir(options.path, { recursive: true });
     const st = await stat(options.path).catch(() => undefined);
     if (!st?.isDirectory())

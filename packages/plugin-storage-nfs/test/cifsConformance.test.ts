@@ -4,6 +4,7 @@ import { storageConformanceSuite } from '@corral/storage-testkit';
 import { ROOT_CALLER } from '@corral/core';
 import { createStorageCifsPlugin } from '../src/index.js';
 import { cifsStandInMounter } from './support/cifsStandIn.js';
+import { SMBD_TEST_PASSWORD } from './support/SmbdServer.js';
 import { smbdAvailable, SMBD_MISSING_REASON, useSmbdServer } from './support/smbdFixture.js';
 
 if (!smbdAvailable && !realComponentsRequired()) {
@@ -12,7 +13,7 @@ if (!smbdAvailable && !realComponentsRequired()) {
   const smb = useSmbdServer(test);
   // The storage contract for type cifs against two shares of a real smbd on 127.0.0.1. This
   // kernel has no CIFS client, so each storage's mount point is the shared directory itself
-  // (the stand-in mounter writes the credentials file and probes the share with smbclient
+  // (activate probes the share with pve's smbclient check; the stand-in mounter writes the credentials file and probes again
   // instead of mounting). QEMU has no SMB driver: volumes are files on the mount.
   storageConformanceSuite(test, {
     name: 'cifs',
@@ -24,7 +25,7 @@ if (!smbdAvailable && !realComponentsRequired()) {
       await kernel.storage.add(
         'under-test',
         'cifs',
-        { server: server.server, share: 'corral', path: server.shareDir, username: 'root', password: 'x', content: 'images,iso,vztmpl,backup,snippets' },
+        { server: server.server, share: 'corral', path: server.shareDir, username: 'root', password: SMBD_TEST_PASSWORD, content: 'images,iso,vztmpl,backup,snippets' },
         { caller: ROOT_CALLER }
       );
       await kernel.storage.add(

@@ -64,6 +64,22 @@ test('is-mounted needs a cifs entry of //server/share[subdir] on exactly the pat
   t.false(isShareMounted(cifsShareMount({ ...spec, subdir: '/vm' }), parseProcMounts('//nas.lan/pve/vm /mnt/pve/smb nfs rw 0 0')), 'not cifs');
 });
 
+test('a share that refuses the credentials is InvalidConfigError before any mount', async (t) => {
+  const dir = await makeTempDir(t, 'corral-cifs-argv-');
+  const mountsFile = join(dir, 'mounts');
+  await writeFile(mountsFile, '');
+  const runner = new RecordingCommandRunner([{ match: { prefix: ['smbclient'] }, ...nfsFixture('smbclient-probe-logon-failure.txt') }]);
+  const kernel = await createTestKernel(t, { plugins: [createStorageCifsPlugin({ mounter: new KernelShareMounter(mountsFile) })], commandRunner: runner });
+  await kernel.storage.add(
+    'smb',
+    'cifs',
+    { server: '127.0.0.1', share: 'corral', path: join(dir, 'smb'), username: 'root', password: 'wrong' },
+    { caller: ROOT_CALLER }
+  );
+  await t.throwsAsync(kernel.storage.activate('smb'), { code: ErrorCodes.invalidConfig, message: /LOGON_FAILURE/ });
+  t.false(runner.argvs.some((a) => a[0] === 'mount'));
+});
+
 test('the probe is pve check_connection smbclient; a refused password is InvalidConfigError, a missing share unreachable', async (t) => {
   const withPw = { ...spec, username: 'root', password: 'x', domain: 'CORP', smbversion: '3.0' };
   t.deepEqual(cifsProbeArgv(withPw), [
@@ -97,7 +113,10 @@ test('activate mounts with the password in a 0600 credentials file in the run di
   const dir = await makeTempDir(t, 'corral-cifs-argv-');
   const mountsFile = join(dir, 'mounts');
   await writeFile(mountsFile, '');
-  const runner = new RecordingCommandRunner([{ match: { prefix: ['mount'] }, ...nfsFixture('mount-cifs-failure.txt') }]);
+  const runner = new RecordingCommandRunner([
+    { match: { prefix: ['smbclient'] }, ...nfsFixture('smbclient-probe-ok.txt') },
+    { match: { prefix: ['mount'] }, ...nfsFixture('mount-cifs-failure.txt') },
+  ]);
   const kernel = await createTestKernel(t, { plugins: [createStorageCifsPlugin({ mounter: new KernelShareMounter(mountsFile) })], commandRunner: runner });
   const path = join(dir, 'smb');
   await kernel.storage.add(
@@ -109,6 +128,7 @@ test('activate mounts with the password in a 0600 credentials file in the run di
   t.false((await kernel.config.read('storage.cfg'))!.content.includes('top-secret'), 'the password is not in storage.cfg');
   const err = await t.throwsAsync(kernel.storage.activate('smb'), { code: ErrorCodes.unavailable });
   t.regex(err!.message, /storage 'smb'.*\/\/127\.0\.0\.1\/corral.*No such device/s);
+  t.deepEqual(runner.argvs[0]!.slice(0, 7), ['smbclient', '//127.0.0.1/corral', '-d', '0', '-m', 'smb3', '-U'], 'pve check_connection first');
   const argv = runner.argvs.find((a) => a[0] === 'mount')!;
   const cred = argv.find((a) => a.startsWith('credentials='))!.slice('credentials='.length);
   t.deepEqual(argv, ['mount', '-t', 'cifs', '//127.0.0.1/corral', path, '-o', 'soft', '-o', 'username=root', '-o', `credentials=${cred}`, '-o', 'vers=3']);

@@ -76,7 +76,8 @@ async function kernelWith(t: Parameters<typeof createTestKernel>[0], procMounts:
   const dir = await makeTempDir(t, 'corral-nfs-argv-');
   const mountsFile = join(dir, 'mounts');
   await writeFile(mountsFile, procMounts);
-  const runner = new RecordingCommandRunner(script);
+  // The server answers the connection probe as the recorded ganesha did.
+  const runner = new RecordingCommandRunner([...(script ?? []), { match: { prefix: ['showmount'] }, ...nfsFixture('showmount-exports.txt') }]);
   const kernel = await createTestKernel(t, {
     plugins: [createStorageNfsPlugin({ mounter: new KernelShareMounter(mountsFile) })],
     commandRunner: runner,
@@ -102,7 +103,10 @@ test('activate mounts an unmounted export with the storage options, creating the
   );
   runner.calls.length = 0;
   await kernel.storage.activate('nas');
-  t.deepEqual(runner.argvs, [['mount', '-t', 'nfs', '10.0.0.5:/srv/pve', path, '-o', 'vers=3,soft']]);
+  t.deepEqual(runner.argvs, [
+    ['showmount', '--no-headers', '--exports', '10.0.0.5'],
+    ['mount', '-t', 'nfs', '10.0.0.5:/srv/pve', path, '-o', 'vers=3,soft'],
+  ]);
   t.true((await stat(path)).isDirectory(), 'the mount point was created before mounting');
   runner.calls.length = 0;
   await kernel.storage.deactivate('nas');
@@ -140,6 +144,16 @@ test('a failed mount is UnavailableError naming the storage and the export, and 
   t.regex(err!.message, /storage 'nas'.*10\.0\.0\.5:\/srv\/pve/);
   t.regex(err!.message, /No such device/);
   t.false((await kernel.storage.status('nas')).active);
+});
+
+test('an unreachable server is UnavailableError "not online" and nothing is mounted', async (t) => {
+  const { kernel, runner, dir } = await kernelWith(t, '', [{ match: { prefix: ['showmount'] }, ...nfsFixture('showmount-unreachable.txt') }]);
+  const path = join(dir, 'nas');
+  await kernel.storage.add('nas', 'nfs', { server: '10.0.0.5', export: '/srv/pve', path }, { caller: ROOT_CALLER });
+  runner.calls.length = 0;
+  const err = await t.throwsAsync(kernel.storage.activate('nas'), { code: ErrorCodes.unavailable });
+  t.regex(err!.message, /storage 'nas' is not online/);
+  t.deepEqual(runner.argvs, [['showmount', '--no-headers', '--exports', '10.0.0.5']], 'probed, not mounted');
 });
 
 test('bad nfs definitions are InvalidConfigError naming the option', async (t) => {
