@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kernel } from '@corral/core';
 import { hasProgram, realTest } from '@corral/core/testing';
 import { fillWithData, openTestNode, tinyVmConfig } from './support/nodeKernel.js';
-import { race, resultLines, spawnRaceChild } from './support/raceChildren.js';
+import { freeze, race, resultLines, resume, spawnRaceChild } from './support/raceChildren.js';
 
 const qemuTest = realTest(test, hasProgram('qemu-system-x86_64') && hasProgram('qemu-img'), 'qemu-system-x86_64 and qemu-img are not installed');
 
@@ -106,16 +106,20 @@ qemuTest.serial('a full clone holds the source: a destroy from another process w
 
   const cloner = spawnRaceChild(base, { op: 'clone', vmid: 100, count: 1, arg: '101' });
   const destroyer = spawnRaceChild(base, { op: 'destroy', vmid: 100, count: 1, arg: '300' });
-  t.teardown(() => [cloner, destroyer].forEach((c) => c.kill()));
+  t.teardown(() => [cloner, destroyer].forEach((c) => (resume(c), c.kill())));
   await Promise.all([cloner.waitFor(/^ready$/, 20_000), destroyer.waitFor(/^ready$/, 20_000)]);
   cloner.send('go');
-  // Wait until the clone runs (its config exists with lock: clone), then try to destroy the source.
-  for (let i = 0; i < 200 && (await kernel.guests.config(101).catch(() => undefined))?.config.lock !== 'clone'; i++) await sleep(25);
-  t.is((await kernel.guests.config(101)).config.lock, 'clone');
+  // Wait until the clone runs (its config exists with lock: clone), then freeze the cloner
+  // there, holding the source's lock, however fast its copy is, and try to destroy the source.
+  for (let i = 0; i < 2000 && (await kernel.guests.config(101).catch(() => undefined))?.config.lock !== 'clone'; i++) await sleep(5);
+  freeze(cloner);
+  t.is((await kernel.guests.config(101)).config.lock, 'clone', 'the cloner was frozen inside the clone');
   destroyer.send('go');
-  await Promise.all([cloner.waitFor(/^done$/, 120_000), destroyer.waitFor(/^done$/, 60_000)]);
+  await destroyer.waitFor(/^done$/, 60_000);
   const destroyed = resultLines(destroyer)[0]!;
   t.regex(destroyed, /^err CORRAL_ERR_LOCK_TIMEOUT .*guest:100/);
+  resume(cloner);
+  await cloner.waitFor(/^done$/, 120_000);
   const cloned = resultLines(cloner)[0]!;
   t.true(cloned.startsWith('ok '), cloned);
   t.is((await kernel.guests.config(100)).vmid, 100, 'the source still exists');

@@ -3,32 +3,35 @@
  * undoes what it did and fails with the loss: it never finishes unprotected.
  */
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HostLockManager, LockLostError, LockManagerBase, type LockLease, type LockOptions } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
 import { addLocalStorage, openNodeKernel, tinyVmConfig } from './support/nodeKernel.js';
 import { checkStorageInvariants } from './support/storageInvariants.js';
 
-/** Host locks whose guest leases are lost `ttlMs` after they were granted. */
+/** Host locks whose guest leases are lost when `expire` resolves (as a cluster lease that ran out). */
 class ExpiringGuestLocks extends LockManagerBase {
-  constructor(private readonly inner: HostLockManager, private readonly ttlMs: number) {
+  constructor(
+    private readonly inner: HostLockManager,
+    private readonly expire: Promise<void>,
+  ) {
     super();
   }
   async acquire(name: string, options?: LockOptions): Promise<LockLease> {
     const lease = await this.inner.acquire(name, options);
     if (!name.startsWith('guest:')) return lease;
     const lost = new AbortController();
-    const timer = setTimeout(() => lost.abort(new LockLostError(name, 'the lease expired')), this.ttlMs);
-    return {
-      name,
-      mode: lease.mode,
-      lost: lost.signal,
-      release: async () => {
-        clearTimeout(timer);
-        await lease.release();
-      },
-    };
+    void this.expire.then(() => lost.abort(new LockLostError(name, 'the lease expired')));
+    return { name, mode: lease.mode, lost: lost.signal, release: () => lease.release() };
   }
+}
+
+/** Resolves once `path` exists (the copy into it has begun). */
+async function appears(path: string): Promise<void> {
+  while (!existsSync(path)) await sleep(1);
 }
 
 test('a full clone whose guest lock is lost stops, frees what it copied and leaves no clone config', async (t) => {
@@ -44,7 +47,9 @@ test('a full clone whose guest lock is lost stops, frees what it copied and leav
   await fh.close();
   await plain.dispose();
 
-  const kernel = await openNodeKernel(base, { lockManager: new ExpiringGuestLocks(new HostLockManager({ namespace: `lost-test:${base}` }), 300) });
+  // The leases run out once the copy has begun: the target file exists, its 512 MiB not yet copied.
+  const target = join(dirname(dirname(path)), '101', 'vm-101-disk-0.raw');
+  const kernel = await openNodeKernel(base, { lockManager: new ExpiringGuestLocks(new HostLockManager({ namespace: `lost-test:${base}` }), appears(target)) });
   t.teardown(() => kernel.dispose());
   const t0 = performance.now();
   const err = await t.throwsAsync(kernel.guests.clone(100, { newid: 101, full: true }));

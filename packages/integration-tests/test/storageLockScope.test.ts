@@ -16,9 +16,9 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeSizeHeader, ErrorCodes, type Kernel } from '@corral/core';
-import { hasProgram, realTest, type Child } from '@corral/core/testing';
+import { hasProgram, realTest } from '@corral/core/testing';
 import { fillWithData, openTestNode, tinyVmConfig } from './support/nodeKernel.js';
-import { race, resultLines, spawnRaceChild } from './support/raceChildren.js';
+import { freeze, race, resultLines, resume, spawnRaceChild } from './support/raceChildren.js';
 
 const qemuTest = realTest(test, hasProgram('qemu-system-x86_64') && hasProgram('qemu-img'), 'qemu-system-x86_64 and qemu-img are not installed');
 const imgTest = realTest(test, hasProgram('qemu-img'), 'qemu-img is not installed');
@@ -79,15 +79,6 @@ function controlledStream(): { stream: Readable; started: Promise<void>; push(b:
   return { stream, started, push: (b) => stream.push(b), end: () => stream.push(null), fail: (e) => stream.destroy(e) };
 }
 
-/** Resumes a child frozen with SIGSTOP (no-op when it is gone), so that a kill reaches it. */
-function resume(child: Child): void {
-  try {
-    if (child.process.pid !== undefined) process.kill(child.process.pid, 'SIGCONT');
-  } catch {
-    // Already gone.
-  }
-}
-
 qemuTest.serial('while a full clone copies in one process, 20 allocations on the same storage in another all complete; the clone then completes intact', async (t) => {
   const { base, kernel } = await openTestNode(t, 'corral-lockscope-');
   const size = 512 * MiB;
@@ -109,7 +100,7 @@ qemuTest.serial('while a full clone copies in one process, 20 allocations on the
 
   // Copy started: the target exists. Freeze the cloner there, mid-copy.
   await waitForFile(target);
-  process.kill(cloner.process.pid!, 'SIGSTOP');
+  freeze(cloner);
   const lastChunk = await readAt(srcPath, size - CHUNK, CHUNK);
   t.false((await readAt(target, size - CHUNK, CHUNK)).equals(lastChunk), 'the copy was frozen before its end');
   t.deepEqual(resultLines(cloner), []);

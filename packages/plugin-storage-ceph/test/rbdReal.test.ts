@@ -56,7 +56,7 @@ cephTest('bad definitions: InvalidConfigError naming the option (never echoing t
     ['keyring without a key', externalRbdOptions(f, { keyring: '[client.corral]\n\tcaps mon = "allow r"\n' }), 'keyring'],
     ['unreadable conf', { pool: 'rbd', conf: '/nonexistent/ceph.conf' }, 'conf'],
     ['content rbd cannot hold', externalRbdOptions(f, { content: 'iso' }), 'content'],
-    ['krbd not a boolean', externalRbdOptions(f, { krbd: 'yes' }), 'krbd'],
+    ['krbd not a boolean', externalRbdOptions(f, { krbd: 'maybe' }), 'krbd'],
   ];
   for (const [what, options, key] of bad) {
     const err = await t.throwsAsync(kernel.storage.add('bad', 'rbd', options, { caller: ROOT_CALLER }), { code: ErrorCodes.invalidConfig }, what);

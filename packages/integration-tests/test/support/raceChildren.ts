@@ -39,3 +39,20 @@ export async function race(t: ExecutionContext, base: string, runs: readonly Rac
   await Promise.all(children.map((c) => c.waitFor(/^done$/, 120_000)));
   return children.map(resultLines);
 }
+
+/**
+ * Freezes a race child (SIGSTOP): it keeps every lock it holds and does nothing more, so a test
+ * can act while an operation is provably in progress. {@link resume} lets it go on.
+ */
+export function freeze(child: Child): void {
+  process.kill(child.process.pid!, 'SIGSTOP');
+}
+
+/** Resumes a child frozen with SIGSTOP (no-op when it is gone), so that a kill reaches it. */
+export function resume(child: Child): void {
+  try {
+    if (child.process.pid !== undefined) process.kill(child.process.pid, 'SIGCONT');
+  } catch {
+    // Already gone.
+  }
+}
