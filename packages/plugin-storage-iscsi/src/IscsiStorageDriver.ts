@@ -36,8 +36,8 @@ export interface IscsiStorageDriverOptions {
  * the configured target on `activate` (discovery, login retries off, login; a rescan when
  * already logged in), and every disk LUN of its sessions is a volume
  * `<channel>.<id>.<lun>.<by-id name>`, a block device `/dev/disk/by-id/<name>` for every
- * consumer. Found in sysfs as Proxmox does; `resolve` checks the device is a block device of
- * a session of this target. Volumes belong to no guest; nothing can be allocated, freed,
+ * consumer. Found in sysfs as Proxmox does; `resolve` (and so the export) accepts only a
+ * listed LUN whose every device below is on this target. Volumes belong to no guest; nothing can be allocated, freed,
  * resized or snapshotted (`NotSupportedError`); a LUN exports as `raw+size`.
  *
  * `status` is active when a session to the target exists; size and use are the LUNs' total.
@@ -107,20 +107,23 @@ export class IscsiStorageDriver extends IscsiLunDriver {
 
 
   /**
-   * The block device `/dev/disk/by-id/<name>`, for every consumer, after checking it is a
-   * block device of a session of this target.
+   * The block device `/dev/disk/by-id/<name>`, for every consumer, after checking that the
+   * volname is one of the target's LUNs as {@link listVolumes} lists them (Proxmox's
+   * iscsi_device_list check: no other by-id name, such as an LV's `dm-name-...` over a LUN)
+   * and that every device below it is on this target.
    *
-   * @throws NotFoundError when the device is missing; InvalidStateError when it is no block
-   *   device or belongs to another target; NotSupportedError for a snapshot.
+   * @throws NotFoundError when the target lists no such LUN or the device is missing;
+   *   InvalidStateError when it is no block device or any device below it belongs to another
+   *   target; NotSupportedError for a snapshot.
    */
   async resolve(ctx: StorageContext, volname: string, options: { consumer: VolumeConsumer; snapshot?: string }): Promise<VolumeAccess> {
     refuseSnapshot(this.info.type, options.snapshot);
-    const { name } = parseIscsiVolname(volname);
+    const { name } = await this.#device(ctx, volname);
     const path = await checkIscsiDevice(this.#roots, iscsiOptions(ctx.storage).target, name, `${ctx.storage.id}:${volname}`);
     return { kind: 'block', path, format: 'raw' };
   }
 
-  /** `raw+size`: the size from `blockdev --getsize64`, then the device's bytes. */
+  /** `raw+size`: the size from `blockdev --getsize64`, then the device's bytes; only a volume {@link resolve} accepts. */
   override async exportVolume(ctx: StorageContext, volname: string, options: { format: TransferFormat; stream: Writable; snapshot?: string }): Promise<void> {
     refuseTransferOptions(this.info.type, options);
     const access = await this.resolve(ctx, volname, { consumer: 'host' });

@@ -115,20 +115,26 @@ async function physicalDevicePaths(roots: HostRoots, bdev: string, seen = new Se
 }
 
 /**
- * Checks that `/dev/disk/by-id/<name>` is a block device of a session logged in to `target`
- * (Proxmox's activate_volume) and returns its path.
+ * Checks that `/dev/disk/by-id/<name>` is a block device whose every physical device (through
+ * dm `slaves`) is a LUN of a session logged in to `target` (Proxmox's activate_volume), and
+ * returns its path. It does not check that `name` is one of the target's LUNs as
+ * {@link listIscsiDevices} names them: a caller resolving a volname checks that first.
  *
  * @throws NotFoundError (kind `volume`, id `volid`) when the link or device is missing;
- *   InvalidStateError when it is no block device or belongs to another target.
+ *   InvalidStateError when it is no block device, or any device below it is not on `target`.
  */
 export async function checkIscsiDevice(roots: HostRoots, target: string, name: string, volid: string): Promise<string> {
   const path = join(roots.dev, 'disk', 'by-id', name);
   const real = await realpath(path).catch(() => undefined);
   if (!real) throw new NotFoundError('volume', volid, `volume '${volid}' does not exist: no ${path} (is the target logged in?)`);
   if (!(await stat(real)).isBlockDevice()) throw new InvalidStateError('not-block-device', `volume '${volid}': ${real} is not a block device`);
-  for (const p of await physicalDevicePaths(roots, basename(real))) {
+  const below = await physicalDevicePaths(roots, basename(real));
+  for (const p of below) {
     const m = /^\/devices\/platform\/host\d+\/session(\d+)\/target\d+:\d+:\d+/.exec(p);
-    if (m && (await firstLine(join(roots.sys, 'class', 'iscsi_session', `session${m[1]}`, 'targetname'))) === target) return path;
+    if (!m || (await firstLine(join(roots.sys, 'class', 'iscsi_session', `session${m[1]}`, 'targetname'))) !== target) {
+      throw new InvalidStateError('foreign-device', `volume '${volid}' is not part of target '${target}': ${p} is not a LUN of it`);
+    }
   }
-  throw new InvalidStateError('foreign-device', `volume '${volid}' is not part of target '${target}'`);
+  if (below.length === 0) throw new InvalidStateError('foreign-device', `volume '${volid}' is not part of target '${target}': no device below ${real}`);
+  return path;
 }

@@ -8,7 +8,8 @@ const RAW = ['raw'] as const;
  * volumes that exist outside Corral. Nothing can be allocated, freed, resized, snapshotted or
  * templated (Proxmox dies on each); a LUN can be copied to another storage (`copy` of the
  * current state) through a `raw+size` export. Nothing can be imported. Content `images`
- * (or `none`, when the storage only carries an LVM volume group).
+ * (or `none`, when the storage only carries an LVM volume group). `portal` and `target` are
+ * privileged: root's initiator logs the host in to them and the host probes their disks.
  */
 const COMMON = {
   contentTypes: ['images'],
@@ -23,7 +24,7 @@ const COMMON = {
   liveSnapshots: false,
   optionsSchema: iscsiOptionsSchema,
   secretOptions: [],
-  privilegedOptions: [],
+  privilegedOptions: ['portal', 'target'],
 } as const satisfies Omit<StorageDriverInfo, 'type' | 'description' | 'accessKinds'>;
 
 /** Capability record of type `iscsidirect` (Proxmox's ISCSIDirectPlugin): QEMU reaches each LUN through libiscsi. */

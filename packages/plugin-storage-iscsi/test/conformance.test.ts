@@ -1,5 +1,5 @@
 import test from 'ava';
-import { definePlugin, extensionPoints, NodeCommandRunner } from '@corral/core';
+import { definePlugin, extensionPoints, NodeCommandRunner, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, hasProgram, makeTempDir, realComponentsRequired, RecordingCommandRunner } from '@corral/core/testing';
 import { storageDirPlugin } from '@corral/plugin-storage-dir';
 import { IscsiStorageDriver } from '../src/index.js';
@@ -78,7 +78,7 @@ if (treeMissing.length > 0 && !realComponentsRequired()) {
         },
       });
       const kernel = await createTestKernel(t, { plugins: [plugin, storageDirPlugin], commandRunner: runner });
-      await kernel.storage.add('san', 'iscsi', { portal: '192.168.122.252', target: TREE_TARGET, content: 'images' });
+      await kernel.storage.add('san', 'iscsi', { portal: '192.168.122.252', target: TREE_TARGET, content: 'images' }, { caller: ROOT_CALLER });
       return { kernel, storageId: 'san' };
     },
   });

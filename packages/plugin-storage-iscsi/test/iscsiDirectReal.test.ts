@@ -1,7 +1,7 @@
 import test from 'ava';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
-import { ErrorCodes } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER } from '@corral/core';
 import { hasProgram, makeTempDir, realTest, runToolOk } from '@corral/core/testing';
 import { collectStream } from '@corral/storage-testkit';
 import { createTgtTestTarget, TGT_TEST_PROGRAMS, type TgtTestTarget } from './support/TgtTestTarget.js';
@@ -51,7 +51,7 @@ tgtTest('lists the disk LUNs of its own target as lun<N>, with exact sizes; a gu
 
 tgtTest('content none (a storage that carries an LVM volume group): its LUNs are still listed and resolved, as Proxmox lists them', async (t) => {
   const kernel = await iscsiTestKernel(t, tgt!);
-  await kernel.storage.add('base', 'iscsidirect', { portal: tgt!.portal, target: tgt!.target, content: 'none' });
+  await kernel.storage.add('base', 'iscsidirect', { portal: tgt!.portal, target: tgt!.target, content: 'none' }, { caller: ROOT_CALLER });
   t.deepEqual((await kernel.storage.get('base')).content, []);
   t.deepEqual((await kernel.storage.listVolumes('base')).map((v) => v.volid), ['base:lun1', 'base:lun2', 'base:lun3']);
   t.is((await kernel.storage.resolve('base:lun1', { consumer: 'qemu' })).kind, 'qemu');

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ErrorCodes, MemoryLogger, NodeCommandRunner, type StorageContext } from '@corral/core';
 import { hasProgram, realTest, RecordingCommandRunner, type ScriptedCommand } from '@corral/core/testing';
 import { collectStream } from '@corral/storage-testkit';
@@ -127,7 +128,7 @@ treeTest('resolves to the by-id block device after checking it belongs to the ta
     t.deepEqual(await d.resolve(c, VOL_DISK, { consumer }), { kind: 'block', path: `${tree!.dev}/disk/by-id/scsi-360000000000000000e00000000010001`, format: 'raw' });
   }
   t.deepEqual(await d.resolve(c, VOL_MPATH, { consumer: 'qemu' }), { kind: 'block', path: `${tree!.dev}/disk/by-id/dm-uuid-mpath-360000000000000000e00000000010002`, format: 'raw' });
-  await t.throwsAsync(d.resolve(c, VOL_OTHER, { consumer: 'qemu' }), { code: ErrorCodes.invalidState, message: /not part of target/ });
+  await t.throwsAsync(d.resolve(c, VOL_OTHER, { consumer: 'qemu' }), { code: ErrorCodes.notFound });
   await t.throwsAsync(d.resolve(c, '0.0.9.scsi-3missing', { consumer: 'qemu' }), { code: ErrorCodes.notFound });
   await t.throwsAsync(d.resolve(c, VOL_DISK, { consumer: 'qemu', snapshot: 's1' }), { code: ErrorCodes.notSupported });
 
@@ -138,4 +139,30 @@ treeTest('resolves to the by-id block device after checking it belongs to the ta
   t.is(data.readBigUInt64LE(0), BigInt(file.length));
   t.true(data.subarray(8).equals(file));
   await t.throwsAsync(new IscsiStorageDriver({ roots: tree! }).allocate(c, { vmid: 100, name: 'vm-100-disk-0', format: 'raw', sizeBytes: 1 << 20, content: 'images' }), { code: ErrorCodes.notSupported });
+});
+
+treeTest("resolve and export refuse a by-id name the target's listing does not give (another guest's LV over its LUN), and a map with a device of another target", async (t) => {
+  const d = new IscsiStorageDriver({ roots: tree! });
+  const c = ctx(new NodeCommandRunner());
+  // LVM over iSCSI: udev names the LV of guest 200 (a dm device over the target's LUN) in by-id.
+  const lv = 'dm-name-sanvg-vm--200--disk--0';
+  await symlink('../../dm-0', join(tree!.dev, 'disk', 'by-id', lv));
+  const volname = `0.0.2.${lv}`;
+  t.false((await d.listVolumes(c, {})).some((v) => v.volname === volname));
+  for (const consumer of ['qemu', 'host'] as const) {
+    await t.throwsAsync(d.resolve(c, volname, { consumer }), { code: ErrorCodes.notFound, message: new RegExp(`san:${volname}`) });
+  }
+  const { stream } = collectStream();
+  await t.throwsAsync(d.exportVolume(c, volname, { format: 'raw+size', stream }), { code: ErrorCodes.notFound });
+  t.is((await d.resolve(c, VOL_MPATH, { consumer: 'qemu' })).kind, 'block');
+
+  // The listed multipath map gets a path on another target's LUN (sdd): refused.
+  const foreignSlave = join(tree!.sys, 'devices', 'virtual', 'block', 'dm-0', 'slaves', 'sdd');
+  await mkdir(foreignSlave);
+  try {
+    await t.throwsAsync(d.resolve(c, VOL_MPATH, { consumer: 'qemu' }), { code: ErrorCodes.invalidState, message: /not part of target.*4:0:0:1/ });
+  } finally {
+    await rm(foreignSlave, { recursive: true });
+  }
+  t.is((await d.resolve(c, VOL_MPATH, { consumer: 'qemu' })).kind, 'block');
 });
