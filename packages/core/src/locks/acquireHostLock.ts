@@ -3,7 +3,7 @@ import { close, constants, open } from 'node:fs';
 import { link, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { AbortedError, InternalError, LockTimeoutError, NotFoundError, UnavailableError } from '../errors.js';
@@ -112,6 +112,8 @@ async function openLockFile(directory: string, path: string): Promise<number> {
 class LockSocket {
   readonly #peers = new Set<Socket>();
   #closing = false;
+  /** Set when the socket failed after listening (e.g. EMFILE on accept) and was closed. */
+  #lost = false;
   readonly #server: Server;
 
   private constructor(server: Server) {
@@ -124,11 +126,19 @@ class LockSocket {
       const server = createServer();
       const lock = new LockSocket(server);
       server.on('connection', (socket) => lock.#accept(socket));
-      server.once('error', (error) => {
+      const onListenError = (error: Error): void => {
         server.close();
         reject(error);
-      });
+      };
+      server.once('error', onListenError);
       server.listen({ path, exclusive: true }, () => {
+        server.off('error', onListenError);
+        // A later failure (accept: EMFILE...) closes the socket; the lease is then lost.
+        server.on('error', () => {
+          if (lock.#closing) return;
+          lock.#lost = true;
+          server.close();
+        });
         server.unref();
         resolve(lock);
       });
@@ -148,9 +158,15 @@ class LockSocket {
     socket.resume();
   }
 
-  /** Calls `listener` when the socket closes (by {@link close} or otherwise). */
+  /** Whether the socket was closed by a failure rather than by {@link close}. */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /** Calls `listener` when the socket closes (by {@link close} or otherwise; at once if it already has). */
   onClose(listener: () => void): void {
-    this.#server.once('close', listener);
+    if (this.#lost && !this.#server.listening) queueMicrotask(listener);
+    else this.#server.once('close', listener);
   }
 
   /** Drops every waiter's connection and closes; libuv unlinks the path it listened on first. */
@@ -307,7 +323,7 @@ export async function acquireHostLock(name: string, options: HostLockOptions = {
   if (signal?.aborted) throw lockAborted(name, signal);
   const directory = options.directory ?? defaultHostLockDirectory();
   const mainPath = hostLockPath(name, { scope: options.scope, directory });
-  const hash = mainPath.slice(directory.length + 1, -'.sock'.length);
+  const hash = basename(mainPath, '.sock');
   const sharedDir = join(directory, `${hash}.shared`);
   if (join(sharedDir, `${unique()}.sock`).length > MAX_SOCKET_PATH) {
     throw new UnavailableError('host-locks', `host lock directory ${directory} is too long for unix socket paths (at most ${MAX_SOCKET_PATH - 75} bytes)`);
@@ -324,6 +340,8 @@ export async function acquireHostLock(name: string, options: HostLockOptions = {
     }
     pause = Math.min(RETRY_MAX_MS, pause * 2);
   };
+  /** Device and inode of the name this call linked (to unlink it only while it is still ours). */
+  let linked: { dev: number; ino: number } | undefined;
   const fail = (what: string, error: unknown): InternalError => new InternalError(`host lock '${name}': cannot ${what}: ${(error as Error).message}`, { cause: error });
 
   /** Takes the name `<hash>.sock`, or returns null when it exists. */
@@ -343,24 +361,37 @@ export async function acquireHostLock(name: string, options: HostLockOptions = {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
       throw fail(`link ${mainPath}`, error);
     }
+    // Nobody removes the name while the socket listens, so this is the inode just linked.
+    const st = await lstat(mainPath);
+    linked = { dev: st.dev, ino: st.ino };
     await unlink(temp).catch(ignoreMissing);
     return socket;
   };
   const releaseName = async (socket: LockSocket): Promise<void> => {
     // The name first: once the socket is closed, the name would look like a dead holder's.
-    await unlink(mainPath).catch(ignoreMissing);
+    // Only while it is ours: once the socket failed, another process may have removed the
+    // dead-looking name and linked its own.
+    if (!socket.lost) {
+      const st = await lstat(mainPath).catch(ignoreMissing);
+      if (st && linked && st.dev === linked.dev && st.ino === linked.ino) await unlink(mainPath).catch(ignoreMissing);
+    }
     await socket.close();
   };
-  /** Removes the name of a dead holder, under the flock that serializes such removals. */
-  const removeDeadName = async (): Promise<void> => {
+  /**
+   * Removes the name of a dead holder, under the flock that serializes such removals; false
+   * when the flock was busy until the deadline (or the name was no longer dead).
+   */
+  const removeDeadName = async (): Promise<boolean> => {
     const lockPath = join(directory, `${hash}.lock`);
     const fd = await openLockFile(directory, lockPath);
     try {
       const left = Math.max(0, deadline - performance.now());
       const wait = !Number.isFinite(left) ? [] : left < 1 ? ['-n'] : ['-w', (left / 1000).toFixed(3)];
-      if ((await runFlock(name, lockPath, fd, '-x', wait, signal)) !== 0) return;
+      if ((await runFlock(name, lockPath, fd, '-x', wait, signal)) !== 0) return false;
       // The only remover now, and nobody can link while the name exists: still dead is dead.
-      if ((await probe(mainPath)) === 'dead') await unlink(mainPath).catch(ignoreMissing);
+      if ((await probe(mainPath)) !== 'dead') return true;
+      await unlink(mainPath).catch(ignoreMissing);
+      return true;
     } finally {
       await closeFd(fd).catch(() => undefined);
     }
@@ -389,8 +420,9 @@ export async function acquireHostLock(name: string, options: HostLockOptions = {
     if (main) break;
     retryNow = false;
     if ((await waitFor(mainPath)) === 'dead') {
-      await removeDeadName();
-      retryNow = true;
+      // Another remover holding the flock past the deadline: no retry, the deadline applies.
+      if (await removeDeadName()) retryNow = true;
+      else await waitOrGiveUp();
     }
   }
   let held: LockSocket;

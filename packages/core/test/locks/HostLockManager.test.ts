@@ -1,5 +1,7 @@
 import test from 'ava';
-import { chmod, chown, lstat, mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, chown, lstat, mkdir, open as openFile, readdir, stat, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -187,4 +189,55 @@ test('never two exclusive holders: four processes take one lock 100 times each w
     t.deepEqual(w.lines(), ['done'], `worker ${i}: ${ends[i]!.stderr}`);
     t.is(ends[i]!.code, 0);
   }
+});
+
+test('a dead holder whose removal another process blocks (it holds <hash>.lock) times out at the deadline instead of spinning', async (t) => {
+  const name = unique('blocked');
+  const victim = spawnChild(holder, [name]);
+  t.teardown(() => victim.kill());
+  await victim.waitFor(/^locked$/);
+  victim.kill();
+  await victim.exited;
+  // The holder died: its name is left, dead. Another process takes <hash>.lock (flock(1) locks
+  // this file description, which stays locked while this test keeps it open).
+  const path = hostLockPath(name);
+  const file = await openFile(join(dirname(path), `${basename(path, '.sock')}.lock`), 'a', 0o600);
+  t.teardown(() => file.close().catch(() => undefined));
+  const flock = spawn('flock', ['-x', '3'], { stdio: ['ignore', 'ignore', 'inherit', file.fd] });
+  const [code] = await once(flock, 'exit');
+  t.is(code, 0);
+  const err = await t.throwsAsync(acquireHostLock(name, { timeoutMs: 200 }), { instanceOf: LockTimeoutError });
+  t.is(err!.code, 'CORRAL_ERR_LOCK_TIMEOUT');
+  // Once that process lets go, the dead name is removed and the lock taken.
+  await file.close();
+  await (await acquireHostLock(name, { timeoutMs: 5_000 })).release();
+});
+
+test("a holder whose name was replaced by another holder's does not remove that name on release", async (t) => {
+  const directory = join(await makeTempDir(t, 'clr-'), 'l');
+  const name = unique('replaced');
+  const first = await acquireHostLock(name, { directory, timeoutMs: 0 });
+  const path = hostLockPath(name, { directory });
+  // As if the first holder's socket had died and another process had taken the lock.
+  await unlink(path);
+  const second = await acquireHostLock(name, { directory, timeoutMs: 0 });
+  await first.release();
+  t.true((await lstat(path)).isSocket(), 'the second holder keeps its name');
+  await t.throwsAsync(acquireHostLock(name, { directory, timeoutMs: 0 }), { instanceOf: LockTimeoutError });
+  await second.release();
+  await t.throwsAsync(lstat(path), { code: 'ENOENT' });
+});
+
+test('a lock directory given with a trailing slash is the same lock directory: shared and exclusive holders still exclude each other', async (t) => {
+  const directory = join(await makeTempDir(t, 'cls-'), 'l');
+  const ns = unique('slash');
+  const plain = new HostLockManager({ namespace: ns, directory });
+  const slashed = new HostLockManager({ namespace: ns, directory: `${directory}/` });
+  const shared = await plain.acquire('guest:400', { mode: 'shared', timeoutMs: 0 });
+  await t.throwsAsync(slashed.acquire('guest:400', { timeoutMs: 50 }), { instanceOf: LockTimeoutError });
+  await shared.release();
+  const sharedSlashed = await slashed.acquire('guest:400', { mode: 'shared', timeoutMs: 0 });
+  await t.throwsAsync(plain.acquire('guest:400', { timeoutMs: 50 }), { instanceOf: LockTimeoutError });
+  await sharedSlashed.release();
+  await (await plain.acquire('guest:400', { timeoutMs: 0 })).release();
 });
