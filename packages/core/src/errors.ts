@@ -432,9 +432,9 @@ export class WriteOutcomeUnknownError extends UnavailableError {
   }
 }
 
-/** True for a {@link WriteOutcomeUnknownError} (also across copies of this module). */
+/** True for a {@link WriteOutcomeUnknownError}, also one made by another copy of this module. */
 export function isWriteOutcomeUnknown(err: unknown): err is WriteOutcomeUnknownError {
-  return err instanceof WriteOutcomeUnknownError || (err instanceof CorralError && (err as { outcomeUnknown?: unknown }).outcomeUnknown === true);
+  return typeof err === 'object' && err !== null && (err as { outcomeUnknown?: unknown }).outcomeUnknown === true;
 }
 
 /** A peer (QMP, guest agent, daemon) broke its protocol or answered with an error. */

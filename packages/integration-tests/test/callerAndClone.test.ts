@@ -10,9 +10,24 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { ErrorCodes, InvalidArgumentError, PermissionError, privilegedCaller, ROOT_CALLER, unprivilegedCaller, type Caller, type Kernel } from '@corral/core';
+import {
+  definePlugin,
+  ErrorCodes,
+  extensionPoints,
+  InvalidArgumentError,
+  PermissionError,
+  PLUGIN_API_VERSION,
+  privilegedCaller,
+  ROOT_CALLER,
+  unprivilegedCaller,
+  type Caller,
+  type Kernel,
+  type ParsedVolname,
+  type StorageContext,
+} from '@corral/core';
+import { DirStorageDriver } from '@corral/plugin-storage-dir';
 import { makeTempDir } from '@corral/core/testing';
-import { addLocalStorage, openNodeKernel } from './support/nodeKernel.js';
+import { addLocalStorage, openNodeKernel, testPlugins } from './support/nodeKernel.js';
 
 const vm = { memory: 64, kvm: 0, vga: 'none' };
 const disk = 'local:0.01,format=qcow2';
@@ -204,4 +219,33 @@ test("template: a guest holding another guest's volume cannot become a template,
   await kernel.guests.update(100, { delete: ['scsi1'] }, { caller: ROOT_CALLER });
   await kernel.guests.template(100);
   t.regex(await volumeOf(kernel, 100, 'scsi0'), /^local:100\/base-100-disk-0\.qcow2$/);
+});
+
+/**
+ * A storage whose `lunN` volumes belong to no guest, as iSCSI LUNs (one may hold a volume group
+ * with every guest's disks): the dir driver, with LUN names parsed as a LUN storage parses them.
+ */
+class LunNamedDirDriver extends DirStorageDriver {
+  override parseVolname(ctx: StorageContext, volname: string): ParsedVolname {
+    if (/^lun\d+$/.test(volname)) return { volname, content: 'images', name: volname, format: 'raw', isBase: false };
+    return super.parseVolname(ctx, volname);
+  }
+}
+
+test('a disk of no guest (a LUN) can be attached only by a privileged caller, as Proxmox asks Datastore.Allocate', async (t) => {
+  const base = await makeTempDir(t, 'corral-lun-');
+  const luns = definePlugin({ id: 'storage-luns', apiVersion: PLUGIN_API_VERSION, register: (env) => env.extend(extensionPoints.storageDrivers, 'lundir', new LunNamedDirDriver()) });
+  const kernel = await openNodeKernel(base, { plugins: [...testPlugins(), luns] });
+  t.teardown(() => kernel.dispose());
+  await addLocalStorage(kernel, base);
+  await mkdir(join(base, 'luns'));
+  await kernel.storage.add('luns', 'lundir', { path: join(base, 'luns'), content: 'images' }, { caller: ROOT_CALLER });
+  await kernel.guests.create('qemu', { ...vm, scsi0: disk }, { vmid: 100 });
+  const err = await t.throwsAsync(kernel.guests.update(100, { set: { scsi1: 'luns:lun0' } }, { caller: alice }), { instanceOf: PermissionError });
+  t.is((err as PermissionError).key, 'scsi1');
+  t.regex(err!.message, /luns:lun0 is a disk of no guest/);
+  t.false('scsi1' in (await kernel.guests.config(100)).config);
+  // An ISO (a file of no guest) stays allowed; root may attach the LUN.
+  await kernel.guests.update(100, { set: { scsi1: 'luns:lun0' } }, { caller: ROOT_CALLER });
+  t.is((await kernel.guests.config(100)).config.scsi1, 'luns:lun0');
 });

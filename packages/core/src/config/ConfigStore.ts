@@ -45,6 +45,11 @@ export interface ConfigStore {
   /**
    * Writes a file atomically (readers see the old or the new content, never a mix).
    * Throws `DigestMismatchError` when `expectedDigest` does not match. Returns the new digest.
+   *
+   * When it throws anything else, a `read` right after must tell the outcome: the new content
+   * (the write landed) or not (it did not, and never will). A store whose failed request may
+   * still commit later (a remote store after a timeout) throws `WriteOutcomeUnknownError`
+   * instead, so that callers undo nothing the new content could name.
    */
   write(path: string, content: string, options?: ConfigWriteOptions): Promise<string>;
   /**

@@ -156,7 +156,9 @@ export class GuestOperations {
   /**
    * Refuses, for an unprivileged caller, volumes among `keys` of `entries` that another guest
    * owns (the vmid in their name): a portal user could otherwise attach, then free or read,
-   * another tenant's disk. Volumes of no guest (ISOs, templates) and new volumes pass.
+   * another tenant's disk. Disk images of no guest (an iSCSI LUN, which may hold every guest's
+   * volume group) need privilege too, as Proxmox asks `Datastore.Allocate` for them. Files of no
+   * guest (ISOs, container templates, snippets) and new volumes pass.
    *
    * @throws PermissionError naming the key and the owner.
    */
@@ -165,8 +167,11 @@ export class GuestOperations {
     const uses: PrivilegedUse[] = [];
     const subset = Object.fromEntries(keys.filter((k) => k in entries).map((k) => [k, entries[k]!]));
     for (const v of driver.volumes(subset)) {
-      const owner = (await this.deps.storage.parse(v.volid)).vmid;
-      if (owner !== undefined && owner !== vmid) uses.push({ key: v.key, reason: `${v.volid} is a volume of guest ${owner}` });
+      const parsed = await this.deps.storage.parse(v.volid);
+      if (parsed.vmid !== undefined && parsed.vmid !== vmid) uses.push({ key: v.key, reason: `${v.volid} is a volume of guest ${parsed.vmid}` });
+      else if (parsed.vmid === undefined && (parsed.content === 'images' || parsed.content === 'rootdir')) {
+        uses.push({ key: v.key, reason: `${v.volid} is a disk of no guest (a storage-level volume such as a LUN)` });
+      }
     }
     assertPrivileged(caller, uses);
   }

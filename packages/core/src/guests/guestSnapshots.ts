@@ -236,12 +236,16 @@ export async function dropBrokenSnapshots(ops: GuestOperations, driver: Hypervis
   return dropped;
 }
 
-/** Deletes snapshot `name` of every disk of `entries` through storage; each failure is a warning. */
+/**
+ * Deletes snapshot `name` of every disk of `entries` through storage, and frees its RAM state
+ * volume (`vmstate`), which nothing names once the section goes; each failure is a warning.
+ */
 async function deleteVolumeSnapshotsBestEffort(ops: GuestOperations, driver: HypervisorDriver, entries: Record<string, string>, name: string, log: Logger): Promise<void> {
   for (const v of managedVolumes(driver, entries)) {
-    if (v.key === 'vmstate' || /^unused\d+$/.test(v.key)) continue;
-    await ops.deps.storage.snapshotDelete(v.volid, name).catch((err: Error) => {
-      if ((err as { code?: string }).code !== 'CORRAL_ERR_NOT_FOUND') log.warn(`snapshot '${name}' of ${v.volid} stays: ${err.message}`);
+    if (/^unused\d+$/.test(v.key)) continue;
+    const step = v.key === 'vmstate' ? ops.deps.storage.free(v.volid) : ops.deps.storage.snapshotDelete(v.volid, name);
+    await step.catch((err: Error) => {
+      if ((err as { code?: string }).code !== 'CORRAL_ERR_NOT_FOUND') log.warn(`${v.key === 'vmstate' ? `RAM state ${v.volid} of snapshot '${name}'` : `snapshot '${name}' of ${v.volid}`} stays: ${err.message}`);
     });
   }
 }

@@ -3,7 +3,7 @@
  * @internal
  * @packageDocumentation
  */
-import { ConflictError, DigestMismatchError, InvalidStateError } from '../errors.js';
+import { ConflictError, DigestMismatchError, InvalidStateError, isWriteOutcomeUnknown } from '../errors.js';
 import { checkNotLocked } from '../locks/guestLock.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
 import { isUnusedKey, managedVolumes } from './guestVolumes.js';
@@ -44,7 +44,8 @@ export function templateGuest(ops: GuestOperations, vmid: number, options: Guest
       // that no longer exists.
       try {
         digest = await ops.repo.write(g.type, vmid, g.doc, digest, task.logger).catch((err: Error) => {
-          if (err instanceof DigestMismatchError) throw err;
+          // A refused compare-and-set, or a write that may have landed, is not tried again.
+          if (err instanceof DigestMismatchError || isWriteOutcomeUnknown(err)) throw err;
           task.log(`writing the config after ${v.volid} became ${base} failed (${err.message}): trying once more`);
           return ops.repo.write(g.type, vmid, g.doc, digest, task.logger);
         });

@@ -13,7 +13,7 @@ export interface GuestUnlockResult extends GuestTaskResult {
   readonly lock?: string;
   /**
    * Snapshot sections dropped because an interrupted `snapshot` or `snapshot-delete` left them
-   * unfinished, or their disks lack the snapshot (each also a task warning).
+   * unfinished (each a task log line), or their disks lack the snapshot (each a task warning).
    */
   readonly droppedSnapshots: readonly string[];
 }
