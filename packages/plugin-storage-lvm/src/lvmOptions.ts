@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { InvalidConfigError, type StorageDefinition } from '@corral/core';
+import { InvalidConfigError, proxmoxBooleanSchema, storageFlag, type StorageDefinition } from '@corral/core';
 
-/** A boolean option as storage.cfg writes it (`1`/`0`, or the bare key). */
-const bool = Type.Union([Type.Literal('0'), Type.Literal('1'), Type.Literal('')]);
+/** A boolean option as Proxmox writes and reads it (`1`/`0`, `yes`/`no`, `on`/`off`, `true`/`false`, the bare key). */
+const bool = proxmoxBooleanSchema();
 
 /** Proxmox's `pve-storage-vgname` format (also for LV names): `^[a-z0-9][a-z0-9\-_.]*[a-z0-9]$`, case-insensitive. */
 export const LVM_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]$';
@@ -67,7 +67,7 @@ export interface LvmOptions {
   readonly taggedOnly: boolean;
 }
 
-const on = (v: string | undefined) => v === '1' || v === '';
+const on = (v: string | undefined): boolean => storageFlag(v) === true;
 
 /**
  * Decodes a validated definition's options.

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { InvalidConfigError, NotSupportedError, UnavailableError, type StorageStatus } from '@corral/core';
+import { InvalidConfigError, NotSupportedError, storageFlag, UnavailableError, type StorageStatus } from '@corral/core';
 import { LvmCommands } from './LvmCommands.js';
 import type { LvmLv } from './parseLvmReport.js';
 import type { LvmSession } from './LvmSession.js';
@@ -22,7 +22,7 @@ async function thinPool(s: LvmSession): Promise<LvmLv | undefined> {
  */
 export async function checkLvmDefinition(s: LvmSession): Promise<void> {
   const o = s.ctx.storage.options;
-  if (o['snapshot-as-volume-chain'] === '1' || o['snapshot-as-volume-chain'] === '') {
+  if (storageFlag(o['snapshot-as-volume-chain'])) {
     throw new NotSupportedError('snapshot-as-volume-chain', `storage '${s.sid}': 'snapshot-as-volume-chain' (qcow2 volume chains on LVM) is not supported by this driver`);
   }
   if (!(await s.vgInfo())) throw new InvalidConfigError('vgname', s.vg, `storage '${s.sid}': volume group '${s.vg}' does not exist`);

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { InvalidConfigError, type StorageContent, type StorageDefinition } from '@corral/core';
+import { InvalidConfigError, proxmoxBooleanSchema, storageFlag, type StorageContent, type StorageDefinition } from '@corral/core';
 
-const bool = Type.Union([Type.Literal('0'), Type.Literal('1')]);
+/** A boolean option as Proxmox writes and reads it (`1`/`0`, `yes`/`no`, `on`/`off`, `true`/`false`, the bare key). */
+const bool = proxmoxBooleanSchema();
 
 /**
  * The `storage.cfg` options every network-share storage (`nfs`, `cifs`) has, as Proxmox's
@@ -60,9 +61,6 @@ export interface ShareOptions {
   readonly preallocation?: 'off' | 'metadata' | 'falloc' | 'full';
 }
 
-function flag(value: string | undefined): boolean | undefined {
-  return value === undefined ? undefined : value === '1';
-}
 
 /**
  * Parses `content-dirs` (`iso=isos,backup=dumps`). A directory must be relative and stay
@@ -93,12 +91,12 @@ export function serverAddress(server: string): string {
 /** Decodes the common options of a validated definition (throws `InvalidConfigError` for a bad `content-dirs`). */
 export function shareOptions(def: StorageDefinition): ShareOptions {
   const o = def.options;
-  const mkdir = flag(o.mkdir);
+  const mkdir = storageFlag(o.mkdir);
   return {
     path: o.path!,
     mountOptions: o.options,
-    createBasePath: flag(o['create-base-path']) ?? mkdir ?? true,
-    createSubdirs: flag(o['create-subdirs']) ?? mkdir ?? true,
+    createBasePath: storageFlag(o['create-base-path']) ?? mkdir ?? true,
+    createSubdirs: storageFlag(o['create-subdirs']) ?? mkdir ?? true,
     contentDirs: parseContentDirs(o['content-dirs']),
     preallocation: o.preallocation as ShareOptions['preallocation'],
   };
