@@ -58,6 +58,7 @@ export * from './tasks/TaskManager.js';
 export * from './events/CorralEvents.js';
 export * from './events/EventBus.js';
 export * from './node/NodeInfoService.js';
+export { isMountpoint, parseMountInfo, readMountInfo, unescapeMountField, type MountInfoEntry } from './node/mountInfo.js';
 
 // facades
 export {
@@ -95,9 +96,12 @@ export {
 export {
   contentDirOverrides,
   copyBandwidthLimit,
+  directoryCreation,
+  isMountpointSchema,
   proxmoxBooleanSchema,
   storageBandwidthLimit,
   storageFlag,
+  storageMountpoint,
   type BandwidthOperation,
 } from './storage/storageOptionValues.js';
 export { BandwidthLimitStream, type BandwidthClock } from './storage/BandwidthLimitStream.js';

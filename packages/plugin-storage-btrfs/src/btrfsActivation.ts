@@ -1,7 +1,6 @@
 import { mkdir, stat, statfs } from 'node:fs/promises';
-import { checkHostPath, InvalidConfigError, UnavailableError, type StorageContent, type StorageStatus } from '@corral/core';
+import { checkHostPath, InvalidConfigError, isMountpoint, UnavailableError, type StorageContent, type StorageStatus } from '@corral/core';
 import type { BtrfsContext } from './BtrfsContext.js';
-import { isMountpoint } from './mountInfo.js';
 import type { QuotaActivation } from './btrfsQuota.js';
 
 /** `statfs` f_type of btrfs (`BTRFS_SUPER_MAGIC`). */

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { proxmoxBooleanSchema, storageFlag, type StorageDefinition } from '@corral/core';
+import { directoryCreation, isMountpointSchema, proxmoxBooleanSchema, storageFlag, storageMountpoint, type StorageDefinition } from '@corral/core';
 
 /** A Proxmox boolean: `1`/`0`/`yes`/`no`/`on`/`off`/`true`/`false`, or the key alone (true). */
 const bool = proxmoxBooleanSchema();
@@ -30,7 +30,7 @@ export const btrfsOptionsSchema = Type.Object(
     mkdir: Type.Optional(bool),
     'create-base-path': Type.Optional(bool),
     'create-subdirs': Type.Optional(bool),
-    is_mountpoint: Type.Optional(Type.String({ pattern: '^(?:yes|no|on|off|1|0|true|false|/[^;()\\u0000]*)$' })),
+    is_mountpoint: Type.Optional(isMountpointSchema()),
     format: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('subvol'), Type.Literal('qcow2'), Type.Literal('vmdk')])),
     preallocation: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('metadata'), Type.Literal('falloc'), Type.Literal('full')])),
     'prune-backups': Type.Optional(Type.String({ pattern: '^(?:keep-(?:all|last|hourly|daily|weekly|monthly|yearly)=\\d+)(?:,keep-(?:all|last|hourly|daily|weekly|monthly|yearly)=\\d+)*$' })),
@@ -55,21 +55,14 @@ export interface BtrfsOptions {
   readonly mountpoint?: string;
 }
 
-const flag = storageFlag;
-
 /** Decodes a validated definition's options. */
 export function btrfsOptions(def: StorageDefinition): BtrfsOptions {
   const o = def.options;
-  const mkdir = flag(o.mkdir);
-  const mp = o.is_mountpoint;
-  let mountpoint: string | undefined;
-  if (mp !== undefined && !['no', 'off', '0', 'false'].includes(mp)) mountpoint = mp.startsWith('/') ? mp : o.path!;
   return {
     path: o.path!,
-    nocow: flag(o.nocow) ?? false,
-    quotas: flag(o.quotas) ?? false,
-    createBasePath: flag(o['create-base-path']) ?? mkdir ?? true,
-    createSubdirs: flag(o['create-subdirs']) ?? mkdir ?? true,
-    mountpoint,
+    nocow: storageFlag(o.nocow) ?? false,
+    quotas: storageFlag(o.quotas) ?? false,
+    ...directoryCreation(o),
+    mountpoint: storageMountpoint(o),
   };
 }

@@ -13,7 +13,7 @@
 import { NotSupportedError, ParseError } from '@corral/core';
 import { BtrfsCommands } from './BtrfsCommands.js';
 import { runBtrfs, volidOf, type BtrfsContext } from './BtrfsContext.js';
-import { btrfsRelativePath } from './mountInfo.js';
+import { btrfsRelativePath } from './btrfsRelativePath.js';
 
 /** Referenced bytes and limit of one qgroup. */
 export interface QgroupUsage {

@@ -7,7 +7,7 @@
 import { ParseError } from '@corral/core';
 import { BtrfsCommands } from './BtrfsCommands.js';
 import { runBtrfs, type BtrfsContext } from './BtrfsContext.js';
-import { btrfsRelativePath } from './mountInfo.js';
+import { btrfsRelativePath } from './btrfsRelativePath.js';
 
 /** One subvolume of a `btrfs subvolume list -u -q` listing. */
 export interface SubvolumeEntry {

@@ -1,7 +1,6 @@
 import { mkdir, stat, statfs } from 'node:fs/promises';
-import { checkHostPath, InvalidConfigError, UnavailableError, type StorageContent, type StorageStatus } from '@corral/core';
+import { checkHostPath, InvalidConfigError, isMountpoint, UnavailableError, type StorageContent, type StorageStatus } from '@corral/core';
 import type { DirContext } from './DirContext.js';
-import { isMountpoint } from './mountpoint.js';
 
 /**
  * Makes a dir storage usable, as pve's DirPlugin `activate_storage`: with `is_mountpoint`,

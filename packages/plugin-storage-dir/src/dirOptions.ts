@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { contentDirOverrides, proxmoxBooleanSchema, storageFlag, type StorageContent, type StorageDefinition } from '@corral/core';
+import { contentDirOverrides, directoryCreation, isMountpointSchema, proxmoxBooleanSchema, storageMountpoint, type StorageContent, type StorageDefinition } from '@corral/core';
 
 const bool = proxmoxBooleanSchema();
 
@@ -27,7 +27,7 @@ export const dirOptionsSchema = Type.Object(
     mkdir: Type.Optional(bool),
     'create-base-path': Type.Optional(bool),
     'create-subdirs': Type.Optional(bool),
-    is_mountpoint: Type.Optional(Type.String({ pattern: '^(?:yes|no|on|off|1|0|true|false|/[^;()\\u0000]*)$' })),
+    is_mountpoint: Type.Optional(isMountpointSchema()),
     format: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('qcow2'), Type.Literal('vmdk')])),
     preallocation: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('metadata'), Type.Literal('falloc'), Type.Literal('full')])),
     'prune-backups': Type.Optional(Type.String({ pattern: '^(?:keep-(?:all|last|hourly|daily|weekly|monthly|yearly)=\\d+)(?:,keep-(?:all|last|hourly|daily|weekly|monthly|yearly)=\\d+)*$' })),
@@ -52,20 +52,13 @@ export interface DirOptions {
   readonly contentDirs: Partial<Record<StorageContent, string>>;
 }
 
-const flag = storageFlag;
-
 /** Decodes a validated definition's options. */
 export function dirOptions(def: StorageDefinition): DirOptions {
   const o = def.options;
-  const mkdir = flag(o.mkdir);
-  const mp = o.is_mountpoint;
-  let mountpoint: string | undefined;
-  if (mp !== undefined && !['no', 'off', '0', 'false'].includes(mp)) mountpoint = mp.startsWith('/') ? mp : o.path!;
   return {
     path: o.path!,
-    createBasePath: flag(o['create-base-path']) ?? mkdir ?? true,
-    createSubdirs: flag(o['create-subdirs']) ?? mkdir ?? true,
-    mountpoint,
+    ...directoryCreation(o),
+    mountpoint: storageMountpoint(o),
     preallocation: o.preallocation as DirOptions['preallocation'],
     contentDirs: contentDirOverrides(o['content-dirs']),
   };

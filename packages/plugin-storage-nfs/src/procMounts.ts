@@ -1,15 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import { unescapeMountField } from '@corral/core';
 
 /** One line of /proc/mounts: source, mount point, filesystem type (octal escapes decoded). */
 export interface MountEntry {
   readonly source: string;
   readonly target: string;
   readonly fstype: string;
-}
-
-/** Decodes the octal escapes of /proc/mounts (`\040` is a space). */
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 /** Parses the text of /proc/mounts (blank and short lines are skipped). */
@@ -19,8 +15,8 @@ export function parseProcMounts(text: string): MountEntry[] {
     const f = line.split(' ');
     if (f.length < 3) continue;
     out.push({
-      source: unescapeMount(f[0]!),
-      target: unescapeMount(f[1]!),
+      source: unescapeMountField(f[0]!),
+      target: unescapeMountField(f[1]!),
       fstype: f[2]!,
     });
   }

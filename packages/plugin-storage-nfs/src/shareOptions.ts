@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { InvalidConfigError, proxmoxBooleanSchema, storageFlag, type StorageContent, type StorageDefinition } from '@corral/core';
+import { directoryCreation, InvalidConfigError, proxmoxBooleanSchema, type StorageContent, type StorageDefinition } from '@corral/core';
 
 /** A boolean option as Proxmox writes and reads it (`1`/`0`, `yes`/`no`, `on`/`off`, `true`/`false`, the bare key). */
 const bool = proxmoxBooleanSchema();
@@ -91,12 +91,10 @@ export function serverAddress(server: string): string {
 /** Decodes the common options of a validated definition (throws `InvalidConfigError` for a bad `content-dirs`). */
 export function shareOptions(def: StorageDefinition): ShareOptions {
   const o = def.options;
-  const mkdir = storageFlag(o.mkdir);
   return {
     path: o.path!,
     mountOptions: o.options,
-    createBasePath: storageFlag(o['create-base-path']) ?? mkdir ?? true,
-    createSubdirs: storageFlag(o['create-subdirs']) ?? mkdir ?? true,
+    ...directoryCreation(o),
     contentDirs: parseContentDirs(o['content-dirs']),
     preallocation: o.preallocation as ShareOptions['preallocation'],
   };

@@ -1,6 +1,7 @@
 /**
  * Decoding of storage.cfg option values that several drivers share: Proxmox booleans, the
- * `bwlimit` property string and `content-dirs` overrides. Values are checked before (see
+ * `bwlimit` property string, `content-dirs` overrides, `is_mountpoint` and the directory
+ * creation flags of dir-like storages. Values are checked before (see
  * `storageOptionsProblem`); these only read them.
  *
  * @packageDocumentation
@@ -26,6 +27,33 @@ export function storageFlag(value: string | undefined): boolean | undefined {
  */
 export function proxmoxBooleanSchema(options: { description?: string } = {}): TString {
   return Type.String({ pattern: '^(?:[01]|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?$', ...options });
+}
+
+/**
+ * Typebox schema of `is_mountpoint` (dir-like storages): a boolean word or an absolute path.
+ * Decode with {@link storageMountpoint}.
+ */
+export function isMountpointSchema(): TString {
+  return Type.String({ pattern: '^(?:yes|no|on|off|1|0|true|false|/[^;()\\u0000]*)$' });
+}
+
+/**
+ * The mount point a dir-like storage must see mounted before use (`is_mountpoint`): the path it
+ * names, `path` itself for a true word, undefined when absent or false.
+ */
+export function storageMountpoint(options: Readonly<Record<string, string>>): string | undefined {
+  const mp = options.is_mountpoint;
+  if (mp === undefined || ['no', 'off', '0', 'false'].includes(mp)) return undefined;
+  return mp.startsWith('/') ? mp : options.path;
+}
+
+/**
+ * Whether a dir-like storage creates its base path and its content subdirectories
+ * (`create-base-path`, `create-subdirs`, both defaulting to the older `mkdir`, then true).
+ */
+export function directoryCreation(options: Readonly<Record<string, string>>): { createBasePath: boolean; createSubdirs: boolean } {
+  const mkdir = storageFlag(options.mkdir);
+  return { createBasePath: storageFlag(options['create-base-path']) ?? mkdir ?? true, createSubdirs: storageFlag(options['create-subdirs']) ?? mkdir ?? true };
 }
 
 /** An operation a `bwlimit` key limits. */
