@@ -3,15 +3,18 @@
  * serial `before` hook (in a private temp dir) and stops it in `after.always`; the getter
  * throws when it is not running (its programs are missing). Servers of the same `name` use
  * fixed host resources (rpcbind registrations, port 445), so the hook first takes the host
- * lock `name` (see {@link acquireHostLock}) and holds it until the server is stopped: test
- * files that ava runs in parallel take turns.
+ * lock `name` (core's host lock, namespace `corral-test-servers`) and holds it until the server
+ * is stopped: test files that ava runs in parallel take turns; a holder that dies releases it.
  *
  * @packageDocumentation
  */
 import type { TestFn } from 'ava';
 import { rm } from 'node:fs/promises';
+import { HostLockManager } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
-import { acquireHostLock } from './hostLock.js';
+
+/** How long a test file waits for another file's server of the same name, ms. */
+const SERVER_LOCK_WAIT_MS = 15 * 60_000;
 
 export function useTestServer<S extends { stop(): Promise<void> }>(
   test: TestFn,
@@ -24,7 +27,8 @@ export function useTestServer<S extends { stop(): Promise<void> }>(
   let release: (() => Promise<void>) | undefined;
   test.serial.before(async () => {
     if (!available) return;
-    release = await acquireHostLock(name);
+    const lease = await new HostLockManager({ namespace: 'corral-test-servers' }).acquire(name, { timeoutMs: SERVER_LOCK_WAIT_MS });
+    release = () => lease.release();
     dir = await makeTempDir(undefined, 'corral-share-');
     server = await start(dir);
   });
