@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { measureLinkedCloneRatio } from './_linkedCloneRatio.mjs';
 
 const root = new URL('../packages/', import.meta.url);
 const core = await import(new URL('core/dist/src/index.js', root).href);
@@ -18,10 +19,6 @@ const { startCephTestCluster } = await import(new URL('plugin-storage-ceph/dist/
 
 const PAIRS = 12;
 const GiB = 1024 ** 3;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const log = (m) => process.stderr.write(`rbd-clone: ${m}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'corral-bench-rbd-'));
@@ -41,13 +38,6 @@ try {
   const small = await kernel.storage.createBase(await kernel.storage.allocate({ storage: 'ceph', vmid: 9002, sizeBytes: GiB }));
   log(`templates ${big} (1 TiB) and ${small} (1 GiB)`);
 
-  const timeClone = async (base, vmid) => {
-    const t0 = performance.now();
-    const clone = await kernel.storage.cloneLinked(base, { vmid });
-    const ms = performance.now() - t0;
-    await kernel.storage.free(clone);
-    return ms;
-  };
   const rawClone = (base) => {
     const src = `${cluster.pool}/${base.slice(base.indexOf(':') + 1)}@__base__`;
     const dst = `${cluster.pool}/vm-9999-disk-0`;
@@ -59,30 +49,7 @@ try {
     return ms;
   };
 
-  await timeClone(small, 9100); // warm-up
-  const bigMs = [];
-  const smallMs = [];
-  const rawBig = [];
-  const rawSmall = [];
-  for (let i = 0; i < PAIRS; i++) {
-    if (i % 2 === 0) {
-      bigMs.push(await timeClone(big, 9200 + i));
-      smallMs.push(await timeClone(small, 9300 + i));
-    } else {
-      smallMs.push(await timeClone(small, 9300 + i));
-      bigMs.push(await timeClone(big, 9200 + i));
-    }
-    rawBig.push(rawClone(big));
-    rawSmall.push(rawClone(small));
-  }
-  log(`1 TiB: ${bigMs.map((x) => x.toFixed(0)).join(' ')} ms`);
-  log(`1 GiB: ${smallMs.map((x) => x.toFixed(0)).join(' ')} ms`);
-  const mBig = median(bigMs);
-  const mSmall = median(smallMs);
-  const out = (o) => console.log(JSON.stringify(o));
-  out({ metric: 'rbd_linked_clone_1tib_ms', value: mBig, unit: 'ms', baseline: median(rawBig), note: `kernel.storage.cloneLinked of a 1 TiB template, median of ${PAIRS}; baseline: raw rbd clone` });
-  out({ metric: 'rbd_linked_clone_1gib_ms', value: mSmall, unit: 'ms', baseline: median(rawSmall), note: `kernel.storage.cloneLinked of a 1 GiB template, median of ${PAIRS}; baseline: raw rbd clone` });
-  out({ metric: 'rbd_linked_clone_1tib_vs_1gib_ratio', value: mBig / mSmall, unit: 'ratio', baseline: median(rawBig) / median(rawSmall), note: 'target <= 1.2: a linked clone does not depend on the image size' });
+  await measureLinkedCloneRatio({ kernel, prefix: 'rbd', big, small, rawClone, pairs: PAIRS, log, what: 'template', rawWhat: 'raw rbd clone' });
   await kernel.storage.free(big);
   await kernel.storage.free(small);
 } finally {

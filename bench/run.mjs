@@ -34,7 +34,9 @@ const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(t
 const out = { date: new Date().toISOString(), machine, results };
 writeFileSync(join(here, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
 const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3)) : String(v ?? ''));
-const rows = results.map((r) => `| ${r.metric} | ${fmt(r.value)} | ${r.unit ?? ''} | ${r.baseline === undefined ? '' : fmt(r.baseline)} | ${r.note ?? ''} |`);
+// Absolute overhead over the raw tool and the load average of the run, where a script reports them.
+const noteOf = (r) => [r.note, r.overheadMs === undefined ? '' : `overhead ${fmt(r.overheadMs)} ms`, r.loadavg ? `load ${r.loadavg.join(' ')}` : ''].filter(Boolean).join('; ');
+const rows = results.map((r) => `| ${r.metric} | ${fmt(r.value)} | ${r.unit ?? ''} | ${r.baseline === undefined ? '' : fmt(r.baseline)} | ${noteOf(r)} |`);
 const table = [`Machine: ${machine} (${out.date.slice(0, 10)})`, '', '| metric | value | unit | raw baseline | note |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 writeFileSync(join(here, 'results.md'), `${table}\n`);
 console.log(table);
