@@ -4,14 +4,14 @@
  * @internal
  * @packageDocumentation
  */
-import type { GuestContext, HypervisorDriver } from '../contracts/hypervisor.js';
+import type { GuestContext, GuestVolumeRef, HypervisorDriver } from '../contracts/hypervisor.js';
 import { AlreadyExistsError, InvalidArgumentError, InvalidStateError, NotFoundError, NotSupportedError } from '../errors.js';
 import { checkSnapshotName } from '../storage/StorageFacade.js';
 import type { Logger } from '../util/Logger.js';
 import { withReverter } from '../util/Reverter.js';
 import { SNAPSHOT_META_KEYS, type GuestDocument, type GuestSnapshotSection } from './GuestDocument.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
-import { keepDetachedVolumes, managedVolumes } from './guestVolumes.js';
+import { isUnusedKey, keepDetachedVolumes, managedVolumes } from './guestVolumes.js';
 
 /** Options of {@link GuestFacade.snapshot}. */
 export interface SnapshotGuestOptions extends GuestOperationOptions {
@@ -210,6 +210,8 @@ export function deleteGuestSnapshot(ops: GuestOperations, vmid: number, name: st
  */
 export async function dropBrokenSnapshots(ops: GuestOperations, driver: HypervisorDriver, ctx: GuestContext, doc: GuestDocument, log: Logger): Promise<string[]> {
   const dropped: string[] = [];
+  /** Whether the guest runs: asked once, and only when a section goes. */
+  let running: boolean | undefined;
   for (const snap of [...doc.snapshots]) {
     let why: string | undefined;
     let lost = false;
@@ -221,7 +223,7 @@ export async function dropBrokenSnapshots(ops: GuestOperations, driver: Hypervis
       lost = true;
     }
     if (why === undefined) continue;
-    const running = (await driver.status(ctx, doc.current)).state !== 'stopped';
+    running ??= (await driver.status(ctx, doc.current)).state !== 'stopped';
     try {
       await driver.snapshotDelete(ctx, snap.entries, { name: snap.name, running });
     } catch (err) {
@@ -236,25 +238,27 @@ export async function dropBrokenSnapshots(ops: GuestOperations, driver: Hypervis
   return dropped;
 }
 
+/** The volumes a snapshot section covers: its disks, without `unusedN` volumes and the RAM state. */
+function sectionDisks(driver: HypervisorDriver, entries: Record<string, string>): GuestVolumeRef[] {
+  return managedVolumes(driver, entries).filter((v) => v.key !== 'vmstate' && !isUnusedKey(v.key));
+}
+
 /**
  * Deletes snapshot `name` of every disk of `entries` through storage, and frees its RAM state
  * volume (`vmstate`), which nothing names once the section goes; each failure is a warning.
  */
 async function deleteVolumeSnapshotsBestEffort(ops: GuestOperations, driver: HypervisorDriver, entries: Record<string, string>, name: string, log: Logger): Promise<void> {
-  for (const v of managedVolumes(driver, entries)) {
-    if (/^unused\d+$/.test(v.key)) continue;
-    const step = v.key === 'vmstate' ? ops.deps.storage.free(v.volid) : ops.deps.storage.snapshotDelete(v.volid, name);
-    await step.catch((err: Error) => {
-      if ((err as { code?: string }).code !== 'CORRAL_ERR_NOT_FOUND') log.warn(`${v.key === 'vmstate' ? `RAM state ${v.volid} of snapshot '${name}'` : `snapshot '${name}' of ${v.volid}`} stays: ${err.message}`);
-    });
-  }
+  const warnUnlessGone = (what: string) => (err: Error) => {
+    if ((err as { code?: string }).code !== 'CORRAL_ERR_NOT_FOUND') log.warn(`${what} stays: ${err.message}`);
+  };
+  for (const v of sectionDisks(driver, entries)) await ops.deps.storage.snapshotDelete(v.volid, name).catch(warnUnlessGone(`snapshot '${name}' of ${v.volid}`));
+  if (entries.vmstate) await ops.deps.storage.free(entries.vmstate).catch(warnUnlessGone(`RAM state ${entries.vmstate} of snapshot '${name}'`));
 }
 
 /** The disks (not `unusedN`, not the RAM state) of a finished section that do not list its snapshot. */
 async function disksLackingSnapshot(ops: GuestOperations, driver: HypervisorDriver, snap: GuestSnapshotSection): Promise<string[]> {
   const lacking: string[] = [];
-  for (const v of managedVolumes(driver, snap.entries)) {
-    if (v.key === 'vmstate' || /^unused\d+$/.test(v.key)) continue;
+  for (const v of sectionDisks(driver, snap.entries)) {
     const names = await ops.deps.storage.snapshotList(v.volid).then(
       (list) => list.map((x) => x.name),
       () => undefined,

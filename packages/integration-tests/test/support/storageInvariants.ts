@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { extensionPoints, parseGuestConfig, type GuestType, type HypervisorDriver, type Kernel } from '@corral/core';
+import { extensionPoints, isUnusedKey, parseGuestConfig, type GuestType, type HypervisorDriver, type Kernel } from '@corral/core';
 
 /** What {@link checkStorageInvariants} found. */
 export interface StorageState {
@@ -46,7 +46,7 @@ export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'):
         for (const v of driver.volumes(record)) {
           if (v.isCdrom) continue;
           referenced.add(v.volid);
-          if (name !== '' && name !== 'PENDING' && !record.snapstate && v.key !== 'vmstate' && !/^unused\d+$/.test(v.key)) {
+          if (name !== '' && name !== 'PENDING' && !record.snapstate && v.key !== 'vmstate' && !isUnusedKey(v.key)) {
             const required = requiredSnapshots.get(v.volid) ?? new Set<string>();
             required.add(name);
             requiredSnapshots.set(v.volid, required);
