@@ -40,7 +40,7 @@ export type ZfsStorageDriverOptions = Partial<ZfsDriverConfig>;
  * Every command runs through the context's CommandRunner (argv arrays, see
  * {@link ZfsCommands}); metadata commands time out after `commandTimeoutMs`. The driver takes
  * no locks: the facade serialises allocations per storage. Works on OpenZFS 2.x and on
- * zfs-fuse 0.7 (datasets only; quirks handled: busy on destroy/rename of mounted filesystems,
+ * zfs-fuse 0.7 (datasets only; quirks handled: busy on destroy/rename of mounted filesystems, retried with unmounts,
  * no `acltype`).
  */
 export class ZfsStorageDriver extends BaseStorageDriver {

@@ -7,6 +7,7 @@
  */
 import { withReverter } from '@corral/core';
 import { ZfsCommands } from './ZfsCommands.js';
+import { retryWhileBusy } from './zfsBusyRetry.js';
 import { zfsFailure } from './zfsErrors.js';
 import { zfsNumber } from './parseZfsGet.js';
 import { REFQUOTA_USER_PROPERTY, createZfsSnapshot } from './zfsSnapshots.js';
@@ -16,24 +17,19 @@ import { ensureMounted, waitForZvol } from './zfsAccess.js';
 import type { ZfsSession } from './ZfsSession.js';
 
 /**
- * `zfs rename`, and where the filesystem is busy because it is mounted (zfs-fuse always says
- * so for a mounted filesystem) unmount, rename, mount the new name.
+ * `zfs rename`, retried while the dataset is busy ({@link retryWhileBusy}: zfs-fuse says so for
+ * any mounted filesystem); where it had to be unmounted, the new name is mounted afterwards (the
+ * old one again if the rename failed).
  */
 async function renameDataset(s: ZfsSession, from: string, to: string, volid: string): Promise<void> {
+  let unmounted = false;
   try {
-    await s.run(ZfsCommands.rename(from, to));
-    return;
+    await retryWhileBusy(s, from, () => s.run(ZfsCommands.rename(from, to)), () => (unmounted = true));
   } catch (err) {
-    if (zfsFailure(err) !== 'busy') s.fail(err, { volid });
-  }
-  try {
-    await s.run(ZfsCommands.unmount(from));
-    await s.run(ZfsCommands.rename(from, to));
-  } catch (err) {
-    await s.run(ZfsCommands.mount(from)).catch(() => undefined);
+    if (unmounted) await s.run(ZfsCommands.mount(from)).catch(() => undefined);
     s.fail(err, { volid });
   }
-  await s.run(ZfsCommands.mount(to)).catch((err: unknown) => s.ctx.log.warn(`could not mount '${to}' after rename: ${(err as Error).message}`));
+  if (unmounted) await s.run(ZfsCommands.mount(to)).catch((err: unknown) => s.ctx.log.warn(`could not mount '${to}' after rename: ${(err as Error).message}`));
 }
 
 /**

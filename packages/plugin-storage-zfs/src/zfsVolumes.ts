@@ -9,6 +9,7 @@
 import { InvalidArgumentError, type AllocateOptions, type StorageContent, type VolumeInfo } from '@corral/core';
 import { ZfsCommands } from './ZfsCommands.js';
 import { zfsFailure } from './zfsErrors.js';
+import { retryWhileBusy } from './zfsBusyRetry.js';
 import { zfsNumber, type ZfsProps } from './parseZfsGet.js';
 import { isZfsVolumeName, parseZfsVolname, zfsNamePrefix, type ZfsVolname } from './zfsVolname.js';
 import { waitForZvol } from './zfsAccess.js';
@@ -187,27 +188,19 @@ export async function destroyQuietly(s: ZfsSession, target: string): Promise<voi
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
- * `zfs destroy [-r] <target>`, retried up to 6 times while the dataset is busy (Proxmox's
- * `zfs_delete_zvol` loop), unmounting it between tries (zfs-fuse reports a mounted
- * filesystem busy once even when nothing uses it). A dataset that vanished during the retries
- * counts as destroyed. Rejects with the raw command error.
+ * `zfs destroy [-r] <target>`, retried while the dataset is busy ({@link retryWhileBusy}). A
+ * dataset that vanished during the retries counts as destroyed. Rejects with the raw command error.
  */
 export async function destroyWithRetry(s: ZfsSession, target: string, options: { recursive?: boolean } = {}): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
+  await retryWhileBusy(s, target, async (tryNumber) => {
     try {
       await s.run(ZfsCommands.destroy(target, options));
-      return;
     } catch (err) {
-      const kind = zfsFailure(err);
-      if (kind === 'missing' && attempt > 0) return;
-      if (kind !== 'busy' || attempt >= 5) throw err;
-      if (!target.includes('@')) await s.run(ZfsCommands.unmount(target)).catch(() => undefined);
-      await sleep(250 * (attempt + 1));
+      if (tryNumber > 0 && zfsFailure(err) === 'missing') return;
+      throw err;
     }
-  }
+  });
 }
 
 /**

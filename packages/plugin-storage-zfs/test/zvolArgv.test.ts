@@ -140,6 +140,47 @@ test('template and linked clone of a zvol: rename vm→base + @__base__, zfs clo
   t.deepEqual(s.runner.argvs.at(-1), clone);
 });
 
+test('a rename that zfs-fuse calls busy even after unmount is retried; the renamed dataset is mounted again', async (t) => {
+  const from = `${POOL}/vm-112-disk-1`;
+  const to = `${POOL}/base-112-disk-1`;
+  // The recorded zfs-fuse answer to a rename of a mounted dataset, for this dataset, twice.
+  const busyStderr = zfsFixture('zfs-rename-mounted-busy.txt').replace(`${POOL}/subvol-103-disk-0`, from);
+  const busy: ScriptedCommand = { match: ZfsCommands.rename(from, to), stderr: busyStderr, exitCode: 1, once: true };
+  const s = await setup(t, [
+    busy,
+    { ...busy },
+    ok(ZfsCommands.unmount(from)),
+    ok(ZfsCommands.rename(from, to)),
+    ok(ZfsCommands.mount(to)),
+    ok(ZfsCommands.snapshot(`${to}@__base__`)),
+  ]);
+  t.is(await s.kernel.storage.createBase('tank:vm-112-disk-1'), 'tank:base-112-disk-1');
+  t.deepEqual(s.runner.argvs, [
+    ZfsCommands.rename(from, to),
+    ZfsCommands.unmount(from),
+    ZfsCommands.rename(from, to),
+    ZfsCommands.unmount(from),
+    ZfsCommands.rename(from, to),
+    ZfsCommands.mount(to),
+    ZfsCommands.snapshot(`${to}@__base__`),
+  ]);
+});
+
+test('a rename that stays busy fails as ConflictError after 6 tries and mounts the old name again', async (t) => {
+  const from = `${POOL}/vm-112-disk-1`;
+  const to = `${POOL}/base-112-disk-1`;
+  const busyStderr = zfsFixture('zfs-rename-mounted-busy.txt').replace(`${POOL}/subvol-103-disk-0`, from);
+  const s = await setup(t, [
+    { match: ZfsCommands.rename(from, to), stderr: busyStderr, exitCode: 1 },
+    ok(ZfsCommands.unmount(from)),
+    ok(ZfsCommands.mount(from)),
+  ]);
+  await t.throwsAsync(s.kernel.storage.createBase('tank:vm-112-disk-1'), { code: ErrorCodes.conflict, message: /tank:vm-112-disk-1 is busy/ });
+  const renames = s.runner.argvs.filter((a: string[]) => a[1] === 'rename');
+  t.is(renames.length, 6);
+  t.deepEqual(s.runner.argvs.at(-1), ZfsCommands.mount(from));
+});
+
 test('raw+size export reads /dev/zvol/<pool>/<name> after a header with the volsize', async (t) => {
   const ds = `${POOL}/vm-112-disk-1`;
   const s = await setup(t, [ok(ZfsCommands.get(['type', 'volsize', 'refquota'], [ds]), zfsFixture('zvol/get-export-props.txt'))]);
