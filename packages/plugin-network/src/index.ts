@@ -1,0 +1,6 @@
+/**
+ * @corral/plugin-network: host bridges, the NIC plug path and Proxmox SDN for Corral.
+ *
+ * @packageDocumentation
+ */
+export { networkPlugin } from './networkPlugin.js';
