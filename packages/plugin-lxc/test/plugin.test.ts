@@ -1,7 +1,7 @@
 import test from 'ava';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Reverter, silentLogger, type GuestContext, type GuestStorageAccess, ROOT_CALLER } from '@corral/core';
+import { Reverter, silentLogger, type GuestContext, type GuestNetworkAccess, type GuestStorageAccess, ROOT_CALLER } from '@corral/core';
 import { createTestKernel, makeTempDir, RecordingCommandRunner } from '@corral/core/testing';
 import { LxcHypervisorDriver, lxcPlugin } from '../src/index.js';
 import { checkSubordinateIds } from '../src/host/subordinateIds.js';
@@ -68,7 +68,8 @@ test('snapshots go to storage for rootfs and volume mount points; a running cont
     snapshotDelete: async (volid: string, name: string) => void calls.push(`delete ${volid}@${name}`),
     snapshotRollback: async (volid: string, name: string) => void calls.push(`rollback ${volid}@${name}`),
   } as unknown as GuestStorageAccess;
-  const ctx: GuestContext = { vmid: 100, node: 'n', runner, runDir: '/run/corral/lxc/100', log: silentLogger, storage };
+  const network = {} as GuestNetworkAccess; // snapshots plug no NIC
+  const ctx: GuestContext = { vmid: 100, node: 'n', runner, runDir: '/run/corral/lxc/100', log: silentLogger, storage, network };
   const entries = {
     rootfs: 'tank:subvol-100-disk-0,size=8G',
     mp0: 'tank:subvol-100-disk-1,mp=/data',

@@ -17,6 +17,7 @@ import type { Logger } from '../util/Logger.js';
 import type { Reverter } from '../util/Reverter.js';
 import type { PrivilegedUse } from '../security/Caller.js';
 import type { StorageContent, VolumeAccess, VolumeConsumer, VolumeFormat } from './storage.js';
+import type { GuestNetworkAccess } from './network.js';
 
 /** Guest type id; also the plugin's hypervisor key. */
 export type GuestType = 'qemu' | 'lxc';
@@ -100,6 +101,12 @@ export interface GuestContext {
   /** The task log (or the kernel logger outside tasks). */
   readonly log: Logger;
   readonly storage: GuestStorageAccess;
+  /**
+   * Plugs and unplugs the host side of the guest's NICs (taps, veths) into bridges, with the
+   * hooks plugins registered (since plugin API 4; drivers written for older versions ignore
+   * it and keep plugging themselves). Drivers never touch bridges themselves.
+   */
+  readonly network: GuestNetworkAccess;
   readonly signal?: AbortSignal;
 }
 

@@ -19,6 +19,9 @@ import { checkNotLocked, guestLockName, type GuestLockReason } from '../locks/gu
 import { assertPrivileged, checkCaller, isPrivileged, type Caller, type PrivilegedUse } from '../security/Caller.js';
 import { guestPrivilegedUses } from '../contracts/declaredPrivileges.js';
 import type { StorageFacade } from '../storage/StorageFacade.js';
+import type { GuestNetworkAccess, NicPlugHook } from '../contracts/network.js';
+import { LinuxBridgeNicPlugger } from '../network/LinuxBridgeNicPlugger.js';
+import { guestNetworkAccess } from '../network/guestNetworkAccess.js';
 import type { TaskHandle, TaskManager } from '../tasks/TaskManager.js';
 import type { Logger } from '../util/Logger.js';
 import { GuestConfigRepository, type StoredGuestConfig } from './GuestConfigRepository.js';
@@ -57,6 +60,10 @@ export interface GuestFacadeDeps {
   readonly logger: Logger;
   readonly node: string;
   readonly runDir: string;
+  /** NIC plug hooks, in registration order (default none). */
+  readonly nicHooks?: () => ReadonlyMap<string, NicPlugHook>;
+  /** The Linux-bridge plugger (default one on the host's `/sys/class/net`). */
+  readonly nicPlugger?: LinuxBridgeNicPlugger;
 }
 
 /** Where a driver call runs: the task's logger and the signal that stops it. */
@@ -99,9 +106,11 @@ export class GuestOperations {
   readonly repo: GuestConfigRepository;
   /** Errors whose failed create/clone already had its placeholder handled ({@link dropPlaceholder}). */
   readonly #placeholderTried = new WeakSet<object>();
+  readonly #nicPlugger: LinuxBridgeNicPlugger;
 
   constructor(readonly deps: GuestFacadeDeps) {
     this.repo = new GuestConfigRepository(deps.store, deps.node, deps.logger);
+    this.#nicPlugger = deps.nicPlugger ?? new LinuxBridgeNicPlugger();
   }
 
   /** The driver of a guest type; `UnavailableError` when no plugin provides it. */
@@ -122,8 +131,19 @@ export class GuestOperations {
       runDir,
       log: scope.log ?? this.deps.logger,
       storage: this.storageAccess(scope.signal),
+      network: this.networkAccess(scope.log ?? this.deps.logger, scope.signal),
       signal: scope.signal,
     };
+  }
+
+  /** NIC plugging (core's Linux-bridge plugger and the registered hooks) as drivers get it. */
+  networkAccess(log: Logger, signal?: AbortSignal): GuestNetworkAccess {
+    const hooks = this.deps.nicHooks;
+    return guestNetworkAccess({
+      plugger: this.#nicPlugger,
+      hooks: () => (hooks ? [...hooks().values()] : []),
+      ctx: { node: this.deps.node, runner: this.deps.runner, log, signal },
+    });
   }
 
   /** The storage facade bound to a signal, as drivers get it. */

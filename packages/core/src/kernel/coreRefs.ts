@@ -13,7 +13,7 @@
 import type { ConfigStore } from '../config/ConfigStore.js';
 import type { HypervisorDriver } from '../contracts/hypervisor.js';
 import type { StorageDriver } from '../contracts/storage.js';
-import type { NetworkZoneDriver } from '../contracts/network.js';
+import type { NetworkZoneDriver, NicPlugHook } from '../contracts/network.js';
 import type { FirewallBackend } from '../contracts/firewall.js';
 import type { ClusterStore, HaManager } from '../contracts/cluster.js';
 import type { CommandRunner } from '../exec/CommandRunner.js';
@@ -56,6 +56,11 @@ export const extensionPoints = Object.freeze({
   storageDrivers: createExtensionPoint<StorageDriver>({ id: 'core.storageDrivers' }),
   /** Network zone drivers by zone type (`simple`, `vxlan`...). */
   networkZones: createExtensionPoint<NetworkZoneDriver>({ id: 'core.networkZones' }),
+  /**
+   * Hooks around guest NIC plugging, keyed by an id of the plugin's choosing (`sdn`,
+   * `firewall`); called in registration order (since plugin API 4).
+   */
+  nicPlugHooks: createExtensionPoint<NicPlugHook>({ id: 'core.nicPlugHooks' }),
   /** Firewall backends by id (`nftables`). */
   firewallBackends: createExtensionPoint<FirewallBackend>({ id: 'core.firewallBackends' }),
   /** Cluster stores by id (`etcd`). */

@@ -137,6 +137,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const guests = new GuestFacade({
     store,
     hypervisors: () => registry.extensions(extensionPoints.hypervisors),
+    nicHooks: () => registry.extensions(extensionPoints.nicPlugHooks),
     storage,
     runner,
     locks,

@@ -1,0 +1,81 @@
+/**
+ * `ctx.network` of a hypervisor driver: core's Linux-bridge plugger wrapped in the NIC plug
+ * hooks plugins registered (SDN, firewall).
+ *
+ * @packageDocumentation
+ */
+import type { GuestNetworkAccess, GuestNic, GuestNicPorts, NicHookContext, NicPlugHook } from '../contracts/network.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { LinuxBridgeNicPlugger } from './LinuxBridgeNicPlugger.js';
+
+/** What {@link guestNetworkAccess} needs. */
+export interface GuestNetworkAccessDeps {
+  readonly plugger: LinuxBridgeNicPlugger;
+  /** The registered hooks, in registration order (read at every call: plugins may load later). */
+  readonly hooks: () => readonly NicPlugHook[];
+  readonly ctx: NicHookContext;
+}
+
+/** Keys whose change re-plugs a NIC (qemu-server's `vmconfig_update_net`). */
+const REPLUG_FIELDS = ['bridge', 'tag', 'trunks', 'firewall', 'mtu', 'kind'] as const;
+
+/** Builds the {@link GuestNetworkAccess} of one guest operation. */
+export function guestNetworkAccess(deps: GuestNetworkAccessDeps): GuestNetworkAccess {
+  const { plugger, ctx } = deps;
+
+  const unplug = async (nic: GuestNic): Promise<void> => {
+    const given: Array<{ hook: NicPlugHook; nic: GuestNic }> = [];
+    let current = nic;
+    for (const h of [...deps.hooks()].reverse()) {
+      given.push({ hook: h, nic: current });
+      current = (await h.beforeUnplug?.(ctx, current)) ?? current;
+    }
+    await plugger.unplug(ctx, current);
+    for (const g of given) {
+      await g.hook.afterUnplug?.(ctx, g.nic)?.catch((e: Error) => ctx.log.warn(`${nic.key}: a NIC hook failed after unplugging ${nic.ifname}: ${e.message}`));
+    }
+  };
+
+  const plug = async (nic: GuestNic): Promise<GuestNicPorts> => {
+    plugger.check(nic);
+    const hooks = deps.hooks();
+    const prepared: Array<{ hook: NicPlugHook; nic: GuestNic }> = [];
+    let current = nic;
+    try {
+      for (const h of hooks) {
+        const given = current;
+        current = (await h.beforePlug?.(ctx, given)) ?? given;
+        prepared.push({ hook: h, nic: given });
+      }
+      const ports = await plugger.plug(ctx, current);
+      try {
+        for (const h of hooks) await h.afterPlug?.(ctx, current, ports);
+      } catch (err) {
+        await plugger.unplug(ctx, current).catch((e: Error) => ctx.log.warn(`${nic.key}: undoing the failed plug of ${nic.ifname}: ${e.message}`));
+        throw err;
+      }
+      return ports;
+    } catch (err) {
+      for (const p of prepared.reverse()) {
+        await p.hook.afterUnplug?.(ctx, p.nic)?.catch((e: Error) => ctx.log.warn(`${nic.key}: undoing a NIC hook after a failed plug of ${nic.ifname}: ${e.message}`));
+      }
+      throw err;
+    }
+  };
+
+  const update = async (before: GuestNic, after: GuestNic): Promise<void> => {
+    if (before.key !== after.key || before.ifname !== after.ifname) {
+      throw new InvalidArgumentError(after.key, `${after.key}: a NIC update keeps its key and interface (${before.key}/${before.ifname} became ${after.key}/${after.ifname})`);
+    }
+    plugger.check(after);
+    if (REPLUG_FIELDS.some((f) => (before[f] ?? undefined) !== (after[f] ?? undefined) && !(f === 'firewall' && Boolean(before.firewall) === Boolean(after.firewall)))) {
+      await unplug(before);
+      await plug(after);
+      return;
+    }
+    if ((before.rate ?? 0) !== (after.rate ?? 0)) await plugger.setRate(ctx, after);
+    if (after.kind === 'veth' && Boolean(before.link_down) !== Boolean(after.link_down)) await plugger.setLink(ctx, after, !after.link_down);
+  };
+
+  return { plug, unplug, update };
+}
