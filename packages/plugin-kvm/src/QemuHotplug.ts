@@ -5,16 +5,17 @@
  * and `cpuunits` (resource control), `balloon` (target), virtio/SCSI disks added or removed
  * (`blockdev-add` + `device_add`; `device_del`, wait for DEVICE_DELETED of that device, then
  * `blockdev-del`) when `hotplug` has `disk`, NICs added or removed (tap + `netdev_add` +
- * `device_add`) when it has `network`, a NIC's bridge, link state or firewall flag, and the
- * medium of a CD-ROM. Everything else (memory, CPUs, machine, models, MACs...) waits for the
- * next start (`[PENDING]`).
+ * `device_add`, the tap plugged through core's NIC plugging) when it has `network`; a NIC's
+ * bridge, VLAN tag, trunks, firewall flag and rate (re-plugged through `ctx.network.update`, as
+ * qemu-server does) and link state (QMP `set_link`); and the medium of a CD-ROM. Everything
+ * else (memory, CPUs, machine, models, MACs...) waits for the next start (`[PENDING]`).
  *
  * @packageDocumentation
  */
 import { isDeepStrictEqual } from 'node:util';
-import { isUnusedKey, type ApplyChangesResult, type GuestConfigEntries, type GuestContext } from '@corral/core';
+import { isCorralError, isUnusedKey, type ApplyChangesResult, type GuestConfigEntries, type GuestContext, type GuestNic } from '@corral/core';
 import { blockNodeNames, HOST_CDROM_ACCESS, qemuBlockGraph } from './cmdline/QemuBlockdev.js';
-import { driveDevice, netDevice, netdevOptions, scsiControllerDevice, scsiControllerId, tapName } from './cmdline/QemuDevices.js';
+import { driveDevice, netDevice, netdevOptions, scsiControllerDevice, scsiControllerId } from './cmdline/QemuDevices.js';
 import type { QemuHostFeatures } from './cmdline/QemuCommandLine.js';
 import { machineAtLeast, machineVersion, runMachineType, type MachineVersion } from './cmdline/machineVersion.js';
 import { pciAddress } from './cmdline/pciLayout.js';
@@ -24,8 +25,7 @@ import type { QmpClient } from './qmp/QmpClient.js';
 import type { ResourceControl } from './resources/ResourceControl.js';
 import { readRuntimeRecord, writeRuntimeRecord } from './runtime/QemuRuntimeRecord.js';
 import type { QemuRunPaths } from './runtime/QemuRunPaths.js';
-import { attachTap, bridgeExists, moveTap } from './runtime/TapDevices.js';
-import { readBridgeMtus } from './runtime/readBridgeMtus.js';
+import { qemuGuestNic } from './runtime/qemuGuestNic.js';
 import { withQmp } from './runtime/withQmp.js';
 
 /** How long the guest may take to release an unplugged device, ms. */
@@ -202,12 +202,15 @@ async function applyNet(env: HotplugEnv, qmp: QmpClient, b: QemuConfig, a: QemuC
   if (old && next) {
     const o = old.net;
     const n = next.net;
-    const fixed = ['model', 'queues', 'mtu', 'tag', 'trunks'] as const;
+    const fixed = ['model', 'queues', 'mtu'] as const;
     if (old.mac !== next.mac || fixed.some((f) => o[f] !== n[f])) return false;
     if ((o.bridge === undefined) !== (n.bridge === undefined)) return false;
-    if (n.bridge !== undefined && o.bridge !== n.bridge) {
-      if (!(await bridgeExists(n.bridge))) return false;
-      await moveTap(ctx.runner, { tap: tapName(a.vmid, next.index), bridge: n.bridge, signal: ctx.signal });
+    const before = qemuGuestNic(b.vmid, old);
+    const after = qemuGuestNic(a.vmid, next);
+    if (before && after) {
+      if (!(await nicFits(env, after))) return false;
+      await ctx.network.update(before, after);
+      await updateNics(env, (nics) => (nics[key] = after));
     }
     if (Boolean(o.link_down) !== Boolean(n.link_down)) await qmp.execute('set_link', { name: key, up: !n.link_down });
     return true;
@@ -216,43 +219,74 @@ async function applyNet(env: HotplugEnv, qmp: QmpClient, b: QemuConfig, a: QemuC
   if (old && !next) {
     await qmp.deviceDel(key, { timeoutMs: UNPLUG_TIMEOUT_MS });
     await qmp.execute('netdev_del', { id: key });
-    await updateTaps(env, (taps) => delete taps[key]);
+    const nic = qemuGuestNic(b.vmid, old);
+    if (nic) await ctx.network.unplug(nic);
+    await updateNics(env, (nics, taps) => {
+      delete nics[key];
+      delete taps[key];
+    });
     ctx.log.info(`${key}: unplugged`);
     return true;
   }
   if (!old && next) {
-    if (next.net.bridge !== undefined && !(await bridgeExists(next.net.bridge))) return false;
+    const nic = qemuGuestNic(a.vmid, next);
+    if (nic && !(await nicFits(env, nic))) return false;
     await plugNet(env, qmp, a, next);
     return true;
   }
   return false;
 }
 
+/**
+ * True when the NIC can be plugged on this host (core's check); a missing bridge or VLANs the
+ * bridge cannot carry leave the change pending, with a warning naming the key.
+ */
+async function nicFits(env: HotplugEnv, nic: GuestNic): Promise<boolean> {
+  try {
+    await env.ctx.network.check(nic);
+    return true;
+  } catch (err) {
+    if (!isCorralError(err, 'CORRAL_ERR_NOT_FOUND') && !isCorralError(err, 'CORRAL_ERR_NOT_SUPPORTED')) throw err;
+    env.ctx.log.warn(`${(err as Error).message}: left pending`);
+    return false;
+  }
+}
+
 async function plugNet(env: HotplugEnv, qmp: QmpClient, config: QemuConfig, spec: QemuNetSpec): Promise<void> {
   const { ctx } = env;
+  const nic = qemuGuestNic(config.vmid, spec);
   await qmp.execute('netdev_add', netdevOptions(spec, { vmid: config.vmid, vhostNet: env.host.vhostNet }));
+  let plugged = false;
   try {
-    if (spec.net.bridge !== undefined) {
-      const tap = tapName(config.vmid, spec.index);
-      await attachTap(ctx.runner, { tap, bridge: spec.net.bridge, tag: spec.net.tag, trunks: spec.net.trunks, mtu: spec.net.mtu, signal: ctx.signal });
-      await updateTaps(env, (taps) => (taps[spec.key] = tap));
+    let bridgeMtu: number | undefined;
+    if (nic) {
+      bridgeMtu = (await ctx.network.check(nic)).bridgeMtu;
+      await ctx.network.plug(nic);
+      plugged = true;
+      await updateNics(env, (nics, taps) => {
+        nics[spec.key] = nic;
+        taps[spec.key] = nic.ifname;
+      });
     }
-    const device = netDevice(spec, { vcpus: config.vcpus, machineVersion: await runningMachineVersion(qmp, config), bridgeMtu: (await readBridgeMtus(config)).get(spec.net.bridge ?? '') });
+    const device = netDevice(spec, { vcpus: config.vcpus, machineVersion: await runningMachineVersion(qmp, config), bridgeMtu });
     await qmp.execute('device_add', { ...device, ...pciAddress(spec.key, config.machine.type) });
     if (spec.net.link_down) await qmp.execute('set_link', { name: spec.key, up: false });
   } catch (err) {
     await qmp.execute('netdev_del', { id: spec.key }).catch(() => undefined);
+    if (plugged && nic) await ctx.network.unplug(nic).catch((e: Error) => ctx.log.warn(`${spec.key}: undoing the plug: ${e.message}`));
     throw err;
   }
   ctx.log.info(`${spec.key}: hot-plugged`);
 }
 
-async function updateTaps(env: HotplugEnv, change: (taps: Record<string, string>) => void): Promise<void> {
+/** Changes the NICs (and their taps) the runtime record names, so a stop unplugs what runs now. */
+async function updateNics(env: HotplugEnv, change: (nics: Record<string, GuestNic>, taps: Record<string, string>) => void): Promise<void> {
   const record = await readRuntimeRecord(env.paths.runtimeFile);
   if (!record) return;
   const taps = { ...record.taps };
-  change(taps);
-  await writeRuntimeRecord(env.paths.runtimeFile, { ...record, taps });
+  const nics = { ...record.nics };
+  change(nics, taps);
+  await writeRuntimeRecord(env.paths.runtimeFile, { ...record, taps, nics });
 }
 
 /** Ids of the user-created devices of the VM (`/machine/peripheral`). */

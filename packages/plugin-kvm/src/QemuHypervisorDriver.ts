@@ -35,12 +35,11 @@ import {
   type VolumeFormat,
 } from '@corral/core';
 import { buildQemuCommandLine, DEFAULT_QEMU_BINARY, type QemuCommandLine, type QemuHostFeatures } from './cmdline/QemuCommandLine.js';
-import { tapName } from './cmdline/QemuDevices.js';
 import type { QemuConfig, QemuHostPciSpec } from './config/QemuConfig.js';
 import { DRIVE_PROPERTY_FORMAT } from './config/driveFormat.js';
 import { isDriveKey, NEW_VOLUME, parseQemuConfig } from './config/parseQemuConfig.js';
 import { qemuPrivilegedUses } from './config/qemuPrivilegedUses.js';
-import { readBridgeMtus } from './runtime/readBridgeMtus.js';
+import { checkNics } from './runtime/checkNics.js';
 import { applyHotplug } from './QemuHotplug.js';
 import { createSnapshot, deleteSnapshot, loadVmState, recoverInterruptedSnapshot, rollbackSnapshot } from './QemuSnapshots.js';
 import { QgaClient } from './qmp/QgaClient.js';
@@ -54,7 +53,6 @@ import { probeHostFeatures } from './runtime/probeHostFeatures.js';
 import { findQemuPid, readProcStat, signalProcess, waitForExit } from './runtime/QemuProcess.js';
 import { qemuRunPaths, type QemuRunPaths } from './runtime/QemuRunPaths.js';
 import { readRuntimeRecord, writeRuntimeRecord, type QemuRuntimeRecord } from './runtime/QemuRuntimeRecord.js';
-import { attachTap, bridgeExists, removeTap } from './runtime/TapDevices.js';
 import { withQemuLog } from './runtime/withQemuLog.js';
 import { withQmp } from './runtime/withQmp.js';
 
@@ -245,12 +243,13 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     if (await findQemuPid(paths.pidFile)) throw new InvalidStateError('running', `VM ${ctx.vmid} is running already`);
     await this.#cleanup(ctx, paths, { quiet: true });
     const host = await this.#hostFeatures(ctx.runner, config);
+    const nics = await checkNics(ctx, config);
     config = await this.#checkHost(config);
     const resources = await this.resourceControl();
     await withReverter(async (revert) => {
       const volumes = await this.#resolveVolumes(ctx, config, revert);
       if (config.bios === 'ovmf') await this.#prepareEfiVars(config, host, paths, volumes);
-      const cmd = this.#commandLine(config, paths, host, volumes, await readBridgeMtus(config));
+      const cmd = this.#commandLine(config, paths, host, volumes, nics.bridgeMtus);
       ctx.log.info(`accelerator: ${cmd.accel} (${cmd.accelReason})`);
       for (const w of cmd.warnings) ctx.log.warn(w);
       revert.add(() => this.#cleanup(ctx, paths, { quiet: true }), 'stop QEMU and clean the run directory');
@@ -263,8 +262,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
       if (!pid) throw new ProtocolError('qemu', `QEMU for VM ${ctx.vmid} daemonized but its pid file ${paths.pidFile} names no live process`);
       const logs = { qemu: paths.qemuLog, serial: Object.fromEntries([...config.serials.keys()].map((i) => [`serial${i}`, paths.serialLog(i)])) };
       ctx.log.info(`QEMU started (pid ${pid}, ${cmd.accel}); QEMU log ${logs.qemu}${Object.values(logs.serial).map((p) => `, serial log ${p}`).join('')}`);
-      const taps: Record<string, string> = {};
-      for (const n of config.nets) if (n.net.bridge !== undefined) taps[n.key] = tapName(ctx.vmid, n.index);
+      const taps = Object.fromEntries(nics.nics.map((n) => [n.key, n.ifname]));
       const record: QemuRuntimeRecord = {
         vmid: ctx.vmid,
         pid,
@@ -273,6 +271,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
         accelReason: cmd.accelReason,
         logs,
         taps,
+        nics: Object.fromEntries(nics.nics.map((n) => [n.key, n])),
         volumes: Object.fromEntries(config.drives.flatMap((d) => (d.source.kind === 'volume' ? [[d.key, d.source.volid]] : []))),
         argv: cmd.argv,
       };
@@ -282,12 +281,9 @@ export class QemuHypervisorDriver implements HypervisorDriver {
       await withQmp(
         paths.qmp,
         async (qmp) => {
-          for (const n of config.nets) {
-            if (n.net.bridge === undefined) continue;
-            await attachTap(ctx.runner, { tap: taps[n.key]!, bridge: n.net.bridge, tag: n.net.tag, trunks: n.net.trunks, mtu: n.net.mtu, signal: ctx.signal });
-            if (n.net.firewall) ctx.log.info(`${n.key}: firewall=1: ${taps[n.key]} is left to the firewall backend (no fwbr bridge is created)`);
-            if (n.net.rate !== undefined) ctx.log.warn(`${n.key}: rate=${n.net.rate} is not applied (no traffic shaping in this driver)`);
-          }
+          // Taps exist once QEMU runs; the CPUs wait (-S) until every NIC is plugged. The
+          // cleanup registered above unplugs them (the record names them) on failure.
+          for (const nic of nics.nics) await ctx.network.plug(nic);
           for (const n of config.nets) if (n.net.link_down) await qmp.execute('set_link', { name: n.key, up: false });
           if (options.stateVolid) await loadVmState(ctx, qmp, options.stateVolid);
           if (config.freeze && !options.stateVolid) {
@@ -447,9 +443,10 @@ export class QemuHypervisorDriver implements HypervisorDriver {
   async showCommand(ctx: GuestContext, entries: GuestConfigEntries): Promise<readonly string[]> {
     let config = parseQemuConfig(entries, { vmid: ctx.vmid });
     const host = await this.#hostFeatures(ctx.runner, config);
+    const nics = await checkNics(ctx, config);
     config = await this.#checkHost(config);
     const volumes = await withReverter((revert) => this.#resolveVolumes(ctx, config, revert), { log: ctx.log });
-    return this.#commandLine(config, qemuRunPaths(ctx.runDir), host, volumes, await readBridgeMtus(config)).argv;
+    return this.#commandLine(config, qemuRunPaths(ctx.runDir), host, volumes, nics.bridgeMtus).argv;
   }
 
   async exec(ctx: GuestContext, entries: GuestConfigEntries, argv: readonly string[], options: { timeoutMs?: number; input?: string }): Promise<GuestExecResult> {
@@ -502,14 +499,8 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     return pid;
   }
 
-  /** Host checks done before anything runs: bridges, VLAN filtering, PCI devices (functions expanded). */
+  /** Host checks done before anything runs: PCI devices (functions expanded). NICs: {@link checkNics}. */
   async #checkHost(config: QemuConfig): Promise<QemuConfig> {
-    for (const n of config.nets) {
-      if (n.net.bridge === undefined) continue;
-      if (!(await bridgeExists(n.net.bridge))) {
-        throw new InvalidConfigError(n.key, n.net.bridge, `invalid value for '${n.key}': bridge '${n.net.bridge}' does not exist on this host`);
-      }
-    }
     const hostpci: QemuHostPciSpec[] = [];
     for (const h of config.hostpci) {
       const hosts: string[] = [];
@@ -643,7 +634,8 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     const record = await readRuntimeRecord(paths.runtimeFile);
     const problems: string[] = [];
     if (record) {
-      for (const tap of Object.values(record.taps)) await removeTap(ctx.runner, tap).catch((e: Error) => problems.push(e.message));
+      // QEMU's taps went with it; their firewall ports and hooks' state go here.
+      for (const nic of Object.values(record.nics ?? {})) await ctx.network.unplug(nic).catch((e: Error) => problems.push(e.message));
       if (record.placement) {
         const rc = await this.resourceControl();
         await rc.release(record.placement).catch((e: Error) => problems.push(e.message));

@@ -130,6 +130,11 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   t.deepEqual(nicChange.applied, ['net1']);
   t.is(parseNicMarker((await serial.waitForLine(/^CORRAL-NIC-ADDED /, { from })).line).mac, 'bc:24:11:aa:00:02');
   t.is((await readFile(`/sys/class/net/tap100i1/master/uevent`, 'utf8')).match(/INTERFACE=(\S+)/)?.[1], bridge);
+  // a live firewall=1 re-plugs the tap behind Proxmox's port bridge (core's NIC plugging)
+  const fw = await kernel.guests.update(vmid, { set: { net1: `virtio=BC:24:11:AA:00:02,bridge=${bridge},firewall=1` } }, { caller: ROOT_CALLER });
+  t.deepEqual(fw.applied, ['net1']);
+  t.is((await readFile(`/sys/class/net/tap100i1/master/uevent`, 'utf8')).match(/INTERFACE=(\S+)/)?.[1], 'fwbr100i1');
+  t.is((await readFile(`/sys/class/net/fwpr100p1/master/uevent`, 'utf8')).match(/INTERFACE=(\S+)/)?.[1], bridge);
 
   // a NIC's link goes down and up live
   const linkDown = await kernel.guests.update(vmid, { set: { net0: `virtio=BC:24:11:AA:00:01,bridge=${bridge},link_down=1` } }, { caller: ROOT_CALLER });
@@ -163,6 +168,7 @@ qemuTest.serial('a VM boots from its config, is placed and limited, hot-plugs, s
   t.deepEqual([...unplugged.applied].sort(), ['net1', 'virtio1']);
   t.truthy(await serial.waitForLine(/^CORRAL-DISK-REMOVED name=vd/, { from }));
   t.truthy(await serial.waitForLine(/^CORRAL-NIC-REMOVED /, { from }));
+  await t.throwsAsync(readFile('/sys/class/net/fwbr100i1/uevent'), { code: 'ENOENT' }, 'the unplugged NIC\'s firewall port is gone');
   // as Proxmox, the unplugged volume is kept as unusedN (destroy frees it)
   t.is((await kernel.guests.config(vmid)).config.unused0, hotVolid);
 

@@ -128,9 +128,16 @@ export interface GuestNicPorts {
  */
 export interface GuestNetworkAccess {
   /**
-   * Plugs the existing interface `nic.ifname` into its bridge: hooks' `beforePlug` (in
-   * registration order; each may return a changed NIC, e.g. an SDN vnet resolved to its
-   * bridge), then MTU (the NIC's, else the bridge's), IPv6 link-local off, bridge membership
+   * Checks a NIC before the guest starts, changing nothing: its fields, that its bridge (as
+   * hooks' `resolveBridge` name it) exists, and that the bridge filters VLANs when the NIC
+   * has `tag`/`trunks`. Returns the bridge and its MTU (QEMU gives virtio NICs that MTU as
+   * `host_mtu`). Errors as {@link GuestNetworkAccess.plug}.
+   */
+  check(nic: GuestNic): Promise<{ readonly bridge: string; readonly bridgeMtu: number }>;
+  /**
+   * Plugs the existing interface `nic.ifname` into its bridge: the bridge as hooks'
+   * `resolveBridge` name it, hooks' `beforePlug` (in registration order; each may return a
+   * changed NIC), then MTU (the NIC's, else the bridge's), IPv6 link-local off, bridge membership
    * and `up` (`ip link set <if> master <bridge> mtu <m> up`), VLANs with `bridge vlan` on a
    * VLAN-filtering bridge (Proxmox: all VLANs without a tag, `tag` as PVID untagged, `trunks`),
    * `firewall=1` as Proxmox's port: bridge `fwbr<vmid>i<N>` holding the interface and veth
@@ -176,9 +183,15 @@ export interface NicHookContext {
  */
 export interface NicPlugHook {
   /**
-   * Before core plugs the NIC: may return the NIC to plug instead (e.g. `bridge` resolved from
-   * an SDN vnet to its bridge; later hooks and core see the returned NIC). A throw aborts the
-   * plug (earlier hooks get `afterUnplug`).
+   * The bridge a NIC's `bridge` value stands for (an SDN vnet's bridge), or nothing when this
+   * hook does not know the name. No side effects: `check` calls it too. The first hook that
+   * answers wins; core then plugs into (and checks) that bridge.
+   */
+  resolveBridge?(ctx: NicHookContext, nic: GuestNic): Promise<string | void>;
+  /**
+   * Before core plugs the NIC (its bridge already resolved): may create what the bridge needs
+   * and return the NIC to plug instead (later hooks and core see the returned NIC). A throw
+   * aborts the plug (earlier hooks get `afterUnplug`).
    */
   beforePlug?(ctx: NicHookContext, nic: GuestNic): Promise<GuestNic | void>;
   /** After the NIC is plugged: `ports` names the host ports (the firewall's per-port rules go here). */

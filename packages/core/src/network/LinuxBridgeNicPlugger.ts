@@ -58,17 +58,29 @@ export class LinuxBridgeNicPlugger {
    * Plugs `nic.ifname` into `nic.bridge` (see {@link GuestNetworkAccess.plug}, without the
    * hooks). On failure undoes what it did and rethrows.
    */
-  async plug(ctx: NicHookContext, nic: GuestNic): Promise<GuestNicPorts> {
+  /**
+   * Checks the host for `nic` without changing it: the bridge exists and, for `tag`/`trunks`,
+   * filters VLANs. Returns the bridge's MTU (1500 when sysfs does not say).
+   *
+   * @throws NotFoundError (kind `bridge`), NotSupportedError (`vlan`), naming the key.
+   */
+  async checkHost(ctx: Pick<NicHookContext, 'node'>, nic: GuestNic): Promise<number> {
     this.check(nic);
     const { key, bridge } = nic;
     if (!(await this.#exists(join(bridge, 'bridge')))) throw new NotFoundError('bridge', bridge, `${key}: bridge '${bridge}' does not exist on node ${ctx.node}`);
-    if (!(await this.#exists(nic.ifname))) throw new NotFoundError('interface', nic.ifname, `${key}: interface '${nic.ifname}' does not exist (the guest's NIC was not created)`);
-    const filtering = (await this.#read(join(bridge, 'bridge', 'vlan_filtering'))) === '1';
-    if (!filtering && (nic.tag !== undefined || nic.trunks !== undefined)) {
+    if (!(await this.#vlanFiltering(bridge)) && (nic.tag !== undefined || nic.trunks !== undefined)) {
       throw new NotSupportedError('vlan', `${key}: bridge '${bridge}' does not filter VLANs (vlan_filtering=0): cannot give ${nic.ifname} ${nic.tag !== undefined ? `VLAN tag ${nic.tag}` : `trunks ${nic.trunks}`}`);
     }
-    const bridgeMtu = Number(await this.#read(join(bridge, 'mtu')));
-    const mtu = nic.mtu ?? (Number.isInteger(bridgeMtu) && bridgeMtu > 0 ? bridgeMtu : undefined);
+    const mtu = Number(await this.#read(join(bridge, 'mtu')));
+    return Number.isInteger(mtu) && mtu > 0 ? mtu : 1500;
+  }
+
+  async plug(ctx: NicHookContext, nic: GuestNic): Promise<GuestNicPorts> {
+    const { key, bridge } = nic;
+    const bridgeMtu = await this.checkHost(ctx, nic);
+    if (!(await this.#exists(nic.ifname))) throw new NotFoundError('interface', nic.ifname, `${key}: interface '${nic.ifname}' does not exist (the guest's NIC was not created)`);
+    const filtering = await this.#vlanFiltering(bridge);
+    const mtu = nic.mtu ?? bridgeMtu;
     const up = !(nic.kind === 'veth' && nic.link_down);
     await this.#removeFirewallPort(ctx, nic);
     try {
@@ -79,7 +91,7 @@ export class LinuxBridgeNicPlugger {
         return { ifname: nic.ifname, bridge };
       }
       const fw = firewallPortNames(nic.vmid, key);
-      const mtuArgs = mtu === undefined ? [] : ['mtu', String(mtu)];
+      const mtuArgs = ['mtu', String(mtu)];
       await this.#ip(ctx, ['ip', 'link', 'add', 'name', fw.bridge, ...mtuArgs, 'type', 'bridge']);
       await this.#ip(ctx, ['ip', 'link', 'set', 'dev', fw.bridge, 'up']);
       await this.#ip(ctx, ['ip', 'link', 'add', 'name', fw.link, ...mtuArgs, 'type', 'veth', 'peer', 'name', fw.peer, ...mtuArgs]);
@@ -129,9 +141,9 @@ export class LinuxBridgeNicPlugger {
     await this.#ip(ctx, ['ip', 'link', 'set', 'dev', nic.ifname, up ? 'up' : 'down']);
   }
 
-  async #join(ctx: NicHookContext, ifname: string, bridge: string, mtu: number | undefined, up: boolean): Promise<void> {
+  async #join(ctx: NicHookContext, ifname: string, bridge: string, mtu: number, up: boolean): Promise<void> {
     await this.#disableIpv6(ifname);
-    await this.#ip(ctx, ['ip', 'link', 'set', 'dev', ifname, 'master', bridge, ...(mtu === undefined ? [] : ['mtu', String(mtu)]), up ? 'up' : 'down']);
+    await this.#ip(ctx, ['ip', 'link', 'set', 'dev', ifname, 'master', bridge, 'mtu', String(mtu), up ? 'up' : 'down']);
   }
 
   /** Proxmox's VLANs of a port on a VLAN-filtering bridge: every VLAN without a tag, else the tag as PVID; trunks as given. */
@@ -178,6 +190,10 @@ export class LinuxBridgeNicPlugger {
     } catch {
       return false;
     }
+  }
+
+  async #vlanFiltering(bridge: string): Promise<boolean> {
+    return (await this.#read(join(bridge, 'bridge', 'vlan_filtering'))) === '1';
   }
 
   async #read(rel: string): Promise<string> {

@@ -23,7 +23,23 @@ const REPLUG_FIELDS = ['bridge', 'tag', 'trunks', 'firewall', 'mtu', 'kind'] as 
 export function guestNetworkAccess(deps: GuestNetworkAccessDeps): GuestNetworkAccess {
   const { plugger, ctx } = deps;
 
-  const unplug = async (nic: GuestNic): Promise<void> => {
+  /** The NIC with its bridge as the first answering hook's `resolveBridge` names it. */
+  const resolve = async (nic: GuestNic): Promise<GuestNic> => {
+    for (const h of deps.hooks()) {
+      const bridge = await h.resolveBridge?.(ctx, nic);
+      if (typeof bridge === 'string') return { ...nic, bridge };
+    }
+    return nic;
+  };
+
+  const check = async (nic: GuestNic): Promise<{ bridge: string; bridgeMtu: number }> => {
+    plugger.check(nic);
+    const resolved = await resolve(nic);
+    return { bridge: resolved.bridge, bridgeMtu: await plugger.checkHost(ctx, resolved) };
+  };
+
+  const unplug = async (nic0: GuestNic): Promise<void> => {
+    const nic = await resolve(nic0);
     const given: Array<{ hook: NicPlugHook; nic: GuestNic }> = [];
     let current = nic;
     for (const h of [...deps.hooks()].reverse()) {
@@ -36,8 +52,9 @@ export function guestNetworkAccess(deps: GuestNetworkAccessDeps): GuestNetworkAc
     }
   };
 
-  const plug = async (nic: GuestNic): Promise<GuestNicPorts> => {
-    plugger.check(nic);
+  const plug = async (nic0: GuestNic): Promise<GuestNicPorts> => {
+    plugger.check(nic0);
+    const nic = await resolve(nic0);
     const hooks = deps.hooks();
     const prepared: Array<{ hook: NicPlugHook; nic: GuestNic }> = [];
     let current = nic;
@@ -74,8 +91,9 @@ export function guestNetworkAccess(deps: GuestNetworkAccessDeps): GuestNetworkAc
       return;
     }
     if ((before.rate ?? 0) !== (after.rate ?? 0)) await plugger.setRate(ctx, after);
+    // (A rate or link change keeps the port: the bridge needs no resolving.)
     if (after.kind === 'veth' && Boolean(before.link_down) !== Boolean(after.link_down)) await plugger.setLink(ctx, after, !after.link_down);
   };
 
-  return { plug, unplug, update };
+  return { check, plug, unplug, update };
 }

@@ -96,3 +96,25 @@ test('update: bridge or tag changes re-plug through the hooks; rate only resets 
   t.deepEqual(runner.argvs.at(-1), ['ip', 'link', 'set', 'dev', 'veth200i0', 'down']);
   await t.throwsAsync(access.update(nic, { ...nic, ifname: 'veth200i9' }), { code: 'CORRAL_ERR_INVALID_ARGUMENT' });
 });
+
+test('resolveBridge: the first hook that knows the name gives the bridge to check, plug and unplug', async (t) => {
+  const asked: string[] = [];
+  const hooks: NicPlugHook[] = [
+    { resolveBridge: async (_ctx, nic) => void asked.push(`a ${nic.bridge}`) },
+    { resolveBridge: async (_ctx, nic) => (asked.push(`b ${nic.bridge}`), nic.bridge === 'vnet5' ? 'vmbr5' : undefined) },
+    { resolveBridge: async () => (asked.push('c'), 'never') },
+  ];
+  const { access, runner } = await setup(t, hooks);
+  t.deepEqual(await access.check(veth), { bridge: 'vmbr5', bridgeMtu: 1500 });
+  t.deepEqual(runner.argvs, [], 'check changes nothing');
+  t.deepEqual(asked, ['a vnet5', 'b vnet5']);
+  t.deepEqual(await access.plug(veth), { ifname: 'veth200i0', bridge: 'vmbr5' });
+  const e = await t.throwsAsync(access.check({ ...veth, bridge: 'vnet7' }), { code: 'CORRAL_ERR_NOT_FOUND' });
+  t.regex(e!.message, /^net0: bridge 'never' does not exist/);
+});
+
+test('check: a VLAN tag on a bridge that does not filter VLANs is NotSupportedError naming the key', async (t) => {
+  const { access } = await setup(t, []);
+  const e = await t.throwsAsync(access.check({ ...veth, bridge: 'vmbr0', tag: 3 }), { code: 'CORRAL_ERR_NOT_SUPPORTED' });
+  t.regex(e!.message, /^net0: bridge 'vmbr0' does not filter VLANs/);
+});

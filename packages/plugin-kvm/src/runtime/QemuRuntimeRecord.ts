@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { GuestNic } from '@corral/core';
 import type { ResourcePlacement } from '../resources/ResourceControl.js';
 
 /**
@@ -17,6 +18,8 @@ export interface QemuRuntimeRecord {
   readonly logs?: { readonly qemu: string; readonly serial: Readonly<Record<string, string>> };
   /** Tap devices made for NICs (`net0` → `tap100i0`). */
   readonly taps: Readonly<Record<string, string>>;
+  /** The NICs plugged through core's NIC plugging, by key (unplugged at stop; absent in records of older Corral versions). */
+  readonly nics?: Readonly<Record<string, GuestNic>>;
   /** Volumes the VM holds open by config key (for deactivation at stop). */
   readonly volumes: Readonly<Record<string, string>>;
   readonly placement?: ResourcePlacement;
