@@ -76,27 +76,9 @@ export {
 export { parseVolumeId, formatVolumeId, checkVolname, MAX_VOLUME_ID_LENGTH, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
 export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
 export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, type SizedStreamBody } from './storage/transferStreams.js';
+export { toStorageDefinition } from './storage/storageDefinitions.js';
+export { BWLIMIT_KEYS, PROXMOX_CONTENT_TYPES, PROXMOX_STORAGE_TYPES, type ProxmoxContent, type ProxmoxStorageType } from './storage/proxmoxStorageTypes.js';
 export {
-  COMMON_STORAGE_OPTIONS,
-  definitionWithoutDriver,
-  storageOptionsProblem,
-  toStorageDefinition,
-  validateStorageOptions,
-  type StorageOptionProblem,
-} from './storage/storageDefinitions.js';
-export {
-  BWLIMIT_KEYS,
-  PROXMOX_CONTENT_TYPES,
-  PROXMOX_OPTION_CHECKS,
-  PROXMOX_STORAGE_TYPES,
-  isProxmoxBoolean,
-  proxmoxStorageType,
-  type OptionCheck,
-  type ProxmoxContent,
-  type ProxmoxStorageType,
-} from './storage/proxmoxStorageTypes.js';
-export {
-  contentDirOverrides,
   copyBandwidthLimit,
   directoryCreation,
   isMountpointSchema,
@@ -106,6 +88,26 @@ export {
   storageMountpoint,
   type BandwidthOperation,
 } from './storage/storageOptionValues.js';
+export {
+  BACKUP_FILE_RE,
+  contentDirOverrides,
+  contentSubdir,
+  FILE_CONTENT_SUBDIRS,
+  FILE_CONTENT_TYPES,
+  FileContentLayout,
+  IMPORT_FILE_RE,
+  isListedFile,
+  ISO_FILE_RE,
+  LISTED_IMPORT_FILE_RE,
+  parseFileVolname,
+  refuseArchiveMember,
+  UPLOAD_FILE_RULES,
+  UPLOAD_IMPORT_FILE_RE,
+  VZTMPL_FILE_RE,
+  type FileContent,
+  type FileVolname,
+} from './storage/fileStorageContent.js';
+export { writeNewFile } from './storage/writeNewFile.js';
 export { BandwidthLimitStream, type BandwidthClock } from './storage/BandwidthLimitStream.js';
 export {
   GuestFacade,

@@ -1,18 +1,5 @@
 import { join } from 'node:path';
-import type { StorageContent } from '@corral/core';
-
-/**
- * Where a content type lives under a btrfs storage's `path` (the same subdirectories as
- * `dir`, pve-storage's `$vtype_subdirs`).
- */
-export const CONTENT_SUBDIRS: Readonly<Record<StorageContent, string>> = Object.freeze({
-  images: 'images',
-  rootdir: 'images',
-  iso: 'template/iso',
-  vztmpl: 'template/cache',
-  backup: 'dump',
-  snippets: 'snippets',
-});
+import { FileContentLayout } from '@corral/core';
 
 /**
  * Proxmox's BTRFSPlugin layout under a storage's `path`:
@@ -22,13 +9,13 @@ export const CONTENT_SUBDIRS: Readonly<Record<StorageContent, string>> = Object.
  * | `<vmid>/vm-<vmid>-disk-N.raw`     | `images/<vmid>/vm-<vmid>-disk-N/disk.raw` (the directory is a subvolume) |
  * | `<vmid>/subvol-<vmid>-disk-N.subvol` | `images/<vmid>/subvol-<vmid>-disk-N.subvol/` (a subvolume) |
  * | snapshot `S` of either            | the subvolume's path + `@S` (a read-only subvolume)      |
+ *
+ * Files of other content are where a dir storage keeps them (core's `FILE_CONTENT_SUBDIRS`;
+ * Proxmox's btrfs type has no `content-dirs`).
  */
-export class BtrfsLayout {
-  constructor(readonly root: string) {}
-
-  /** Directory of a content type. */
-  contentDir(content: StorageContent): string {
-    return join(this.root, CONTENT_SUBDIRS[content]);
+export class BtrfsLayout extends FileContentLayout {
+  constructor(root: string) {
+    super(root);
   }
 
   /** `images/`. */

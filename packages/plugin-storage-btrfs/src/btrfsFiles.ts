@@ -1,19 +1,15 @@
 /**
- * Plain files of iso, vztmpl, backup and snippets content, in `dir`'s subdirectories
+ * Plain files of iso, vztmpl, backup, snippets and import content, in `dir`'s subdirectories
  * (BTRFSPlugin inherits them from the directory plugin).
  *
  * @packageDocumentation
  */
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { link, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError, type StorageContent, type VolumeAccess, type VolumeInfo } from '@corral/core';
+import { AlreadyExistsError, FILE_CONTENT_TYPES, InvalidArgumentError, isListedFile, NotFoundError, refuseArchiveMember, UPLOAD_FILE_RULES, writeNewFile, type FileContent, type StorageContent, type VolumeAccess, type VolumeInfo } from '@corral/core';
 import { volidOf, type BtrfsContext } from './BtrfsContext.js';
 import { isMissing, mapNoSpace } from './btrfsErrors.js';
-import { FILE_RULES, parseBtrfsVolname, type BtrfsVolname } from './btrfsVolname.js';
+import { parseBtrfsVolname, type BtrfsVolname } from './btrfsVolname.js';
 
 type FileVolume = Extract<BtrfsVolname, { kind: 'file' }>;
 
@@ -24,7 +20,7 @@ function fileVolume(volname: string): FileVolume {
 }
 
 function pathOf(bc: BtrfsContext, v: FileVolume): string {
-  return join(bc.layout.contentDir(v.content), v.file);
+  return bc.layout.filePath({ content: v.content, name: v.file, archive: v.archive });
 }
 
 /** The listing entry of a file volume, or undefined when it is missing or not a file. */
@@ -51,7 +47,9 @@ async function describeFile(bc: BtrfsContext, volname: string, v: FileVolume): P
 
 /** Size and kind of a file volume. @throws NotFoundError */
 export async function fileVolumeInfo(bc: BtrfsContext, volname: string): Promise<VolumeInfo> {
-  const info = await describeFile(bc, volname, fileVolume(volname));
+  const v = fileVolume(volname);
+  refuseArchiveMember(volidOf(bc, volname), v, 'volume info');
+  const info = await describeFile(bc, volname, v);
   if (!info) throw new NotFoundError('volume', volidOf(bc, volname));
   return info;
 }
@@ -61,15 +59,14 @@ export async function fileVolumeInfo(bc: BtrfsContext, volname: string): Promise
  * carries `-<vmid>-`.
  */
 export async function listFiles(bc: BtrfsContext, content: StorageContent, vmid?: number): Promise<VolumeInfo[]> {
-  const rule = FILE_RULES[content];
-  if (!rule) return [];
+  if (!FILE_CONTENT_TYPES.includes(content as FileContent)) return [];
   const names = await readdir(bc.layout.contentDir(content)).catch((err: unknown) => {
     if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [] as string[];
     throw err;
   });
   const out: VolumeInfo[] = [];
   for (const name of names) {
-    if (name.startsWith('.') || !rule.test(name)) continue;
+    if (!isListedFile(content as FileContent, name)) continue;
     if (content === 'backup' && vmid !== undefined && !name.includes(`-${vmid}-`)) continue;
     const volname = `${content}/${name}`;
     let v: BtrfsVolname;
@@ -87,8 +84,10 @@ export async function listFiles(bc: BtrfsContext, content: StorageContent, vmid?
 
 /** Removes a file volume. @throws NotFoundError */
 export async function freeFile(bc: BtrfsContext, volname: string): Promise<void> {
+  const v = fileVolume(volname);
+  refuseArchiveMember(volidOf(bc, volname), v, 'free');
   try {
-    await unlink(pathOf(bc, fileVolume(volname)));
+    await unlink(pathOf(bc, v));
   } catch (err) {
     if (isMissing(err)) throw new NotFoundError('volume', volidOf(bc, volname));
     throw err;
@@ -98,39 +97,32 @@ export async function freeFile(bc: BtrfsContext, volname: string): Promise<void>
 /** The file of a file volume. @throws NotFoundError */
 export async function resolveFile(bc: BtrfsContext, volname: string): Promise<VolumeAccess> {
   const v = fileVolume(volname);
+  refuseArchiveMember(volidOf(bc, volname), v, 'resolve');
   const info = await describeFile(bc, volname, v);
   if (!info) throw new NotFoundError('volume', volidOf(bc, volname));
   return { kind: 'file', path: pathOf(bc, v), format: v.format };
 }
 
 /**
- * Stores `stream` as `<content dir>/<filename>`: written to a hidden temporary file, then
- * hard-linked into place (a reader never sees half a file; an existing file is never
- * replaced). Returns the volname.
+ * Stores `stream` as `<content dir>/<filename>` through core's `writeNewFile` (a hidden
+ * temporary file hard-linked into place: a reader never sees half a file; an existing file is
+ * never replaced). Returns the volname.
  *
  * @throws InvalidArgumentError (content, file name), AlreadyExistsError, StorageFullError.
  */
 export async function uploadFile(bc: BtrfsContext, options: { content: StorageContent; filename: string; stream: Readable }): Promise<string> {
-  const rule = FILE_RULES[options.content];
-  if (!rule) throw new InvalidArgumentError('content', `btrfs storage takes uploads of iso, vztmpl, backup and snippets, not '${options.content}'`);
-  if (options.filename.includes('/') || options.filename.startsWith('.') || !rule.test(options.filename)) {
+  const rule = UPLOAD_FILE_RULES[options.content];
+  if (!rule) throw new InvalidArgumentError('content', `btrfs storage takes uploads of iso, vztmpl, backup, snippets and import, not '${options.content}'`);
+  if (options.filename.includes('/') || options.filename.startsWith('.') || !rule.re.test(options.filename)) {
     throw new InvalidArgumentError('filename', `'${options.filename}' is not a valid ${options.content} file name`);
   }
   const volname = `${options.content}/${options.filename}`;
   parseBtrfsVolname(volname);
-  const dir = bc.layout.contentDir(options.content);
-  const final = join(dir, options.filename);
-  const tmp = join(dir, `.${options.filename}.tmp-${randomBytes(4).toString('hex')}`);
-  await mkdir(dir, { recursive: true });
   try {
-    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-    await (bc.signal ? pipeline(options.stream, out, { signal: bc.signal }) : pipeline(options.stream, out));
-    await link(tmp, final);
+    await writeNewFile(bc.layout.contentDir(options.content), options.filename, options.stream, { signal: bc.signal });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError('volume', volidOf(bc, volname));
     throw await mapNoSpace(err, bc.sid, bc.layout.root);
-  } finally {
-    await rm(tmp, { force: true });
   }
   return volname;
 }

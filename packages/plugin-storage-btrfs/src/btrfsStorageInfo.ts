@@ -13,7 +13,7 @@ import { btrfsOptionsSchema } from './btrfsOptions.js';
 export const BTRFS_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverInfo>({
   type: 'btrfs',
   description: 'Directory on a btrfs filesystem: raw images in per-volume subvolumes, container subvolumes, read-only snapshots, linked clones as snapshots, ISO images, container templates, backups and snippets',
-  contentTypes: ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets'],
+  contentTypes: ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets', 'import'],
   defaultContent: ['images', 'rootdir'],
   formats: ['raw', 'subvol'],
   defaultFormat: 'raw',

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { checkVolname, InvalidVolumeIdError, type ParsedVolname, type StorageContent, type VolumeFormat } from '@corral/core';
+import { checkVolname, InvalidVolumeIdError, parseFileVolname, type FileContent, type ParsedVolname, type VolumeFormat } from '@corral/core';
 
 /**
  * A guest volume's name without its extension: BTRFSPlugin's `list_images` takes
@@ -13,23 +13,6 @@ import { checkVolname, InvalidVolumeIdError, type ParsedVolname, type StorageCon
 export const DISK_NAME_RE = /^[A-Za-z0-9_+-]+$/;
 /** `<vmid>/<name>.raw` or `<vmid>/<name>.subvol`. */
 const IMAGE_RE = /^(\d+)\/([^/]+)\.(raw|subvol)$/;
-/** An iso file name (`$PVE::Storage::ISO_EXT_RE_0`). */
-export const ISO_FILE_RE = /^[^/]+\.(?:iso|img)$/i;
-/** A container template file name (`$PVE::Storage::VZTMPL_EXT_RE_1`). */
-export const VZTMPL_FILE_RE = /^[^/]+\.(?:(tar)|tar\.(gz|xz|zst|bz2))$/i;
-/** A backup file name (`$PVE::Storage::BACKUP_EXT_RE_2`). */
-export const BACKUP_FILE_RE = /^[^/]+\.(tgz|(?:tar|vma)(?:\.(gz|lzo|zst|bz2))?)$/;
-/** A snippet file name. */
-export const SNIPPET_FILE_RE = /^[^/]+$/;
-
-/** File rules of the non-guest contents, by content. */
-export const FILE_RULES: Readonly<Partial<Record<StorageContent, RegExp>>> = Object.freeze({
-  iso: ISO_FILE_RE,
-  vztmpl: VZTMPL_FILE_RE,
-  backup: BACKUP_FILE_RE,
-  snippets: SNIPPET_FILE_RE,
-});
-
 /** A decoded btrfs volume name. */
 export type BtrfsVolname =
   | {
@@ -43,26 +26,15 @@ export type BtrfsVolname =
       readonly isBase: boolean;
     }
   | {
-      /** A plain file of iso, vztmpl, backup or snippets content. */
+      /** A plain file of iso, vztmpl, backup, snippets or import content. */
       readonly kind: 'file';
-      readonly content: StorageContent;
+      readonly content: FileContent;
       readonly file: string;
       readonly vmid?: number;
       readonly format: VolumeFormat;
+      /** For a disk inside an OVA (`import/<archive>.ova/<disk>`): the archive's file name. */
+      readonly archive?: string;
     };
-
-function vztmplFormat(ext: string): VolumeFormat {
-  const e = ext.toLowerCase();
-  return e === 'gz' ? 'tgz' : e === 'xz' ? 'txz' : e === 'zst' ? 'tzst' : e === 'tar' ? 'tar' : 'file';
-}
-
-function backupFormat(ext: string): VolumeFormat {
-  if (ext.startsWith('vma')) return 'vma';
-  if (ext === 'tgz' || ext === 'tar.gz') return 'tgz';
-  if (ext === 'tar') return 'tar';
-  if (ext === 'tar.zst') return 'tzst';
-  return 'file';
-}
 
 /**
  * Decodes a btrfs volume name:
@@ -70,7 +42,8 @@ function backupFormat(ext: string): VolumeFormat {
  * - `<vmid>/<name>.raw`: a raw image, stored as `images/<vmid>/<name>/disk.raw` where
  *   `<name>/` is a subvolume; `<vmid>/<name>.subvol`: a container subvolume
  *   `images/<vmid>/<name>.subvol/`. `base-` names are template bases.
- * - `iso/<file>`, `vztmpl/<file>`, `backup/<file>`, `snippets/<file>` as for `dir`.
+ * - `iso/<file>`, `vztmpl/<file>`, `backup/<file>`, `snippets/<file>`, `import/<file>` as for
+ *   `dir` (core's `parseFileVolname`).
  *
  * Refused on purpose: qcow2/vmdk images (BTRFSPlugin allocates neither), the linked-clone form
  * `<basevmid>/<basename>/<vmid>/<name>` (btrfs clones are named `<vmid>/<name>`, as
@@ -90,21 +63,9 @@ export function parseBtrfsVolname(volname: string): BtrfsVolname {
     const format = m[3] as 'raw' | 'subvol';
     return { kind: 'guest', content: format === 'raw' ? 'images' : 'rootdir', vmid: Number(m[1]), disk, format, isBase: disk.startsWith('base-') };
   }
-  const slash = volname.indexOf('/');
-  const head = volname.slice(0, slash);
-  const file = volname.slice(slash + 1);
-  if (slash > 0 && !file.includes('/') && !/\s/.test(file)) {
-    if (head === 'iso' && ISO_FILE_RE.test(file)) return { kind: 'file', content: 'iso', file, format: 'iso' };
-    const t = head === 'vztmpl' ? VZTMPL_FILE_RE.exec(file) : null;
-    if (t) return { kind: 'file', content: 'vztmpl', file, format: vztmplFormat(t[1] ?? t[2]!) };
-    const b = head === 'backup' ? BACKUP_FILE_RE.exec(file) : null;
-    if (b) {
-      const owner = /^vzdump-(?:openvz|lxc|qemu)-(\d+)-/.exec(file);
-      return { kind: 'file', content: 'backup', file, vmid: owner ? Number(owner[1]) : undefined, format: backupFormat(b[1]!) };
-    }
-    if (head === 'snippets') return { kind: 'file', content: 'snippets', file, format: 'file' };
-  }
-  throw new InvalidVolumeIdError(volname, 'not a btrfs volume name (expected <vmid>/<name>.raw, <vmid>/<name>.subvol, iso/, vztmpl/, backup/ or snippets/<file>)');
+  const f = parseFileVolname(volname);
+  if (f) return { kind: 'file', content: f.content, file: f.name, vmid: f.vmid, format: f.format, ...(f.archive ? { archive: f.archive } : {}) };
+  throw new InvalidVolumeIdError(volname, 'not a btrfs volume name (expected <vmid>/<name>.raw, <vmid>/<name>.subvol, iso/, vztmpl/, backup/, snippets/ or import/<file>)');
 }
 
 /** The volume name of a guest volume. */

@@ -7,7 +7,7 @@ export { storageBtrfsPlugin } from './storageBtrfsPlugin.js';
 export { BtrfsStorageDriver } from './BtrfsStorageDriver.js';
 export { BTRFS_STORAGE_INFO, BTRFS_NO_QUOTA_STORAGE_INFO, btrfsInfoFor, btrfsQemuHints } from './btrfsStorageInfo.js';
 export { btrfsOptionsSchema, btrfsOptions, type BtrfsOptions } from './btrfsOptions.js';
-export { BtrfsLayout, CONTENT_SUBDIRS } from './BtrfsLayout.js';
+export { BtrfsLayout } from './BtrfsLayout.js';
 export { BtrfsCommands } from './BtrfsCommands.js';
 export { parseBtrfsVolname, guestVolname, toParsedVolname, type BtrfsVolname } from './btrfsVolname.js';
 export { parseSubvolumeList, type SubvolumeEntry } from './btrfsSubvolumes.js';

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, toStorageDefinition, type StorageContext } from '@corral/core';
 import { makeTempDir, RecordingCommandRunner } from '@corral/core/testing';
-import { BTRFS_STORAGE_INFO, BtrfsStorageDriver, parseQgroupShow, parseSubvolumeList } from '../src/index.js';
+import { BTRFS_STORAGE_INFO, BtrfsStorageDriver, parseBtrfsVolname, parseQgroupShow, parseSubvolumeList } from '../src/index.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 
@@ -88,4 +88,10 @@ test('snapshots, rollback, clones, copies, free and send run the btrfs commands 
 
   await driver.free(ctx, '100/vm-100-disk-0.raw');
   t.deepEqual(runner.argvs.at(-1), ['btrfs', '-q', 'subvolume', 'delete', '--', `${vol}@first`, vol], 'snapshots are deleted with the volume, first');
+});
+
+test('btrfs names import sources as dir does (core parseFileVolname); a disk inside an OVA keeps its archive', (t) => {
+  t.like(parseBtrfsVolname('import/vm.ovf'), { kind: 'file', content: 'import', file: 'vm.ovf', format: 'ovf' });
+  t.like(parseBtrfsVolname('import/vm.ova/disk.raw'), { kind: 'file', content: 'import', archive: 'vm.ova', format: 'ova+raw' });
+  t.true(BTRFS_STORAGE_INFO.contentTypes.includes('import'));
 });

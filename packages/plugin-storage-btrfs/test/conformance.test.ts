@@ -32,7 +32,7 @@ if (unavailable && !realComponentsRequired()) {
       '100/vm-100-disk-0.qcow2',
       '100/vm-100-disk-0@snap.raw',
       '100/base-100-disk-0.raw/101/vm-101-disk-0.raw',
-      'import/x.ova',
+      'import/x.exe',
       'iso/x.dvd',
     ],
     setup: async (t) => {

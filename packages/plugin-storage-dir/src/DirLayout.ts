@@ -1,45 +1,16 @@
 import { join } from 'node:path';
-import type { StorageContent } from '@corral/core';
+import { FileContentLayout } from '@corral/core';
 import type { DirVolname } from './dirVolname.js';
 
 /**
- * Proxmox's directory layout under a storage's `path` (pve-storage `$vtype_subdirs`):
- *
- * | content  | directory          |
- * |----------|--------------------|
- * | images   | `images/<vmid>/`   |
- * | rootdir  | `images/<vmid>/` (subvol directories `subvol-<vmid>-disk-N.subvol/`) |
- * | iso      | `template/iso/`    |
- * | vztmpl   | `template/cache/`  |
- * | backup   | `dump/`            |
- * | snippets | `snippets/`        |
+ * Paths of one dir storage: Proxmox's layout under `path` (core's `FILE_CONTENT_SUBDIRS`:
+ * `images/<vmid>/` for images and subvol directories `subvol-<vmid>-disk-N.subvol/`,
+ * `template/iso/`, `template/cache/`, `dump/`, `snippets/`, `import/`). `overrides` are the
+ * storage's `content-dirs` (Proxmox's `get_subdir`): a content type named there lives in that
+ * directory under `root` instead of its default; `images` moves guest volumes of both
+ * `images` and `rootdir`, which share it.
  */
-export const CONTENT_SUBDIRS: Readonly<Record<StorageContent, string>> = Object.freeze({
-  images: 'images',
-  rootdir: 'images',
-  iso: 'template/iso',
-  vztmpl: 'template/cache',
-  backup: 'dump',
-  snippets: 'snippets',
-});
-
-/**
- * Paths of one dir storage. `overrides` are the storage's `content-dirs` (Proxmox's
- * `get_subdir`): a content type named there lives in that directory under `root` instead of
- * its default; `images` moves guest volumes of both `images` and `rootdir`, which share it.
- */
-export class DirLayout {
-  constructor(
-    readonly root: string,
-    private readonly overrides: Partial<Record<StorageContent, string>> = {},
-  ) {}
-
-  /** Directory of a content type. */
-  contentDir(content: StorageContent): string {
-    const key = content === 'rootdir' ? 'images' : content;
-    return join(this.root, this.overrides[key] ?? CONTENT_SUBDIRS[key]);
-  }
-
+export class DirLayout extends FileContentLayout {
   /** `images/` (or its `content-dirs` override). */
   get imagesDir(): string {
     return this.contentDir('images');
@@ -53,7 +24,7 @@ export class DirLayout {
   /** File (or subvol directory) of a decoded volume name. */
   pathOf(v: DirVolname): string {
     if (v.content === 'images' || v.content === 'rootdir') return join(this.guestDir(v.vmid!), v.name);
-    return join(this.contentDir(v.content), v.name);
+    return this.filePath({ content: v.content, name: v.name, archive: v.archive });
   }
 
   /**

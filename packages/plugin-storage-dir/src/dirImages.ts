@@ -12,6 +12,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   NotSupportedError,
+  refuseArchiveMember,
   withReverter,
   type AllocateOptions,
   type VolumeAccess,
@@ -96,9 +97,10 @@ export function parseImage(dc: DirContext, volname: string, operation: string): 
   return v as DirVolname & { vmid: number };
 }
 
-/** Size, format and parent of a volume; NotFoundError when its file is missing. */
+/** Size, format and parent of a volume; NotFoundError when its file is missing; NotSupportedError for a disk inside an OVA. */
 export async function dirVolumeInfo(dc: DirContext, volname: string): Promise<VolumeInfo> {
   const v = parseDirVolname(volname);
+  refuseArchiveMember(volidOf(dc, volname), v, 'volume info');
   const path = dc.layout.pathOf(v);
   try {
     if (v.content === 'images' || v.content === 'rootdir') {
@@ -128,11 +130,12 @@ export async function dirVolumeInfo(dc: DirContext, volname: string): Promise<Vo
 }
 
 /**
- * The file (image, iso...) or directory (subvol) of a volume. A qcow2 snapshot cannot be
+ * The file (image, iso, import source...) or directory (subvol) of a volume. A qcow2 snapshot cannot be
  * expressed as a path: asking for one is NotSupportedError (export and copy read snapshots).
  */
 export async function resolveDirVolume(dc: DirContext, volname: string, snapshot: string | undefined): Promise<VolumeAccess> {
   const v = parseDirVolname(volname);
+  refuseArchiveMember(volidOf(dc, volname), v, 'resolve');
   if (snapshot !== undefined) {
     throw new NotSupportedError('resolve snapshot', `dir storage cannot give a path to snapshot '${snapshot}' of '${volidOf(dc, volname)}' (internal qcow2 snapshots live inside the file)`);
   }
@@ -173,6 +176,7 @@ export async function clonesOf(dc: DirContext, base: DirVolname & { vmid: number
  */
 export async function freeImage(dc: DirContext, volname: string): Promise<void> {
   const v = parseDirVolname(volname);
+  refuseArchiveMember(volidOf(dc, volname), v, 'free');
   const path = dc.layout.pathOf(v);
   const volid = volidOf(dc, volname);
   const st = await stat(path).catch(async (err: unknown) => {

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
-import type { StorageContent, VolumeInfo } from '@corral/core';
+import { FILE_CONTENT_TYPES, isListedFile, type FileContent, type StorageContent, type VolumeInfo } from '@corral/core';
 import type { DirContext } from './DirContext.js';
-import { BACKUP_FILE_RE, IMAGE_NAME_RE, ISO_FILE_RE, parseDirVolname, VZTMPL_FILE_RE } from './dirVolname.js';
+import { IMAGE_NAME_RE, parseDirVolname } from './dirVolname.js';
 import { headerSettleMs } from './ImageHeaderCache.js';
 import { imageFileInfo, type ImageFileInfo } from './imageFileInfo.js';
 import { isMissing } from './storageErrors.js';
@@ -130,22 +130,14 @@ export async function listImages(dc: DirContext, filter: { vmid?: number; conten
   return perOwner.flat().filter((v): v is VolumeInfo => v !== undefined);
 }
 
-const FILE_RULES: Partial<Record<StorageContent, RegExp>> = {
-  iso: ISO_FILE_RE,
-  vztmpl: VZTMPL_FILE_RE,
-  backup: BACKUP_FILE_RE,
-  snippets: /^[^/]+$/,
-};
-
 /**
- * Files of `iso`, `vztmpl`, `backup` or `snippets` content (pve's `get_subdir_files`). With a
- * guest id, backups are those whose name carries `-<vmid>-`.
+ * Files of `iso`, `vztmpl`, `backup`, `snippets` or `import` content (pve's `get_subdir_files`,
+ * core's `isListedFile`). With a guest id, backups are those whose name carries `-<vmid>-`.
  */
 export async function listFiles(dc: DirContext, content: StorageContent, vmid?: number): Promise<VolumeInfo[]> {
-  const rule = FILE_RULES[content];
-  if (!rule) return [];
+  if (!FILE_CONTENT_TYPES.includes(content as FileContent)) return [];
   const dir = dc.layout.contentDir(content);
-  const names = (await readdirOrEmpty(dir)).filter((n) => rule.test(n) && !n.startsWith('.'));
+  const names = (await readdirOrEmpty(dir)).filter((n) => isListedFile(content as FileContent, n));
   const out = await mapLimit(names, CONCURRENCY, async (name): Promise<VolumeInfo | undefined> => {
     if (content === 'backup' && vmid !== undefined && !new RegExp(`\\S+-${vmid}-\\S+`).test(name)) return undefined;
     const volname = `${content}/${name}`;
@@ -180,7 +172,7 @@ export async function listFiles(dc: DirContext, content: StorageContent, vmid?: 
 /**
  * pve's `list_volumes`: without a content filter, every image and subvol (whatever content
  * is enabled, so that name allocation sees them all) plus the files of the enabled file
- * contents; iso, vztmpl and snippets are not listed when a guest id is given. Sorted by volname.
+ * contents; iso, vztmpl, snippets and import are not listed when a guest id is given. Sorted by volname.
  */
 export async function listDirVolumes(
   dc: DirContext,

@@ -49,7 +49,7 @@ export interface DirOptions {
   /** `preallocation` option, if set. */
   readonly preallocation?: 'off' | 'metadata' | 'falloc' | 'full';
   /** `content-dirs`: directories, relative to `path`, replacing the default of a content type. */
-  readonly contentDirs: Partial<Record<StorageContent, string>>;
+  readonly contentDirs: Readonly<Partial<Record<StorageContent, string>>>;
 }
 
 /** Decodes a validated definition's options. */

@@ -12,8 +12,8 @@ const IMAGE = ['qcow2', 'raw', 'vmdk'] as const;
  */
 export const DIR_STORAGE_INFO: StorageDriverInfo = Object.freeze<StorageDriverInfo>({
   type: 'dir',
-  description: 'Directory on a local or mounted filesystem: raw/qcow2/vmdk image files, container subvol directories, ISO images, container templates, backups and snippets',
-  contentTypes: ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets'],
+  description: 'Directory on a local or mounted filesystem: raw/qcow2/vmdk image files, container subvol directories, ISO images, container templates, backups, snippets and import sources (OVA/OVF, disk images)',
+  contentTypes: ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets', 'import'],
   defaultContent: ['images', 'rootdir'],
   formats: ['raw', 'qcow2', 'vmdk', 'subvol'],
   defaultFormat: 'raw',

@@ -1,31 +1,20 @@
 /**
  * Volume names of a `dir` storage, decoded as pve-storage's `PVE::Storage::Plugin::parse_volname`
- * and `parse_name_dir` do (same regexes, same accepted and refused names), plus the extension
- * rules of `PVE::Storage` (`$ISO_EXT_RE_0`, `$VZTMPL_EXT_RE_1`, `$BACKUP_EXT_RE_2`).
+ * and `parse_name_dir` do (same regexes, same accepted and refused names); the names of
+ * non-guest content (`iso/`, `vztmpl/`, `backup/`, `snippets/`, `import/`) are core's
+ * `parseFileVolname`, shared by every file storage.
  *
  * @packageDocumentation
  */
-import { checkVolname, InvalidVolumeIdError, type ParsedVolname, type StorageContent, type VolumeFormat } from '@corral/core';
+import { checkVolname, InvalidVolumeIdError, parseFileVolname, type ParsedVolname, type StorageContent, type VolumeFormat } from '@corral/core';
 
 /** Image formats a dir storage holds (`parse_name_dir`). */
 export const DIR_IMAGE_FORMATS = ['raw', 'qcow2', 'vmdk', 'subvol'] as const;
 
 /** `parse_name_dir`: `[base-]<name>.(raw|qcow2|vmdk|subvol)`, no slash or whitespace. */
 export const IMAGE_NAME_RE = /^((base-)?[^/\s]+\.(raw|qcow2|vmdk|subvol))$/;
-/** An iso file name: `[^/]+` then `$PVE::Storage::ISO_EXT_RE_0` (`.iso`/`.img`, any case). */
-export const ISO_FILE_RE = /^[^/]+\.(?:iso|img)$/i;
-/** A container template file name: `$PVE::Storage::VZTMPL_EXT_RE_1` (plain `.tar` or `.tar.{gz,xz,zst,bz2}`, any case). */
-export const VZTMPL_FILE_RE = /^[^/]+\.(?:(tar)|tar\.(gz|xz|zst|bz2))$/i;
-/** A backup file name: `$PVE::Storage::BACKUP_EXT_RE_2` with the known compressors gz, lzo, zst, bz2. */
-export const BACKUP_FILE_RE = /^[^/]+\.(tgz|(?:tar|vma)(?:\.(gz|lzo|zst|bz2))?)$/;
-
 const DIGITS_RE = /^\d+$/;
 const WHITESPACE_RE = /\s/;
-const ISO_RE = /^iso\/([^/]+)$/;
-const VZTMPL_RE = /^vztmpl\/([^/]+)$/;
-const BACKUP_RE = /^backup\/([^/]+)$/;
-const SNIPPETS_RE = /^snippets\/([^/]+)$/;
-const BACKUP_VMID_RE = /^vzdump-(openvz|lxc|qemu)-(\d+)-.+/;
 
 /**
  * A decoded dir volume name. Field for field what `parse_volname` returns
@@ -44,8 +33,10 @@ export interface DirVolname {
   readonly baseVmid?: number;
   /** True for a template base (`base-` prefix). */
   readonly isBase: boolean;
-  /** Image format, or the file kind of non-guest content (`iso`, `tgz`, `vma`, `file`...). */
+  /** Image format, or the file kind of non-guest content (`iso`, `tgz`, `vma`, `file`, `ova`...). */
   readonly format: VolumeFormat;
+  /** For a disk inside an OVA (`import/<archive>.ova/<disk>`): the archive's file name. */
+  readonly archive?: string;
 }
 
 function invalid(volname: string, why: string): never {
@@ -74,31 +65,6 @@ export function parseImageName(volname: string, name: string): { format: 'raw' |
   return { format: m[3] as 'raw' | 'qcow2' | 'vmdk' | 'subvol', isBase: m[2] !== undefined };
 }
 
-/** The file kind of a container template name (`.tar.gz` is `tgz`...). */
-function vztmplFormat(ext: string): VolumeFormat {
-  switch (ext.toLowerCase()) {
-    case 'gz':
-      return 'tgz';
-    case 'xz':
-      return 'txz';
-    case 'zst':
-      return 'tzst';
-    case 'tar':
-      return 'tar';
-    default:
-      return 'file';
-  }
-}
-
-/** The file kind of a backup archive name. */
-function backupFormat(ext: string): VolumeFormat {
-  if (ext.startsWith('vma')) return 'vma';
-  if (ext === 'tgz' || ext === 'tar.gz') return 'tgz';
-  if (ext === 'tar') return 'tar';
-  if (ext === 'tar.zst') return 'tzst';
-  return 'file';
-}
-
 /**
  * Decodes a dir volume name as `parse_volname` does:
  *
@@ -106,11 +72,13 @@ function backupFormat(ext: string): VolumeFormat {
  *   subvol directory (`subvol-100-disk-0.subvol`);
  * - `<basevmid>/<basename>/<vmid>/<name>`: a linked clone of `basename`;
  * - `iso/<file>.iso|img`, `vztmpl/<file>.tar[.gz|.xz|.zst|.bz2]`,
- *   `backup/<file>.{vma,tar}[.gz|.lzo|.zst|.bz2]|.tgz`, `snippets/<file>`.
+ *   `backup/<file>.{vma,tar}[.gz|.lzo|.zst|.bz2]|.tgz`, `snippets/<file>`,
+ *   `import/<file>.ova|ovf|qcow2|raw|vmdk` and `import/<file>.ova/<disk>.qcow2|raw|vmdk`
+ *   (core's `parseFileVolname`).
  *
  * Differences from Proxmox, on purpose: subvol images are content `rootdir` (Proxmox says
  * `images` and decides by the owning guest's type); `rootdir/<vmid>` (OpenVZ private dirs)
- * and `import/` volumes are not supported. Traversal (`..`, absolute, NUL) is refused first.
+ * are not supported. Traversal (`..`, absolute, NUL) is refused first.
  *
  * @throws InvalidVolumeIdError naming the problem.
  */
@@ -128,19 +96,8 @@ export function parseDirVolname(volname: string): DirVolname {
     const { format, isBase } = parseImageName(volname, name);
     return { content: format === 'subvol' ? 'rootdir' : 'images', name, vmid: Number(vmid), isBase, format };
   }
-  let m = ISO_RE.exec(volname);
-  if (m && ISO_FILE_RE.test(m[1]!)) return { content: 'iso', name: m[1]!, isBase: false, format: 'iso' };
-  m = VZTMPL_RE.exec(volname);
-  const tmpl = m ? VZTMPL_FILE_RE.exec(m[1]!) : null;
-  if (m && tmpl) return { content: 'vztmpl', name: m[1]!, isBase: false, format: vztmplFormat(tmpl[1] ?? tmpl[2]!) };
-  m = BACKUP_RE.exec(volname);
-  const bkp = m ? BACKUP_FILE_RE.exec(m[1]!) : null;
-  if (m && bkp) {
-    const owner = BACKUP_VMID_RE.exec(m[1]!);
-    return { content: 'backup', name: m[1]!, vmid: owner ? Number(owner[2]) : undefined, isBase: false, format: backupFormat(bkp[1]!) };
-  }
-  m = SNIPPETS_RE.exec(volname);
-  if (m) return { content: 'snippets', name: m[1]!, isBase: false, format: 'file' };
+  const file = parseFileVolname(volname);
+  if (file) return { content: file.content, name: file.name, vmid: file.vmid, isBase: false, format: file.format, ...(file.archive ? { archive: file.archive } : {}) };
   invalid(volname, 'unable to parse directory volume name');
 }
 

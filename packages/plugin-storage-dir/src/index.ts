@@ -7,16 +7,13 @@ export { storageDirPlugin } from './storageDirPlugin.js';
 export { DirStorageDriver } from './DirStorageDriver.js';
 export { DIR_STORAGE_INFO } from './dirStorageInfo.js';
 export { dirOptionsSchema, dirOptions, type DirOptions } from './dirOptions.js';
-export { DirLayout, CONTENT_SUBDIRS } from './DirLayout.js';
+export { DirLayout } from './DirLayout.js';
 export {
   parseDirVolname,
   parseImageName,
   imageVolname,
   toParsedVolname,
   IMAGE_NAME_RE,
-  ISO_FILE_RE,
-  VZTMPL_FILE_RE,
-  BACKUP_FILE_RE,
   DIR_IMAGE_FORMATS,
   type DirVolname,
 } from './dirVolname.js';

@@ -13,7 +13,7 @@ if (missing.length > 0 && !realComponentsRequired()) {
   // dir storage as the target of cross-storage copies.
   storageConformanceSuite(test, {
     name: 'dir',
-    foreignVolnames: ['vm-100-disk-0', 'subvol-100-disk-0', 'tank/vm-100-disk-0', 'rbd/vm-100-disk-0', 'base-100-disk-0/vm-101-disk-0', 'import/x.ova', 'rootdir/100', 'iso/x.dvd'],
+    foreignVolnames: ['vm-100-disk-0', 'subvol-100-disk-0', 'tank/vm-100-disk-0', 'rbd/vm-100-disk-0', 'base-100-disk-0/vm-101-disk-0', 'import/x.exe', 'rootdir/100', 'iso/x.dvd'],
     setup: async (t) => {
       if (missing.length > 0) t.fail(`required programs missing: ${missing.join(', ')}`);
       const kernel = await createTestKernel(t, { plugins: [storageDirPlugin] });

@@ -5,8 +5,8 @@ import { parseDirVolname, type DirVolname } from '../src/index.js';
 // Table ported from pve-storage src/test/parse_volname_test.pm (description / volname /
 // expected). Proxmox's tuple (vtype, name, vmid, basename, basevmid, isBase, format) maps to
 // DirVolname fields. Differences, on purpose: subvols are content 'rootdir'; iso, vztmpl,
-// backup and snippet files carry their file kind as format instead of 'raw'; 'import/'
-// volumes and 'rootdir/<vmid>' are not supported (refused as invalid).
+// backup and snippet files carry their file kind as format instead of 'raw'; a disk inside an
+// OVA also names its archive; 'rootdir/<vmid>' is not supported (refused as invalid).
 
 const vmid = 1234;
 
@@ -65,7 +65,13 @@ const cases: Case[] = [
     volname: `${vmid}/base-${vmid}-disk-0.qcow2/ssss/vm-${vmid}-disk-0.qcow2`,
     expected: { error: `unable to parse volume filename 'base-${vmid}-disk-0.qcow2/ssss/vm-${vmid}-disk-0.qcow2'` },
   },
-  { description: 'Failed match: import dir (not supported here)', volname: 'import/import.ova', expected: { error: 'unable to parse directory volume name' } },
+  { description: 'Import, ova', volname: 'import/import.ova', expected: { content: 'import', name: 'import.ova', isBase: false, format: 'ova' } },
+  { description: 'Import, ovf', volname: 'import/import.ovf', expected: { content: 'import', name: 'import.ovf', isBase: false, format: 'ovf' } },
+  { description: 'Import, inner file of ova, qcow2', volname: 'import/import.ova/disk.qcow2', expected: { content: 'import', name: 'import.ova/disk.qcow2', archive: 'import.ova', format: 'ova+qcow2' } },
+  { description: 'Import, inner file of ova, vmdk', volname: 'import/import.ova/disk.vmdk', expected: { content: 'import', name: 'import.ova/disk.vmdk', archive: 'import.ova', format: 'ova+vmdk' } },
+  { description: 'Import, inner file of ova with whitespace in name', volname: 'import/import.ova/OS disk.vmdk', expected: { content: 'import', name: 'import.ova/OS disk.vmdk', format: 'ova+vmdk' } },
+  { description: 'Import, inner file of ova, raw', volname: 'import/import.ova/disk.raw', expected: { content: 'import', name: 'import.ova/disk.raw', format: 'ova+raw' } },
+  { description: 'Failed match: import dir but no ova/ovf/disk image', volname: 'import/test.foo', expected: { error: 'unable to parse directory volume name' } },
   { description: 'Failed match: OpenVZ rootdir (not supported here)', volname: `rootdir/${vmid}`, expected: { error: 'unable to parse directory volume name' } },
   // Corral's own refusals, before any regex
   { description: 'Traversal in an image name', volname: `${vmid}/../../etc/passwd`, expected: { error: "path traversal ('..')" } },

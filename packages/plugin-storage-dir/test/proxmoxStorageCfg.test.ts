@@ -42,7 +42,7 @@ test('the bare flags of a Proxmox file mean true; Proxmox booleans are accepted 
   t.false(o.createBasePath);
   const added = await kernel.storage.add('more', 'dir', { path, 'create-subdirs': 'no', bwlimit: 'clone=1024', maxfiles: 2, content: 'iso,import' }, { caller: ROOT_CALLER });
   t.false(dirOptions(added).createSubdirs);
-  t.deepEqual(added.content, ['iso']);
+  t.deepEqual(added.content, ['iso', 'import']);
   t.regex((await kernel.config.read('storage.cfg'))!.content, /\tbwlimit clone=1024\n\tmaxfiles 2\n\tcontent iso,import\n/);
 });
 

@@ -19,12 +19,13 @@ const TARGET = '^[^\\s/]+$';
  *
  * - `portal`: `host[:port]` of the target (IPv4, `[IPv6]` or a DNS name; port 3260 by default).
  * - `target`: the target's iSCSI name (`iqn.2003-01.org.example:disk1`).
+ *
+ * `bwlimit` is an option of Proxmox's types that core checks and decodes (`storageBandwidthLimit`).
  */
 export const iscsiOptionsSchema = Type.Object(
   {
     portal: Type.String({ pattern: PORTAL, description: 'iSCSI portal: IP or DNS name with optional port' }),
     target: Type.String({ pattern: TARGET, minLength: 1, description: 'iSCSI target name' }),
-    bwlimit: Type.Optional(Type.String({ description: 'bandwidth limits (Proxmox property string), kept as given' })),
   },
   { additionalProperties: false },
 );

@@ -7,9 +7,6 @@ const bool = proxmoxBooleanSchema();
 /** Proxmox's `pve-storage-vgname` format (also for LV names): `^[a-z0-9][a-z0-9\-_.]*[a-z0-9]$`, case-insensitive. */
 export const LVM_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]$';
 
-/** `bwlimit` as Proxmox writes it (`clone=1000,default=500,...`, KiB/s): kept, applied by whoever copies. */
-const bwlimit = Type.Optional(Type.String({ pattern: '^[a-z]+=\\d+(?:,[a-z]+=\\d+)*$', description: 'I/O bandwidth limits in KiB/s (kept for Proxmox compatibility)' }));
-
 /**
  * The `storage.cfg` options of an `lvm` storage (beyond `content`, `nodes`, `disable`,
  * `shared`), as Proxmox's LVMPlugin accepts them. Values are strings.
@@ -25,6 +22,9 @@ const bwlimit = Type.Optional(Type.String({ pattern: '^[a-z]+=\\d+(?:,[a-z]+=\\d
  * - `tagged_only`: list only LVs tagged `pve-vm-<vmid>`.
  * - `snapshot-as-volume-chain`: Proxmox 9's qcow2-on-LV snapshots. Accepted so that such a
  *   storage.cfg loads; `1` is refused by `checkDefinition` (not implemented here).
+ *
+ * `bwlimit` (both types) is an option of Proxmox's type that core checks and decodes
+ * (`storageBandwidthLimit`; applied to streamed copies by the facade).
  */
 export const lvmOptionsSchema = Type.Object(
   {
@@ -35,7 +35,6 @@ export const lvmOptionsSchema = Type.Object(
     saferemove_throughput: Type.Optional(Type.String({ pattern: '^-?\\d+$' })),
     tagged_only: Type.Optional(bool),
     'snapshot-as-volume-chain': Type.Optional(bool),
-    bwlimit,
   },
   { additionalProperties: false },
 );
@@ -48,7 +47,6 @@ export const lvmThinOptionsSchema = Type.Object(
   {
     vgname: Type.String({ pattern: LVM_NAME_PATTERN, description: 'LVM volume group name' }),
     thinpool: Type.String({ pattern: LVM_NAME_PATTERN, description: 'LVM thin pool LV name' }),
-    bwlimit,
   },
   { additionalProperties: false },
 );

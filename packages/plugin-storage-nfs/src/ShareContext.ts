@@ -24,7 +24,7 @@ export interface ShareContext {
   readonly signal?: AbortSignal;
 }
 
-/** Builds a {@link ShareContext} (throws `InvalidConfigError` for a bad `content-dirs`). */
+/** Builds a {@link ShareContext}. */
 export function shareContext(ctx: StorageContext, type: ShareType, mounter: ShareMounter): ShareContext {
   const options = shareOptions(ctx.storage);
   return {

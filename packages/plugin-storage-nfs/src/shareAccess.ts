@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { posix } from 'node:path';
-import { NotFoundError, NotSupportedError, type VolumeAccess, type VolumeConsumer } from '@corral/core';
+import { NotFoundError, NotSupportedError, refuseArchiveMember, type VolumeAccess, type VolumeConsumer } from '@corral/core';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { exists } from './shareImages.js';
 import { imageFileFacts } from './imageFileFacts.js';
@@ -61,6 +61,7 @@ async function hasBackingFile(nc: ShareContext, path: string, v: ShareVolname): 
  */
 export async function resolveShareVolume(nc: ShareContext, volname: string, consumer: VolumeConsumer, snapshot: string | undefined): Promise<VolumeAccess> {
   const v = parseShareVolname(volname);
+  refuseArchiveMember(volidOf(nc, volname), v, 'resolve');
   if (snapshot !== undefined) {
     throw new NotSupportedError(
       'resolve snapshot',

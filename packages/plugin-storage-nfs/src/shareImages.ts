@@ -10,6 +10,7 @@ import {
   ConflictError,
   InvalidArgumentError,
   NotFoundError,
+  refuseArchiveMember,
   withReverter,
   type Reverter,
   type AllocateOptions,
@@ -114,6 +115,7 @@ export async function existingImage(nc: ShareContext, volname: string): Promise<
 /** Size, format and parent of one volume (an image or a file of other content). @throws NotFoundError. */
 export async function shareVolumeInfo(nc: ShareContext, volname: string): Promise<VolumeInfo> {
   const v = parseShareVolname(volname);
+  refuseArchiveMember(volidOf(nc, volname), v, 'volume info');
   try {
     if (v.content === 'images') return await imageVolumeInfo(nc, v);
     return await fileVolumeInfo(nc, volname, v);
@@ -139,13 +141,14 @@ export async function clonesOf(nc: ShareContext, v: ShareVolname): Promise<strin
 }
 
 /**
- * Deletes a volume's file (images, iso, templates, backups, snippets); removes an empty
+ * Deletes a volume's file (images, iso, templates, backups, snippets, import sources); removes an empty
  * `images/<vmid>`.
  *
  * @throws NotFoundError; ConflictError for a base that still has linked clones.
  */
 export async function freeShareVolume(nc: ShareContext, volname: string): Promise<void> {
   const v = parseShareVolname(volname);
+  refuseArchiveMember(volidOf(nc, volname), v, 'free');
   const path = nc.layout.pathOf(v);
   if (!(await exists(path))) throw new NotFoundError('volume', volidOf(nc, volname));
   if (v.isBase) {

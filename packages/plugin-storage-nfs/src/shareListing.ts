@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import type { StorageContent, VolumeInfo } from '@corral/core';
+import { isListedFile, type FileContent, type StorageContent, type VolumeInfo } from '@corral/core';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { backingBase, imageFileFacts } from './imageFileFacts.js';
 import { shareImageVolname, parseShareVolname, type ShareVolname } from './shareVolname.js';
@@ -50,7 +50,7 @@ export async function listImages(nc: ShareContext, vmid?: number): Promise<Share
   return out;
 }
 
-/** The listing entry of a file of non-image content (iso, vztmpl, backup, snippets). */
+/** The listing entry of a file of non-image content (iso, vztmpl, backup, snippets, import). */
 export async function fileVolumeInfo(nc: ShareContext, volname: string, v: ShareVolname): Promise<VolumeInfo> {
   const facts = await imageFileFacts(nc, nc.layout.pathOf(v), 'file');
   return {
@@ -66,9 +66,10 @@ export async function fileVolumeInfo(nc: ShareContext, volname: string, v: Share
   };
 }
 
-async function fileVolumes(nc: ShareContext, content: Exclude<StorageContent, 'images' | 'rootdir'>): Promise<VolumeInfo[]> {
+async function fileVolumes(nc: ShareContext, content: FileContent): Promise<VolumeInfo[]> {
   const out: VolumeInfo[] = [];
   for (const file of await entries(nc.layout.contentDir(content))) {
+    if (!isListedFile(content, file)) continue;
     const volname = `${content}/${file}`;
     let v: ShareVolname;
     try {

@@ -21,7 +21,7 @@ export function shareStorageInfo(o: {
   return Object.freeze<StorageDriverInfo>({
     type: o.type,
     description: o.description,
-    contentTypes: ['images', 'iso', 'vztmpl', 'backup', 'snippets'],
+    contentTypes: ['images', 'iso', 'vztmpl', 'backup', 'snippets', 'import'],
     defaultContent: ['images'],
     formats: ['raw', 'qcow2'],
     defaultFormat: 'raw',

@@ -1,38 +1,31 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { AlreadyExistsError, InvalidArgumentError, type StorageContent } from '@corral/core';
+import { AlreadyExistsError, InvalidArgumentError, UPLOAD_FILE_RULES, writeNewFile, type StorageContent } from '@corral/core';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { mapShareError } from './shareErrors.js';
 import { parseShareVolname } from './shareVolname.js';
 
 /**
- * Stores `stream` as `<content dir>/<filename>` on the mount (iso, vztmpl, backup, snippets);
- * returns the volname (`iso/x.iso`). The file is written exclusively (never overwrites) and
- * removed again when the stream fails.
+ * Stores `stream` as `<content dir>/<filename>` on the mount (iso, vztmpl, backup, snippets, import);
+ * returns the volname (`iso/x.iso`). Written through core's `writeNewFile`: a hidden
+ * temporary file hard-linked into place, so a reader never sees half a file and an existing
+ * file is never replaced.
  *
  * @throws InvalidArgumentError (content, or a file name that does not fit it), AlreadyExistsError, StorageFullError.
  */
 export async function uploadShareFile(nc: ShareContext, options: { content: StorageContent; filename: string; stream: Readable }): Promise<string> {
-  if (options.content === 'images' || options.content === 'rootdir')
-    throw new InvalidArgumentError('content', `upload stores iso, vztmpl, backup or snippets files, not '${options.content}'`);
+  const rule = UPLOAD_FILE_RULES[options.content];
+  if (!rule) throw new InvalidArgumentError('content', `upload stores iso, vztmpl, backup, snippets or import files, not '${options.content}'`);
+  if (!rule.re.test(options.filename)) throw new InvalidArgumentError('filename', `'${options.filename}' is not a valid ${options.content} file name (${rule.what})`);
   const volname = `${options.content}/${options.filename}`;
-  let v;
   try {
-    v = parseShareVolname(volname);
+    parseShareVolname(volname);
   } catch (err) {
     throw new InvalidArgumentError('filename', `'${options.filename}' is not a valid ${options.content} file name: ${(err as Error).message}`, { cause: err });
   }
-  const path = nc.layout.pathOf(v);
-  await mkdir(nc.layout.contentDir(options.content), { recursive: true });
   try {
-    await pipeline(options.stream, createWriteStream(path, { flags: 'wx' }), {
-      signal: nc.signal,
-    });
+    await writeNewFile(nc.layout.contentDir(options.content), options.filename, options.stream, { signal: nc.signal });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError('volume', volidOf(nc, volname));
-    await rm(path, { force: true });
     throw await mapShareError(err, { storage: nc.sid, path: nc.options.path });
   }
   return volname;

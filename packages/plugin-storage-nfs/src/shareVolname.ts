@@ -1,22 +1,16 @@
 /**
  * Volume names of an `nfs` storage. Proxmox's NFSPlugin inherits `parse_volname` from its
  * file-storage base, so the names are those of a dir storage: `<vmid>/<file>` images,
- * `<basevmid>/<basefile>/<vmid>/<file>` linked clones, `iso/<file>`, `vztmpl/<file>`,
- * `backup/<file>`, `snippets/<file>`. This driver holds raw and qcow2 images (no subvols).
+ * `<basevmid>/<basefile>/<vmid>/<file>` linked clones, and the names of non-guest content
+ * (`iso/`, `vztmpl/`, `backup/`, `snippets/`, `import/`: core's `parseFileVolname`). This
+ * driver holds raw and qcow2 images (no subvols).
  *
  * @packageDocumentation
  */
-import { InvalidVolumeIdError, type ParsedVolname, type StorageContent, type VolumeFormat } from '@corral/core';
+import { InvalidVolumeIdError, parseFileVolname, type ParsedVolname, type StorageContent, type VolumeFormat } from '@corral/core';
 
 /** An image file name: `[base-]<name>.(raw|qcow2)`, no slash or white space. */
 export const SHARE_IMAGE_NAME_RE = /^(base-)?[^/\s]+\.(raw|qcow2)$/;
-/** An iso file name (`.iso`/`.img`, any case), as pve's `ISO_EXT_RE_0`. */
-const ISO_FILE_RE = /^[^/]+\.(?:iso|img)$/i;
-/** A container template (`.tar`, `.tar.{gz,xz,zst,bz2}`), as pve's `VZTMPL_EXT_RE_1`. */
-const VZTMPL_FILE_RE = /^[^/]+\.tar(?:\.(?:gz|xz|zst|bz2))?$/i;
-/** A backup file (`.tgz`, `.tar[.gz|.lzo|.zst|.bz2]`, `.vma[...]`), as pve's `BACKUP_EXT_RE_2`. */
-const BACKUP_FILE_RE = /^[^/]+\.(tgz|(?:tar|vma)(?:\.(?:gz|lzo|zst|bz2))?)$/;
-const BACKUP_VMID_RE = /^vzdump-(?:openvz|lxc|qemu)-(\d+)-/;
 const VMID_RE = /^[1-9]\d{0,8}$/;
 
 /** A decoded nfs volume name. */
@@ -29,6 +23,8 @@ export interface ShareVolname {
   readonly isBase: boolean;
   /** For a linked clone: the base's guest and file name. */
   readonly base?: { readonly vmid: number; readonly name: string };
+  /** For a disk inside an OVA (`import/<archive>.ova/<disk>`): the archive's file name. */
+  readonly archive?: string;
 }
 
 function invalid(volname: string, why: string): never {
@@ -54,42 +50,10 @@ function image(volname: string, vmid: string, name: string): { vmid: number; nam
  *   subvol, a file with the wrong extension for its content).
  */
 export function parseShareVolname(volname: string): ShareVolname {
+  const file = parseFileVolname(volname);
+  if (file) return { content: file.content, name: file.name, format: file.format, isBase: false, ...(file.vmid !== undefined ? { vmid: file.vmid } : {}), ...(file.archive ? { archive: file.archive } : {}) };
   const parts = volname.split('/');
-  const [head, file] = parts;
-  if (parts.length === 2 && file !== undefined) {
-    switch (head) {
-      case 'iso':
-        if (!ISO_FILE_RE.test(file)) invalid(volname, `'${file}' is not an iso file name (.iso, .img)`);
-        return { content: 'iso', name: file, format: 'iso', isBase: false };
-      case 'vztmpl':
-        if (!VZTMPL_FILE_RE.test(file)) invalid(volname, `'${file}' is not a container template name (.tar[.gz|.xz|.zst|.bz2])`);
-        return { content: 'vztmpl', name: file, format: 'tar', isBase: false };
-      case 'backup': {
-        const m = BACKUP_FILE_RE.exec(file);
-        if (!m) invalid(volname, `'${file}' is not a backup file name`);
-        const owner = BACKUP_VMID_RE.exec(file);
-        const format: VolumeFormat = m[1]!.startsWith('vma') ? 'vma' : m[1] === 'tgz' ? 'tgz' : 'tar';
-        return {
-          content: 'backup',
-          name: file,
-          format,
-          isBase: false,
-          ...(owner ? { vmid: Number(owner[1]) } : {}),
-        };
-      }
-      case 'snippets':
-        return {
-          content: 'snippets',
-          name: file,
-          format: 'file',
-          isBase: false,
-        };
-      default: {
-        const img = image(volname, head!, file);
-        return { content: 'images', ...img };
-      }
-    }
-  }
+  if (parts.length === 2) return { content: 'images', ...image(volname, parts[0]!, parts[1]!) };
   if (parts.length === 4) {
     const base = image(volname, parts[0]!, parts[1]!);
     if (!base.isBase) invalid(volname, `the base of a linked clone must be a base- image, not '${parts[1]}'`);
@@ -101,7 +65,7 @@ export function parseShareVolname(volname: string): ShareVolname {
       base: { vmid: base.vmid, name: base.name },
     };
   }
-  return invalid(volname, 'not an nfs volume name (<vmid>/<file>, iso/<file>, vztmpl/<file>, backup/<file>, snippets/<file>)');
+  return invalid(volname, 'not an nfs volume name (<vmid>/<file>, iso/<file>, vztmpl/<file>, backup/<file>, snippets/<file>, import/<file>)');
 }
 
 /** The image volname of a decoded image (`<vmid>/<file>`, or the linked-clone form). */

@@ -62,3 +62,12 @@ test('content-dirs override the layout per content type', (t) => {
   t.is(layout.contentDir('backup'), '/mnt/pve/nas/dumps');
   t.is(layout.pathOf({ content: 'images', vmid: 7, name: 'vm-7-disk-0.raw' }), '/mnt/pve/nas/images/7/vm-7-disk-0.raw');
 });
+
+test('import sources are named as on dir; a disk inside an OVA maps to its archive and has no path of its own', async (t) => {
+  t.like(parseShareVolname('import/appliance.ova'), { content: 'import', name: 'appliance.ova', format: 'ova' });
+  const member = parseShareVolname('import/appliance.ova/disk-1.vmdk');
+  t.like(member, { content: 'import', archive: 'appliance.ova', format: 'ova+vmdk' });
+  const layout = new ShareLayout('/mnt/pve/nas', { import: 'sources' });
+  t.is(layout.relativePathOf(member), 'sources/appliance.ova');
+  t.throws(() => parseShareVolname('import/appliance.exe'), { code: ErrorCodes.invalidVolumeId });
+});

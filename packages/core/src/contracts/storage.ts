@@ -22,17 +22,40 @@ import type { CommandRunner } from '../exec/CommandRunner.js';
 import type { Logger } from '../util/Logger.js';
 import type { PrivilegedUse } from '../security/Caller.js';
 
-/** Content types a storage can hold (Proxmox's `content` option). */
-export type StorageContent = 'images' | 'rootdir' | 'iso' | 'vztmpl' | 'backup' | 'snippets';
+/**
+ * Content types a storage can hold (Proxmox's `content` option). `import` (Proxmox VE 8.2+)
+ * holds sources of guest imports: `.ova`, `.ovf`, `.qcow2`, `.raw`, `.vmdk` files under
+ * `import/` of a file storage. The facade hands a driver only the content types its
+ * `contentTypes` declares, so a driver written before `import` existed never sees it.
+ */
+export type StorageContent = 'images' | 'rootdir' | 'iso' | 'vztmpl' | 'backup' | 'snippets' | 'import';
 
 /** Every {@link StorageContent}, in Proxmox's order. */
-export const STORAGE_CONTENT_TYPES: readonly StorageContent[] = ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets'];
+export const STORAGE_CONTENT_TYPES: readonly StorageContent[] = ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets', 'import'];
 
 /**
  * On-disk format of a volume. `subvol` is a directory/dataset for a container rootfs; `iso`,
- * `tgz`... are used for the files of non-guest content.
+ * `tgz`... are used for the files of non-guest content; `ova` and `ovf` for import sources
+ * (content `import`), and `ova+qcow2`, `ova+raw`, `ova+vmdk` for a disk image inside an OVA
+ * archive (`import/<name>.ova/<disk>.vmdk`, as Proxmox's `parse_volname` names them).
  */
-export type VolumeFormat = 'raw' | 'qcow2' | 'vmdk' | 'subvol' | 'iso' | 'tar' | 'tgz' | 'txz' | 'tzst' | 'vma' | 'file';
+export type VolumeFormat =
+  | 'raw'
+  | 'qcow2'
+  | 'vmdk'
+  | 'subvol'
+  | 'iso'
+  | 'tar'
+  | 'tgz'
+  | 'txz'
+  | 'tzst'
+  | 'vma'
+  | 'file'
+  | 'ova'
+  | 'ovf'
+  | 'ova+qcow2'
+  | 'ova+raw'
+  | 'ova+vmdk';
 
 /** The state a volume is in when a feature is asked for. */
 export type VolumeState = 'current' | 'snapshot' | 'base';

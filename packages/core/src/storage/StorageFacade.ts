@@ -358,9 +358,14 @@ export class StorageFacade {
     return { ...driver.parseVolname(ctx, volname), storage: ctx.storage.id, type: driver.info.type };
   }
 
-  /** Lists volumes, optionally by content and guest, sorted by volname. */
+  /**
+   * Lists volumes, optionally by content and guest, sorted by volname. A content type the
+   * driver does not declare in `contentTypes` (`import` on a driver that predates it) lists
+   * nothing, without asking the driver.
+   */
   async listVolumes(id: string, filter: { content?: StorageContent; vmid?: number } = {}): Promise<VolumeInfo[]> {
     const { driver, ctx } = await this.#open(id);
+    if (filter.content !== undefined && !driver.info.contentTypes.includes(filter.content)) return [];
     await driver.activate(ctx);
     return driver.listVolumes(ctx, filter);
   }
@@ -736,15 +741,15 @@ export class StorageFacade {
   }
 
   /**
-   * Stores an iso/vztmpl/snippet/backup file on a storage that holds that content; returns its
-   * volid. The file name is reserved for the upload (`AlreadyExistsError` while another
-   * upload of that name runs, or when the file exists); `storage:<id>` is not held while the
-   * stream is read.
+   * Stores an iso/vztmpl/snippet/backup/import file on a storage that holds that content;
+   * returns its volid. The file name is reserved for the upload (`AlreadyExistsError` while
+   * another upload of that name runs, or when the file exists); `storage:<id>` is not held
+   * while the stream is read.
    */
   async upload(options: { storage: string; content: StorageContent; filename: string; stream: Readable; signal?: AbortSignal }): Promise<string> {
     const { driver, ctx, def } = await this.#open(options.storage, options.signal);
-    if (!['iso', 'vztmpl', 'snippets', 'backup'].includes(options.content)) {
-      throw new InvalidArgumentError('content', `only iso, vztmpl, snippets and backup files can be uploaded, not '${options.content}'`);
+    if (!['iso', 'vztmpl', 'snippets', 'backup', 'import'].includes(options.content)) {
+      throw new InvalidArgumentError('content', `only iso, vztmpl, snippets, backup and import files can be uploaded, not '${options.content}'`);
     }
     this.#checkContent(def, options.content);
     if (!/^[A-Za-z0-9][A-Za-z0-9_.+\-]*$/.test(options.filename)) {

@@ -107,7 +107,27 @@ const pruneBackups: OptionCheck = (v) => {
 
 /** Keys of the `bwlimit` option (pve-common `bwlimit` format). Values are KiB/s. */
 export const BWLIMIT_KEYS = Object.freeze(['default', 'restore', 'migration', 'clone', 'move'] as const);
-const bwlimit = keyValueList(BWLIMIT_KEYS, pattern(/^\d+(?:\.\d+)?$/, 'a number of KiB/s'), '<default|restore|migration|clone|move>=<KiB/s>');
+/** pve-common `is_number`. */
+const PERL_NUMBER = /^[+-]?(?:\d+\.\d+|\d+\.|\.\d+|\d+)(?:[eE][+-]?\d+)?$/;
+/**
+ * pve-common's `bwlimit` property string (`[clone=<LIMIT>][,default=<LIMIT>][,migration=<LIMIT>]
+ * [,move=<LIMIT>][,restore=<LIMIT>]`, KiB/s) as `parse_property_string` reads it: parts split
+ * on `,` (blank parts skipped), each `<key>=<number>` with a key of {@link BWLIMIT_KEYS} given
+ * once and a number (Perl's `is_number`) of at least 0. Every storage type's `bwlimit` is
+ * checked by this one rule, whatever a driver's schema says (see `storageOptionsProblem`).
+ */
+const bwlimit: OptionCheck = (v) => {
+  const seen = new Set<string>();
+  for (const part of v.split(',')) {
+    if (/^\s*$/.test(part)) continue;
+    const m = /^([^=]+)=(.+)$/.exec(part);
+    if (!m || !(BWLIMIT_KEYS as readonly string[]).includes(m[1]!)) return `'${part}' is not <${BWLIMIT_KEYS.join('|')}>=<KiB/s>`;
+    if (seen.has(m[1]!)) return `duplicate key '${m[1]}'`;
+    seen.add(m[1]!);
+    if (!PERL_NUMBER.test(m[2]!) || Number(m[2]) < 0) return `'${m[2]}' for ${m[1]} is not a number of KiB/s (at least 0)`;
+  }
+  return undefined;
+};
 
 /** pve-storage `verify_dir_override`: `<content>=<relative path>`. */
 const contentDirs: OptionCheck = (v) => {
@@ -263,6 +283,13 @@ export const PROXMOX_STORAGE_TYPES: Readonly<Record<string, ProxmoxStorageType>>
   },
   esxi: { content: ['import'], defaultContent: ['import'], shared: false, options: ['server', 'username', 'password', 'skip-cert-verification', 'port'], formats: ['raw', 'qcow2', 'vmdk'] },
 });
+
+/**
+ * Options whose format core alone decides, for every storage type, even when a driver's
+ * `optionsSchema` declares them too: the driver's schema is checked first, then core's rule
+ * (`bwlimit`: Proxmox's property string, decoded by `storageBandwidthLimit`).
+ */
+export const CORE_CHECKED_OPTIONS = Object.freeze(['bwlimit']);
 
 /** Options every type accepts (Corral lets every type set `shared`, as a driver may be network storage). */
 export const COMMON_PROXMOX_OPTIONS = Object.freeze(['content', 'nodes', 'disable', 'shared']);

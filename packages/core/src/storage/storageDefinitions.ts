@@ -1,7 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { InvalidConfigError } from '../errors.js';
 import { STORAGE_CONTENT_TYPES, type StorageContent, type StorageDefinition, type StorageDriverInfo } from '../contracts/storage.js';
-import { COMMON_PROXMOX_OPTIONS, PROXMOX_OPTION_CHECKS, proxmoxStorageType } from './proxmoxStorageTypes.js';
+import { COMMON_PROXMOX_OPTIONS, CORE_CHECKED_OPTIONS, PROXMOX_OPTION_CHECKS, proxmoxStorageType } from './proxmoxStorageTypes.js';
 import { storageFlag } from './storageOptionValues.js';
 
 /** Options every storage type accepts, on top of its driver's schema. */
@@ -26,10 +26,17 @@ function corralContent(items: readonly string[], holds: readonly StorageContent[
 }
 
 /**
+ * Content types added to the contract after drivers were written (`import`): a section may
+ * name one that Proxmox's type holds although the driver does not declare it; it is kept in
+ * `options.content` and left out of the definition's `content`, as before the type existed.
+ */
+const LATER_CONTENT: readonly StorageContent[] = ['import'];
+
+/**
  * Builds a {@link StorageDefinition} from storage.cfg options, applying the driver's
- * defaults. Never throws: `content` keeps the types the driver holds (a Proxmox content type
- * Corral has no use for, such as `import`, stays in `options` only); check the options first
- * with {@link validateStorageOptions} or {@link storageOptionsProblem}. Flags written as a key
+ * defaults. Never throws: `content` keeps the types the driver holds (a content type it does
+ * not declare, such as `import` on a driver that predates it, stays in `options` only); check the options first
+ * (storage.cfg reading and `kernel.storage.add` do). Flags written as a key
  * alone (`disable`) are true.
  */
 export function toStorageDefinition(id: string, info: StorageDriverInfo, options: Readonly<Record<string, string>>): StorageDefinition {
@@ -48,7 +55,7 @@ export function toStorageDefinition(id: string, info: StorageDriverInfo, options
 /**
  * The definition of a storage whose type no loaded plugin provides (a Proxmox `lvmthin`, `nfs`
  * ... section while no such driver is installed): content and `shared` as Proxmox's type has
- * them (see {@link proxmoxStorageType}), else as written. Such a storage is listed and kept,
+ * them (`PROXMOX_STORAGE_TYPES`), else as written. Such a storage is listed and kept,
  * and inactive.
  */
 export function definitionWithoutDriver(id: string, type: string, options: Readonly<Record<string, string>>): StorageDefinition {
@@ -80,7 +87,8 @@ function contentProblem(type: string, value: string, info: StorageDriverInfo | u
       continue;
     }
     const corral = STORAGE_CONTENT_TYPES.includes(c as StorageContent);
-    if (info && corral && !info.contentTypes.includes(c as StorageContent)) return `type '${type}' cannot hold content '${c}' (it can hold: ${info.contentTypes.join(', ')})`;
+    const later = LATER_CONTENT.includes(c as StorageContent) && (px?.content.includes(c as never) ?? false);
+    if (info && corral && !later && !info.contentTypes.includes(c as StorageContent)) return `type '${type}' cannot hold content '${c}' (it can hold: ${info.contentTypes.join(', ')})`;
     if (px && !px.content.includes(c as never)) return `type '${type}' cannot hold content '${c}' (Proxmox's ${type} holds: ${px.content.join(', ')})`;
     if (!px && !corral) return `type '${type}' cannot hold content '${c}' (it can hold: ${(info?.contentTypes ?? STORAGE_CONTENT_TYPES).join(', ')})`;
   }
@@ -92,7 +100,8 @@ function contentProblem(type: string, value: string, info: StorageDriverInfo | u
  * loaded driver declares (its `optionsSchema`, authoritative for its own options), the options
  * Proxmox's type of that name accepts (see `PROXMOX_STORAGE_TYPES`: `bwlimit`, `content-dirs`,
  * `prune-backups`, `maxfiles`...), and the common ones (`content`, `nodes`, `disable`,
- * `shared`). Without a driver (`info` undefined) options unknown to Proxmox are accepted (the
+ * `shared`). `bwlimit` is checked by core's one rule for every type, also when the driver's
+ * schema declares it (see `CORE_CHECKED_OPTIONS`). Without a driver (`info` undefined) options unknown to Proxmox are accepted (the
  * driver may add its own) and the known ones are checked.
  *
  * @returns The first problem, in file order, or `undefined`.
@@ -121,7 +130,9 @@ export function storageOptionsProblem(
   for (const [key, value] of Object.entries(options)) {
     let problem: string | undefined;
     if (Object.hasOwn(own, key)) problem = Value.Errors(own[key]!, value).First()?.message;
-    else if (known(key) || !px) problem = Object.hasOwn(PROXMOX_OPTION_CHECKS, key) ? PROXMOX_OPTION_CHECKS[key]!(value) : undefined;
+    if (!problem && (!Object.hasOwn(own, key) || CORE_CHECKED_OPTIONS.includes(key)) && (known(key) || !px)) {
+      problem = Object.hasOwn(PROXMOX_OPTION_CHECKS, key) ? PROXMOX_OPTION_CHECKS[key]!(value) : undefined;
+    }
     if (!problem && key === 'content') problem = contentProblem(type, value, info);
     if (!problem && key === 'format' && px?.formats && !px.formats.includes(value)) problem = `Proxmox's ${type} has no format '${value}' (formats: ${px.formats.join(', ')})`;
     if (problem) {

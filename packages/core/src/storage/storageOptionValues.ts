@@ -1,13 +1,13 @@
 /**
  * Decoding of storage.cfg option values that several drivers share: Proxmox booleans, the
- * `bwlimit` property string, `content-dirs` overrides, `is_mountpoint` and the directory
- * creation flags of dir-like storages. Values are checked before (see
+ * `bwlimit` property string, `is_mountpoint` and the directory creation flags of dir-like
+ * storages (`content-dirs`: see `fileStorageContent.ts`). Values are checked before (see
  * `storageOptionsProblem`); these only read them.
  *
  * @packageDocumentation
  */
 import { Type, type TString } from '@sinclair/typebox';
-import type { StorageContent, StorageDefinition } from '../contracts/storage.js';
+import type { StorageDefinition } from '../contracts/storage.js';
 import { BWLIMIT_KEYS } from './proxmoxStorageTypes.js';
 
 /**
@@ -67,9 +67,9 @@ export type BandwidthOperation = (typeof BWLIMIT_KEYS)[number];
 export function storageBandwidthLimit(bwlimit: string | undefined, operation: BandwidthOperation): number | undefined {
   if (!bwlimit) return undefined;
   const limits = new Map<string, number>();
-  for (const item of bwlimit.split(/[,;\s]+/).filter(Boolean)) {
+  for (const item of bwlimit.split(',')) {
     const eq = item.indexOf('=');
-    if (eq > 0) limits.set(item.slice(0, eq), Number(item.slice(eq + 1)));
+    if (eq > 0) limits.set(item.slice(0, eq).trim(), Number(item.slice(eq + 1).trim()));
   }
   const kib = limits.get(operation) ?? limits.get('default');
   return kib !== undefined && Number.isFinite(kib) && kib > 0 ? Math.round(kib * 1024) : undefined;
@@ -83,17 +83,4 @@ export function storageBandwidthLimit(bwlimit: string | undefined, operation: Ba
 export function copyBandwidthLimit(source: StorageDefinition, target: StorageDefinition, operation: BandwidthOperation): number | undefined {
   const limits = [source, target].map((d) => storageBandwidthLimit(d.options.bwlimit, operation)).filter((l): l is number => l !== undefined);
   return limits.length === 0 ? undefined : Math.min(...limits);
-}
-
-/**
- * The `content-dirs` overrides (`iso=isos,backup=dumps/pve`): the directory, relative to the
- * storage's path, of each content type named. Types not named keep their default directory.
- */
-export function contentDirOverrides(value: string | undefined): Partial<Record<StorageContent | 'import', string>> {
-  const out: Partial<Record<StorageContent | 'import', string>> = {};
-  for (const item of (value ?? '').split(/[,;\s]+/).filter(Boolean)) {
-    const eq = item.indexOf('=');
-    if (eq > 0) out[item.slice(0, eq) as StorageContent] = item.slice(eq + 1).split('/').filter(Boolean).join('/');
-  }
-  return out;
 }

@@ -5,7 +5,8 @@
  */
 import test from 'ava';
 import { Type } from '@sinclair/typebox';
-import { ErrorCodes, InvalidConfigError, ParseError, ROOT_CALLER, storageOptionsProblem, type StorageDriverInfo } from '../../src/index.js';
+import { ErrorCodes, InvalidConfigError, ParseError, ROOT_CALLER, type StorageDriverInfo } from '../../src/index.js';
+import { storageOptionsProblem, toStorageDefinition } from '../../src/storage/storageDefinitions.js';
 import { readSectionConfig, serializeSectionConfig } from '../../src/formats/sectionConfig.js';
 import { StorageConfigFile } from '../../src/storage/StorageConfigFile.js';
 import { createTestKernel, PROXMOX_STORAGE_CFG_SAMPLES } from '../../src/testing/index.js';
@@ -47,7 +48,7 @@ test('the installer defaults: content import, the bare sparse flag and a disable
   const [lvm, zfs, btrfs] = PROXMOX_STORAGE_CFG_SAMPLES;
   await kernel.config.write('storage.cfg', lvm!.text);
   const local = await kernel.storage.get('local');
-  t.deepEqual(local.content, ['iso', 'vztmpl', 'backup'], "Corral's content types; import stays in the options");
+  t.deepEqual(local.content, ['iso', 'vztmpl', 'backup', 'import'], 'import is a content type (Proxmox VE 8.2+)');
   t.is(local.options.content, 'iso,vztmpl,backup,import');
   t.deepEqual((await kernel.storage.get('local-lvm')).content, ['rootdir', 'images']);
   t.false((await kernel.storage.get('local-lvm')).shared);
@@ -114,4 +115,16 @@ test('without a driver, options Proxmox does not know for the type are kept (a d
   t.is(storageOptionsProblem('a', 'lvmthin', { thinpool: 'data', vgname: 'pve', 'corral-extra': 'x' }, undefined), undefined);
   t.is(storageOptionsProblem('a', 'purestorage', { anything: 'goes', content: 'images' }, undefined), undefined);
   t.regex(storageOptionsProblem('a', 'purestorage', { content: 'pictures' }, undefined)!.message, /unknown content type/);
+});
+
+test('a driver that predates content import still loads a section naming it: import is kept in the options only', (t) => {
+  const section = { id: 'local', type: 'dir', options: { path: '/var/lib/vz', content: 'iso,vztmpl,backup,import' } };
+  t.is(storageOptionsProblem(section.id, section.type, section.options, DIR_INFO), undefined);
+  const def = toStorageDefinition(section.id, DIR_INFO, section.options);
+  t.deepEqual(def.content, ['iso', 'vztmpl', 'backup']);
+  t.is(def.options.content, 'iso,vztmpl,backup,import');
+  const withImport = { ...DIR_INFO, contentTypes: [...DIR_INFO.contentTypes, 'import'] } as StorageDriverInfo;
+  t.deepEqual(toStorageDefinition(section.id, withImport, section.options).content, ['iso', 'vztmpl', 'backup', 'import']);
+  const lvm = storageOptionsProblem('l', 'lvmthin', { thinpool: 'data', vgname: 'pve', content: 'images,import' }, undefined);
+  t.regex(lvm?.message ?? '', /cannot hold content 'import'/, "a type whose Proxmox counterpart has no import refuses it");
 });
