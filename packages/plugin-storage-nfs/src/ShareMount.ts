@@ -7,7 +7,7 @@ import type { MountEntry } from './procMounts.js';
  */
 export interface ShareMount {
   /** Filesystem type prefix in /proc/mounts (`nfs` also matches `nfs4`). */
-  readonly fstype: 'nfs' | 'cifs';
+  readonly fstype: 'nfs' | 'cifs' | 'fuse.glusterfs';
   /** The source as /proc/mounts shows it (`10.0.0.5:/srv/pve`, `//nas/share/sub`). */
   readonly source: string;
   /** The local mount point (the storage's `path`). */

@@ -14,7 +14,7 @@ export { NFS_STORAGE_INFO } from './nfsStorageInfo.js';
 export { shareStorageInfo } from './shareStorageInfo.js';
 export { nfsOptionsSchema, nfsMountSpec } from './nfsOptions.js';
 export { cifsOptionsSchema, cifsMountSpec, SMB_VERSIONS, type CifsMountSpec } from './cifsOptions.js';
-export { SHARE_OPTION_PROPERTIES, shareOptions, type ShareOptions } from './shareOptions.js';
+export { SHARE_OPTION_PROPERTIES, SERVER_OPTION, serverAddress, shareOptions, type ShareOptions } from './shareOptions.js';
 export { KernelShareMounter, writeShareFiles, type ShareMounter } from './ShareMounter.js';
 export { isShareMounted, type ShareMount } from './ShareMount.js';
 export { nfsMountArgv, nfsShareMount, nfsSource, type NfsMountSpec } from './nfsMount.js';
