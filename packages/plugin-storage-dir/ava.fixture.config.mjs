@@ -1,6 +1,6 @@
 // ava config used only by test/suiteCatchesBugs.test.ts to run the broken-driver fixture.
 export default {
-  files: ['dist/test/fixtures/*.suite.js'],
+  files: ['dist/test/fixtures/brokenDriver.suite.js'],
   workerThreads: false,
   timeout: '3m',
 };

@@ -5,8 +5,8 @@ const RAW = ['raw'] as const;
 
 /**
  * What both iSCSI types share, following Proxmox's plugins: the LUNs of one target are raw
- * volumes that exist outside Corral. Nothing can be allocated, freed, resized, snapshotted or
- * templated (Proxmox dies on each); a LUN can be copied to another storage (`copy` of the
+ * volumes that exist outside Corral. Nothing can be allocated (`allocates: false`: the facade
+ * refuses it), freed, resized, snapshotted or templated (Proxmox dies on each); a LUN can be copied to another storage (`copy` of the
  * current state) through a `raw+size` export. Nothing can be imported. Content `images`
  * (or `none`, when the storage only carries an LVM volume group). `portal` and `target` are
  * privileged: root's initiator logs the host in to them and the host probes their disks.
@@ -18,6 +18,7 @@ const COMMON = {
   defaultFormat: 'raw',
   shared: true,
   thin: false,
+  allocates: false,
   features: { copy: { current: RAW } },
   exportFormats: ['raw+size'],
   importFormats: [],

@@ -17,7 +17,7 @@ import {
   type VolumeFormat,
   type VolumeState,
 } from '@corral/core';
-import type { ConformanceCheckId } from './checkIds.js';
+import type { ALLOCATING_CHECKS, ConformanceCheckId, NO_ALLOCATION_CHECK } from './checkIds.js';
 import { MiB } from './volumeBytes.js';
 
 /** What a suite's `setup` returns: a kernel with the driver's plugin loaded and a storage defined. */
@@ -53,6 +53,18 @@ export interface StorageConformanceOptions {
   readonly foreignVolnames?: readonly string[];
   /** Checks to leave out (document the reason next to the call). */
   readonly skip?: readonly ConformanceCheckId[];
+  /**
+   * Declares that the driver cannot allocate volumes, and why (`'LUNs are made on the iSCSI
+   * target'`): its volumes exist outside Corral, as Proxmox's iSCSI types die on
+   * `alloc_image`. The checks that need an allocation ({@link ALLOCATING_CHECKS}) are then
+   * registered as skipped, each title naming this declaration; `info` no longer demands a
+   * `raw+size` import (it demands that the driver imports nothing), and one more check
+   * ({@link NO_ALLOCATION_CHECK}) proves the declaration: the record says `allocates: false`,
+   * and `allocate` and `raw+size` import are refused with `NotSupportedError` before the
+   * driver runs and leave nothing. Without this declaration a driver is expected to
+   * allocate, and fails the allocation checks when it cannot.
+   */
+  readonly cannotAllocate?: string;
   /** Register the tests with `test.serial` (for backends that cannot take parallel tests). */
   readonly serial?: boolean;
   /** How much larger than requested a volume may be (allocation rounding). Default 4 MiB. */

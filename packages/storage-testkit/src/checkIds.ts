@@ -23,3 +23,29 @@ export const CONFORMANCE_CHECKS = {
 
 /** One conformance check id. */
 export type ConformanceCheckId = keyof typeof CONFORMANCE_CHECKS;
+
+/**
+ * The checks that start by allocating (or importing) a volume. A suite that declares
+ * `cannotAllocate` does not run them: they are registered as skipped, titled with the
+ * declaration, and {@link NO_ALLOCATION_CHECK} proves the declaration instead.
+ */
+export const ALLOCATING_CHECKS: readonly ConformanceCheckId[] = Object.freeze([
+  'allocate',
+  'list',
+  'not-found',
+  'resize',
+  'snapshot',
+  'template-clone',
+  'copy',
+  'transfer',
+  'protected',
+  'capabilities',
+  'subvol',
+]);
+
+/**
+ * Title of the check registered only for a suite that declares `cannotAllocate`: the
+ * driver must refuse `allocate` and every import with `NotSupportedError` before anything
+ * is made. A driver that can allocate fails it.
+ */
+export const NO_ALLOCATION_CHECK = 'declared unable to allocate: allocate and import are refused, nothing is made';

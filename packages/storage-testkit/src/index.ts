@@ -9,6 +9,6 @@
 export { storageConformanceSuite } from './storageConformanceSuite.js';
 export type { StorageConformanceOptions, StorageUnderTest, DriverSpy } from './ConformanceEnv.js';
 export { ConformanceEnv, capabilityName } from './ConformanceEnv.js';
-export { CONFORMANCE_CHECKS, type ConformanceCheckId } from './checkIds.js';
+export { ALLOCATING_CHECKS, CONFORMANCE_CHECKS, NO_ALLOCATION_CHECK, type ConformanceCheckId } from './checkIds.js';
 export { hasPattern, writePattern, readMarkerFile, writeMarkerFile, MiB, type BytePattern } from './volumeBytes.js';
 export { bufferStream, collectStream, sizeHeader } from './streams.js';

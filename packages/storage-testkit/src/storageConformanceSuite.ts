@@ -1,12 +1,13 @@
 import type { ExecutionContext, TestFn } from 'ava';
 import { ConformanceEnv, type StorageConformanceOptions } from './ConformanceEnv.js';
-import { CONFORMANCE_CHECKS, type ConformanceCheckId } from './checkIds.js';
+import { ALLOCATING_CHECKS, CONFORMANCE_CHECKS, NO_ALLOCATION_CHECK, type ConformanceCheckId } from './checkIds.js';
 import { checkAllocate, checkList, checkNotFound, checkProtected, checkResize } from './checks/allocation.js';
 import { checkBadVolumeIds, checkInfo, checkStatus, checkUnknownStorage } from './checks/basics.js';
 import { checkCapabilities } from './checks/capabilities.js';
 import { checkTemplateClone } from './checks/clones.js';
 import { checkSnapshots } from './checks/snapshots.js';
 import { checkSubvol } from './checks/subvol.js';
+import { checkNoAllocation } from './checks/noAllocation.js';
 import { checkCopy, checkTransfer } from './checks/transfer.js';
 import { checkUpload } from './checks/upload.js';
 
@@ -52,6 +53,11 @@ const RUN: Record<ConformanceCheckId, (env: ConformanceEnv) => Promise<void>> = 
  * });
  * ```
  *
+ * A driver that cannot allocate at all (volumes made outside Corral, as iSCSI LUNs) says so
+ * with `cannotAllocate`: the checks that need an allocation are registered as skipped with
+ * that reason in their titles, and one more check proves the driver refuses allocations and
+ * imports (see {@link StorageConformanceOptions.cannotAllocate}).
+ *
  * Tests run concurrently within the file unless `serial` is set. Nothing is returned; each
  * check asserts.
  */
@@ -63,16 +69,25 @@ export function storageConformanceSuite<Context = unknown>(test: TestFn<Context>
   for (const id of skip) {
     if (!(id in CONFORMANCE_CHECKS)) throw new TypeError(`storageConformanceSuite: unknown check '${id}' in skip (known: ${Object.keys(CONFORMANCE_CHECKS).join(', ')})`);
   }
+  const noAllocation = options.cannotAllocate;
+  if (noAllocation !== undefined && (typeof noAllocation !== 'string' || noAllocation.trim() === '')) {
+    throw new TypeError('storageConformanceSuite: cannotAllocate takes the reason the driver cannot allocate (a non-empty string)');
+  }
   const register = options.serial ? test.serial : test;
+  const run = (title: string, check: (env: ConformanceEnv) => Promise<void>) =>
+    register(title, async (t: ExecutionContext<Context>) => {
+      const env = await ConformanceEnv.open(t as ExecutionContext, options);
+      await check(env);
+    });
   for (const [id, title] of Object.entries(CONFORMANCE_CHECKS) as Array<[ConformanceCheckId, string]>) {
     const fullTitle = `${options.name} › ${title}`;
     if (skip.has(id)) {
       test.skip(`${fullTitle} (skipped by the suite's options)`, () => undefined);
-      continue;
+    } else if (noAllocation !== undefined && ALLOCATING_CHECKS.includes(id)) {
+      test.skip(`${fullTitle} (not run: declared unable to allocate: ${noAllocation})`, () => undefined);
+    } else {
+      run(fullTitle, RUN[id]);
     }
-    register(fullTitle, async (t: ExecutionContext<Context>) => {
-      const env = await ConformanceEnv.open(t as ExecutionContext, options);
-      await RUN[id](env);
-    });
   }
+  if (noAllocation !== undefined) run(`${options.name} › ${NO_ALLOCATION_CHECK}`, checkNoAllocation);
 }

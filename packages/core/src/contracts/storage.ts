@@ -108,6 +108,17 @@ export interface StorageDriverInfo {
   readonly shared: boolean;
   /** True when allocation is thin (space is used as data is written). */
   readonly thin: boolean;
+  /**
+   * False when the storage cannot make volumes: they exist outside Corral (the LUNs of an
+   * iSCSI target, as Proxmox's ISCSIPlugin dies in `alloc_image`). The facade then refuses
+   * `allocate` with `NotSupportedError` (operation `allocate`) before it checks space or calls
+   * the driver; declare `importFormats: []` as well (an import makes a volume). `formats`
+   * still names the formats of the volumes it holds.
+   *
+   * Optional (added after plugin API 3): absent means true, as every earlier driver either
+   * allocated or refused in its own `allocate`.
+   */
+  readonly allocates?: boolean;
   /** What {@link VolumeOperations.resolve} can answer. */
   readonly accessKinds: readonly VolumeAccessKind[];
   /** Which operation works on which volume state and format. */

@@ -417,11 +417,16 @@ export class StorageFacade {
    * Allocates a volume named like Proxmox (`vm-<vmid>-disk-<n>`, `subvol-<vmid>-disk-<n>` for
    * container subvols), skipping names that a running copy or import has reserved. Returns
    * the volid. Throws `StorageFullError` on a thick storage with too little space,
-   * `AlreadyExistsError` for a taken explicit name. Runs under `storage:<id>` (60 s wait).
+   * `AlreadyExistsError` for a taken explicit name, `NotSupportedError` (operation
+   * `allocate`) for a storage whose record says it cannot allocate (`allocates: false`).
+   * Runs under `storage:<id>` (60 s wait).
    */
   async allocate(options: AllocateVolumeOptions): Promise<string> {
     const content = options.content ?? 'images';
     const { driver, ctx, def, info } = await this.#open(options.storage, options.signal);
+    if (info.allocates === false) {
+      throw new NotSupportedError('allocate', `storage '${def.id}' (type '${def.type}') cannot allocate volumes: capability 'allocates' is false (its volumes are made outside Corral)`);
+    }
     this.#checkContent(def, content);
     const format = options.format ?? (content === 'rootdir' && info.formats.includes('subvol') ? 'subvol' : defaultFormatOf(info, def));
     if (!info.formats.includes(format)) {

@@ -1,0 +1,6 @@
+// ava config used only by test/suiteDeclarations.test.ts to run the allocation-declaration fixture.
+export default {
+  files: ['dist/test/fixtures/allocationDeclaration.suite.js'],
+  workerThreads: false,
+  timeout: '3m',
+};
