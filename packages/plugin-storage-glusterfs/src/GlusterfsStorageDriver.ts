@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AllocateOptions, StorageContent, StorageContext, TransferFormat, VolumeAccess, VolumeConsumer, VolumeFormat } from '@corral/core';
-import { parseShareVolname, ShareLayout, ShareStorageDriver, type ShareMounter } from '@corral/plugin-storage-nfs';
+import { parseShareVolname, ShareLayout, shareOptions, ShareStorageDriver, type ShareMounter } from '@corral/plugin-storage-nfs';
 import { GlusterfsMounter } from './GlusterfsMounter.js';
 import { glusterfsSpec } from './glusterfsOptions.js';
 import { activeGlusterServer } from './glusterfsProbe.js';
@@ -41,7 +41,8 @@ export class GlusterfsStorageDriver extends ShareStorageDriver {
   async #padImage(ctx: StorageContext, volname: string): Promise<void> {
     const v = parseShareVolname(volname);
     if (v.format !== 'qcow2') return;
-    await padToGlusterSector(new ShareLayout(glusterfsSpec(ctx.storage).path).pathOf(v));
+    const options = shareOptions(ctx.storage);
+    await padToGlusterSector(new ShareLayout(options.path, options.contentDirs).pathOf(v));
   }
 
   override async resolve(ctx: StorageContext, volname: string, options: { consumer: VolumeConsumer; snapshot?: string }): Promise<VolumeAccess> {

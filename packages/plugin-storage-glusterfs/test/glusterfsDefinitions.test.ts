@@ -18,6 +18,7 @@ test('bad glusterfs definitions are InvalidConfigError naming the option', async
     [{ ...base, transport: 'udp' }, 'transport'],
     [{ ...base, format: 'vmdk' }, 'format'],
     [{ ...base, options: 'ro' }, 'options'],
+    [{ ...base, 'content-dirs': 'iso=isos' }, 'content-dirs'],
   ];
   for (const [options, key] of cases) {
     const err = await t.throwsAsync(kernel.storage.add('bad', 'glusterfs', options, { caller: ROOT_CALLER }), { code: ErrorCodes.invalidConfig }, JSON.stringify(options));

@@ -6,7 +6,8 @@
  * run on the host, unchanged). glusterd has its own working, run and log directories and CLI
  * socket under the caller's private directory; two one-brick volumes (`force`: the bricks are
  * plain directories) are created and started. `stop` unmounts what is still mounted from the
- * server, kills the brick processes and glusterd by pid, and deletes the namespace (with the
+ * server, kills the brick processes and glusterd by pid, removes their sockets and the FUSE
+ * client logs of mount points under the private directory, and deletes the namespace (with the
  * veth pair and the route).
  *
  * @packageDocumentation
@@ -40,6 +41,9 @@ export interface GlusterServer {
   kill(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Where `mount.glusterfs` has the FUSE client log. */
+const CLIENT_LOG_DIR = '/var/log/glusterfs';
 
 function glusterdVolfile(dir: string, address: string, cliSocket: string): string {
   return `volume management
@@ -123,14 +127,13 @@ export async function startGlusterServer(dir: string, address: string): Promise<
   await writeFile(join(dir, 'glusterd.vol'), glusterdVolfile(dir, address, cliSocket));
 
   let glusterdPid: number | undefined;
+  /** Brick sockets seen after the volumes started (a volume stopped later leaves its socket behind). */
+  const sockets = new Set<string>();
   const gluster = async (args: readonly string[]) => (await runToolOk(['gluster', '--mode=script', `--glusterd-sock=${cliSocket}`, ...args], { timeoutMs: 120_000 })).stdout;
   const kill = async () => {
-    for (const pid of await brickPids(dir)) {
-      const socket = await brickSocket(pid);
-      await killPid(pid);
-      if (socket) await rm(socket, { force: true });
-    }
+    for (const pid of await brickPids(dir)) await killPid(pid);
     if (glusterdPid !== undefined) await killPid(glusterdPid);
+    for (const socket of sockets) await rm(socket, { force: true });
   };
   const stop = async () => {
     for (const m of await readProcMounts()) {
@@ -138,6 +141,11 @@ export async function startGlusterServer(dir: string, address: string): Promise<
     }
     await kill();
     await runTool(['ip', 'netns', 'del', netns], { timeoutMs: 30_000 });
+    // The FUSE client logs to /var/log/glusterfs/<mount point with '/' as '-'>.log; the test mount points are under `dir`.
+    const logPrefix = `${dir.slice(1).replaceAll('/', '-')}-`;
+    for (const f of await readdir(CLIENT_LOG_DIR).catch(() => [] as string[])) {
+      if (f.startsWith(logPrefix) && f.endsWith('.log')) await rm(join(CLIENT_LOG_DIR, f), { force: true });
+    }
   };
 
   try {
@@ -161,6 +169,10 @@ export async function startGlusterServer(dir: string, address: string): Promise<
     for (const volume of volumes) {
       await gluster(['volume', 'create', volume, `${address}:${join(dir, 'bricks', volume)}`, 'force']);
       await gluster(['volume', 'start', volume]);
+    }
+    for (const pid of await brickPids(dir)) {
+      const socket = await brickSocket(pid);
+      if (socket) sockets.add(socket);
     }
   } catch (err) {
     await stop();
