@@ -1,7 +1,9 @@
-import { definePlugin } from '@corral/core';
+import { definePlugin, extensionPoints } from '@corral/core';
+import { NftablesBackend } from './nft/NftablesBackend.js';
 
 /**
- * Plugin `firewall`: Proxmox's `.fw` rules compiled to nftables.
+ * Plugin `firewall`: Proxmox's `.fw` rules compiled to nftables. Provides the firewall backend
+ * `nftables` ({@link NftablesBackend}); each kernel gets its own instance.
  *
  * ```ts
  * const kernel = await createKernel({ node, dataDir, runDir, plugins: [firewallPlugin] });
@@ -10,7 +12,7 @@ import { definePlugin } from '@corral/core';
 export const firewallPlugin = definePlugin({
   id: 'firewall',
   apiVersion: 3,
-  register() {
-    // Extensions are registered here as they land (the nftables firewall backend).
+  register(env) {
+    env.extend(extensionPoints.firewallBackends, 'nftables', new NftablesBackend());
   },
 });

@@ -11,6 +11,11 @@ import type { Logger } from '../util/Logger.js';
 export type FirewallDirection = 'in' | 'out' | 'forward';
 /** What happens to a matching packet. */
 export type FirewallAction = 'ACCEPT' | 'DROP' | 'REJECT';
+/**
+ * A log level as Proxmox's `.fw` files spell it (syslog levels, plus `nolog`). A backend logs
+ * through nflog and carries the level in the log prefix.
+ */
+export type FirewallLogLevel = 'nolog' | 'emerg' | 'alert' | 'crit' | 'err' | 'warning' | 'notice' | 'info' | 'debug';
 
 /** One rule as in a Proxmox `.fw` file (`IN ACCEPT -p tcp -dport 22 -source +trusted`). */
 export interface FirewallRule {
@@ -26,10 +31,51 @@ export interface FirewallRule {
   /** Interface (`net0`) for guest rules. */
   readonly iface?: string;
   readonly macro?: string;
-  readonly log?: 'nolog' | 'info' | 'warning' | 'err';
+  readonly log?: FirewallLogLevel;
   readonly comment?: string;
   /** True when `action` names a security group. */
   readonly group?: boolean;
+  /** ICMP / ICMPv6 type name or number (`-icmp-type echo-request`), with `proto` icmp / ipv6-icmp. */
+  readonly icmpType?: string;
+}
+
+/**
+ * One firewalled NIC of a guest: the bridge port its traffic passes (`tap100i0`,
+ * `veth101i0`) and the source checks Proxmox's `macfilter` / `ipfilter` options ask for.
+ */
+export interface FirewallGuestNic {
+  /** The guest's NIC key (`net0`), as rules name it in `iface`. */
+  readonly iface: string;
+  /** The bridge port (an interface name of at most 15 bytes). */
+  readonly port: string;
+  /** When set, frames from the guest with another source MAC are dropped (`macfilter`). */
+  readonly mac?: string;
+  /**
+   * When set, packets from the guest whose source address is not covered are dropped
+   * (`ipfilter`): addresses, CIDRs or `a-b` ranges, IPv4 and IPv6. An empty list drops every
+   * IP packet from the NIC.
+   */
+  readonly ipfilter?: readonly string[];
+}
+
+/** The rules of one guest. */
+export interface FirewallGuestRuleset {
+  readonly vmid: number;
+  readonly enabled: boolean;
+  /** Bridge ports (tap names) the rules apply to. Ignored when `nics` is given. */
+  readonly ports: readonly string[];
+  readonly rules: readonly FirewallRule[];
+  readonly policyIn: FirewallAction;
+  readonly policyOut: FirewallAction;
+  /**
+   * The guest's NICs with their ports (optional). Without it each of `ports` is a NIC whose key
+   * is read from the port name (`tap100i1` is `net1`).
+   */
+  readonly nics?: readonly FirewallGuestNic[];
+  /** Log level of packets the IN policy drops or rejects (`log_level_in`). Default `nolog`. */
+  readonly logLevelIn?: FirewallLogLevel;
+  /** Log level of packets the OUT policy drops or rejects (`log_level_out`). Default `nolog`. */
+  readonly logLevelOut?: FirewallLogLevel;
 }
 
 /** A whole rule set for one node: cluster, host and guest scopes, ipsets and aliases. */
@@ -39,11 +85,20 @@ export interface FirewallRuleset {
   readonly policyOut: FirewallAction;
   readonly hostRules: readonly FirewallRule[];
   /** Rules per guest id, with the bridge ports (tap names) they apply to. */
-  readonly guests: ReadonlyArray<{ vmid: number; enabled: boolean; ports: readonly string[]; rules: readonly FirewallRule[]; policyIn: FirewallAction; policyOut: FirewallAction }>;
+  readonly guests: readonly FirewallGuestRuleset[];
   readonly groups: Readonly<Record<string, readonly FirewallRule[]>>;
-  /** Named address sets (`+name`), CIDRs; `!` prefix for exclusions. */
+  /**
+   * Named address sets (`+name`): addresses, CIDRs or ranges; a `!` prefix marks a `nomatch`
+   * entry (an exception: the most specific entry covering an address decides, as in ipset).
+   */
   readonly ipsets: Readonly<Record<string, readonly string[]>>;
   readonly aliases: Readonly<Record<string, string>>;
+  /** nflog group that logged packets go to. Default 0 (Proxmox's `pvefw-logger` listens there). */
+  readonly logGroup?: number;
+  /** Log level of packets the host's IN policy drops or rejects. Default `nolog`. */
+  readonly logLevelIn?: FirewallLogLevel;
+  /** Log level of packets the host's OUT policy drops or rejects. Default `nolog`. */
+  readonly logLevelOut?: FirewallLogLevel;
 }
 
 /** What a backend gets with every call. */
@@ -66,4 +121,11 @@ export interface FirewallBackend {
   apply(ctx: FirewallContext, ruleset: FirewallRuleset): Promise<void>;
   /** Removes everything the backend installed. */
   clear(ctx: FirewallContext): Promise<void>;
+  /**
+   * Optional: applies only guest `vmid`'s part of `ruleset` (its chains, ports and map
+   * entries; absent from `ruleset`: removes them), in one atomic transaction that leaves every
+   * other guest's chains untouched. Falls back to {@link FirewallBackend.apply} when nothing of
+   * the backend is installed yet. Absent on a backend: callers use `apply`.
+   */
+  applyGuest?(ctx: FirewallContext, ruleset: FirewallRuleset, vmid: number): Promise<void>;
 }

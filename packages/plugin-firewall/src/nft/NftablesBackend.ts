@@ -1,0 +1,172 @@
+/**
+ * The `nftables` firewall backend: compiles a FirewallRuleset (see compileRuleset) and loads
+ * it with one `nft -j -f` transaction, through the CommandRunner.
+ *
+ * @packageDocumentation
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommandFailedError, type FirewallBackend, type FirewallContext, type FirewallRuleset } from '@corral/core';
+import { compileGuest, compileRuleset, guestNics, removeTablesCommands } from './compileRuleset.js';
+import type { NftCommand, NftDocument, NftFamily } from './nftJson.js';
+import { GUEST_IN_MAP, GUEST_OUT_MAP, PORT_CHECK_MAP, PORT_IDS_MAP, TABLE, guestChain, portCheckChain } from './nftNames.js';
+
+/**
+ * The nft program: `/usr/sbin/nft` where it exists (Debian's path), else `nft` from PATH.
+ * Not a bare `nft` first: inside npm scripts PATH starts with node_modules/.bin, where the
+ * npm package `@vercel/nft` (a file tracer some toolchains pull in) installs a program `nft`.
+ */
+export const NFT_PROGRAM = existsSync('/usr/sbin/nft') ? '/usr/sbin/nft' : 'nft';
+
+/** Most milliseconds one nft run may take before it is killed (the kernel then keeps the old rule set). */
+const NFT_TIMEOUT_MS = 120_000;
+
+/** The argv prefix that runs a program in the context's network namespace. */
+function inNetns(ctx: FirewallContext, argv: readonly string[]): string[] {
+  return ctx.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', ctx.netns, ...argv];
+}
+
+/** Wraps commands into the document `nft -j -f` reads. */
+function documentOf(commands: readonly NftCommand[]): NftDocument {
+  return { nftables: commands };
+}
+
+/** Element keys and values of one map as the kernel holds them (`nft -j list map`). */
+type MapElements = Array<[unknown, unknown]>;
+
+/**
+ * Firewall backend `nftables`.
+ *
+ * - `apply`: one transaction that removes and rebuilds the tables `inet corral` and
+ *   `bridge corral`; on any error (CommandFailedError from nft with its stderr) the kernel
+ *   keeps the previous rule set. Idempotent.
+ * - `applyGuest`: one transaction that replaces only one guest's chains, port chains and map
+ *   elements, keeping every other port's id. Falls back to `apply` when the tables are not
+ *   installed or a port of the guest belongs to another guest.
+ * - `clear`: removes both tables (no error when they are absent).
+ *
+ * Needs root (CAP_NET_ADMIN) in the target namespace and br_netfilter with
+ * `net.bridge.bridge-nf-call-iptables=1` (and `-ip6tables`) for bridged traffic to be seen.
+ */
+export class NftablesBackend implements FirewallBackend {
+  readonly id = 'nftables';
+
+  /** The transaction as JSON text (what `apply` feeds to `nft -j -f -`). Throws `InvalidConfigError`. */
+  compile(ruleset: FirewallRuleset): string {
+    return JSON.stringify(documentOf(compileRuleset(ruleset).commands));
+  }
+
+  async apply(ctx: FirewallContext, ruleset: FirewallRuleset): Promise<void> {
+    const compiled = compileRuleset(ruleset);
+    await this.load(ctx, compiled.commands);
+    ctx.log.info(`firewall: applied ${ruleset.enabled ? `${ruleset.guests.length} guests, ${compiled.portIds.size} ports` : 'nothing (disabled)'}`);
+  }
+
+  async clear(ctx: FirewallContext): Promise<void> {
+    await this.load(ctx, removeTablesCommands());
+  }
+
+  async applyGuest(ctx: FirewallContext, ruleset: FirewallRuleset, vmid: number): Promise<void> {
+    if (!ruleset.enabled) return this.apply(ctx, ruleset);
+    const state = await this.readPortState(ctx);
+    if (state === undefined) {
+      ctx.log.info(`firewall: guest ${vmid}: nothing installed yet, applying the whole rule set`);
+      return this.apply(ctx, ruleset);
+    }
+    const mine = new Set<number>();
+    for (const [id, verdict] of state.guestOut) {
+      if (typeof id === 'number' && JSON.stringify(verdict).includes(`"${guestChain(vmid, 'out')}"`)) mine.add(id);
+    }
+    const oldPorts = [...state.portIds.entries()].filter(([, id]) => mine.has(id)).map(([port]) => port);
+    const guest = ruleset.guests.find((g) => g.vmid === vmid);
+    const newPorts = guest ? guestNics(guest).map((n) => n.port) : [];
+    const ids = new Map<string, number>();
+    const used = new Set([...state.portIds.values()].filter((id) => !mine.has(id)));
+    for (const port of newPorts) {
+      const had = state.portIds.get(port);
+      if (had !== undefined && !mine.has(had)) {
+        ctx.log.info(`firewall: guest ${vmid}: port ${port} belongs to another guest, applying the whole rule set`);
+        return this.apply(ctx, ruleset);
+      }
+      if (had !== undefined) {
+        ids.set(port, had);
+        used.add(had);
+      }
+    }
+    let next = 1;
+    for (const port of newPorts) {
+      if (ids.has(port)) continue;
+      while (used.has(next)) next += 1;
+      ids.set(port, next);
+      used.add(next);
+    }
+    const objs = guest ? compileGuest(ruleset, guest, ids) : { chains: [], elements: [] };
+    const cmds: NftCommand[] = [];
+    const del = (family: NftFamily, map: string, elem: unknown[]): void => {
+      if (elem.length > 0) cmds.push({ delete: { element: { family, table: TABLE, name: map, elem: elem as never } } });
+    };
+    const oldIds = oldPorts.map((p) => state.portIds.get(p)!);
+    del('bridge', PORT_IDS_MAP, oldPorts);
+    del('bridge', PORT_CHECK_MAP, oldPorts);
+    del('inet', GUEST_OUT_MAP, oldIds);
+    del(
+      'inet',
+      GUEST_IN_MAP,
+      [...state.guestIn].filter(([id]) => typeof id === 'number' && oldIds.includes(id)).map(([id]) => id)
+    );
+    // Old chains: emptied, then deleted (a chain the new rules bring back is re-added below).
+    const oldChains: Array<[NftFamily, string]> = [
+      ...oldPorts.map((p) => ['bridge', portCheckChain(p)] as [NftFamily, string]),
+      ['inet', guestChain(vmid, 'in')],
+      ['inet', guestChain(vmid, 'out')],
+    ];
+    for (const [family, name] of oldChains) {
+      cmds.push({ add: { chain: { family, table: TABLE, name } } }, { flush: { chain: { family, table: TABLE, name } } }, { delete: { chain: { family, table: TABLE, name } } });
+    }
+    cmds.push(...objs.chains);
+    for (const e of objs.elements) cmds.push({ add: { element: { family: e.family, table: TABLE, name: e.map, elem: e.elem } } });
+    try {
+      await this.load(ctx, cmds);
+    } catch (err) {
+      if (!(err instanceof CommandFailedError)) throw err;
+      ctx.log.warn(`firewall: guest ${vmid}: incremental apply refused (${err.stderr.trim().split('\n')[0] ?? ''}), applying the whole rule set`);
+      return this.apply(ctx, ruleset);
+    }
+    ctx.log.info(`firewall: applied guest ${vmid} (${newPorts.length} ports)`);
+  }
+
+  /** The port ids and guest dispatch maps in the kernel, or undefined when the tables are absent. */
+  private async readPortState(ctx: FirewallContext): Promise<{ portIds: Map<string, number>; guestOut: MapElements; guestIn: MapElements } | undefined> {
+    const list = async (family: NftFamily, map: string): Promise<MapElements | undefined> => {
+      try {
+        const res = await ctx.runner.run(inNetns(ctx, [NFT_PROGRAM, '-j', 'list', 'map', family, TABLE, map]), { timeoutMs: NFT_TIMEOUT_MS, signal: ctx.signal });
+        const doc = JSON.parse(res.stdout) as { nftables: Array<{ map?: { elem?: MapElements } }> };
+        return doc.nftables.find((o) => o.map)?.map?.elem ?? [];
+      } catch (err) {
+        if (err instanceof CommandFailedError && /No such file or directory/.test(err.stderr)) return undefined;
+        throw err;
+      }
+    };
+    const [portIds, guestOut, guestIn] = await Promise.all([list('bridge', PORT_IDS_MAP), list('inet', GUEST_OUT_MAP), list('inet', GUEST_IN_MAP)]);
+    if (!portIds || !guestOut || !guestIn) return undefined;
+    return { portIds: new Map(portIds.filter((e): e is [string, number] => typeof e[0] === 'string' && typeof e[1] === 'number')), guestOut, guestIn };
+  }
+
+  /**
+   * Runs one transaction. Throws CommandFailedError (with nft's stderr) when nft refuses it.
+   * The JSON goes through a private temporary file: nft reads `-f -` by opening /dev/stdin,
+   * which fails (ENXIO) when stdin is the socket pair Node gives a child.
+   */
+  private async load(ctx: FirewallContext, commands: readonly NftCommand[]): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'corral-nft-'));
+    try {
+      const file = join(dir, 'ruleset.json');
+      await writeFile(file, JSON.stringify(documentOf(commands)), { mode: 0o600 });
+      await ctx.runner.run(inNetns(ctx, [NFT_PROGRAM, '-j', '-f', file]), { timeoutMs: NFT_TIMEOUT_MS, signal: ctx.signal });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import test from 'ava';
+import { readFile, writeFile } from 'node:fs/promises';
+import { CommandFailedError, NodeCommandRunner, silentLogger, type CommandRunner, type FirewallContext, type FirewallRuleset } from '@corral/core';
+import { hasProgram, realTest, runToolOk } from '@corral/core/testing';
+import { NFT_PROGRAM, NftablesBackend } from '../src/nft/NftablesBackend.js';
+import { guest, rule, ruleset } from './support/rulesetBuilders.js';
+import { createTrafficLab, type TrafficLab } from './support/trafficLab.js';
+
+const real = realTest(
+  test,
+  process.getuid?.() === 0 && hasProgram(NFT_PROGRAM) && hasProgram('busybox') && hasProgram('ip'),
+  'needs root, nft (nftables), ip (iproute2) and busybox (busybox-static)'
+);
+
+const LISTEN = { tcp: [6060, 7070, 8080, 9090], udp: [5353, 5354, 5355] };
+
+function context(lab: TrafficLab, runner: CommandRunner = new NodeCommandRunner()): FirewallContext {
+  return { node: 'test', runner, log: silentLogger, netns: lab.hostNetns };
+}
+
+async function listRuleset(lab: TrafficLab): Promise<Array<Record<string, unknown>>> {
+  const out = await runToolOk(['ip', 'netns', 'exec', lab.hostNetns, NFT_PROGRAM, '-j', 'list', 'ruleset']);
+  return (JSON.parse(out.stdout) as { nftables: Array<Record<string, unknown>> }).nftables.filter((o) => !('metainfo' in o));
+}
+
+async function withLab(vmids: number[], fn: (lab: TrafficLab) => Promise<void>): Promise<void> {
+  const lab = await createTrafficLab(vmids, LISTEN);
+  try {
+    await fn(lab);
+  } finally {
+    await lab.dispose();
+  }
+}
+
+real.serial('bridged TCP, UDP and ICMP between two guests follow IN and OUT rules, policies and conntrack', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const ip101 = lab.guests.get(101)!.ip;
+    const backend = new NftablesBackend();
+    await backend.apply(
+      context(lab),
+      ruleset([
+        guest(100, [
+          rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080,6060', source: ip101 }),
+          rule('in', 'REJECT', { proto: 'tcp', dport: '9090' }),
+          rule('in', 'ACCEPT', { proto: 'udp', dport: '5353,5355' }),
+          rule('in', 'ACCEPT', { proto: 'icmp', icmpType: 'echo-request' }),
+        ]),
+        guest(
+          101,
+          [
+            rule('out', 'ACCEPT', { proto: 'tcp', dport: '7070:9090' }),
+            rule('out', 'ACCEPT', { proto: 'udp', dport: '5353' }),
+            rule('out', 'REJECT', { proto: 'udp', dport: '5355' }),
+            rule('out', 'ACCEPT', { proto: 'icmp' }),
+          ],
+          { policyOut: 'DROP' }
+        ),
+      ])
+    );
+    const matrix: Array<[string, () => Promise<string>, string]> = [
+      // 101's IN policy is DROP: every answer that comes back rides on conntrack.
+      ['101→100 tcp 8080 (OUT accept, IN accept)', () => lab.tcp(101, 100, 8080), 'open'],
+      ['101→100 tcp 9090 (IN REJECT: reset)', () => lab.tcp(101, 100, 9090), 'refused'],
+      ['101→100 tcp 7070 (IN policy DROP)', () => lab.tcp(101, 100, 7070), 'silent'],
+      ['101→100 tcp 6060 (IN accepts, OUT policy DROP)', () => lab.tcp(101, 100, 6060), 'silent'],
+      ['101→100 udp 5353 (accepted both ways)', () => lab.udp(101, 100, 5353), 'open'],
+      ['101→100 udp 5354 (IN policy DROP)', () => lab.udp(101, 100, 5354), 'silent'],
+      ['101→100 udp 5355 (OUT REJECT: ICMP unreachable)', () => lab.udp(101, 100, 5355), 'refused'],
+      ['101→100 icmp echo', () => lab.ping(101, 100), 'open'],
+      ['100→101 tcp 8080 (101 IN policy DROP)', () => lab.tcp(100, 101, 8080), 'silent'],
+      ['100→101 udp 5353 (101 IN policy DROP)', () => lab.udp(100, 101, 5353), 'silent'],
+      ['100→101 icmp echo (101 IN policy DROP)', () => lab.ping(100, 101), 'silent'],
+    ];
+    for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+  });
+});
+
+real.serial('an established connection keeps flowing after its rule is removed; a new one is dropped', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const backend = new NftablesBackend();
+    const open = ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [])]);
+    await backend.apply(context(lab), open);
+    t.is(await lab.tcpHold(101, 100, 8080, 1), 'open');
+    t.is(await lab.tcpSend(101, 1), 'open');
+    await backend.apply(context(lab), ruleset([guest(100, []), guest(101, [])]));
+    t.is(await lab.tcpSend(101, 1), 'open', 'conntrack: the established flow still passes');
+    t.is(await lab.tcp(101, 100, 8080), 'silent', 'a new connection meets the IN policy');
+  });
+});
+
+real.serial('ipset membership decides: adding, removing and nomatch-excepting an address flips the flow', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const ip101 = lab.guests.get(101)!.ip;
+    const subnet = `${ip101.split('.').slice(0, 3).join('.')}.0/24`;
+    const backend = new NftablesBackend();
+    const withSet = (entries: string[]): FirewallRuleset =>
+      ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080', source: '+trusted' })]), guest(101, [])], { ipsets: { trusted: entries } });
+    await backend.apply(context(lab), withSet(['192.0.2.1']));
+    t.is(await lab.tcp(101, 100, 8080), 'silent', 'not a member');
+    await backend.apply(context(lab), withSet(['192.0.2.1', ip101]));
+    t.is(await lab.tcp(101, 100, 8080), 'open', 'added');
+    await backend.apply(context(lab), withSet([subnet, `!${ip101}`]));
+    t.is(await lab.tcp(101, 100, 8080), 'silent', 'excepted by a nomatch entry');
+    await backend.apply(context(lab), withSet([subnet]));
+    t.is(await lab.tcp(101, 100, 8080), 'open', 'member through its subnet');
+    await backend.apply(context(lab), withSet([]));
+    t.is(await lab.tcp(101, 100, 8080), 'silent', 'removed (empty set)');
+  });
+});
+
+real.serial('a transaction nft refuses leaves the old rule set installed and filtering', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const backend = new NftablesBackend();
+    await backend.apply(context(lab), ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [])]));
+    t.is(await lab.tcp(101, 100, 7070), 'silent');
+    const before = await listRuleset(lab);
+    // A runner that appends one command nft must refuse (a rule in a chain that does not exist)
+    // to the transaction file: the whole transaction, table removal included, must roll back.
+    const real = new NodeCommandRunner();
+    const spoiling: CommandRunner = {
+      async run(argv, options) {
+        const file = argv[argv.length - 1]!;
+        if (argv.includes('-f')) {
+          const doc = JSON.parse(await readFile(file, 'utf8')) as { nftables: unknown[] };
+          doc.nftables.push({ add: { rule: { family: 'inet', table: 'corral', chain: 'no-such-chain', expr: [{ accept: null }] } } });
+          await writeFile(file, JSON.stringify(doc));
+        }
+        return real.run(argv, options);
+      },
+    };
+    const err = await t.throwsAsync(backend.apply(context(lab, spoiling), ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp' })]), guest(101, [])])));
+    t.true(err instanceof CommandFailedError, String(err));
+    t.deepEqual(await listRuleset(lab), before, 'the kernel holds the old rule set');
+    t.is(await lab.tcp(101, 100, 7070), 'silent', 'and it still filters');
+    t.is(await lab.tcp(101, 100, 8080), 'open');
+  });
+});
+
+real.serial('applyGuest replaces one guest and leaves the other guests\u2019 chains and map entries untouched', async (t) => {
+  await withLab([100, 101, 102], async (lab) => {
+    const backend = new NftablesBackend();
+    const base = [
+      guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]),
+      guest(101, []),
+      guest(102, [rule('in', 'ACCEPT', { proto: 'icmp' })], { nics: [{ iface: 'net0', port: 'tap102i0', mac: '02:00:00:00:01:02' }] }),
+    ];
+    await backend.apply(context(lab), ruleset(base));
+    t.is(await lab.tcp(100, 101, 8080), 'silent');
+    const othersOf = (objs: Array<Record<string, unknown>>): string[] =>
+      objs
+        .map((o) => {
+          // Map listings hold every guest's elements: keep only the elements of other guests.
+          const m = o.map as { elem?: unknown[] } | undefined;
+          return JSON.stringify(m ? { map: { ...m, elem: (m.elem ?? []).filter((e) => !JSON.stringify(e).includes('101')) } } : o);
+        })
+        .filter((text) => !text.includes('101'));
+    const before = await listRuleset(lab);
+    const changed = [base[0]!, guest(101, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), base[2]!];
+    await backend.applyGuest(context(lab), ruleset(changed), 101);
+    const after = await listRuleset(lab);
+    t.deepEqual(othersOf(after), othersOf(before), 'objects of guests 100 and 102 (with their handles) are unchanged');
+    t.notDeepEqual(after, before);
+    t.is(await lab.tcp(100, 101, 8080), 'open', 'the new rule of guest 101 filters');
+    t.is(await lab.tcp(101, 100, 8080), 'open', 'guest 100 still accepts 8080');
+    t.is(await lab.tcp(101, 100, 7070), 'silent', 'and still drops the rest');
+    // Removing guest 101 from the rule set removes its chains and entries only.
+    await backend.applyGuest(context(lab), ruleset([base[0]!, base[2]!]), 101);
+    const removed = await listRuleset(lab);
+    t.false(JSON.stringify(removed).includes('guest-101'), 'no chain of guest 101 is left');
+    t.deepEqual(othersOf(removed), othersOf(before));
+    t.is(await lab.tcp(100, 101, 7070), 'open', 'guest 101 is no longer filtered');
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * A test network: a "host" namespace with a bridge `vmbr0` (10.x.0.1/24) and br_netfilter on,
+ * and one namespace per guest whose veth end in the host namespace is named like a tap
+ * (`tap<vmid>i0`). Each guest namespace runs a {@link trafficAgent} for TCP/UDP; ICMP uses
+ * busybox ping. Names are unique per lab; `dispose` removes everything.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { runTool, runToolOk, uniqueName } from '@corral/core/testing';
+
+/** What a probe saw: an answer, a refusal (RST / ICMP unreachable) or nothing (dropped). */
+export type ProbeResult = 'open' | 'refused' | 'silent';
+
+/** How long a probe waits for an answer before calling the flow dropped, in milliseconds. */
+export const SILENCE_MS = 700;
+
+/** A guest of the lab. */
+export interface LabGuest {
+  readonly vmid: number;
+  readonly ip: string;
+  readonly netns: string;
+  readonly port: string;
+}
+
+class Agent {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (answer: Record<string, unknown>) => void>();
+  readonly ready: Promise<void>;
+  constructor(readonly proc: ChildProcess) {
+    let markReady: () => void = () => undefined;
+    this.ready = new Promise((resolve) => (markReady = resolve));
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      if (msg.ready) return markReady();
+      this.waiting.get(msg.id as number)?.(msg);
+      this.waiting.delete(msg.id as number);
+    });
+  }
+  call(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.proc.stdin!.write(`${JSON.stringify({ id, ...cmd })}\n`);
+    });
+  }
+}
+
+/** A running lab. */
+export interface TrafficLab {
+  readonly hostNetns: string;
+  readonly hostIp: string;
+  readonly guests: ReadonlyMap<number, LabGuest>;
+  /** TCP probe from guest `from` to `to`'s address, port `port`. */
+  tcp(from: number, to: number, port: number): Promise<ProbeResult>;
+  /** UDP probe (echo expected). */
+  udp(from: number, to: number, port: number): Promise<ProbeResult>;
+  /** One ICMP echo; 'open' when answered, else 'silent'. */
+  ping(from: number, to: number): Promise<ProbeResult>;
+  /** Opens and keeps TCP connection `conn` from `from` to `to`:`port`. */
+  tcpHold(from: number, to: number, port: number, conn: number): Promise<ProbeResult>;
+  /** Sends on held connection `conn` of guest `from` and waits for the echo. */
+  tcpSend(from: number, conn: number): Promise<ProbeResult>;
+  dispose(): Promise<void>;
+}
+
+const agentScript = fileURLToPath(new URL('./trafficAgent.js', import.meta.url));
+
+async function ip(...args: string[]): Promise<void> {
+  await runToolOk(['ip', ...args], { timeoutMs: 20_000 });
+}
+
+/**
+ * Builds the lab: guests get 10.<net>.0.<index+10>/24; each agent listens on `tcpPorts` and
+ * `udpPorts`. Throws (after cleaning up) when a step fails.
+ */
+export async function createTrafficLab(vmids: readonly number[], listen: { tcp: number[]; udp: number[] }): Promise<TrafficLab> {
+  const tag = uniqueName('fw').slice(2, 8);
+  const net = 100 + Math.floor(Math.random() * 100);
+  const hostNetns = `fw${tag}h`;
+  const namespaces = [hostNetns];
+  const agents = new Map<number, Agent>();
+  const guests = new Map<number, LabGuest>();
+  const dispose = async (): Promise<void> => {
+    for (const a of agents.values()) a.proc.kill('SIGKILL');
+    for (const ns of namespaces) await runTool(['ip', 'netns', 'del', ns], { timeoutMs: 20_000 });
+  };
+  try {
+    await ip('netns', 'add', hostNetns);
+    await ip('-n', hostNetns, 'link', 'set', 'lo', 'up');
+    await ip('-n', hostNetns, 'link', 'add', 'vmbr0', 'type', 'bridge');
+    await ip('-n', hostNetns, 'addr', 'add', `10.${net}.0.1/24`, 'dev', 'vmbr0');
+    await ip('-n', hostNetns, 'link', 'set', 'vmbr0', 'up');
+    await runToolOk(['ip', 'netns', 'exec', hostNetns, 'sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1'], {
+      timeoutMs: 20_000,
+    });
+    for (const [i, vmid] of vmids.entries()) {
+      const ns = `fw${tag}g${vmid}`;
+      const port = `tap${vmid}i0`;
+      const addr = `10.${net}.0.${i + 10}`;
+      await ip('netns', 'add', ns);
+      namespaces.push(ns);
+      await ip('-n', hostNetns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      await ip('-n', hostNetns, 'link', 'set', port, 'master', 'vmbr0');
+      await ip('-n', hostNetns, 'link', 'set', port, 'up');
+      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+      await ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+      await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      guests.set(vmid, { vmid, ip: addr, netns: ns, port });
+      const agent = new Agent(spawn('ip', ['netns', 'exec', ns, process.execPath, agentScript], { stdio: ['pipe', 'pipe', 'inherit'] }));
+      agents.set(vmid, agent);
+      await agent.ready;
+      await agent.call({ op: 'listen', ...listen });
+    }
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  const guest = (vmid: number): LabGuest => guests.get(vmid)!;
+  const probe = async (op: string, from: number, to: number, port: number, extra: Record<string, unknown> = {}): Promise<ProbeResult> =>
+    (await agents.get(from)!.call({ op, host: guest(to).ip, port, waitMs: SILENCE_MS, ...extra })).result as ProbeResult;
+  return {
+    hostNetns,
+    hostIp: `10.${net}.0.1`,
+    guests,
+    tcp: (from, to, port) => probe('tcp', from, to, port),
+    udp: (from, to, port) => probe('udp', from, to, port),
+    tcpHold: (from, to, port, conn) => probe('tcpHold', from, to, port, { conn }),
+    tcpSend: async (from, conn) => (await agents.get(from)!.call({ op: 'tcpSend', conn, waitMs: SILENCE_MS })).result as ProbeResult,
+    async ping(from, to) {
+      const r = await runTool(['ip', 'netns', 'exec', guest(from).netns, 'busybox', 'ping', '-c', '1', '-W', '1', guest(to).ip], { timeoutMs: 20_000 });
+      return r.exitCode === 0 ? 'open' : 'silent';
+    },
+    dispose,
+  };
+}
