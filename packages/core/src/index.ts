@@ -32,6 +32,8 @@ export { BaseStorageDriver } from './contracts/BaseStorageDriver.js';
 export { guestPrivilegedUses, privilegedOptionUses } from './contracts/declaredPrivileges.js';
 export * from './contracts/hypervisor.js';
 export * from './contracts/network.js';
+export { checkGuestNics } from './network/checkGuestNics.js';
+export { guestNicOptions, type NetPortProperties } from './network/guestNicOptions.js';
 export { LinuxBridgeNicPlugger, type LinuxBridgeNicPluggerOptions } from './network/LinuxBridgeNicPlugger.js';
 export { checkInterfaceName, firewallPortNames, MAX_IFNAME_LENGTH, nicIndex, type FirewallPortNames } from './network/nicPortNames.js';
 export * from './contracts/firewall.js';

@@ -243,7 +243,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
     if (await findQemuPid(paths.pidFile)) throw new InvalidStateError('running', `VM ${ctx.vmid} is running already`);
     await this.#cleanup(ctx, paths, { quiet: true });
     const host = await this.#hostFeatures(ctx.runner, config);
-    const nics = await checkNics(ctx, config);
+    const nics = await checkNics(ctx, config, entries);
     config = await this.#checkHost(config);
     const resources = await this.resourceControl();
     await withReverter(async (revert) => {
@@ -443,7 +443,7 @@ export class QemuHypervisorDriver implements HypervisorDriver {
   async showCommand(ctx: GuestContext, entries: GuestConfigEntries): Promise<readonly string[]> {
     let config = parseQemuConfig(entries, { vmid: ctx.vmid });
     const host = await this.#hostFeatures(ctx.runner, config);
-    const nics = await checkNics(ctx, config);
+    const nics = await checkNics(ctx, config, entries);
     config = await this.#checkHost(config);
     const volumes = await withReverter((revert) => this.#resolveVolumes(ctx, config, revert), { log: ctx.log });
     return this.#commandLine(config, qemuRunPaths(ctx.runDir), host, volumes, nics.bridgeMtus).argv;

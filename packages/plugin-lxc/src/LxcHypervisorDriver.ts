@@ -13,10 +13,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import {
   isUnusedKey,
+  checkGuestNics,
   CommandFailedError,
+  ProtocolError,
   InvalidConfigError,
   InvalidStateError,
   NotSupportedError,
@@ -29,6 +32,7 @@ import {
   type GuestConfigEntries,
   type GuestContext,
   type GuestExecResult,
+  type GuestNic,
   type GuestRuntimeStatus,
   type GuestVolumeRef,
   type GuestVolumeRequest,
@@ -48,6 +52,8 @@ import { childPids, isSameProcess, readProcStat } from './host/procfs.js';
 import { checkSubordinateIds, type SubordinateIdFiles } from './host/subordinateIds.js';
 import { checkSearchable, giveEmptyVolumeToContainerRoot } from './host/rootfsAccess.js';
 import { applyLiveChanges } from './runtime/applyLiveChanges.js';
+import { lxcGuestNic } from './runtime/lxcGuestNic.js';
+import { nicPlugSocketPath, NicPlugServer } from './runtime/NicPlugServer.js';
 import { ContainerRunDir } from './runtime/ContainerRunDir.js';
 import { LxcTools } from './runtime/LxcTools.js';
 import { openConsoleStream } from './runtime/openConsoleStream.js';
@@ -65,8 +71,6 @@ export interface LxcHypervisorDriverOptions {
   readonly lxcConfigDir?: string;
   /** `lxc.log.level` of generated configs. Default `WARN`. */
   readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARN' | 'ERROR';
-  /** Where interfaces are listed (bridge checks). Default `/sys/class/net`. */
-  readonly sysClassNet?: string;
   /** `/etc/subuid`, `/etc/subgid` and PATH for the id-map check. */
   readonly subordinateIds?: SubordinateIdFiles;
   /** Where lxcfs mounts its files; when absent, LXC's lxcfs hooks are switched off. Default `/var/lib/lxcfs`. */
@@ -75,6 +79,14 @@ export interface LxcHypervisorDriverOptions {
 
 /** Create-time parameters of `pct create` the driver takes (see {@link HypervisorDriver.createParameters}). */
 export const LXC_CREATE_PARAMETERS = ['ostemplate', 'password', 'ssh-public-keys', 'ignore-unpack-errors'] as const;
+
+/** The program LXC runs as `lxc.hook.start-host` (compiled next to this file). */
+const START_HOST_HOOK = fileURLToPath(new URL('./runtime/startHostHook.js', import.meta.url));
+
+/** The bridged NICs of a container, as core's NIC plugging takes them. */
+function containerNics(vmid: number, config: ContainerConfig): GuestNic[] {
+  return config.nets.flatMap((n) => lxcGuestNic(vmid, n) ?? []);
+}
 
 /** Default start timeout, ms. */
 const START_TIMEOUT_MS = 60_000;
@@ -98,7 +110,7 @@ function volumeKeys(entries: GuestConfigEntries): string[] {
  *
  * Errors: `InvalidConfigError` naming the key for configs it cannot run (checked before
  * anything starts), `InvalidStateError` for wrong runtime state, `TimeoutError` for a shutdown
- * that does not finish, `NotSupportedError` for what it does not do (VLAN tags, device
+ * that does not finish, `NotSupportedError` for what it does not do (device
  * passthrough, block-device rootfs), `UnavailableError` for a host that cannot run the
  * config (id map not allowed, rootfs path not searchable by the container's root),
  * `CommandFailedError` (with the tail of LXC's log) when LXC fails.
@@ -116,7 +128,6 @@ export class LxcHypervisorDriver implements HypervisorDriver {
   readonly cgroups: HostCgroups;
   readonly #lxcConfigDir: string;
   readonly #logLevel: NonNullable<LxcHypervisorDriverOptions['logLevel']>;
-  readonly #sysClassNet: string;
   readonly #subordinateIds: SubordinateIdFiles;
   readonly #lxcfsDir: string;
 
@@ -124,7 +135,6 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     this.cgroups = options.cgroups ?? new HostCgroups();
     this.#lxcConfigDir = options.lxcConfigDir ?? '/usr/share/lxc/config';
     this.#logLevel = options.logLevel ?? 'WARN';
-    this.#sysClassNet = options.sysClassNet ?? '/sys/class/net';
     this.#subordinateIds = options.subordinateIds ?? {};
     this.#lxcfsDir = options.lxcfsDir ?? '/var/lib/lxcfs';
   }
@@ -224,17 +234,41 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     await mkdir(ctx.runDir, { recursive: true });
     const text = await this.prepareStart(ctx, entries);
     await dir.writeConfig(text);
+    const nics = containerNics(ctx.vmid, parseContainerConfig(entries));
+    // LXC's start-host hook asks this server to plug the veths before the container's init runs.
+    let server: NicPlugServer | undefined;
+    if (nics.length > 0) {
+      await dir.writeNics({ nics, plugged: nics });
+      server = await NicPlugServer.listen(nicPlugSocketPath(ctx.runDir), async () => {
+        const plugged = [];
+        for (const nic of nics) plugged.push({ ...nic, bridge: (await ctx.network.plug(nic)).bridge });
+        await dir.writeNics({ nics, plugged });
+        ctx.log.info(`plugged ${nics.map((n) => `${n.key} (${n.ifname})`).join(', ')}`);
+      });
+    }
     try {
       await tools.start({ timeoutMs: options.timeoutMs ?? START_TIMEOUT_MS });
+      if (server && server.served === 0) throw new ProtocolError('lxc', `container ${ctx.vmid} started but its start-host hook never asked to plug its NICs`);
     } catch (err) {
       const tail = await dir.logTail();
+      await this.#unplugNics(ctx, dir);
       await dir.clear({ keepLogs: true });
+      if (server?.error) throw server.error;
       if (err instanceof CommandFailedError) {
         throw new CommandFailedError(err.argv, err.exitCode, `${err.stderr.trim()}${tail ? `\n--- ${dir.logFile} ---\n${tail}` : ''}`, err.signal, { cause: err });
       }
       throw err;
+    } finally {
+      await server?.close();
     }
     await this.#recordInit(dir, tools);
+  }
+
+  /** Unplugs the NICs the last start recorded (their firewall ports, the hooks' state); problems are warnings. */
+  async #unplugNics(ctx: GuestContext, dir: ContainerRunDir): Promise<void> {
+    for (const nic of (await dir.readNics())?.nics ?? []) {
+      await ctx.network.unplug(nic).catch((e: Error) => ctx.log.warn(`${nic.key}: unplugging ${nic.ifname}: ${e.message}`));
+    }
   }
 
   /**
@@ -247,11 +281,8 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     const config = parseContainerConfig(entries);
     const dir = new ContainerRunDir(ctx.runDir);
     this.#checkUnsupported(config, entries);
-    for (const { key, net } of config.nets) {
-      if (net.bridge && !existsSync(join(this.#sysClassNet, net.bridge, 'bridge'))) {
-        throw new InvalidConfigError(key, entries[key], `invalid value for '${key}': bridge '${net.bridge}' does not exist on this node`);
-      }
-    }
+    const nics = containerNics(ctx.vmid, config);
+    await checkGuestNics(ctx.network, nics, entries);
     checkSubordinateIds(config.idmap, this.#subordinateIds);
     await dir.clear();
     const rootfsPath = await this.#resolveDirectory(ctx, 'rootfs', config.rootfs);
@@ -287,6 +318,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
       logFile: dir.logFile,
       logLevel: this.#logLevel,
       consoleLogFile: dir.consoleLogFile,
+      startHostHook: nics.length > 0 ? [process.execPath, START_HOST_HOOK, nicPlugSocketPath(ctx.runDir), dir.nicsFile] : undefined,
     });
   }
 
@@ -298,6 +330,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     if (code === 1 && (await findRunningInit(dir, tools))) {
       throw new InvalidStateError('running', `container ${ctx.vmid} did not stop (lxc-stop -k failed): ${await dir.logTail(5)}`);
     }
+    await this.#unplugNics(ctx, dir);
     await this.#afterStop(dir, monitorPid);
   }
 
@@ -309,6 +342,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
     const code = await tools.stop({ noKill: true, timeoutSec: seconds, timeoutMs: options.timeoutMs + 30_000 });
     if (code === 1 && (await findRunningInit(dir, tools))) throw new TimeoutError(`container ${ctx.vmid} to shut down`, options.timeoutMs);
+    await this.#unplugNics(ctx, dir);
     await this.#afterStop(dir, monitorPid);
   }
 
@@ -451,11 +485,6 @@ export class LxcHypervisorDriver implements HypervisorDriver {
 
   /** Throws `NotSupportedError` for config parts the driver does not run yet. */
   #checkUnsupported(config: ContainerConfig, entries: GuestConfigEntries): void {
-    for (const { key, net } of config.nets) {
-      if (net.tag !== undefined || net.trunks !== undefined) {
-        throw new NotSupportedError('vlan', `'${key}': VLAN tags on container interfaces are not supported by the LXC driver yet (value '${entries[key]}')`);
-      }
-    }
     const dev = Object.keys(entries).find((k) => /^dev\d+$/.test(k));
     if (dev) throw new NotSupportedError('device passthrough', `'${dev}': device passthrough is not supported by the LXC driver yet`);
     for (const { key, mount } of config.mountPoints) {

@@ -18,7 +18,7 @@ export { parseContainerConfig, toEntryList, type ContainerConfig, type Container
 export { DEFAULT_UNPRIVILEGED_IDMAP, parseIdMapEntry, mapIdToHost, containerRootOnHost, type IdMapEntry } from './config/idmap.js';
 export { HostCgroups, ContainerCgroup, payloadPath, type CgroupVersion, type HostCgroupsOptions } from './host/HostCgroups.js';
 export { checkSubordinateIds, type SubordinateIdFiles } from './host/subordinateIds.js';
-export { ContainerRunDir, type ContainerRunState } from './runtime/ContainerRunDir.js';
+export { ContainerRunDir, type ContainerNics, type ContainerRunState } from './runtime/ContainerRunDir.js';
 export { LxcTools, CONTAINER_PATH, type LxcState } from './runtime/LxcTools.js';
 export { RootfsFiles } from './setup/RootfsFiles.js';
 export { sha512Crypt, randomCryptSalt } from './setup/sha512Crypt.js';

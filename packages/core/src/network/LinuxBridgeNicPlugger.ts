@@ -47,8 +47,8 @@ export class LinuxBridgeNicPlugger {
       throw new InvalidArgumentError(key, `${key}: VLAN tag ${nic.tag} is not an integer from 1 to 4094`);
     }
     if (nic.trunks !== undefined && !TRUNKS.test(nic.trunks)) throw new InvalidArgumentError(key, `${key}: trunks '${nic.trunks}' is not a list like 10;20-30`);
-    if (nic.mtu !== undefined && !(Number.isInteger(nic.mtu) && nic.mtu >= 576 && nic.mtu <= 65520)) {
-      throw new InvalidArgumentError(key, `${key}: MTU ${nic.mtu} is not an integer from 576 to 65520`);
+    if (nic.mtu !== undefined && !(Number.isInteger(nic.mtu) && nic.mtu >= 68 && nic.mtu <= 65535)) {
+      throw new InvalidArgumentError(key, `${key}: MTU ${nic.mtu} is not an integer from 68 to 65535`);
     }
     if (nic.rate !== undefined && !(Number.isFinite(nic.rate) && nic.rate >= 0)) throw new InvalidArgumentError(key, `${key}: rate ${nic.rate} is not a number of MB/s`);
     if (nic.firewall) firewallPortNames(nic.vmid, key);

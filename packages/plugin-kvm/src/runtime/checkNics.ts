@@ -1,4 +1,4 @@
-import { CorralError, ErrorCodes, InvalidConfigError, type GuestContext, type GuestNic } from '@corral/core';
+import { checkGuestNics, type GuestConfigEntries, type GuestContext, type GuestNic } from '@corral/core';
 import type { QemuConfig } from '../config/QemuConfig.js';
 import { qemuGuestNic } from './qemuGuestNic.js';
 
@@ -10,30 +10,12 @@ export interface CheckedNics {
   readonly bridgeMtus: ReadonlyMap<string, number>;
 }
 
-/** Codes of the NIC check that mean "this config cannot run here". */
-const CONFIG_CODES: readonly string[] = [ErrorCodes.notFound, ErrorCodes.notSupported, ErrorCodes.invalidArgument];
-
 /**
- * Checks every bridged NIC of `config` through `ctx.network.check` before anything runs.
+ * Checks every bridged NIC of `config` through `ctx.network` before anything runs.
  *
- * @throws InvalidConfigError naming the NIC key when its bridge does not exist, cannot carry
- *   its VLANs, or a value is refused (the cause is core's error).
+ * @throws InvalidConfigError naming the NIC key (see `checkGuestNics`).
  */
-export async function checkNics(ctx: GuestContext, config: QemuConfig): Promise<CheckedNics> {
-  const nics: GuestNic[] = [];
-  const bridgeMtus = new Map<string, number>();
-  for (const spec of config.nets) {
-    const nic = qemuGuestNic(config.vmid, spec);
-    if (!nic) continue;
-    try {
-      bridgeMtus.set(nic.bridge, (await ctx.network.check(nic)).bridgeMtu);
-    } catch (err) {
-      if (err instanceof CorralError && CONFIG_CODES.includes(err.code)) {
-        throw new InvalidConfigError(nic.key, nic.bridge, `invalid value for '${nic.key}': ${err.message.replace(`${nic.key}: `, '')}`, { cause: err });
-      }
-      throw err;
-    }
-    nics.push(nic);
-  }
-  return { nics, bridgeMtus };
+export async function checkNics(ctx: GuestContext, config: QemuConfig, entries: GuestConfigEntries): Promise<CheckedNics> {
+  const nics = config.nets.flatMap((spec) => qemuGuestNic(config.vmid, spec) ?? []);
+  return { nics, bridgeMtus: await checkGuestNics(ctx.network, nics, entries) };
 }

@@ -1,4 +1,4 @@
-import type { GuestNic } from '@corral/core';
+import { guestNicOptions, type GuestNic } from '@corral/core';
 import { tapName } from '../cmdline/QemuDevices.js';
 import type { QemuNetSpec } from '../config/QemuConfig.js';
 
@@ -18,10 +18,6 @@ export function qemuGuestNic(vmid: number, spec: QemuNetSpec): GuestNic | undefi
     ifname: tapName(vmid, spec.index),
     bridge: n.bridge,
     mac: spec.mac,
-    tag: n.tag,
-    trunks: n.trunks,
-    firewall: n.firewall || undefined,
-    rate: n.rate || undefined,
-    link_down: n.link_down || undefined,
+    ...guestNicOptions(n),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Turns a container config (Proxmox keys) into the LXC config file `lxc-start` reads, the
  * way pve-container's `update_lxc_config` does: includes of LXC's distribution configs, the
- * rootfs and mount points as resolved by storage, veth interfaces into bridges, the id map of
- * an unprivileged container, cgroup limits for the host's cgroup version, and the raw `lxc.*`
+ * rootfs and mount points as resolved by storage, veth interfaces (plugged into their bridges
+ * by the start-host hook through core's NIC plugging, not by LXC), the id map of an
+ * unprivileged container, cgroup limits for the host's cgroup version, and the raw `lxc.*`
  * keys last (so they win).
  *
  * @packageDocumentation
@@ -46,6 +47,8 @@ export interface LxcConfigInput {
   readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARN' | 'ERROR';
   /** File receiving everything the console prints. */
   readonly consoleLogFile: string;
+  /** The command LXC runs as `lxc.hook.start-host` (argv, quoted for LXC's shell): plugs the NICs. */
+  readonly startHostHook?: readonly string[];
 }
 
 /** The host-side veth name of interface `index`: `veth<vmid>i<index>` (a hash when that passes 15 characters). */
@@ -80,7 +83,6 @@ function netLines(vmid: number, n: ContainerNet): string[] {
   const { index, net } = n;
   const p = `lxc.net.${index}`;
   const lines = [`${p}.type = veth`, `${p}.veth.pair = ${vethName(vmid, index)}`, `${p}.name = ${net.name}`, `${p}.hwaddr = ${net.hwaddr ?? derivedMac(vmid, index)}`];
-  if (net.bridge) lines.push(`${p}.link = ${net.bridge}`);
   if (!net.link_down) lines.push(`${p}.flags = up`);
   if (net.mtu !== undefined) lines.push(`${p}.mtu = ${net.mtu}`);
   if (net.ip && net.ip.includes('/')) {
@@ -125,11 +127,22 @@ export function buildLxcConfig(input: LxcConfigInput): string {
     out.push(`lxc.mount.entry = ${escapeMountPath(m.source)} ${escapeMountPath(target)} none rbind,create=dir${m.readOnly ? ',ro' : ''} 0 0`);
   }
   for (const n of config.nets) out.push(...netLines(vmid, n));
+  if (input.startHostHook) out.push(`lxc.hook.start-host = ${hookCommand(input.startHostHook)}`);
   const prefix = input.cgroupVersion === 1 ? 'lxc.cgroup.' : 'lxc.cgroup2.';
   for (const s of input.limits) out.push(`${prefix}${s.file} = ${s.value}`);
   out.push(...(input.extra ?? []));
   for (const { key, value } of config.raw) out.push(`${key} = ${value}`);
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * A hook command line for LXC, which runs `exec <value> <name> lxc <hook>` through `sh -c`:
+ * words other than plain path characters are single-quoted. LXC strips one pair of quotes
+ * around the whole value, so a value that would start and end with a quote gets `env ` first.
+ */
+function hookCommand(argv: readonly string[]): string {
+  const text = argv.map((w) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return text.startsWith("'") && text.endsWith("'") ? `env ${text}` : text;
 }
 
 /** fstab escaping of white space and backslashes (`\040`...), as LXC reads `lxc.mount.entry`. */

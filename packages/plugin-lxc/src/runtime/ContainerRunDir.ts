@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { GuestNic } from '@corral/core';
 
 /** What Corral records about a running container. */
 export interface ContainerRunState {
@@ -22,6 +23,12 @@ export interface ContainerRunState {
   readonly monitorPid?: number;
   /** Unix time in ms when the start finished. */
   readonly startedAt: number;
+}
+
+/** A container's bridged NICs: as the config names them (unplugged at stop) and as plugged (bridges resolved; re-plugged by the start hook after a reboot from inside). */
+export interface ContainerNics {
+  readonly nics: readonly GuestNic[];
+  readonly plugged: readonly GuestNic[];
 }
 
 /** Paths and state files of one container. */
@@ -60,6 +67,27 @@ export class ContainerRunDir {
 
   get consoleLogFile(): string {
     return join(this.dir, 'console.log');
+  }
+
+  /** The NICs plugged at the last start (see {@link ContainerNics}). */
+  get nicsFile(): string {
+    return join(this.dir, 'nics.json');
+  }
+
+  /** The NICs recorded at the last start, or `undefined`. */
+  async readNics(): Promise<ContainerNics | undefined> {
+    try {
+      const n = JSON.parse(await readFile(this.nicsFile, 'utf8')) as ContainerNics;
+      return Array.isArray(n.nics) && Array.isArray(n.plugged) ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records the NICs (temp file + rename). */
+  async writeNics(nics: ContainerNics): Promise<void> {
+    await writeAtomic(this.nicsFile, `${JSON.stringify(nics)}
+`);
   }
 
   /** The recorded state, or `undefined`. */
@@ -104,7 +132,7 @@ export class ContainerRunDir {
 
   /** Removes what a run leaves (config, state, pid file, logs): after a stop, before a start. Never the directory's other files. */
   async clear(options: { keepLogs?: boolean } = {}): Promise<void> {
-    const files = [this.configFile, this.stateFile, this.monitorPidFile];
+    const files = [this.configFile, this.stateFile, this.monitorPidFile, this.nicsFile];
     if (!options.keepLogs) files.push(this.logFile, this.consoleLogFile);
     await Promise.all(files.map((f) => rm(f, { force: true })));
   }

@@ -7,7 +7,10 @@ import { parseContainerConfig } from '../../src/config/parseContainerConfig.js';
 const v1Host = { version: 1 as const, swapAccounting: true, cpus: '0-3' };
 const v2Host = { version: 2 as const, swapAccounting: false, cpus: '0-3' };
 
-function lines(entries: Record<string, string>, options: { version?: 1 | 2; mounts?: Array<{ key: string; source: string; target: string; readOnly: boolean }> } = {}): string[] {
+function lines(
+  entries: Record<string, string>,
+  options: { version?: 1 | 2; mounts?: Array<{ key: string; source: string; target: string; readOnly: boolean }>; startHostHook?: string[] } = {},
+): string[] {
   const config = parseContainerConfig(entries);
   const host = options.version === 2 ? v2Host : v1Host;
   const text = buildLxcConfig({
@@ -22,6 +25,7 @@ function lines(entries: Record<string, string>, options: { version?: 1 | 2; moun
     extra: ['lxc.signal.halt = SIGUSR1'],
     logFile: '/run/corral/lxc/123/lxc.log',
     consoleLogFile: '/run/corral/lxc/123/console.log',
+    startHostHook: options.startHostHook,
   });
   return text.trimEnd().split('\n');
 }
@@ -73,12 +77,18 @@ test('a raw lxc.idmap replaces the default map and is passed through once', (t) 
   );
 });
 
-test('network interfaces: veth into the bridge, stable MAC, static addresses with broadcast and gateway', (t) => {
-  const l = lines({
-    rootfs: 'local:1',
-    net0: 'name=eth0,bridge=corbr1,hwaddr=BC:24:11:00:00:01,ip=10.20.30.40/24,gw=10.20.30.1,ip6=fd00::2/64,gw6=fd00::1,mtu=1400',
-    net3: 'name=eth3,ip=dhcp,link_down=1',
-  });
+test('network interfaces: veths named for plugging (no lxc.net.N.link: the start-host hook plugs them), stable MAC, static addresses', (t) => {
+  const l = lines(
+    {
+      rootfs: 'local:1',
+      net0: 'name=eth0,bridge=corbr1,hwaddr=BC:24:11:00:00:01,ip=10.20.30.40/24,gw=10.20.30.1,ip6=fd00::2/64,gw6=fd00::1,mtu=1400',
+      net3: 'name=eth3,ip=dhcp,link_down=1',
+    },
+    { startHostHook: ['/usr/bin/node', "/opt/it's/startHostHook.js", '/run/corral/lxc/123/nic-plug.sock', '/run/corral/lxc/123/nics.json'] },
+  );
+  t.true(l.includes(`lxc.hook.start-host = /usr/bin/node '/opt/it'\\''s/startHostHook.js' /run/corral/lxc/123/nic-plug.sock /run/corral/lxc/123/nics.json`));
+  t.true(lines({ rootfs: 'local:1' }, { startHostHook: ['/my node', '/x y'] }).includes(`lxc.hook.start-host = env '/my node' '/x y'`));
+  t.false(l.some((x) => /\.link = /.test(x)));
   t.deepEqual(
     l.filter((x) => x.startsWith('lxc.net.0.')),
     [
@@ -86,7 +96,6 @@ test('network interfaces: veth into the bridge, stable MAC, static addresses wit
       'lxc.net.0.veth.pair = veth123i0',
       'lxc.net.0.name = eth0',
       'lxc.net.0.hwaddr = BC:24:11:00:00:01',
-      'lxc.net.0.link = corbr1',
       'lxc.net.0.flags = up',
       'lxc.net.0.mtu = 1400',
       'lxc.net.0.ipv4.address = 10.20.30.40/24 10.20.30.255',

@@ -7,11 +7,11 @@ import { ROOT_CALLER } from '@corral/core';
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readlink, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { realTest } from '@corral/core/testing';
 import { sha512Crypt } from '../../src/setup/sha512Crypt.js';
-import { execFile, lxcAvailable, lxcEnv, lxcMissingReason, privateBridge, randomVmid, reopenKernel } from '../support/lxcTestEnv.js';
+import { execFile, lxcAvailable, lxcEnv, lxcMissingReason, peerNamespace, privateBridge, randomVmid, reopenKernel } from '../support/lxcTestEnv.js';
 
 const lxcTest = realTest(test, lxcAvailable, lxcMissingReason);
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0Yh3gwCorralTestKeyOnly corral@test';
@@ -72,8 +72,22 @@ lxcTest.serial('unprivileged container: create from template, start, exec, ping,
   const pingOut = await kernel.guests.exec(vmid, ['ping', '-c', '1', '-W', '2', br.hostIp]);
   t.is(pingOut.exitCode, 0, pingOut.stdout + pingOut.stderr);
 
+  // The host side of the veth was plugged into the bridge (core's NIC plugging, from LXC's
+  // start-host hook); the container reaches a peer network namespace on the same bridge.
+  t.is(basename(await readlink(`/sys/class/net/veth${vmid}i0/master`)), br.name);
+  const peer = await peerNamespace(t, br.name, `${br.net}.251`);
+  const pingPeer = await kernel.guests.exec(vmid, ['ping', '-c', '1', '-W', '2', peer.ip]);
+  t.is(pingPeer.exitCode, 0, pingPeer.stdout + pingPeer.stderr);
+
+  // A reboot re-creates the veth without a kernel asking: the hook plugs it from what the start recorded.
+  await kernel.guests.reboot(vmid, { timeoutMs: 30_000 });
+  t.is(basename(await readlink(`/sys/class/net/veth${vmid}i0/master`)), br.name);
+  const pingAfterReboot = await kernel.guests.exec(vmid, ['ping', '-c', '1', '-W', '2', peer.ip]);
+  t.is(pingAfterReboot.exitCode, 0, pingAfterReboot.stdout + pingAfterReboot.stderr);
+
   // The id map as the host sees it.
-  const uidMap = await readFile(`/proc/${st.pid}/uid_map`, 'utf8');
+  const st1 = await kernel.guests.status(vmid);
+  const uidMap = await readFile(`/proc/${st1.pid}/uid_map`, 'utf8');
   t.deepEqual(uidMap.trim().split(/\s+/).map(Number), [0, 100000, 65536]);
   const idInside = await kernel.guests.exec(vmid, ['id', '-u']);
   t.is(idInside.stdout.trim(), '0');
@@ -93,7 +107,7 @@ lxcTest.serial('unprivileged container: create from template, start, exec, ping,
   try {
     const st2 = await k2.guests.status(vmid);
     t.is(st2.state, 'running');
-    t.is(st2.pid, st.pid);
+    t.is(st2.pid, st1.pid);
     t.is((await k2.guests.exec(vmid, ['cat', '/etc/hostname'])).stdout, 'corral-ct\n');
     const list = await k2.guests.list();
     t.deepEqual(list.map((g) => [g.vmid, g.status]), [[vmid, 'running']]);
@@ -108,7 +122,7 @@ lxcTest.serial('unprivileged container: create from template, start, exec, ping,
   t.is((await kernel.guests.status(vmid)).state, 'stopped');
   const runDir = join(kernel.dir, 'run', 'lxc', String(vmid));
   t.false(existsSync(join(runDir, 'config')), 'the generated LXC config is removed at stop');
-  t.false(existsSync(`/proc/${st.pid}`), 'init is gone');
+  t.false(existsSync(`/proc/${st1.pid}`), 'init is gone');
   // The host side of the veth went away with the container.
   t.throws(() => execFileSync('ip', ['link', 'show', `veth${vmid}i0`], { stdio: 'ignore' }));
 

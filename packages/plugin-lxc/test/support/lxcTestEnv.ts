@@ -119,6 +119,25 @@ export async function reopenKernel(env: LxcEnv): Promise<Kernel> {
   return createKernel({ node: 'testnode', dataDir: join(env.kernel.dir, 'data'), runDir: join(env.kernel.dir, 'run'), plugins: [storageDirPlugin, lxcPlugin] });
 }
 
+/**
+ * A network namespace with address `ip`/24 on a veth whose other end is in `bridge` (a peer
+ * host on the bridge); removed at teardown.
+ */
+export async function peerNamespace(t: ExecutionContext, bridge: string, ip: string): Promise<{ name: string; ip: string }> {
+  const name = uniqueName('corns');
+  const outside = uniqueName('cpo').slice(0, 15);
+  const inside = uniqueName('cpi').slice(0, 15);
+  await execFile('ip', ['netns', 'add', name]);
+  t.teardown(() => execFile('ip', ['netns', 'del', name]).catch(() => undefined));
+  await execFile('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside]);
+  t.teardown(() => execFile('ip', ['link', 'del', outside]).catch(() => undefined));
+  await execFile('ip', ['link', 'set', inside, 'netns', name]);
+  await execFile('ip', ['link', 'set', outside, 'master', bridge, 'up']);
+  await execFile('ip', ['-n', name, 'addr', 'add', `${ip}/24`, 'dev', inside]);
+  await execFile('ip', ['-n', name, 'link', 'set', inside, 'up']);
+  return { name, ip };
+}
+
 /** A private bridge `corbr<hex>` with host address `<net>.1/24` in 10.x; removed at teardown. */
 export async function privateBridge(t: ExecutionContext): Promise<{ name: string; net: string; hostIp: string }> {
   const name = uniqueName('corbr').slice(0, 15);
