@@ -18,7 +18,6 @@
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -35,6 +34,7 @@ import {
   type StorageContent,
   type TransferFormat,
   type VolumeFormat,
+  writeFileBytes,
 } from '@corral/core';
 import { BtrfsCommands } from './BtrfsCommands.js';
 import { runBtrfs, volidOf, type BtrfsContext } from './BtrfsContext.js';
@@ -58,17 +58,6 @@ const STREAM_ENTRY = /^((?:vm|base|subvol)-\d+-disk-\d+(?:\.subvol)?)@(\S+)$/;
 /** Snapshot names made for transfers only (never kept by an import). */
 const TRANSFER_SNAPSHOT = /^__.*__$/;
 
-/** Streams exactly the bytes of `path` into `stream` (not ending it). */
-async function pumpFile(path: string, length: number, stream: Writable, signal?: AbortSignal): Promise<void> {
-  let n = 0;
-  if (length > 0) {
-    for await (const chunk of createReadStream(path, { start: 0, end: length - 1, highWaterMark: 1024 * 1024, signal })) {
-      await writeChunk(stream, chunk as Buffer);
-      n += (chunk as Buffer).length;
-    }
-  }
-  if (n !== length) throw new ParseError(path, `read ${n} bytes, the image has ${length}`);
-}
 
 /**
  * Writes volume `volname` (or its `snapshot`) to `stream` in `format` and ends the stream.
@@ -101,7 +90,7 @@ export async function exportVolume(bc: BtrfsContext, volname: string, options: {
     const size = (await fh.stat()).size;
     await fh.close();
     await writeChunk(stream, encodeSizeHeader(size));
-    await pumpFile(file, size, stream, bc.signal);
+    await writeFileBytes(file, stream, { length: size, signal: bc.signal });
     await endStream(stream);
     return;
   }

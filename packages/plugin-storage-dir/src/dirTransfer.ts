@@ -14,7 +14,6 @@
  *
  * @packageDocumentation
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import {
   AlreadyExistsError,
@@ -31,6 +30,7 @@ import {
   readSizeHeader,
   writeChunk,
   type SizedStreamBody,
+  writeFileBytes,
 } from '@corral/core';
 import type { Readable, Writable } from 'node:stream';
 import { volidOf, type DirContext } from './DirContext.js';
@@ -41,15 +41,6 @@ import { NBD_MAX_REQUEST_BYTES } from './NbdClient.js';
 import { mapStorageError } from './storageErrors.js';
 import { withNbdExport } from './withNbdExport.js';
 
-/** Streams a file's bytes into `stream` (not ending it); returns the byte count. */
-async function pumpFile(path: string, stream: Writable, signal?: AbortSignal): Promise<number> {
-  let n = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, signal })) {
-    await writeChunk(stream, chunk as Buffer);
-    n += (chunk as Buffer).length;
-  }
-  return n;
-}
 
 /**
  * Writes volume `volname` (or its qcow2 snapshot) to `stream` in `format` and ends the stream.
@@ -73,8 +64,7 @@ export async function exportDirVolume(
     if (v.format === 'subvol') throw new NotSupportedError('export', `'${volid}' is a subvol: export it as tar+size`);
     if (v.format === 'raw') {
       await writeChunk(stream, encodeSizeHeader(info.sizeBytes));
-      const n = await pumpFile(path, stream, dc.signal);
-      if (n !== info.sizeBytes) throw new ParseError(path, `read ${n} bytes, the file has ${info.sizeBytes}`);
+      await writeFileBytes(path, stream, { length: info.sizeBytes, signal: dc.signal });
       await endStream(stream);
       return;
     }
@@ -93,7 +83,7 @@ export async function exportDirVolume(
     if (snapshot !== undefined) throw new NotSupportedError('export', 'qcow2+size carries every snapshot; export a single snapshot as raw+size');
     if (info.parent) throw new NotSupportedError('export', `'${volid}' is a linked clone of '${info.parent}': export it as raw+size`);
     await writeChunk(stream, encodeSizeHeader(info.sizeBytes));
-    await pumpFile(path, stream, dc.signal);
+    await writeFileBytes(path, stream, { signal: dc.signal });
     await endStream(stream);
     return;
   }

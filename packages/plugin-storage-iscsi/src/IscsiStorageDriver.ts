@@ -15,6 +15,7 @@ import {
   type VolumeAccess,
   type VolumeConsumer,
   type VolumeInfo,
+  writeFileBytes,
 } from '@corral/core';
 import { IscsiLunDriver } from './IscsiLunDriver.js';
 import { ISCSI_STORAGE_INFO } from './iscsiStorageInfo.js';
@@ -22,7 +23,6 @@ import { iscsiOptions } from './iscsiOptions.js';
 import { parseIscsiVolname } from './iscsiVolname.js';
 import { iscsiPortals, listIscsiSessions, loginIscsiTarget, logoutIscsiTarget, portalWithPort, rescanIscsiSessions } from './iscsiadm.js';
 import { checkIscsiDevice, listIscsiDevices, type HostRoots, type IscsiDevice } from './iscsiDevices.js';
-import { pumpFile } from './rawSizeExport.js';
 import { refuseSnapshot, refuseTransferOptions } from './iscsiRefusals.js';
 
 /** Options of {@link IscsiStorageDriver}. */
@@ -132,7 +132,7 @@ export class IscsiStorageDriver extends IscsiLunDriver {
     if (!/^\d+\s*$/.test(stdout)) throw new ParseError('blockdev', `unexpected output '${stdout.trim()}'`);
     const size = Number(stdout.trim());
     await writeChunk(options.stream, encodeSizeHeader(size));
-    await pumpFile(access.path, size, options.stream, ctx.signal);
+    await writeFileBytes(access.path, options.stream, { length: size, signal: ctx.signal });
     await endStream(options.stream);
   }
 

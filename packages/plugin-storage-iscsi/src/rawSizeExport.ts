@@ -1,24 +1,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ParseError, encodeSizeHeader, endStream, writeChunk, type StorageContext } from '@corral/core';
+import { encodeSizeHeader, endStream, writeChunk, type StorageContext, writeFileBytes } from '@corral/core';
 
 /** Bytes copied per `qemu-img dd` run of {@link exportQemuRawSize}: the most its temporary file holds. */
 export const EXPORT_CHUNK_BYTES = 64 * 1024 * 1024;
 const BLOCK = 64 * 1024;
 
-/** Streams exactly `length` bytes of a file or block device into `stream` (not ending it). */
-export async function pumpFile(path: string, length: number, stream: Writable, signal?: AbortSignal): Promise<void> {
-  let n = 0;
-  if (length > 0) {
-    for await (const chunk of createReadStream(path, { start: 0, end: length - 1, highWaterMark: 1024 * 1024, signal })) {
-      await writeChunk(stream, chunk as Buffer);
-      n += (chunk as Buffer).length;
-    }
-  }
-  if (n !== length) throw new ParseError(path, `read ${n} bytes, the volume has ${length}`);
-}
 
 /**
  * Writes a `raw+size` stream of a volume QEMU reaches by URL (`iscsi://...`): the 8-byte size
@@ -41,7 +29,7 @@ export async function exportQemuRawSize(ctx: StorageContext, url: string, sizeBy
         ['qemu-img', 'dd', '-f', 'raw', '-O', 'raw', `bs=${BLOCK}`, `skip=${offset / BLOCK}`, `count=${offset / BLOCK + chunkBlocks}`, `if=${url}`, `of=${file}`],
         { signal: ctx.signal },
       );
-      await pumpFile(file, length, stream, ctx.signal);
+      await writeFileBytes(file, stream, { length, signal: ctx.signal });
       await rm(file, { force: true });
     }
     await endStream(stream);

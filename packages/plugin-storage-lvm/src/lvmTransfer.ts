@@ -6,7 +6,6 @@
  *
  * @packageDocumentation
  */
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import {
@@ -19,6 +18,7 @@ import {
   writeChunk,
   type TransferFormat,
   type TransferOperations,
+  writeFileBytes,
 } from '@corral/core';
 import { activateLv, activateLvmVolume } from './lvmAccess.js';
 import { allocateLvmVolume, assertLvAbsent, checkNewName, removeLv, volumeLv } from './lvmVolumes.js';
@@ -36,14 +36,7 @@ export async function exportLvmVolume(s: LvmSession, volname: string, options: {
   const size = options.snapshot === undefined ? lv.sizeBytes : ((await s.findLv(thinSnapshotLv(volname, options.snapshot)))?.sizeBytes ?? lv.sizeBytes);
   const path = await activateLvmVolume(s, volname, options.snapshot);
   await writeChunk(options.stream, encodeSizeHeader(size));
-  let n = 0;
-  if (size > 0) {
-    for await (const chunk of createReadStream(path, { start: 0, end: size - 1, highWaterMark: 1024 * 1024, signal: s.ctx.signal })) {
-      await writeChunk(options.stream, chunk as Buffer);
-      n += (chunk as Buffer).length;
-    }
-  }
-  if (n !== size) throw new ParseError(path, `read ${n} bytes, the LV has ${size}`);
+  await writeFileBytes(path, options.stream, { length: size, signal: s.ctx.signal });
   await endStream(options.stream);
 }
 

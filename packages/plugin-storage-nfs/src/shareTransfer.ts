@@ -6,7 +6,6 @@
  *
  * @packageDocumentation
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -23,6 +22,7 @@ import {
   type StorageContent,
   type TransferFormat,
   type VolumeFormat,
+  writeFileBytes,
 } from '@corral/core';
 import type { ShareContext } from './ShareContext.js';
 import { mapShareError } from './shareErrors.js';
@@ -39,17 +39,6 @@ async function withScratchDir<T>(nc: ShareContext, fn: (dir: string) => Promise<
   }
 }
 
-async function pumpFile(path: string, stream: Writable, signal?: AbortSignal): Promise<number> {
-  let n = 0;
-  for await (const chunk of createReadStream(path, {
-    highWaterMark: 1024 * 1024,
-  })) {
-    signal?.throwIfAborted();
-    await writeChunk(stream, chunk as Buffer);
-    n += (chunk as Buffer).length;
-  }
-  return n;
-}
 
 /**
  * Writes an image to `stream` as `raw+size`.
@@ -68,8 +57,7 @@ export async function exportShareVolume(
   const path = nc.layout.pathOf(v);
   const send = async (rawPath: string, sizeBytes: number) => {
     await writeChunk(stream, encodeSizeHeader(sizeBytes));
-    const n = await pumpFile(rawPath, stream, nc.signal);
-    if (n !== sizeBytes) throw new ParseError(rawPath, `read ${n} bytes, the image has ${sizeBytes}`);
+    await writeFileBytes(rawPath, stream, { length: sizeBytes, signal: nc.signal });
     await endStream(stream);
   };
   if (v.format === 'raw') return send(path, (await stat(path)).size);

@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { createReadStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { ParseError } from '../errors.js';
 
@@ -29,6 +30,29 @@ export function writeChunk(stream: Writable, chunk: Buffer): Promise<void> {
     stream.on('close', onClose);
     stream.on('error', onError);
   });
+}
+
+/**
+ * Streams a file's or block device's bytes into `stream` (the body of a `raw+size` or
+ * `qcow2+size` export; the stream is not ended), 1 MiB at a time, waiting for the reader.
+ * With `length`, exactly its first `length` bytes.
+ *
+ * @returns The number of bytes written.
+ * @throws ParseError naming the path when it holds fewer than `length` bytes; the read's error,
+ *   the reader's (`writeChunk`) or the abort of `signal`.
+ */
+export async function writeFileBytes(path: string, stream: Writable, options: { length?: number; signal?: AbortSignal } = {}): Promise<number> {
+  const { length, signal } = options;
+  let n = 0;
+  if (length !== 0) {
+    const range = length === undefined ? {} : { start: 0, end: length - 1 };
+    for await (const chunk of createReadStream(path, { ...range, highWaterMark: 1024 * 1024, signal })) {
+      await writeChunk(stream, chunk as Buffer);
+      n += (chunk as Buffer).length;
+    }
+  }
+  if (length !== undefined && n !== length) throw new ParseError(path, `read ${n} bytes, the volume has ${length}`);
+  return n;
 }
 
 /** Ends a stream and waits until everything was flushed to its reader. */
