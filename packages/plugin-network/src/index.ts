@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export { networkPlugin } from './networkPlugin.js';
+export * from './sdn/index.js';

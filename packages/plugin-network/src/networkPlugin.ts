@@ -1,4 +1,6 @@
-import { definePlugin } from '@corral/core';
+import { definePlugin, extensionPoints } from '@corral/core';
+import { SimpleZoneDriver } from './sdn/zones/simpleZone.js';
+import { VxlanZoneDriver } from './sdn/zones/vxlanZone.js';
 
 /**
  * Plugin `network`: Linux bridges, the NIC plug path and Proxmox SDN zones.
@@ -10,7 +12,9 @@ import { definePlugin } from '@corral/core';
 export const networkPlugin = definePlugin({
   id: 'network',
   apiVersion: 3,
-  register() {
-    // Extensions are registered here as they land (NIC plugging, SDN zone drivers).
+  register(env) {
+    // SDN zone drivers (extensionPoints.networkZones), keyed by Proxmox zone type.
+    env.extend(extensionPoints.networkZones, 'simple', new SimpleZoneDriver());
+    env.extend(extensionPoints.networkZones, 'vxlan', new VxlanZoneDriver());
   },
 });

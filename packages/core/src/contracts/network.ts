@@ -23,6 +23,14 @@ export interface NetworkZoneDefinition {
   readonly options: Readonly<Record<string, string>>;
 }
 
+/** A subnet of a vnet as a zone driver sees it (`sdn/subnets.cfg`). */
+export interface VnetSubnet {
+  /** The network in CIDR notation (`10.0.0.0/24`). */
+  readonly cidr: string;
+  /** The gateway address inside it; layer-3 zones (`simple`) put `gateway/prefix` on the vnet's bridge. */
+  readonly gateway?: string;
+}
+
 /** A virtual network (vnet) inside a zone (`sdn/vnets.cfg`). */
 export interface VnetDefinition {
   readonly id: string;
@@ -30,6 +38,8 @@ export interface VnetDefinition {
   /** VLAN id or VXLAN VNI. */
   readonly tag?: number;
   readonly options: Readonly<Record<string, string>>;
+  /** The vnet's subnets (from `sdn/subnets.cfg`); absent: none. */
+  readonly subnets?: readonly VnetSubnet[];
 }
 
 /** What a zone driver gets with every call. */

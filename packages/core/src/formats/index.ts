@@ -11,3 +11,4 @@ export * from './guestConfig.js';
 export * from './configEntries.js';
 export * from './sectionConfig.js';
 export * from './schema/index.js';
+export { splitList } from './schema/pveFormats.js';

@@ -95,6 +95,13 @@ export interface SectionConfigContent {
 export interface ParseSectionConfigOptions {
   /** File name or other origin named in errors. Default `section config`. */
   readonly source?: string;
+  /**
+   * Option keys that may be given more than once in a section (Proxmox's array properties,
+   * such as `dhcp-range` in `sdn/subnets.cfg`, written as one line per item). Their values are
+   * kept in file order joined with `\n` (a character no value may hold); the key's position
+   * is that of its first line. Default: none (a repeated key is an error).
+   */
+  readonly repeatableKeys?: readonly string[];
 }
 
 /** Section types: a letter, then letters, digits, `_` or `-`. */
@@ -194,6 +201,7 @@ function splitOption(line: string): { key: string; value: string } {
 export function readSectionConfig(text: string, options: ParseSectionConfigOptions = {}): SectionConfigContent {
   const source = options.source ?? 'section config';
   if (typeof text !== 'string') throw new ParseError(source, 'config text is not a string');
+  const repeatable = new Set(options.repeatableKeys ?? []);
   const sections: ConfigSection[] = [];
   const invalid: InvalidSection[] = [];
   const positions = new Map<ConfigSection, SectionPosition>();
@@ -241,6 +249,7 @@ export function readSectionConfig(text: string, options: ParseSectionConfigOptio
       const { key, value } = splitOption(line);
       const problem = keyProblem(key) ?? valueProblem(key, value);
       if (problem) chunk.error = error(`${where}: ${problem}`);
+      else if (Object.hasOwn(chunk.section!.options, key) && repeatable.has(key)) chunk.section!.options[key] += `\n${value}`;
       else if (Object.hasOwn(chunk.section!.options, key)) chunk.error = error(`${where}: duplicate option '${key}'`);
       else {
         defineOwn(chunk.section!.options, key, value);
@@ -298,6 +307,11 @@ export interface SerializeSectionConfigOptions {
    * they were read, each followed by an empty line, so they read back as the same parts.
    */
   readonly invalid?: readonly InvalidSection[];
+  /**
+   * Option keys whose value holds several items joined with `\n` (see
+   * {@link ParseSectionConfigOptions.repeatableKeys}): written as one `\tkey item` line per item.
+   */
+  readonly repeatableKeys?: readonly string[];
 }
 
 /**
@@ -319,6 +333,7 @@ export interface SerializeSectionConfigOptions {
 export function serializeSectionConfig(sections: readonly ConfigSection[], options: SerializeSectionConfigOptions = {}): string {
   let out = '';
   const ids = new Set<string>();
+  const repeatable = new Set(options.repeatableKeys ?? []);
   for (const section of sections) {
     const { type, id } = section;
     const badType = typeof type === 'string' ? typeProblem(type) : `invalid section type '${String(type)}'`;
@@ -334,12 +349,14 @@ export function serializeSectionConfig(sections: readonly ConfigSection[], optio
       if (typeof value !== 'string') {
         throw new InvalidConfigError(key, value, `section '${id}': value of '${key}' must be a string, got ${typeof value}`);
       }
-      const badValue = valueProblem(key, value);
-      if (badValue) throw new InvalidConfigError(key, value, `section '${id}': ${badValue}`);
-      if (trimBlanks(value) !== value) {
-        throw new InvalidConfigError(key, value, `section '${id}': value of '${key}' has leading or trailing blanks, which would be lost`);
+      for (const item of repeatable.has(key) ? value.split('\n') : [value]) {
+        const badValue = valueProblem(key, item);
+        if (badValue) throw new InvalidConfigError(key, value, `section '${id}': ${badValue}`);
+        if (trimBlanks(item) !== item) {
+          throw new InvalidConfigError(key, value, `section '${id}': value of '${key}' has leading or trailing blanks, which would be lost`);
+        }
+        out += item === '' ? `\t${key}\n` : `\t${key} ${item}\n`;
       }
-      out += value === '' ? `\t${key}\n` : `\t${key} ${value}\n`;
     }
     out += '\n';
   }

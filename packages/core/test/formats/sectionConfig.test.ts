@@ -120,3 +120,13 @@ for (const c of serializeErrors) {
     t.regex(err.message, c.message);
   });
 }
+
+test('repeatableKeys: a key given once per item (Proxmox array properties) reads joined with \\n and writes back line by line', (t) => {
+  const text = 'subnet: z1-10.0.0.0-24\n\tvnet v1\n\tdhcp-range start-address=10.0.0.2,end-address=10.0.0.9\n\tdhcp-range start-address=10.0.0.20,end-address=10.0.0.29\n\n';
+  const [section] = parseSectionConfig(text, { repeatableKeys: ['dhcp-range'] });
+  t.is(section!.options['dhcp-range'], 'start-address=10.0.0.2,end-address=10.0.0.9\nstart-address=10.0.0.20,end-address=10.0.0.29');
+  t.is(serializeSectionConfig([section!], { repeatableKeys: ['dhcp-range'] }), text);
+  // Without the option a repeated key stays an error, and a joined value cannot be written.
+  t.throws(() => parseSectionConfig(text), { code: 'CORRAL_ERR_PARSE', message: /:4: .*duplicate option 'dhcp-range'/ });
+  t.throws(() => serializeSectionConfig([section!]), { code: 'CORRAL_ERR_INVALID_CONFIG' });
+});

@@ -1,0 +1,134 @@
+/**
+ * The SDN facade an embedder calls on each node: reads the cluster's `sdn/*.cfg`, checks them
+ * against each other and applies them through the registered zone drivers.
+ *
+ * ```ts
+ * const sdn = new SdnService(kernel.extensions(extensionPoints.networkZones));
+ * const config = await readSdnConfig('/etc/pve/sdn');
+ * await sdn.apply({ node: 'pve1', runner, log }, config);
+ * ```
+ *
+ * @packageDocumentation
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  InvalidConfigError,
+  NotSupportedError,
+  splitList,
+  type NetworkContext,
+  type NetworkZoneDefinition,
+  type NetworkZoneDriver,
+  type VnetDefinition,
+  type VnetStatus,
+} from '@corral/core';
+import { applyDevices } from './applyDevices.js';
+import type { DeviceSpec } from './deviceSpec.js';
+import { readLinks } from './linkState.js';
+import { parseSubnetsCfg, parseVnetsCfg, parseZonesCfg, type SdnConfig } from './sdnConfigFiles.js';
+import { isPlannedZoneDriver, vnetStatuses } from './zones/deviceZoneDriver.js';
+
+/** A zone of the config with its driver and its vnets (subnets attached), as it applies on one node. */
+export interface ResolvedZone {
+  readonly zone: NetworkZoneDefinition;
+  readonly driver: NetworkZoneDriver;
+  readonly vnets: readonly VnetDefinition[];
+}
+
+async function readOptional(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
+/**
+ * Reads `zones.cfg`, `vnets.cfg` and `subnets.cfg` from `dir` (Proxmox's `/etc/pve/sdn`); a
+ * missing file is an empty one.
+ *
+ * @throws ParseError naming the file, line and option (see `parseZonesCfg` and its siblings).
+ */
+export async function readSdnConfig(dir: string): Promise<SdnConfig> {
+  const [zones, vnets, subnets] = await Promise.all(['zones.cfg', 'vnets.cfg', 'subnets.cfg'].map((f) => readOptional(join(dir, f))));
+  return {
+    zones: parseZonesCfg(zones!, join(dir, 'zones.cfg')),
+    vnets: parseVnetsCfg(vnets!, join(dir, 'vnets.cfg')),
+    subnets: parseSubnetsCfg(subnets!, join(dir, 'subnets.cfg')),
+  };
+}
+
+/** Applies Proxmox SDN configs on a node through zone drivers (the `networkZones` extension point). */
+export class SdnService {
+  /** @param drivers - Zone drivers by zone type (`kernel.extensions(extensionPoints.networkZones)`). */
+  constructor(private readonly drivers: ReadonlyMap<string, NetworkZoneDriver>) {}
+
+  /**
+   * The zones that apply on `node` (a zone with `nodes` applies only on those), each with its
+   * driver and its vnets, every subnet attached to its vnet, all validated by their driver.
+   *
+   * @throws InvalidConfigError: a vnet naming an unknown zone (key `zone`), a subnet naming an
+   *   unknown vnet (key `vnet`) or a vnet of another zone, whatever a driver's `validate`
+   *   throws. NotSupportedError (operation `zone type <type>`) when no driver has the type.
+   */
+  resolve(config: SdnConfig, node: string): ResolvedZone[] {
+    const zones = new Map(config.zones.map((z) => [z.id, z]));
+    const vnets = new Map(config.vnets.map((v) => [v.id, v]));
+    for (const vnet of config.vnets) {
+      if (!zones.has(vnet.zone)) throw new InvalidConfigError('zone', vnet.zone, `vnet '${vnet.id}': zone '${vnet.zone}' does not exist`);
+    }
+    for (const subnet of config.subnets) {
+      const vnet = vnets.get(subnet.vnet);
+      if (!vnet) throw new InvalidConfigError('vnet', subnet.vnet, `subnet '${subnet.id}': vnet '${subnet.vnet}' does not exist`);
+      if (vnet.zone !== subnet.zone) throw new InvalidConfigError('vnet', subnet.vnet, `subnet '${subnet.id}' is in zone '${subnet.zone}' but vnet '${vnet.id}' is in zone '${vnet.zone}'`);
+    }
+    const out: ResolvedZone[] = [];
+    for (const zone of config.zones) {
+      const nodes = zone.options.nodes;
+      if (nodes !== undefined && !splitList(nodes).includes(node)) continue;
+      const driver = this.drivers.get(zone.type);
+      if (!driver) throw new NotSupportedError(`zone type ${zone.type}`, `zone '${zone.id}': no driver for zone type '${zone.type}' (have: ${[...this.drivers.keys()].join(', ') || 'none'})`);
+      const zoneVnets = config.vnets
+        .filter((v) => v.zone === zone.id)
+        .map((v) => ({ ...v, subnets: config.subnets.filter((s) => s.vnet === v.id).map((s) => ({ cidr: s.cidr, ...(s.gateway ? { gateway: s.gateway } : {}) })) }));
+      driver.validate(zone, zoneVnets);
+      out.push({ zone, driver, vnets: zoneVnets });
+    }
+    return out;
+  }
+
+  /**
+   * Converges the node (`ctx.netns` for a test namespace) to `config`. When every zone's driver
+   * can plan (Corral's own drivers), all zones apply as one atomic change (see `applyDevices`):
+   * devices of zones no longer in the config, or not for this node, are removed, and a failure
+   * anywhere leaves every device as it was. With a third-party driver, zones apply one after
+   * the other through their drivers' `apply` (each as atomic as that driver makes it).
+   *
+   * @returns The status of every vnet that applies on this node.
+   * @throws what {@link SdnService.resolve} throws; NotSupportedError from a driver whose zone
+   *   needs what the kernel lacks; ConflictError / CommandFailedError from applying (after the
+   *   rollback).
+   */
+  async apply(ctx: NetworkContext, config: SdnConfig): Promise<VnetStatus[]> {
+    const resolved = this.resolve(config, ctx.node);
+    if (resolved.every((r) => isPlannedZoneDriver(r.driver))) {
+      const links = await readLinks(ctx);
+      const desired: DeviceSpec[] = [];
+      for (const r of resolved) if (isPlannedZoneDriver(r.driver)) desired.push(...(await r.driver.plan(ctx, r.zone, r.vnets, links)));
+      await applyDevices(ctx, desired, () => true);
+      const after = await readLinks(ctx);
+      return resolved.flatMap((r) => vnetStatuses(after, r.vnets));
+    }
+    const statuses: VnetStatus[] = [];
+    for (const r of resolved) statuses.push(...(await r.driver.apply(ctx, r.zone, r.vnets)));
+    return statuses;
+  }
+
+  /** The status of every vnet that applies on this node. */
+  async status(ctx: NetworkContext, config: SdnConfig): Promise<VnetStatus[]> {
+    const statuses: VnetStatus[] = [];
+    for (const r of this.resolve(config, ctx.node)) statuses.push(...(await r.driver.status(ctx, r.zone, r.vnets)));
+    return statuses;
+  }
+}

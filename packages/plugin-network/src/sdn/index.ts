@@ -1,0 +1,25 @@
+/**
+ * Proxmox SDN: the `sdn/*.cfg` files, zone drivers and the service that applies them on a node.
+ *
+ * @packageDocumentation
+ */
+export { applyDevices, type ApplyDevicesResult } from './applyDevices.js';
+export { sdnAlias, type DeviceSpec } from './deviceSpec.js';
+export { readLinks, readVxlanRemotes, type LinkState, type NodeLinks } from './linkState.js';
+export {
+  MAX_DHCP_RANGES,
+  parseSubnetsCfg,
+  parseVnetsCfg,
+  parseZonesCfg,
+  SDN_ZONE_TYPES,
+  serializeSubnetsCfg,
+  serializeVnetsCfg,
+  serializeZonesCfg,
+  type DhcpRange,
+  type SdnConfig,
+  type SdnSubnet,
+} from './sdnConfigFiles.js';
+export { readSdnConfig, SdnService, type ResolvedZone } from './SdnService.js';
+export { DeviceZoneDriver, isPlannedZoneDriver, type PlannedZoneDriver } from './zones/deviceZoneDriver.js';
+export { SimpleZoneDriver } from './zones/simpleZone.js';
+export { DEFAULT_VXLAN_PORT, VxlanZoneDriver } from './zones/vxlanZone.js';
