@@ -26,7 +26,6 @@ import {
   TimeoutError,
   parseLxcMountPoint,
   printLxcMountPoint,
-  printLxcNet,
   type ApplyChangesResult,
   type ConsoleEndpoint,
   type GuestConfigEntries,
@@ -42,7 +41,7 @@ import {
   type PrivilegedUse,
   type Reverter,
 } from '@corral/core';
-import { buildLxcConfig, derivedMac, type ResolvedMount } from './config/buildLxcConfig.js';
+import { buildLxcConfig, type ResolvedMount } from './config/buildLxcConfig.js';
 import { limitSettings, type CgroupHost } from './config/cgroupLimits.js';
 import { containerRootOnHost } from './config/idmap.js';
 import { lxcPrivilegedUses } from './config/lxcPrivilegedUses.js';
@@ -218,9 +217,6 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     if (config.values.ostype === undefined) {
       const ostype = await detectOstype(files);
       if (ostype) added.ostype = ostype;
-    }
-    for (const { key, net } of config.nets) {
-      if (!net.hwaddr) added[key] = printLxcNet({ ...net, hwaddr: randomMac() }, { key });
     }
     return added;
   }
@@ -573,11 +569,6 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     await dir.clear();
     await rmdir(dir.dir).catch(() => undefined);
   }
-}
-
-/** A random MAC with Proxmox's prefix `BC:24:11`. */
-function randomMac(): string {
-  return derivedMac(Math.floor(Math.random() * 1e9), Math.floor(Math.random() * 1e6));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -184,7 +184,7 @@ export interface HypervisorDriver {
    * `parameters` first (`InvalidConfigError` naming the parameter).
    *
    * @returns Config keys to add to or change in the new config (e.g. a detected `ostype`, a
-   *   generated `hwaddr`), or nothing.
+   *   default), or nothing.
    */
   populateVolumes?(
     ctx: GuestContext,

@@ -12,7 +12,8 @@ import { reserveVmid } from './allocateVmid.js';
 import { emptyGuestDocument, SNAPSHOT_META_KEYS } from './GuestDocument.js';
 import { checkVmid } from './GuestConfigRepository.js';
 import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
-import { isUnusedKey, managedVolumes, withFreshMac } from './guestVolumes.js';
+import { isUnusedKey, managedVolumes } from './guestVolumes.js';
+import { withFreshMac } from './nicMacs.js';
 
 /** Options of {@link GuestFacade.clone}. */
 export interface CloneGuestOptions extends GuestOperationOptions {

@@ -10,6 +10,7 @@ import { checkWritableKeys, emptyGuestDocument } from './GuestDocument.js';
 import { checkVmid } from './GuestConfigRepository.js';
 import { stringifyConfig, type GuestOperationOptions, type GuestOperations, type GuestTaskResult } from './GuestOperations.js';
 import { withPlaceholderVolumes } from './guestVolumes.js';
+import { fillMissingMacs } from './nicMacs.js';
 
 /** Options of {@link GuestFacade.create}. */
 export interface CreateGuestOptions extends GuestOperationOptions {
@@ -45,6 +46,8 @@ export async function createGuest(
   const caller = ops.caller(options);
   const everything = { ...entries, ...parameters };
   ops.checkPrivileges(caller, driver, everything, Object.keys(everything), { create: true });
+  // As qemu-server and pct: a NIC without a MAC gets one, written into the config.
+  fillMissingMacs(type, entries, Object.keys(entries));
   driver.validate(withPlaceholderVolumes(driver, entries));
   if (options.vmid !== undefined) checkVmid(options.vmid);
   // Reserving writes a `lock: create` placeholder config: the id is ours, atomically.

@@ -6,10 +6,7 @@
  * @internal
  * @packageDocumentation
  */
-import { randomBytes } from 'node:crypto';
 import type { GuestConfigEntries, GuestType, GuestVolumeRef, HypervisorDriver } from '../contracts/hypervisor.js';
-import { parseLxcNet, printLxcNet } from '../formats/schema/lxcNet.js';
-import { parseQemuNet, printQemuNet } from '../formats/schema/qemuNet.js';
 import type { Logger } from '../util/Logger.js';
 import type { GuestDocument } from './GuestDocument.js';
 import type { GuestOperations } from './GuestOperations.js';
@@ -114,12 +111,3 @@ export function withPlaceholderVolumes(driver: HypervisorDriver, entries: Record
   return out;
 }
 
-/**
- * A clone's NIC gets a new MAC (Proxmox's OUI `BC:24:11` plus 3 random bytes), set through the
- * guest type's typed net format so every model and key spelling is handled.
- */
-export function withFreshMac(type: GuestType, key: string, value: string): string {
-  const mac = ['BC', '24', '11', ...randomBytes(3).toString('hex').toUpperCase().match(/../g)!].join(':');
-  if (type === 'qemu') return printQemuNet({ ...parseQemuNet(value, { key }), macaddr: mac }, { key });
-  return printLxcNet({ ...parseLxcNet(value, { key }), hwaddr: mac }, { key });
-}

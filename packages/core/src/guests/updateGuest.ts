@@ -12,6 +12,7 @@ import { checkWritableKeys } from './GuestDocument.js';
 import type { StoredGuestConfig } from './GuestConfigRepository.js';
 import { stringifyConfig, type GuestOperationOptions, type GuestOperations, type GuestTaskResult, type LockedScope } from './GuestOperations.js';
 import { freeVolumesBestEffort, isUnusedKey, keepDetachedVolumes, nextUnusedKey, volumesToFree } from './guestVolumes.js';
+import { fillMissingMacs } from './nicMacs.js';
 
 /** A config change: keys to set, keys to delete, and optionally the digest it was based on. */
 export interface GuestConfigChange {
@@ -73,6 +74,9 @@ async function applyChange(
   ops.checkPrivileges(caller, driver, after, Object.keys(set));
   ops.checkPrivileges(caller, driver, before, [...Object.keys(set), ...del]);
   await ops.checkVolumeOwners(caller, driver, g.vmid, after, Object.keys(set));
+  // As qemu-server and pct: a NIC set without a MAC gets one, written into the config.
+  fillMissingMacs(g.type, set, Object.keys(set));
+  for (const k of Object.keys(set)) after[k] = set[k]!;
   const ctx = await ops.context(g.vmid, g.type, { log: task.logger, signal });
   let applied: readonly string[] = [];
   let pending: readonly string[] = [];
