@@ -35,7 +35,7 @@ export interface GlusterServer {
   readonly cliSocket: string;
   /** Private directory of the server; tests may put mount points under it. */
   readonly dir: string;
-  /** Runs `gluster --mode=script --glusterd-sock=<socket> <args>` against this glusterd. */
+  /** Runs `gluster --glusterd-sock=<socket> --log-file=<dir>/log/cli.log --mode=script <args>` against this glusterd. */
   gluster(args: readonly string[]): Promise<string>;
   /** Kills glusterd and the brick processes (the server is gone; the namespace stays until {@link stop}). */
   kill(): Promise<void>;
@@ -129,7 +129,9 @@ export async function startGlusterServer(dir: string, address: string): Promise<
   let glusterdPid: number | undefined;
   /** Brick sockets seen after the volumes started (a volume stopped later leaves its socket behind). */
   const sockets = new Set<string>();
-  const gluster = async (args: readonly string[]) => (await runToolOk(['gluster', '--mode=script', `--glusterd-sock=${cliSocket}`, ...args], { timeoutMs: 120_000 })).stdout;
+  /** `gluster` with this glusterd's socket and its own log file (not /var/log/glusterfs/cli.log). */
+  const cli = ['gluster', `--glusterd-sock=${cliSocket}`, `--log-file=${join(dir, 'log', 'cli.log')}`, '--mode=script'];
+  const gluster = async (args: readonly string[]) => (await runToolOk([...cli, ...args], { timeoutMs: 120_000 })).stdout;
   const kill = async () => {
     for (const pid of await brickPids(dir)) await killPid(pid);
     if (glusterdPid !== undefined) await killPid(glusterdPid);
@@ -165,7 +167,7 @@ export async function startGlusterServer(dir: string, address: string): Promise<
       if (child.exitCode !== null) throw new Error(`glusterd exited with ${child.exitCode}; see ${join(dir, 'log', 'glusterd.log')}`);
       return glusterdAnswers(address);
     });
-    await waitFor('glusterd CLI socket', async () => (await runTool(['gluster', '--mode=script', `--glusterd-sock=${cliSocket}`, 'volume', 'list'], { timeoutMs: 30_000 })).exitCode === 0);
+    await waitFor('glusterd CLI socket', async () => (await runTool([...cli, 'volume', 'list'], { timeoutMs: 30_000 })).exitCode === 0);
     for (const volume of volumes) {
       await gluster(['volume', 'create', volume, `${address}:${join(dir, 'bricks', volume)}`, 'force']);
       await gluster(['volume', 'start', volume]);

@@ -31,9 +31,9 @@ const placeholders = (text: string) =>
     .replace(/\[\d{4}-\d\d-\d\d [\d:.]+ \+0000\]/g, '[<time>]');
 const versions = (await runTool(['dpkg-query', '-W', '-f', '${Package} ${Version}, ', 'glusterfs-server', 'glusterfs-client', 'util-linux'])).stdout.replace(/, $/, '');
 const header = `# recorded ${new Date().toISOString().slice(0, 10)} on Debian 12 (${versions}), glusterd in a network namespace, reached from the host through a veth route\n`;
-/** Runs `argv`; `cliSocket` adds `--glusterd-sock=<socket>` after `gluster` (a private glusterd), which the fixture omits. */
+/** Runs `argv`; `cliSocket` adds `--glusterd-sock=<socket> --log-file=<file>` after `gluster` (a private glusterd), which the fixture omits. */
 const record = async (file: string, argv: string[], options: { cliSocket?: boolean } = {}) => {
-  const run = options.cliSocket ? [argv[0]!, `--glusterd-sock=${server.cliSocket}`, ...argv.slice(1)] : argv;
+  const run = options.cliSocket ? [argv[0]!, `--glusterd-sock=${server.cliSocket}`, `--log-file=${join(dir, 'cli.log')}`, ...argv.slice(1)] : argv;
   const r = await runTool(run, { timeoutMs: 60_000 });
   const json = JSON.stringify({ argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }, null, 2);
   await writeFile(join(GLUSTER_FIXTURE_DIR, file), header + placeholders(json) + '\n');
