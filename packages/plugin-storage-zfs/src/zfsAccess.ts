@@ -8,6 +8,7 @@ import { access } from 'node:fs/promises';
 import { NotSupportedError, UnavailableError, type VolumeAccess, type VolumeConsumer } from '@corral/core';
 import { ZfsCommands } from './ZfsCommands.js';
 import { zfsFailure } from './zfsErrors.js';
+import { retryWhileBusy } from './zfsBusyRetry.js';
 import { parseZfsVolname } from './zfsVolname.js';
 import type { ZfsSession } from './ZfsSession.js';
 
@@ -40,7 +41,8 @@ export async function waitForZvol(s: ZfsSession, name: string): Promise<string> 
 }
 
 /**
- * Mounts a filesystem dataset when it is not mounted and returns its mount point.
+ * Mounts a filesystem dataset when it is not mounted and returns its mount point. A mount that
+ * ZFS calls busy (zfs-fuse, right after an unmount) is retried ({@link retryWhileBusy}).
  *
  * @throws NotFoundError (kind `volume`, naming `volid`), UnavailableError (mountpoint
  *   `legacy`/`none`, mount failed).
@@ -59,7 +61,7 @@ export async function ensureMounted(s: ZfsSession, name: string, volid: string):
   }
   if (props?.get('mounted') !== 'yes') {
     try {
-      await s.run(ZfsCommands.mount(ds));
+      await retryWhileBusy(s, ds, () => s.run(ZfsCommands.mount(ds)), { unmountBetweenTries: false });
     } catch (err) {
       if (!/already mounted/.test((err as { stderr?: string }).stderr ?? '')) s.fail(err, { volid });
     }

@@ -24,7 +24,7 @@ import type { ZfsSession } from './ZfsSession.js';
 async function renameDataset(s: ZfsSession, from: string, to: string, volid: string): Promise<void> {
   let unmounted = false;
   try {
-    await retryWhileBusy(s, from, () => s.run(ZfsCommands.rename(from, to)), () => (unmounted = true));
+    await retryWhileBusy(s, from, () => s.run(ZfsCommands.rename(from, to)), { unmountBetweenTries: true, onUnmount: () => (unmounted = true) });
   } catch (err) {
     if (unmounted) await s.run(ZfsCommands.mount(from)).catch(() => undefined);
     s.fail(err, { volid });

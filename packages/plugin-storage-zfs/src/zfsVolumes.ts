@@ -200,7 +200,7 @@ export async function destroyWithRetry(s: ZfsSession, target: string, options: {
       if (tryNumber > 0 && zfsFailure(err) === 'missing') return;
       throw err;
     }
-  });
+  }, { unmountBetweenTries: true });
 }
 
 /**

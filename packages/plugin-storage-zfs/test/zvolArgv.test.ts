@@ -181,6 +181,20 @@ test('a rename that stays busy fails as ConflictError after 6 tries and mounts t
   t.deepEqual(s.runner.argvs.at(-1), ZfsCommands.mount(from));
 });
 
+test('a mount that zfs-fuse calls busy (right after an unmount) is retried before the subvol resolves', async (t) => {
+  const ds = `${POOL}/subvol-100-disk-0`;
+  const mountpoint = '/tmp/corral-zfsfx/mnt/subvol-100-disk-0';
+  const notMounted = `${ds}\ttype\tfilesystem\n${ds}\tmounted\tno\n${ds}\tmountpoint\t${mountpoint}\n`;
+  const s = await setup(t, [
+    ok(ZfsCommands.get(['type', 'mounted', 'mountpoint'], [ds]), notMounted),
+    { ...failed(ZfsCommands.mount(ds), 'zfs-mount-busy.txt'), once: true },
+    ok(ZfsCommands.mount(ds)),
+  ]);
+  t.deepEqual(await s.kernel.storage.resolve('tank:subvol-100-disk-0', { consumer: 'container' }), { kind: 'directory', path: mountpoint });
+  t.deepEqual(s.runner.argvs.filter((a: string[]) => a[1] === 'mount'), [ZfsCommands.mount(ds), ZfsCommands.mount(ds)], 'mounted on the second try, never unmounted in between');
+  t.false(s.runner.argvs.some((a: string[]) => a[1] === 'unmount'));
+});
+
 test('raw+size export reads /dev/zvol/<pool>/<name> after a header with the volsize', async (t) => {
   const ds = `${POOL}/vm-112-disk-1`;
   const s = await setup(t, [ok(ZfsCommands.get(['type', 'volsize', 'refquota'], [ds]), zfsFixture('zvol/get-export-props.txt'))]);
