@@ -51,6 +51,7 @@ import { childPids, isSameProcess, readProcStat } from './host/procfs.js';
 import { checkSubordinateIds, type SubordinateIdFiles } from './host/subordinateIds.js';
 import { checkSearchable, giveEmptyVolumeToContainerRoot } from './host/rootfsAccess.js';
 import { applyLiveChanges } from './runtime/applyLiveChanges.js';
+import { applyNicChanges } from './runtime/applyNicChanges.js';
 import { lxcGuestNic } from './runtime/lxcGuestNic.js';
 import { nicPlugSocketPath, NicPlugServer } from './runtime/NicPlugServer.js';
 import { ContainerRunDir } from './runtime/ContainerRunDir.js';
@@ -425,12 +426,16 @@ export class LxcHypervisorDriver implements HypervisorDriver {
 
   // ------------------------------------------------------------------ live changes, console, exec
 
-  async applyChanges(ctx: GuestContext, _before: GuestConfigEntries, after: GuestConfigEntries, changed: readonly string[]): Promise<ApplyChangesResult> {
+  async applyChanges(ctx: GuestContext, before: GuestConfigEntries, after: GuestConfigEntries, changed: readonly string[]): Promise<ApplyChangesResult> {
     const dir = new ContainerRunDir(ctx.runDir);
     const init = await findRunningInit(dir, new LxcTools(ctx.runner, dir, ctx.signal), this.cgroups.proc);
     const cg = init ? await this.cgroups.containerCgroup(init.initPid) : undefined;
     if (!cg) return { applied: [], pending: [...changed] };
-    return applyLiveChanges(cg, parseContainerConfig(after), after, changed, this.#cgroupHost());
+    const afterConfig = parseContainerConfig(after);
+    const netKeys = changed.filter((k) => /^net\d+$/.test(k));
+    const nets = await applyNicChanges(ctx, dir, parseContainerConfig(before), afterConfig, netKeys);
+    const rest = await applyLiveChanges(cg, afterConfig, after, changed.filter((k) => !netKeys.includes(k)), this.#cgroupHost());
+    return { applied: [...nets.applied, ...rest.applied], pending: [...nets.pending, ...rest.pending] };
   }
 
   async openConsole(ctx: GuestContext, _entries: GuestConfigEntries, kind: 'vnc' | 'serial' | 'console'): Promise<ConsoleEndpoint> {

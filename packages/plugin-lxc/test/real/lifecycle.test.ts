@@ -85,6 +85,20 @@ lxcTest.serial('unprivileged container: create from template, start, exec, ping,
   const pingAfterReboot = await kernel.guests.exec(vmid, ['ping', '-c', '1', '-W', '2', peer.ip]);
   t.is(pingAfterReboot.exitCode, 0, pingAfterReboot.stdout + pingAfterReboot.stderr);
 
+  // Live NIC changes reach the veth at once (core's ctx.network.update): a rate limit, link_down.
+  const net0 = (await kernel.guests.config(vmid)).config.net0!;
+  const limited = await kernel.guests.update(vmid, { set: { net0: `${net0},rate=1` } });
+  t.deepEqual(limited.applied, ['net0']);
+  t.regex((await execFile('tc', ['class', 'show', 'dev', `veth${vmid}i0`])).stdout, /htb 1:1 .*rate 8388Kbit/);
+  const down = await kernel.guests.update(vmid, { set: { net0: `${net0},link_down=1` } });
+  t.deepEqual(down.applied, ['net0']);
+  t.is((await readFile(`/sys/class/net/veth${vmid}i0/operstate`, 'utf8')).trim(), 'down');
+  t.not((await kernel.guests.exec(vmid, ['ping', '-c', '1', '-W', '1', peer.ip])).exitCode, 0, 'no traffic over a link that is down');
+  t.deepEqual((await kernel.guests.update(vmid, { set: { net0 } })).applied, ['net0']);
+  t.regex((await execFile('tc', ['class', 'show', 'dev', `veth${vmid}i0`])).stdout, /^$/, 'the rate limit is gone');
+  const pingUp = await kernel.guests.exec(vmid, ['ping', '-c', '1', '-W', '2', peer.ip]);
+  t.is(pingUp.exitCode, 0, pingUp.stdout + pingUp.stderr);
+
   // The id map as the host sees it.
   const st1 = await kernel.guests.status(vmid);
   const uidMap = await readFile(`/proc/${st1.pid}/uid_map`, 'utf8');
