@@ -115,22 +115,37 @@ real.serial('a transaction nft refuses leaves the old rule set installed and fil
     t.is(await lab.tcp(101, 100, 7070), 'silent');
     const before = await listRuleset(lab);
     // A runner that appends one command nft must refuse (a rule in a chain that does not exist)
-    // to the transaction file: the whole transaction, table removal included, must roll back.
+    // to the transaction (an argument, or a file for large ones): the whole transaction, table
+    // removal included, must roll back.
     const real = new NodeCommandRunner();
+    const bad = { add: { rule: { family: 'inet', table: 'corral', chain: 'no-such-chain', expr: [{ accept: null }] } } };
+    const spoil = (json: string): string => {
+      const doc = JSON.parse(json) as { nftables: unknown[] };
+      return JSON.stringify({ nftables: [...doc.nftables, bad] });
+    };
+    let spoiled = 0;
     const spoiling: CommandRunner = {
       async run(argv, options) {
-        const file = argv[argv.length - 1]!;
+        const last = argv[argv.length - 1]!;
         if (argv.includes('-f')) {
-          const doc = JSON.parse(await readFile(file, 'utf8')) as { nftables: unknown[] };
-          doc.nftables.push({ add: { rule: { family: 'inet', table: 'corral', chain: 'no-such-chain', expr: [{ accept: null }] } } });
-          await writeFile(file, JSON.stringify(doc));
+          await writeFile(last, spoil(await readFile(last, 'utf8')));
+          spoiled += 1;
+        } else if (last.startsWith('{"nftables"')) {
+          argv = [...argv.slice(0, -1), spoil(last)];
+          spoiled += 1;
         }
         return real.run(argv, options);
       },
     };
     const err = await t.throwsAsync(backend.apply(context(lab, spoiling), ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp' })]), guest(101, [])])));
     t.true(err instanceof CommandFailedError, String(err));
+    t.is(spoiled, 1);
     t.deepEqual(await listRuleset(lab), before, 'the kernel holds the old rule set');
+    // The same with a transaction large enough to go through a file (400 more guests).
+    const many = Array.from({ length: 400 }, (_, i) => guest(1000 + i, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '22' })]));
+    await t.throwsAsync(backend.apply(context(lab, spoiling), ruleset([guest(100, []), guest(101, []), ...many])), { instanceOf: CommandFailedError });
+    t.is(spoiled, 2);
+    t.deepEqual(await listRuleset(lab), before, 'the kernel still holds the old rule set');
     t.is(await lab.tcp(101, 100, 7070), 'silent', 'and it still filters');
     t.is(await lab.tcp(101, 100, 8080), 'open');
   });

@@ -20,6 +20,9 @@ import { GUEST_IN_MAP, GUEST_OUT_MAP, PORT_CHECK_MAP, PORT_IDS_MAP, TABLE, guest
  */
 export const NFT_PROGRAM = existsSync('/usr/sbin/nft') ? '/usr/sbin/nft' : 'nft';
 
+/** Longest transaction (JSON characters) passed as a command-line argument rather than a file. */
+const MAX_ARGV_JSON = 64 * 1024;
+
 /** Most milliseconds one nft run may take before it is killed (the kernel then keeps the old rule set). */
 const NFT_TIMEOUT_MS = 120_000;
 
@@ -137,33 +140,40 @@ export class NftablesBackend implements FirewallBackend {
     ctx.log.info(`firewall: applied guest ${vmid} (${newPorts.length} ports)`);
   }
 
-  /** The port ids and guest dispatch maps in the kernel, or undefined when the tables are absent. */
+  /**
+   * The port ids and guest dispatch maps in the kernel (one `nft -j list maps`), or undefined
+   * when the tables are absent.
+   */
   private async readPortState(ctx: FirewallContext): Promise<{ portIds: Map<string, number>; guestOut: MapElements; guestIn: MapElements } | undefined> {
-    const list = async (family: NftFamily, map: string): Promise<MapElements | undefined> => {
-      try {
-        const res = await ctx.runner.run(inNetns(ctx, [NFT_PROGRAM, '-j', 'list', 'map', family, TABLE, map]), { timeoutMs: NFT_TIMEOUT_MS, signal: ctx.signal });
-        const doc = JSON.parse(res.stdout) as { nftables: Array<{ map?: { elem?: MapElements } }> };
-        return doc.nftables.find((o) => o.map)?.map?.elem ?? [];
-      } catch (err) {
-        if (err instanceof CommandFailedError && /No such file or directory/.test(err.stderr)) return undefined;
-        throw err;
-      }
+    const res = await ctx.runner.run(inNetns(ctx, [NFT_PROGRAM, '-j', 'list', 'maps']), { timeoutMs: NFT_TIMEOUT_MS, signal: ctx.signal, maxOutputBytes: 256 * 2 ** 20 });
+    const doc = JSON.parse(res.stdout) as { nftables: Array<{ map?: { family: string; table: string; name: string; elem?: MapElements } }> };
+    const find = (family: NftFamily, name: string): MapElements | undefined => {
+      const m = doc.nftables.find((o) => o.map && o.map.family === family && o.map.table === TABLE && o.map.name === name)?.map;
+      return m ? m.elem ?? [] : undefined;
     };
-    const [portIds, guestOut, guestIn] = await Promise.all([list('bridge', PORT_IDS_MAP), list('inet', GUEST_OUT_MAP), list('inet', GUEST_IN_MAP)]);
+    const portIds = find('bridge', PORT_IDS_MAP);
+    const guestOut = find('inet', GUEST_OUT_MAP);
+    const guestIn = find('inet', GUEST_IN_MAP);
     if (!portIds || !guestOut || !guestIn) return undefined;
     return { portIds: new Map(portIds.filter((e): e is [string, number] => typeof e[0] === 'string' && typeof e[1] === 'number')), guestOut, guestIn };
   }
 
   /**
    * Runs one transaction. Throws CommandFailedError (with nft's stderr) when nft refuses it.
-   * The JSON goes through a private temporary file: nft reads `-f -` by opening /dev/stdin,
-   * which fails (ENXIO) when stdin is the socket pair Node gives a child.
+   * A small transaction goes as nft's command-line argument; a large one through a private
+   * temporary file (an argument is limited to 128 KiB, and `nft -f -` opens /dev/stdin, which
+   * fails with ENXIO on the socket pair Node gives a child's stdin).
    */
   private async load(ctx: FirewallContext, commands: readonly NftCommand[]): Promise<void> {
+    const json = JSON.stringify(documentOf(commands));
+    if (json.length <= MAX_ARGV_JSON) {
+      await ctx.runner.run(inNetns(ctx, [NFT_PROGRAM, '-j', json]), { timeoutMs: NFT_TIMEOUT_MS, signal: ctx.signal });
+      return;
+    }
     const dir = await mkdtemp(join(tmpdir(), 'corral-nft-'));
     try {
       const file = join(dir, 'ruleset.json');
-      await writeFile(file, JSON.stringify(documentOf(commands)), { mode: 0o600 });
+      await writeFile(file, json, { mode: 0o600 });
       await ctx.runner.run(inNetns(ctx, [NFT_PROGRAM, '-j', '-f', file]), { timeoutMs: NFT_TIMEOUT_MS, signal: ctx.signal });
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -19,7 +19,10 @@ export interface AddressRange {
 const BITS = { 4: 32, 6: 128 } as const;
 
 function ipToBigint(text: string, family: 4 | 6): bigint {
-  if (family === 4) return text.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  if (family === 4) {
+    const [a, b, c, d] = text.split('.').map(Number) as [number, number, number, number];
+    return BigInt(((a << 24) >>> 0) + (b << 16) + (c << 8) + d);
+  }
   let head = text;
   let tail4: string | undefined;
   const lastColon = text.lastIndexOf(':');

@@ -97,8 +97,10 @@ function addressMatches(spec: string, ruleset: FirewallRuleset, key: string): Ad
     const looksLikeAddress = /^[0-9a-fA-F:.\-/]+$/.test(item) && /[.:]/.test(item);
     const alias = looksLikeAddress ? undefined : lookupAlias(ruleset.aliases, item);
     if (!looksLikeAddress && alias === undefined) throw new InvalidConfigError(key, item, `${key}: '${item}' is neither an address nor a defined alias`);
-    const range = parseAddressRange(alias ?? item, alias === undefined ? key : `${key} (alias ${item})`);
-    out.push({ family: range.family, right: rangeExpression(range) });
+    const text = alias ?? item;
+    const range = parseAddressRange(text, alias === undefined ? key : `${key} (alias ${item})`);
+    // A single address is passed as written (nft reads every valid form); others are normalized.
+    out.push({ family: range.family, right: range.first === range.last && !text.includes('/') && !text.includes('-') ? text : rangeExpression(range) });
   }
   return out;
 }
@@ -135,7 +137,13 @@ export function compileRule(rule: FirewallRule, ctx: RuleContext): NftStatement[
     if (!/^[a-z0-9][a-z0-9-]*$/.test(proto)) throw new InvalidConfigError(`${key}.proto`, rule.proto, `${key}: '${rule.proto}' is not a protocol name or number`);
     const icmp = ICMP_PROTOS[proto];
     protoFamily = icmp?.family;
-    head.push({ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: /^\d+$/.test(proto) ? Number(proto) : icmp ? (icmp.family === 4 ? 'icmp' : 'ipv6-icmp') : proto } });
+    // A port or ICMP type match implies the protocol (nft inserts that dependency itself): the
+    // explicit l4proto match is left out then, which makes the JSON nft parses smaller.
+    const implied = rule.icmpType !== undefined || ((rule.sport !== undefined || rule.dport !== undefined) && PORT_PROTOS.has(proto));
+    if (!implied)
+      head.push({
+        match: { op: '==', left: { meta: { key: 'l4proto' } }, right: /^\d+$/.test(proto) ? Number(proto) : icmp ? (icmp.family === 4 ? 'icmp' : 'ipv6-icmp') : proto },
+      });
     if (rule.icmpType !== undefined) {
       if (!icmp) throw new InvalidConfigError(`${key}.icmpType`, rule.icmpType, `${key}: icmp-type needs proto icmp or icmpv6`);
       const t = rule.icmpType;

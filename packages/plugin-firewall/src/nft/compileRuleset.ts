@@ -98,15 +98,15 @@ function policyTail(ruleset: FirewallRuleset, action: FirewallAction, level: Fir
 function assignPortIds(ruleset: FirewallRuleset, keep: ReadonlyMap<string, number> | undefined): Map<string, number> {
   const ids = new Map<string, number>();
   const used = new Set<number>();
-  const wanted: string[] = [];
+  const wanted = new Set<string>();
   for (const guest of ruleset.guests) {
     for (const nic of guestNics(guest)) {
-      if (ids.has(nic.port) || wanted.includes(nic.port)) throw new InvalidConfigError(`guest ${guest.vmid}`, nic.port, `port '${nic.port}' belongs to more than one NIC`);
+      if (ids.has(nic.port) || wanted.has(nic.port)) throw new InvalidConfigError(`guest ${guest.vmid}`, nic.port, `port '${nic.port}' belongs to more than one NIC`);
       const id = keep?.get(nic.port);
       if (id !== undefined && !used.has(id)) {
         ids.set(nic.port, id);
         used.add(id);
-      } else wanted.push(nic.port);
+      } else wanted.add(nic.port);
     }
   }
   let next = 1;

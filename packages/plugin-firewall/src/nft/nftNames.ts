@@ -19,7 +19,7 @@ export const GUEST_OUT_MAP = 'guest-out';
 /** Inet verdict map: mark of the port a packet goes to → jump to that guest's IN chain. */
 export const GUEST_IN_MAP = 'guest-in';
 /** Inet chain that rejects as Proxmox's PVEFW-reject does (TCP reset, else ICMP unreachable). */
-export const REJECT_CHAIN = 'reject';
+export const REJECT_CHAIN = 'reject-packet';
 
 /** The IN or OUT chain of guest `vmid` (inet table). */
 export function guestChain(vmid: number, dir: 'in' | 'out'): string {
