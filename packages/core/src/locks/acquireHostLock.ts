@@ -112,7 +112,12 @@ async function openLockFile(directory: string, path: string): Promise<number> {
 class LockSocket {
   readonly #peers = new Set<Socket>();
   #closing = false;
-  /** Set when the socket failed after listening (e.g. EMFILE on accept) and was closed. */
+  /**
+   * Set when the socket failed after listening and was closed. Not by EMFILE on accept: libuv
+   * retries that accept without reporting it (Node 20), so a holder out of file descriptors
+   * keeps listening, holds the lock, and leaves its waiters queued until it releases (its
+   * event loop spins on accept meanwhile).
+   */
   #lost = false;
   readonly #server: Server;
 
@@ -133,7 +138,8 @@ class LockSocket {
       server.once('error', onListenError);
       server.listen({ path, exclusive: true }, () => {
         server.off('error', onListenError);
-        // A later failure (accept: EMFILE...) closes the socket; the lease is then lost.
+        // A later failure of the socket closes it; the lease is then lost. (EMFILE on accept
+        // never gets here: see #lost.)
         server.on('error', () => {
           if (lock.#closing) return;
           lock.#lost = true;
@@ -312,8 +318,11 @@ export interface HostLockOptions extends LockOptions {
  * @throws AbortedError when `signal` aborts first.
  * @throws InvalidArgumentError for an empty name, a negative/NaN timeout or an unknown mode.
  * @throws UnavailableError when the lock directory cannot be created, is not owned by this
- *   process's user, is open to others or is too long for unix socket paths, or when a dead
- *   holder's lock must be removed and util-linux `flock` is not installed.
+ *   process's user, is open to others or is too long for unix socket paths, when a dead
+ *   holder's lock must be removed and util-linux `flock` is not installed, or when this
+ *   process (EMFILE) or the system (ENFILE) has no file descriptor left for a lock socket.
+ *   A holder that runs out of descriptors keeps its lock (see `LockSocket`): waiters wait
+ *   for its release, or time out.
  * @throws InternalError when a lock socket cannot be created or connected to for another
  *   reason.
  */
@@ -342,7 +351,14 @@ export async function acquireHostLock(name: string, options: HostLockOptions = {
   };
   /** Device and inode of the name this call linked (to unlink it only while it is still ours). */
   let linked: { dev: number; ino: number } | undefined;
-  const fail = (what: string, error: unknown): InternalError => new InternalError(`host lock '${name}': cannot ${what}: ${(error as Error).message}`, { cause: error });
+  const fail = (what: string, error: unknown): InternalError | UnavailableError => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE') {
+      const whose = code === 'EMFILE' ? 'this process' : 'the system';
+      return new UnavailableError('host-locks', `host lock '${name}': cannot ${what}: ${whose} is out of file descriptors (${code}); raise the open-file limit or close files`, { cause: error });
+    }
+    return new InternalError(`host lock '${name}': cannot ${what}: ${(error as Error).message}`, { cause: error });
+  };
 
   /** Takes the name `<hash>.sock`, or returns null when it exists. */
   const takeName = async (): Promise<LockSocket | null> => {

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, chown, lstat, mkdir, open as openFile, readdir, stat, symlink, unlink } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { AbortedError, LockTimeoutError, UnavailableError } from '../../src/errors.js';
 import { HostLockManager } from '../../src/locks/HostLockManager.js';
 import { acquireHostLock, defaultHostLockDirectory, hostLockPath } from '../../src/locks/acquireHostLock.js';
-import { runTool } from '../../src/testing/runTool.js';
+import { runTool, runToolOk } from '../../src/testing/runTool.js';
 import { spawnChild } from '../../src/testing/spawnChild.js';
 import { makeTempDir } from '../../src/testing/tempDir.js';
 
@@ -240,4 +240,65 @@ test('a lock directory given with a trailing slash is the same lock directory: s
   await t.throwsAsync(plain.acquire('guest:400', { timeoutMs: 50 }), { instanceOf: LockTimeoutError });
   await sharedSlashed.release();
   await (await plain.acquire('guest:400', { timeoutMs: 0 })).release();
+});
+
+/** The lowest file descriptor number a process does not use: with RLIMIT_NOFILE set to it, its next open, socket or accept fails with EMFILE. */
+async function lowestFreeFd(pid: number): Promise<number> {
+  const open = new Set((await readdir(`/proc/${pid}/fd`)).map(Number));
+  let fd = 0;
+  while (open.has(fd)) fd++;
+  return fd;
+}
+
+/** Sets the soft RLIMIT_NOFILE of `pid` (the hard limit stays, so it can be raised again). */
+async function setOpenFileLimit(pid: number, limit: number): Promise<void> {
+  await runToolOk(['prlimit', `--pid=${pid}`, `--nofile=${limit}:`]);
+}
+
+const commandChild = new URL('./fixtures/hostLockCommandChild.js', import.meta.url);
+
+/** A child process ready to take host lock `<what>-...` in a private lock directory on command (see hostLockCommandChild). */
+async function startCommandChild(t: ExecutionContext, what: string): Promise<{ child: ReturnType<typeof spawnChild>; name: string; directory: string; pid: number }> {
+  const directory = join(await makeTempDir(t, 'clm-'), 'l');
+  const name = unique(what);
+  const child = spawnChild(commandChild, [name, directory]);
+  t.teardown(() => child.kill());
+  await child.waitFor(/^ready$/);
+  return { child, name, directory, pid: child.process.pid! };
+}
+
+test('a holder whose accept fails with EMFILE still excludes: waiters queue and time out, and take the lock once it releases; its lease is not lost', async (t) => {
+  const { child, name, directory, pid } = await startCommandChild(t, 'emfile-holder');
+  child.send('acquire');
+  await child.waitFor(/^locked$/);
+  // From now on every accept(2) of the holder fails with EMFILE (its lowest free fd is over the limit).
+  await setOpenFileLimit(pid, await lowestFreeFd(pid));
+  const err = await t.throwsAsync(acquireHostLock(name, { directory, timeoutMs: 300 }), { instanceOf: LockTimeoutError });
+  t.is(err!.code, 'CORRAL_ERR_LOCK_TIMEOUT', 'the queued waiter is not let in while the holder cannot accept');
+  const waiting = acquireHostLock(name, { directory, timeoutMs: 10_000 });
+  child.send('release');
+  await child.waitFor(/^released$/);
+  const lease = await waiting;
+  t.false(lease.lost.aborted);
+  t.false(
+    child.lines().some((l) => l.startsWith('lost')),
+    `the holder's lease was not lost by EMFILE on accept (it kept the lock): ${child.lines().join(' | ')}`,
+  );
+  await lease.release();
+});
+
+test('a process out of file descriptors gets UnavailableError naming EMFILE when it asks for a host lock, and takes it once it has descriptors again', async (t) => {
+  const { child, name, directory, pid } = await startCommandChild(t, 'emfile-waiter');
+  const free = await lowestFreeFd(pid);
+  await setOpenFileLimit(pid, free);
+  child.send('acquire');
+  const line = await child.waitFor(/^(err|locked)/);
+  t.regex(line, /^err CORRAL_ERR_UNAVAILABLE host lock '.*': cannot listen on .*: this process is out of file descriptors \(EMFILE\)/);
+  // Nothing is left behind: another process takes the lock at once.
+  await (await acquireHostLock(name, { directory, timeoutMs: 0 })).release();
+  await setOpenFileLimit(pid, 1024);
+  child.send('acquire');
+  await child.waitFor(/^locked$/);
+  child.send('release');
+  await child.waitFor(/^released$/);
 });
