@@ -23,8 +23,8 @@ async function listRuleset(lab: TrafficLab): Promise<Array<Record<string, unknow
   return (JSON.parse(out.stdout) as { nftables: Array<Record<string, unknown>> }).nftables.filter((o) => !('metainfo' in o));
 }
 
-async function withLab(vmids: number[], fn: (lab: TrafficLab) => Promise<void>): Promise<void> {
-  const lab = await createTrafficLab(vmids, LISTEN);
+async function withLab(vmids: number[], fn: (lab: TrafficLab) => Promise<void>, options: { firewallBridges?: boolean } = {}): Promise<void> {
+  const lab = await createTrafficLab(vmids, LISTEN, options);
   try {
     await fn(lab);
   } finally {
@@ -185,4 +185,28 @@ real.serial('applyGuest replaces one guest and leaves the other guests\u2019 cha
     t.deepEqual(othersOf(removed), othersOf(before));
     t.is(await lab.tcp(100, 101, 7070), 'open', 'guest 101 is no longer filtered');
   });
+});
+
+real.serial('with per-NIC firewall bridges (fwbr/fwln/fwpr, as firewall=1 ports are wired) the same rules filter, host to guest included', async (t) => {
+  await withLab(
+    [100, 101],
+    async (lab) => {
+      const backend = new NftablesBackend();
+      await backend.apply(
+        context(lab),
+        ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [rule('out', 'DROP', { proto: 'udp', dport: '5353' })])])
+      );
+      const matrix: Array<[string, () => Promise<string>, string]> = [
+        ['101→100 tcp 8080 (IN accept)', () => lab.tcp(101, 100, 8080), 'open'],
+        ['101→100 tcp 7070 (IN policy DROP)', () => lab.tcp(101, 100, 7070), 'silent'],
+        ['101→100 udp 5353 (OUT DROP)', () => lab.udp(101, 100, 5353), 'silent'],
+        ['host→100 tcp 8080 (IN accept)', () => lab.tcp(0, 100, 8080), 'open'],
+        ['host→100 icmp (IN policy DROP: the host is filtered too on a firewall bridge)', () => lab.ping(0, 100), 'silent'],
+        ['100→101 icmp (101 IN policy DROP)', () => lab.ping(100, 101), 'silent'],
+        ['100→host tcp 8080 (host IN policy ACCEPT, answer by conntrack)', () => lab.tcp(100, 0, 8080), 'open'],
+      ];
+      for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+    },
+    { firewallBridges: true }
+  );
 });

@@ -51,7 +51,7 @@ export interface TrafficLab {
   readonly hostNetns: string;
   readonly hostIp: string;
   readonly guests: ReadonlyMap<number, LabGuest>;
-  /** TCP probe from guest `from` to `to`'s address, port `port`. */
+  /** TCP probe from guest `from` to `to`'s address, port `port` (vmid 0: the host). */
   tcp(from: number, to: number, port: number): Promise<ProbeResult>;
   /** UDP probe (echo expected). */
   udp(from: number, to: number, port: number): Promise<ProbeResult>;
@@ -74,7 +74,7 @@ async function ip(...args: string[]): Promise<void> {
  * Builds the lab: guests get 10.<net>.0.<index+10>/24; each agent listens on `tcpPorts` and
  * `udpPorts`. Throws (after cleaning up) when a step fails.
  */
-export async function createTrafficLab(vmids: readonly number[], listen: { tcp: number[]; udp: number[] }): Promise<TrafficLab> {
+export async function createTrafficLab(vmids: readonly number[], listen: { tcp: number[]; udp: number[] }, options: { firewallBridges?: boolean } = {}): Promise<TrafficLab> {
   const tag = uniqueName('fw').slice(2, 8);
   const net = 100 + Math.floor(Math.random() * 100);
   const hostNetns = `fw${tag}h`;
@@ -94,6 +94,11 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
     await runToolOk(['ip', 'netns', 'exec', hostNetns, 'sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1'], {
       timeoutMs: 20_000,
     });
+    guests.set(0, { vmid: 0, ip: `10.${net}.0.1`, netns: hostNetns, port: 'vmbr0' });
+    const hostAgent = new Agent(spawn('ip', ['netns', 'exec', hostNetns, process.execPath, agentScript], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    agents.set(0, hostAgent);
+    await hostAgent.ready;
+    await hostAgent.call({ op: 'listen', ...listen });
     for (const [i, vmid] of vmids.entries()) {
       const ns = `fw${tag}g${vmid}`;
       const port = `tap${vmid}i0`;
@@ -101,7 +106,17 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
       await ip('netns', 'add', ns);
       namespaces.push(ns);
       await ip('-n', hostNetns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-      await ip('-n', hostNetns, 'link', 'set', port, 'master', 'vmbr0');
+      if (options.firewallBridges) {
+        const fwbr = `fwbr${vmid}i0`;
+        await ip('-n', hostNetns, 'link', 'add', fwbr, 'type', 'bridge');
+        await ip('-n', hostNetns, 'link', 'add', `fwln${vmid}i0`, 'type', 'veth', 'peer', 'name', `fwpr${vmid}p0`);
+        await ip('-n', hostNetns, 'link', 'set', `fwpr${vmid}p0`, 'master', 'vmbr0');
+        await ip('-n', hostNetns, 'link', 'set', `fwln${vmid}i0`, 'master', fwbr);
+        await ip('-n', hostNetns, 'link', 'set', port, 'master', fwbr);
+        for (const dev of [fwbr, `fwln${vmid}i0`, `fwpr${vmid}p0`]) await ip('-n', hostNetns, 'link', 'set', dev, 'up');
+      } else {
+        await ip('-n', hostNetns, 'link', 'set', port, 'master', 'vmbr0');
+      }
       await ip('-n', hostNetns, 'link', 'set', port, 'up');
       await ip('-n', ns, 'link', 'set', 'lo', 'up');
       await ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
