@@ -53,8 +53,11 @@ real.serial('plug puts a real veth into a real bridge with the bridge MTU; unplu
   t.is((await readFile(`/sys/class/net/${host}/mtu`, 'utf8')).trim(), '1400');
   await plugger.unplug(ctx, nic);
   t.is(await master(host), undefined);
-  // A missing bridge fails before anything changes.
+  // A missing bridge fails before anything changes; so does a VLAN tag on this bridge, which
+  // does not filter VLANs (this kernel has no VLAN-aware bridges at all).
   await t.throwsAsync(plugger.plug(ctx, { ...nic, bridge: 'nosuchbr0' }), { code: 'CORRAL_ERR_NOT_FOUND' });
+  const vlan = await t.throwsAsync(plugger.plug(ctx, { ...nic, tag: 10 }), { code: 'CORRAL_ERR_NOT_SUPPORTED' });
+  t.regex(vlan!.message, /^net0: bridge '.*' does not filter VLANs/);
   t.is(await master(host), undefined);
 });
 
