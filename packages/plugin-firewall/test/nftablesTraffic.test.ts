@@ -75,6 +75,52 @@ real.serial('bridged TCP, UDP and ICMP between two guests follow IN and OUT rule
   });
 });
 
+real.serial('security groups, host rules and nflog-logged rules filter as the guest and host rules do', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const backend = new NftablesBackend();
+    await backend.apply(
+      context(lab),
+      ruleset([guest(100, [rule('in', 'web', { group: true }), rule('in', 'ACCEPT', { proto: 'icmp', log: 'warning' })], { logLevelIn: 'info' }), guest(101, [])], {
+        groups: { web: [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' }), rule('in', 'REJECT', { proto: 'tcp', dport: '9090', log: 'err' })] },
+        hostRules: [rule('in', 'DROP', { proto: 'tcp', dport: '7070' })],
+        logGroup: 3,
+      })
+    );
+    const matrix: Array<[string, () => Promise<string>, string]> = [
+      ['101→100 tcp 8080 (group web accepts)', () => lab.tcp(101, 100, 8080), 'open'],
+      ['101→100 tcp 9090 (group web rejects)', () => lab.tcp(101, 100, 9090), 'refused'],
+      ['101→100 tcp 7070 (IN policy DROP, logged)', () => lab.tcp(101, 100, 7070), 'silent'],
+      ['101→100 icmp (logged accept)', () => lab.ping(101, 100), 'open'],
+      ['101→host tcp 7070 (host IN rule DROP)', () => lab.tcp(101, 0, 7070), 'silent'],
+      ['101→host tcp 8080 (host IN policy ACCEPT)', () => lab.tcp(101, 0, 8080), 'open'],
+    ];
+    for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+    const text = JSON.stringify(await listRuleset(lab));
+    t.true(text.includes('{"log":{"prefix":":100:4:guest-100-in: ACCEPT: ","group":3}}'), 'the kernel holds the nflog statement of the rule');
+    t.true(text.includes('{"log":{"prefix":":100:6:guest-100-in: policy DROP: ","group":3}}'), 'and of the IN policy');
+  });
+});
+
+real.serial('macfilter and ipfilter drop what a guest sends from another MAC or address', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const g101 = lab.guests.get(101)!;
+    const link = JSON.parse((await runToolOk(['ip', '-n', g101.netns, '-j', 'link', 'show', 'dev', 'eth0'])).stdout) as Array<{ address: string }>;
+    const mac = link[0]!.address;
+    const backend = new NftablesBackend();
+    const apply = (nic: { mac?: string; ipfilter?: string[] }): Promise<void> =>
+      backend.apply(
+        context(lab),
+        ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [], { nics: [{ iface: 'net0', port: g101.port, ...nic }] })])
+      );
+    await apply({ mac, ipfilter: [g101.ip] });
+    t.is(await lab.tcp(101, 100, 8080), 'open', 'its own MAC and address pass');
+    await apply({ mac: '02:00:00:00:00:99' });
+    t.is(await lab.tcp(101, 100, 8080), 'silent', 'another MAC is dropped');
+    await apply({ mac, ipfilter: ['192.0.2.0/24'] });
+    t.is(await lab.tcp(101, 100, 8080), 'silent', 'an address outside the ipfilter is dropped');
+  });
+});
+
 real.serial('an established connection keeps flowing after its rule is removed; a new one is dropped', async (t) => {
   await withLab([100, 101], async (lab) => {
     const backend = new NftablesBackend();
