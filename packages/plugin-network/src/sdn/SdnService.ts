@@ -116,7 +116,9 @@ export class SdnService {
       const links = await readLinks(ctx);
       const desired: DeviceSpec[] = [];
       for (const r of resolved) if (isPlannedZoneDriver(r.driver)) desired.push(...(await r.driver.plan(ctx, r.zone, r.vnets, links)));
-      await applyDevices(ctx, desired, () => true);
+      // A device two zones want (vlan zones on one bridge and tag share `<bridge>v<tag>`) is made once, as Proxmox does.
+      const seen = new Set<string>();
+      await applyDevices(ctx, desired.filter((d) => !seen.has(d.name) && seen.add(d.name)), () => true);
       const after = await readLinks(ctx);
       return resolved.flatMap((r) => vnetStatuses(after, r.vnets));
     }

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { applyDevices, type ApplyDevicesResult } from './applyDevices.js';
+export { applyDevices, creationArgvs, type ApplyDevicesResult } from './applyDevices.js';
 export { sdnAlias, type DeviceSpec } from './deviceSpec.js';
 export { readLinks, readVxlanRemotes, type LinkState, type NodeLinks } from './linkState.js';
 export {
@@ -23,3 +23,6 @@ export { readSdnConfig, SdnService, type ResolvedZone } from './SdnService.js';
 export { DeviceZoneDriver, isPlannedZoneDriver, type PlannedZoneDriver } from './zones/deviceZoneDriver.js';
 export { SimpleZoneDriver } from './zones/simpleZone.js';
 export { DEFAULT_VXLAN_PORT, VxlanZoneDriver } from './zones/vxlanZone.js';
+export { VlanZoneDriver } from './zones/vlanZone.js';
+export { EvpnZoneDriver, QinqZoneDriver } from './zones/unsupportedZones.js';
+export { probeDeviceType } from './probeDeviceType.js';

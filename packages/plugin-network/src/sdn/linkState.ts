@@ -106,9 +106,13 @@ export async function readLinks(ctx: NetworkContext): Promise<Map<string, LinkSt
 
 /**
  * The remote VTEPs of a VXLAN device: the `dst` of its all-zero MAC entries in the forwarding
- * database (`bridge -j fdb show dev <name>`), in the order listed.
+ * database (`bridge -j fdb show dev <name>`), sorted (the kernel's listing order is not
+ * meaningful: a rollback that re-adds entries may change it).
  */
 export async function readVxlanRemotes(ctx: NetworkContext, device: string): Promise<string[]> {
   const entries = (await runJson(ctx, bridgeArgv(ctx, '-j', 'fdb', 'show', 'dev', device))) as { mac?: string; dst?: string }[];
-  return entries.filter((e) => e.mac === '00:00:00:00:00:00' && e.dst).map((e) => e.dst!);
+  return entries
+    .filter((e) => e.mac === '00:00:00:00:00:00' && e.dst)
+    .map((e) => e.dst!)
+    .sort();
 }

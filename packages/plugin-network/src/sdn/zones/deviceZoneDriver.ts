@@ -38,6 +38,17 @@ export function intOption(zone: NetworkZoneDefinition, key: string, min: number,
   return Number(value);
 }
 
+/**
+ * The checks every zone type starts with: every vnet belongs to the zone, `mtu` is 68..65535,
+ * and each integer option in `ranges` (`{ 'vxlan-port': [1, 65535] }`) is in its range.
+ *
+ * @throws InvalidConfigError naming the key.
+ */
+export function checkZoneBasics(zone: NetworkZoneDefinition, vnets: readonly VnetDefinition[], ranges: Readonly<Record<string, readonly [number, number]>> = {}): void {
+  checkVnetZone(zone, vnets);
+  for (const [key, [min, max]] of Object.entries({ mtu: [68, 65535] as const, ...ranges })) intOption(zone, key, min, max);
+}
+
 /** Checks that every vnet belongs to the zone. */
 export function checkVnetZone(zone: NetworkZoneDefinition, vnets: readonly VnetDefinition[]): void {
   for (const vnet of vnets) {

@@ -8,7 +8,7 @@ import { InvalidConfigError, type NetworkContext, type NetworkZoneDefinition, ty
 import type { DeviceSpec } from '../deviceSpec.js';
 import { formatIp, parseCidr, parseIp } from '../ipAddress.js';
 import type { NodeLinks } from '../linkState.js';
-import { checkVnetZone, DeviceZoneDriver, intOption } from './deviceZoneDriver.js';
+import { checkZoneBasics, DeviceZoneDriver, intOption } from './deviceZoneDriver.js';
 
 /** Zone type `simple`. */
 export class SimpleZoneDriver extends DeviceZoneDriver {
@@ -16,8 +16,7 @@ export class SimpleZoneDriver extends DeviceZoneDriver {
 
   /** @throws InvalidConfigError for a vnet with a `tag` (Proxmox: "vlan tag is not allowed on simple zone"), a bad `mtu` or subnet. */
   validate(zone: NetworkZoneDefinition, vnets: readonly VnetDefinition[]): void {
-    checkVnetZone(zone, vnets);
-    intOption(zone, 'mtu', 68, 65535);
+    checkZoneBasics(zone, vnets);
     for (const vnet of vnets) {
       if (vnet.tag !== undefined) throw new InvalidConfigError('tag', vnet.tag, `vnet '${vnet.id}': vlan tag is not allowed on simple zone '${zone.id}'`);
       for (const subnet of vnet.subnets ?? []) {

@@ -11,7 +11,7 @@
 import { InvalidConfigError, NotSupportedError, splitList, type NetworkContext, type NetworkZoneDefinition, type VnetDefinition } from '@corral/core';
 import type { DeviceSpec } from '../deviceSpec.js';
 import type { NodeLinks } from '../linkState.js';
-import { checkVnetZone, DeviceZoneDriver, intOption } from './deviceZoneDriver.js';
+import { checkZoneBasics, DeviceZoneDriver, intOption } from './deviceZoneDriver.js';
 
 /** The VXLAN UDP port Proxmox uses when the zone sets none. */
 export const DEFAULT_VXLAN_PORT = 4789;
@@ -27,9 +27,7 @@ export class VxlanZoneDriver extends DeviceZoneDriver {
    *   with a tag above 16777215, two vnets with the same tag, a bad `mtu` or `vxlan-port`.
    */
   validate(zone: NetworkZoneDefinition, vnets: readonly VnetDefinition[]): void {
-    checkVnetZone(zone, vnets);
-    intOption(zone, 'mtu', 68, 65535);
-    intOption(zone, 'vxlan-port', 1, 65535);
+    checkZoneBasics(zone, vnets, { 'vxlan-port': [1, 65535] });
     const { peers, fabric } = zone.options;
     if ((peers === undefined) === (fabric === undefined)) {
       throw new InvalidConfigError('peers', peers, `zone '${zone.id}': must have exactly one of peers / fabric defined`);
