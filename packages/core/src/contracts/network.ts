@@ -160,7 +160,7 @@ export interface GuestNetworkAccess {
   plug(nic: GuestNic): Promise<GuestNicPorts>;
   /**
    * Takes the interface out of its bridge (when it still exists) and removes the firewall port
-   * bridge and its veth: hooks' `beforeUnplug` (reverse order; may return a changed NIC), the
+   * bridge and its veth: the bridge as hooks' `resolveBridge` name it, hooks' `beforeUnplug` (reverse order; may return a changed NIC), the
    * unplug, hooks' `afterUnplug` (reverse order). Does not delete the interface itself (QEMU
    * and LXC own it). Idempotent: nothing left is not an error. Failures of hooks'
    * `afterUnplug` become warnings in the task log.
@@ -206,7 +206,7 @@ export interface NicPlugHook {
   beforePlug?(ctx: NicHookContext, nic: GuestNic): Promise<GuestNic | void>;
   /** After the NIC is plugged: `ports` names the host ports (the firewall's per-port rules go here). */
   afterPlug?(ctx: NicHookContext, nic: GuestNic, ports: GuestNicPorts): Promise<void>;
-  /** Before core unplugs the NIC; may return the NIC to unplug instead (as `beforePlug`). */
+  /** Before core unplugs the NIC (its bridge resolved, as for `beforePlug`); may return the NIC to unplug instead. */
   beforeUnplug?(ctx: NicHookContext, nic: GuestNic): Promise<GuestNic | void>;
   /**
    * After the NIC is unplugged, and to undo a plug that failed after this hook's `beforePlug`:
