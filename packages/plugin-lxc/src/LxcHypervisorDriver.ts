@@ -73,6 +73,11 @@ export interface LxcHypervisorDriverOptions {
   readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARN' | 'ERROR';
   /** `/etc/subuid`, `/etc/subgid` and PATH for the id-map check. */
   readonly subordinateIds?: SubordinateIdFiles;
+  /**
+   * The Node.js binary LXC runs the NIC plug hook (`runtime/startHostHook.js`) with. Default
+   * `process.execPath` (set it when the kernel runs in a process that is not plain Node.js).
+   */
+  readonly nodeBinary?: string;
   /** Where lxcfs mounts its files; when absent, LXC's lxcfs hooks are switched off. Default `/var/lib/lxcfs`. */
   readonly lxcfsDir?: string;
 }
@@ -129,6 +134,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
   readonly #lxcConfigDir: string;
   readonly #logLevel: NonNullable<LxcHypervisorDriverOptions['logLevel']>;
   readonly #subordinateIds: SubordinateIdFiles;
+  readonly #nodeBinary: string;
   readonly #lxcfsDir: string;
 
   constructor(options: LxcHypervisorDriverOptions = {}) {
@@ -136,6 +142,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
     this.#lxcConfigDir = options.lxcConfigDir ?? '/usr/share/lxc/config';
     this.#logLevel = options.logLevel ?? 'WARN';
     this.#subordinateIds = options.subordinateIds ?? {};
+    this.#nodeBinary = options.nodeBinary ?? process.execPath;
     this.#lxcfsDir = options.lxcfsDir ?? '/var/lib/lxcfs';
   }
 
@@ -315,7 +322,7 @@ export class LxcHypervisorDriver implements HypervisorDriver {
       logFile: dir.logFile,
       logLevel: this.#logLevel,
       consoleLogFile: dir.consoleLogFile,
-      startHostHook: nics.length > 0 ? [process.execPath, START_HOST_HOOK, nicPlugSocketPath(ctx.runDir), dir.nicsFile] : undefined,
+      startHostHook: nics.length > 0 ? [this.#nodeBinary, START_HOST_HOOK, nicPlugSocketPath(ctx.runDir), dir.nicsFile] : undefined,
     });
   }
 
