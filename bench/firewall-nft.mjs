@@ -56,7 +56,8 @@ function ruleset(changedVmid, variant) {
   const guests = [];
   for (let g = 0; g < GUESTS; g++) {
     const vmid = 100 + g;
-    guests.push({ vmid, enabled: true, ports: [`tap${vmid}i0`], rules: guestRules(vmid, vmid === changedVmid ? variant : 0), policyIn: 'DROP', policyOut: 'ACCEPT' });
+    // dhcp/ndp off and radv on: no option rules, so the guest chains hold exactly these rules.
+    guests.push({ vmid, enabled: true, ports: [`tap${vmid}i0`], rules: guestRules(vmid, vmid === changedVmid ? variant : 0), policyIn: 'DROP', policyOut: 'ACCEPT', dhcp: false, ndp: false, radv: true });
   }
   return { enabled: true, policyIn: 'ACCEPT', policyOut: 'ACCEPT', hostRules: [], groups: {}, ipsets: {}, aliases: {}, guests };
 }

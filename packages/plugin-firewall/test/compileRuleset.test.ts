@@ -99,7 +99,7 @@ for (const c of errorCases) {
 }
 
 test('lists expand into one rule per combination, never an anonymous set', (t) => {
-  const rs = ruleset([], { aliases: { web: '192.0.2.80' }, guests: [guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', source: '10.0.0.1,web,fd00::1', dport: '80,443:444' })])] });
+  const rs = ruleset([], { aliases: { web: '192.0.2.80' }, guests: [guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', source: '10.0.0.1,web,fd00::1', dport: '80,443:444' })], { dhcp: false, ndp: false })] });
   const doc = compileRuleset(rs).commands;
   const rules = doc.flatMap((c) => ('add' in c && 'rule' in c.add && c.add.rule.chain === 'guest-100-in' ? [c.add.rule] : []));
   t.is(rules.length, 3 * 2 + 1, 'three sources times two port specs, plus the policy');
@@ -124,6 +124,23 @@ test('logging goes to nflog with the level in the prefix', (t) => {
   const text = JSON.stringify(compileRuleset(rs).commands);
   t.true(text.includes('{"log":{"prefix":":100:4:guest-100-in: ACCEPT: ","group":5}}'));
   t.true(text.includes('{"log":{"prefix":":100:6:guest-100-in: policy DROP: ","group":5}}'));
+});
+
+const chainRules = (rs: FirewallRuleset, chain: string): string[] =>
+  compileRuleset(rs).commands.flatMap((c) => ('add' in c && 'rule' in c.add && c.add.rule.chain === chain ? [JSON.stringify(c.add.rule.expr)] : []));
+
+test('guest options put DHCP, router advertisement and neighbor discovery rules first, as Proxmox does', (t) => {
+  const defaults = ruleset([guest(100, [])]);
+  const out = chainRules(defaults, 'guest-100-out');
+  t.is(out.length, 2 + 1 + 3 + 1, 'dhcp v4/v6, RA drop, RS/NS/NA accept, policy');
+  t.regex(out[0]!, /"nfproto"\}\},"right":"ipv4".*"sport"\}\},"right":68.*"dport"\}\},"right":67.*"accept"/);
+  t.regex(out[2]!, /"nd-router-advert"\}\},\{"drop":null\}/);
+  const inRules = chainRules(defaults, 'guest-100-in');
+  t.is(inRules.length, 2 + 4 + 1, 'dhcp v4/v6, RS/RA/NS/NA accept, policy');
+  t.regex(inRules[0]!, /"sport"\}\},"right":67.*"dport"\}\},"right":68/);
+  const off = ruleset([guest(100, [], { dhcp: false, ndp: false, radv: true })]);
+  t.is(chainRules(off, 'guest-100-out').length, 1, 'only the policy');
+  t.is(chainRules(off, 'guest-100-in').length, 1);
 });
 
 test('port ids are kept when given and new ports get the lowest free ones', (t) => {

@@ -76,6 +76,12 @@ export interface FirewallGuestRuleset {
   readonly logLevelIn?: FirewallLogLevel;
   /** Log level of packets the OUT policy drops or rejects (`log_level_out`). Default `nolog`. */
   readonly logLevelOut?: FirewallLogLevel;
+  /** Accept DHCP (v4 and v6) to and from the guest before its rules (`dhcp`). Default true, as Proxmox. */
+  readonly dhcp?: boolean;
+  /** Accept IPv6 neighbor discovery and router solicitation before its rules (`ndp`). Default true. */
+  readonly ndp?: boolean;
+  /** Allow the guest to send IPv6 router advertisements (`radv`). Default false: they are dropped. */
+  readonly radv?: boolean;
 }
 
 /** A whole rule set for one node: cluster, host and guest scopes, ipsets and aliases. */

@@ -118,6 +118,33 @@ function assignPortIds(ruleset: FirewallRuleset, keep: ReadonlyMap<string, numbe
   return ids;
 }
 
+const udpPorts = (sport: number, dport: number, nfproto: 'ipv4' | 'ipv6'): NftStatement[] => [
+  { match: { op: '==', left: meta('nfproto'), right: nfproto } },
+  { match: { op: '==', left: { payload: { protocol: 'udp', field: 'sport' } }, right: sport } },
+  { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: dport } },
+];
+const icmpv6Type = (type: string): NftStatement => ({ match: { op: '==', left: { payload: { protocol: 'icmpv6', field: 'type' } }, right: type } });
+
+/**
+ * What Proxmox puts before a guest's own rules (`ruleset_create_vm_chain`): DHCP (option
+ * `dhcp`, default on), router advertisements from the guest dropped unless `radv`, and
+ * neighbor discovery accepted (option `ndp`, default on). One rule each, no anonymous sets.
+ */
+function guestOptionRules(guest: FirewallGuestRuleset, dir: 'in' | 'out'): NftStatement[][] {
+  const out: NftStatement[][] = [];
+  const accept: NftStatement = { accept: null };
+  if (guest.dhcp !== false) {
+    out.push([...(dir === 'out' ? udpPorts(68, 67, 'ipv4') : udpPorts(67, 68, 'ipv4')), accept]);
+    out.push([...(dir === 'out' ? udpPorts(546, 547, 'ipv6') : udpPorts(547, 546, 'ipv6')), accept]);
+  }
+  if (dir === 'out' && !guest.radv) out.push([icmpv6Type('nd-router-advert'), { drop: null }]);
+  if (guest.ndp !== false) {
+    const types = ['nd-router-solicit', ...(dir === 'in' || guest.radv ? ['nd-router-advert'] : []), 'nd-neighbor-solicit', 'nd-neighbor-advert'];
+    for (const type of types) out.push([icmpv6Type(type), accept]);
+  }
+  return out;
+}
+
 /**
  * The chains, rules and map elements of one guest. `portIds` must hold an id for each of
  * its ports. A disabled guest has no chains and no elements (its traffic passes unfiltered,
@@ -167,6 +194,7 @@ export function compileGuest(ruleset: FirewallRuleset, guest: FirewallGuestRules
   for (const dir of ['in', 'out'] as const) {
     const chain = guestChain(guest.vmid, dir);
     chains.push(chainCmd('inet', chain));
+    for (const body of guestOptionRules(guest, dir)) chains.push(ruleCmd('inet', chain, body));
     guest.rules.forEach((rule, i) => {
       if (rule.direction === 'forward') throw new InvalidConfigError(`${key} rule ${i + 1}.direction`, rule.direction, `${key} rule ${i + 1}: guests have no forward rules`);
       if (rule.direction !== dir && !rule.group) return;
