@@ -55,10 +55,6 @@ export class LinuxBridgeNicPlugger {
   }
 
   /**
-   * Plugs `nic.ifname` into `nic.bridge` (see {@link GuestNetworkAccess.plug}, without the
-   * hooks). On failure undoes what it did and rethrows.
-   */
-  /**
    * Checks the host for `nic` without changing it: the bridge exists and, for `tag`/`trunks`,
    * filters VLANs. Returns the bridge's MTU (1500 when sysfs does not say).
    *
@@ -75,6 +71,10 @@ export class LinuxBridgeNicPlugger {
     return Number.isInteger(mtu) && mtu > 0 ? mtu : 1500;
   }
 
+  /**
+   * Plugs `nic.ifname` into `nic.bridge` (see {@link GuestNetworkAccess.plug}, without the
+   * hooks). On failure undoes what it did and rethrows.
+   */
   async plug(ctx: NicHookContext, nic: GuestNic): Promise<GuestNicPorts> {
     const { key, bridge } = nic;
     const bridgeMtu = await this.checkHost(ctx, nic);
