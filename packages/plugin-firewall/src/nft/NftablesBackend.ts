@@ -50,8 +50,9 @@ type MapElements = Array<[unknown, unknown]>;
  *   installed or a port of the guest belongs to another guest.
  * - `clear`: removes both tables (no error when they are absent).
  *
- * Needs root (CAP_NET_ADMIN) in the target namespace and br_netfilter with
- * `net.bridge.bridge-nf-call-iptables=1` (and `-ip6tables`) for bridged traffic to be seen.
+ * Needs root (CAP_NET_ADMIN) in the target namespace and br_netfilter: `apply` sets
+ * `net.bridge.bridge-nf-call-iptables=1` and `-ip6tables=1` there (with `sysctl`) when the rule
+ * set has guests, so that bridged traffic reaches the inet chains.
  */
 export class NftablesBackend implements FirewallBackend {
   readonly id = 'nftables';
@@ -63,6 +64,7 @@ export class NftablesBackend implements FirewallBackend {
 
   async apply(ctx: FirewallContext, ruleset: FirewallRuleset): Promise<void> {
     const compiled = compileRuleset(ruleset);
+    if (ruleset.enabled && ruleset.guests.length > 0) await this.enableBridgeFiltering(ctx);
     await this.load(ctx, compiled.commands);
     ctx.log.info(`firewall: applied ${ruleset.enabled ? `${ruleset.guests.length} guests, ${compiled.portIds.size} ports` : 'nothing (disabled)'}`);
   }
@@ -138,6 +140,18 @@ export class NftablesBackend implements FirewallBackend {
       return this.apply(ctx, ruleset);
     }
     ctx.log.info(`firewall: applied guest ${vmid} (${newPorts.length} ports)`);
+  }
+
+  /**
+   * Turns on br_netfilter for bridged IPv4 and IPv6 (`net.bridge.bridge-nf-call-iptables` and
+   * `-ip6tables` = 1), as Proxmox's `enable_bridge_firewall` does: without it bridged guest
+   * traffic never reaches the inet chains. Idempotent.
+   */
+  private async enableBridgeFiltering(ctx: FirewallContext): Promise<void> {
+    await ctx.runner.run(inNetns(ctx, ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']), {
+      timeoutMs: NFT_TIMEOUT_MS,
+      signal: ctx.signal,
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 /**
- * A test network: a "host" namespace with a bridge `vmbr0` (10.x.0.1/24) and br_netfilter on,
+ * A test network: a "host" namespace with a bridge `vmbr0` (10.x.0.1/24) and br_netfilter off
+ * (the firewall backend turns it on),
  * and one namespace per guest whose veth end in the host namespace is named like a tap
  * (`tap<vmid>i0`). Each guest namespace runs a {@link trafficAgent} for TCP/UDP; ICMP uses
  * busybox ping. Names are unique per lab; `dispose` removes everything.
@@ -91,7 +92,8 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
     await ip('-n', hostNetns, 'link', 'add', 'vmbr0', 'type', 'bridge');
     await ip('-n', hostNetns, 'addr', 'add', `10.${net}.0.1/24`, 'dev', 'vmbr0');
     await ip('-n', hostNetns, 'link', 'set', 'vmbr0', 'up');
-    await runToolOk(['ip', 'netns', 'exec', hostNetns, 'sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1'], {
+    // br_netfilter starts off here: the backend's apply must turn it on.
+    await runToolOk(['ip', 'netns', 'exec', hostNetns, 'sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0'], {
       timeoutMs: 20_000,
     });
     guests.set(0, { vmid: 0, ip: `10.${net}.0.1`, netns: hostNetns, port: 'vmbr0' });
