@@ -5,11 +5,11 @@
  * a tap, in the vnet's bridge) pings the other across the VXLAN tunnel.
  */
 import test, { type ExecutionContext } from 'ava';
-import { MemoryLogger, NodeCommandRunner, type CommandRunner, type NetworkContext, type RunOptions } from '@corral/core';
+import { MemoryLogger, type CommandRunner, type NetworkContext, type RunOptions } from '@corral/core';
 import { hasProgram, realTest } from '@corral/core/testing';
+import { guestNetns, netns, runner, sh } from './sdnNetnsSupport.js';
 import { parseVnetsCfg, parseZonesCfg, readLinks, readVxlanRemotes, SdnService, VxlanZoneDriver } from '../src/index.js';
 
-const runner = new NodeCommandRunner();
 const real = realTest(test, process.getuid?.() === 0 && hasProgram('ip') && hasProgram('bridge') && hasProgram('busybox'), 'root with iproute2 (ip, bridge) and busybox (ping)');
 
 /** A runner that records every argv it passes on. */
@@ -21,26 +21,9 @@ class Recorder implements CommandRunner {
   }
 }
 
-const sh = (...argv: string[]) => runner.run(argv, { timeoutMs: 30_000 });
-
-/** A network namespace removed (with everything in it) when the test ends. */
-async function netns(t: ExecutionContext, name: string): Promise<string> {
-  await sh('ip', 'netns', 'add', name);
-  t.teardown(() => runner.run(['ip', 'netns', 'del', name], { okExitCodes: [0, 1] }));
-  await sh('ip', '-n', name, 'link', 'set', 'lo', 'up');
-  return name;
-}
-
 /** A guest: a namespace whose eth0 is a veth whose host end (`tap<n>i0`) is in `bridge` of `node`. */
-async function guest(t: ExecutionContext, node: string, bridge: string, name: string, address: string): Promise<string> {
-  const ns = await netns(t, name);
-  const host = `tap${name.slice(-6)}i0`;
-  await sh('ip', 'link', 'add', 'name', host, 'netns', node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-  await sh('ip', '-n', node, 'link', 'set', 'dev', host, 'master', bridge, 'up');
-  await sh('ip', '-n', ns, 'link', 'set', 'dev', 'eth0', 'mtu', '1450', 'up');
-  await sh('ip', '-n', ns, 'addr', 'add', address, 'dev', 'eth0');
-  return ns;
-}
+const guest = (t: ExecutionContext, node: string, bridge: string, name: string, address: string) =>
+  guestNetns(t, { node, bridge, name, hostIf: `tap${name.slice(-6)}i0`, address, mtu: 1450 });
 
 real.serial('two nodes in namespaces, a VXLAN vnet applied on each, guests ping across; a second apply changes nothing', async (t) => {
   const id = Math.floor(Math.random() * 0xffff).toString(16);

@@ -5,8 +5,9 @@
  * refusal, then a step made to fail at the very end).
  */
 import test, { type ExecutionContext } from 'ava';
-import { MemoryLogger, NodeCommandRunner, type CommandRunner, type NetworkContext, type RunOptions } from '@corral/core';
+import { MemoryLogger, type CommandRunner, type NetworkContext, type RunOptions } from '@corral/core';
 import { hasProgram, realTest } from '@corral/core/testing';
+import { runner, sh } from './sdnNetnsSupport.js';
 import {
   creationArgvs,
   EvpnZoneDriver,
@@ -23,9 +24,7 @@ import {
   type SdnConfig,
 } from '../src/index.js';
 
-const runner = new NodeCommandRunner();
 const real = realTest(test, process.getuid?.() === 0 && hasProgram('ip') && hasProgram('bridge') && hasProgram('busybox'), 'root with iproute2 (ip, bridge) and busybox (ping)');
-const sh = (...argv: string[]) => runner.run(argv, { timeoutMs: 30_000 });
 
 const drivers = new Map<string, import('@corral/core').NetworkZoneDriver>([
   ['simple', new SimpleZoneDriver()],

@@ -23,6 +23,8 @@ import {
   type VnetStatus,
 } from '@corral/core';
 import { applyDevices } from './applyDevices.js';
+import type { DnsmasqDhcp } from './DnsmasqDhcp.js';
+import type { IpamGuest, PveIpam } from './PveIpam.js';
 import type { DeviceSpec } from './deviceSpec.js';
 import { readLinks } from './linkState.js';
 import { parseSubnetsCfg, parseVnetsCfg, parseZonesCfg, type SdnConfig } from './sdnConfigFiles.js';
@@ -59,10 +61,19 @@ export async function readSdnConfig(dir: string): Promise<SdnConfig> {
   };
 }
 
+/** Options of {@link SdnService}. */
+export interface SdnServiceOptions {
+  /** DHCP for zones with `dhcp dnsmasq`: the IPAM (`ipam pve`) and the dnsmasq runner. Absent: such zones get no DHCP. */
+  readonly dhcp?: { readonly ipam: PveIpam; readonly server: DnsmasqDhcp };
+}
+
 /** Applies Proxmox SDN configs on a node through zone drivers (the `networkZones` extension point). */
 export class SdnService {
   /** @param drivers - Zone drivers by zone type (`kernel.extensions(extensionPoints.networkZones)`). */
-  constructor(private readonly drivers: ReadonlyMap<string, NetworkZoneDriver>) {}
+  constructor(
+    private readonly drivers: ReadonlyMap<string, NetworkZoneDriver>,
+    private readonly options: SdnServiceOptions = {},
+  ) {}
 
   /**
    * The zones that apply on `node` (a zone with `nodes` applies only on those), each with its
@@ -103,7 +114,9 @@ export class SdnService {
    * can plan (Corral's own drivers), all zones apply as one atomic change (see `applyDevices`):
    * devices of zones no longer in the config, or not for this node, are removed, and a failure
    * anywhere leaves every device as it was. With a third-party driver, zones apply one after
-   * the other through their drivers' `apply` (each as atomic as that driver makes it).
+   * the other through their drivers' `apply` (each as atomic as that driver makes it). Then,
+   * with {@link SdnServiceOptions.dhcp}, zones with `dhcp` get their subnets registered in the
+   * IPAM and their dnsmasq (re)started; the dnsmasq of a zone without `dhcp` is stopped.
    *
    * @returns The status of every vnet that applies on this node.
    * @throws what {@link SdnService.resolve} throws; NotSupportedError from a driver whose zone
@@ -111,6 +124,51 @@ export class SdnService {
    *   rollback).
    */
   async apply(ctx: NetworkContext, config: SdnConfig): Promise<VnetStatus[]> {
+    const statuses = await this.#applyZones(ctx, config);
+    await this.#applyDhcp(ctx, config);
+    return statuses;
+  }
+
+  /**
+   * Proxmox's DHCP regeneration for the zones of this node: zones with `dhcp` get their subnets
+   * registered in the IPAM and their dnsmasq (re)configured; the dnsmasq of a zone without
+   * `dhcp` is stopped.
+   */
+  async #applyDhcp(ctx: NetworkContext, config: SdnConfig): Promise<void> {
+    const dhcp = this.options.dhcp;
+    if (!dhcp) return;
+    for (const r of this.resolve(config, ctx.node)) {
+      if (r.zone.options.dhcp === undefined) {
+        await dhcp.server.stop(r.zone.id);
+        continue;
+      }
+      const subnets = config.subnets.filter((s) => s.zone === r.zone.id);
+      for (const subnet of subnets) await dhcp.ipam.addSubnet(subnet);
+      await dhcp.server.configure(ctx, r.zone, r.vnets, subnets, await dhcp.ipam.read());
+    }
+  }
+
+  /**
+   * Proxmox's `add_dhcp_mapping` for a guest NIC on `vnet`: the guest's address in the first
+   * subnet of the vnet with DHCP ranges (an address the MAC already has, else the first free
+   * one of the ranges), written to the zone's dnsmasq `ethers` (SIGHUP).
+   *
+   * @returns The address, or undefined when the vnet's zone has no `dhcp` or no subnet with ranges.
+   * @throws InvalidConfigError for an unknown vnet; ConflictError when the ranges are full.
+   */
+  async addDhcpMapping(config: SdnConfig, vnet: string, guest: IpamGuest): Promise<string | undefined> {
+    const dhcp = this.options.dhcp;
+    const definition = config.vnets.find((v) => v.id === vnet);
+    if (!definition) throw new InvalidConfigError('vnet', vnet, `vnet '${vnet}' does not exist`);
+    const zone = config.zones.find((z) => z.id === definition.zone);
+    const subnet = config.subnets.find((s) => s.vnet === vnet && s.dhcpRanges.length > 0);
+    if (!dhcp || !zone?.options.dhcp || !subnet) return undefined;
+    const ip = await dhcp.ipam.allocate(subnet, guest);
+    await dhcp.server.reload(zone.id, await dhcp.ipam.read());
+    return ip;
+  }
+
+  async #applyZones(ctx: NetworkContext, config: SdnConfig): Promise<VnetStatus[]> {
     const resolved = this.resolve(config, ctx.node);
     if (resolved.every((r) => isPlannedZoneDriver(r.driver))) {
       const links = await readLinks(ctx);

@@ -19,10 +19,12 @@ export {
   type SdnConfig,
   type SdnSubnet,
 } from './sdnConfigFiles.js';
-export { readSdnConfig, SdnService, type ResolvedZone } from './SdnService.js';
+export { readSdnConfig, SdnService, type ResolvedZone, type SdnServiceOptions } from './SdnService.js';
 export { DeviceZoneDriver, isPlannedZoneDriver, type PlannedZoneDriver } from './zones/deviceZoneDriver.js';
 export { SimpleZoneDriver } from './zones/simpleZone.js';
 export { DEFAULT_VXLAN_PORT, VxlanZoneDriver } from './zones/vxlanZone.js';
 export { VlanZoneDriver } from './zones/vlanZone.js';
 export { EvpnZoneDriver, QinqZoneDriver } from './zones/unsupportedZones.js';
 export { probeDeviceType } from './probeDeviceType.js';
+export { PveIpam, MAX_IPAM_FILE_BYTES, type IpamDb, type IpamEntry, type IpamGuest, type PveIpamOptions } from './PveIpam.js';
+export { DnsmasqDhcp, dnsmasqDefaultConf, dnsmasqEthers, dnsmasqVnetConf, type DnsmasqPaths } from './DnsmasqDhcp.js';
