@@ -99,7 +99,10 @@ for (const c of errorCases) {
 }
 
 test('lists expand into one rule per combination, never an anonymous set', (t) => {
-  const rs = ruleset([], { aliases: { web: '192.0.2.80' }, guests: [guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', source: '10.0.0.1,web,fd00::1', dport: '80,443:444' })], { dhcp: false, ndp: false })] });
+  const rs = ruleset([], {
+    aliases: { web: '192.0.2.80' },
+    guests: [guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', source: '10.0.0.1,web,fd00::1', dport: '80,443:444' })], { dhcp: false, ndp: false })],
+  });
   const doc = compileRuleset(rs).commands;
   const rules = doc.flatMap((c) => ('add' in c && 'rule' in c.add && c.add.rule.chain === 'guest-100-in' ? [c.add.rule] : []));
   t.is(rules.length, 3 * 2 + 1, 'three sources times two port specs, plus the policy');

@@ -256,3 +256,20 @@ real.serial('with per-NIC firewall bridges (fwbr/fwln/fwpr, as firewall=1 ports 
     { firewallBridges: true }
   );
 });
+
+real.serial('IPv6: neighbor discovery passes by default (ndp), rules and ipsets match IPv6 sources, and without ndp a DROP policy starves it', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const backend = new NftablesBackend();
+    const ip6of101 = lab.guests.get(101)!.ip6;
+    const withNdp = (ndp: boolean): FirewallRuleset =>
+      ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080', source: '+peers6' })], { ndp }), guest(101, [], { ndp })], {
+        ipsets: { peers6: [ip6of101, '192.0.2.1'] },
+      });
+    await backend.apply(context(lab), withNdp(true));
+    t.is(await lab.tcp6(101, 100, 8080), 'open', 'IPv6 source in the ipset, neighbor discovery accepted');
+    t.is(await lab.tcp6(101, 100, 7070), 'silent', 'IN policy DROP');
+    await backend.apply(context(lab), withNdp(false));
+    await lab.flushNeighbours();
+    t.is(await lab.tcp6(101, 100, 8080), 'silent', 'no neighbor discovery through DROP policies');
+  });
+});

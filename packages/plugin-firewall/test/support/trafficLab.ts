@@ -20,6 +20,8 @@ export const SILENCE_MS = 700;
 export interface LabGuest {
   readonly vmid: number;
   readonly ip: string;
+  /** IPv6 address (fd00:<net>::<n>/64, without duplicate address detection). */
+  readonly ip6: string;
   readonly netns: string;
   readonly port: string;
 }
@@ -54,6 +56,10 @@ export interface TrafficLab {
   readonly guests: ReadonlyMap<number, LabGuest>;
   /** TCP probe from guest `from` to `to`'s address, port `port` (vmid 0: the host). */
   tcp(from: number, to: number, port: number): Promise<ProbeResult>;
+  /** TCP probe over IPv6. */
+  tcp6(from: number, to: number, port: number): Promise<ProbeResult>;
+  /** Forgets every namespace's neighbour entries (the next IPv6 flow needs neighbor discovery). */
+  flushNeighbours(): Promise<void>;
   /** UDP probe (echo expected). */
   udp(from: number, to: number, port: number): Promise<ProbeResult>;
   /** One ICMP echo; 'open' when answered, else 'silent'. */
@@ -96,7 +102,8 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
     await runToolOk(['ip', 'netns', 'exec', hostNetns, 'sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0'], {
       timeoutMs: 20_000,
     });
-    guests.set(0, { vmid: 0, ip: `10.${net}.0.1`, netns: hostNetns, port: 'vmbr0' });
+    await ip('-n', hostNetns, 'addr', 'add', `fd00:${net}::1/64`, 'dev', 'vmbr0', 'nodad');
+    guests.set(0, { vmid: 0, ip: `10.${net}.0.1`, ip6: `fd00:${net}::1`, netns: hostNetns, port: 'vmbr0' });
     const hostAgent = new Agent(spawn('ip', ['netns', 'exec', hostNetns, process.execPath, agentScript], { stdio: ['pipe', 'pipe', 'inherit'] }));
     agents.set(0, hostAgent);
     await hostAgent.ready;
@@ -122,8 +129,9 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
       await ip('-n', hostNetns, 'link', 'set', port, 'up');
       await ip('-n', ns, 'link', 'set', 'lo', 'up');
       await ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+      await ip('-n', ns, 'addr', 'add', `fd00:${net}::${i + 10}/64`, 'dev', 'eth0', 'nodad');
       await ip('-n', ns, 'link', 'set', 'eth0', 'up');
-      guests.set(vmid, { vmid, ip: addr, netns: ns, port });
+      guests.set(vmid, { vmid, ip: addr, ip6: `fd00:${net}::${i + 10}`, netns: ns, port });
       const agent = new Agent(spawn('ip', ['netns', 'exec', ns, process.execPath, agentScript], { stdio: ['pipe', 'pipe', 'inherit'] }));
       agents.set(vmid, agent);
       await agent.ready;
@@ -136,11 +144,17 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
   const guest = (vmid: number): LabGuest => guests.get(vmid)!;
   const probe = async (op: string, from: number, to: number, port: number, extra: Record<string, unknown> = {}): Promise<ProbeResult> =>
     (await agents.get(from)!.call({ op, host: guest(to).ip, port, waitMs: SILENCE_MS, ...extra })).result as ProbeResult;
+  const probe6 = async (from: number, to: number, port: number): Promise<ProbeResult> =>
+    (await agents.get(from)!.call({ op: 'tcp', host: guest(to).ip6, port, waitMs: SILENCE_MS })).result as ProbeResult;
   return {
     hostNetns,
     hostIp: `10.${net}.0.1`,
     guests,
     tcp: (from, to, port) => probe('tcp', from, to, port),
+    tcp6: probe6,
+    async flushNeighbours() {
+      for (const g of guests.values()) await runToolOk(['ip', '-n', g.netns, 'neigh', 'flush', 'all'], { timeoutMs: 20_000 });
+    },
     udp: (from, to, port) => probe('udp', from, to, port),
     tcpHold: (from, to, port, conn) => probe('tcpHold', from, to, port, { conn }),
     tcpSend: async (from, conn) => (await agents.get(from)!.call({ op: 'tcpSend', conn, waitMs: SILENCE_MS })).result as ProbeResult,
