@@ -103,6 +103,7 @@ export {
   LISTED_IMPORT_FILE_RE,
   parseFileVolname,
   refuseArchiveMember,
+  statFileVolume,
   UPLOAD_FILE_RULES,
   UPLOAD_IMPORT_FILE_RE,
   VZTMPL_FILE_RE,

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { AlreadyExistsError, FILE_CONTENT_TYPES, InvalidArgumentError, isListedFile, NotFoundError, refuseArchiveMember, UPLOAD_FILE_RULES, writeNewFile, type FileContent, type StorageContent, type VolumeAccess, type VolumeInfo } from '@corral/core';
+import { AlreadyExistsError, FILE_CONTENT_TYPES, InvalidArgumentError, isListedFile, NotFoundError, refuseArchiveMember, statFileVolume, UPLOAD_FILE_RULES, writeNewFile, type FileContent, type StorageContent, type VolumeAccess, type VolumeInfo } from '@corral/core';
 import { volidOf, type BtrfsContext } from './BtrfsContext.js';
 import { isMissing, mapNoSpace } from './btrfsErrors.js';
 import { parseBtrfsVolname, type BtrfsVolname } from './btrfsVolname.js';
@@ -25,24 +25,7 @@ function pathOf(bc: BtrfsContext, v: FileVolume): string {
 
 /** The listing entry of a file volume, or undefined when it is missing or not a file. */
 async function describeFile(bc: BtrfsContext, volname: string, v: FileVolume): Promise<VolumeInfo | undefined> {
-  try {
-    const st = await stat(pathOf(bc, v));
-    if (!st.isFile()) return undefined;
-    return {
-      volid: volidOf(bc, volname),
-      volname,
-      content: v.content,
-      format: v.format,
-      sizeBytes: st.size,
-      usedBytes: st.blocks * 512,
-      vmid: v.vmid,
-      isBase: false,
-      ctime: Math.floor(st.ctimeMs / 1000),
-    };
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
+  return statFileVolume(pathOf(bc, v), { volid: volidOf(bc, volname), volname, content: v.content, format: v.format, vmid: v.vmid });
 }
 
 /** Size and kind of a file volume. @throws NotFoundError */

@@ -31,10 +31,10 @@ import {
   ParseError,
   readSizeHeader,
   writeChunk,
-  type StorageContent,
   type TransferFormat,
   type VolumeFormat,
   writeFileBytes,
+  type ImportVolumeOptions,
 } from '@corral/core';
 import { BtrfsCommands } from './BtrfsCommands.js';
 import { runBtrfs, volidOf, type BtrfsContext } from './BtrfsContext.js';
@@ -104,16 +104,6 @@ export async function exportVolume(bc: BtrfsContext, volname: string, options: {
   throw new NotSupportedError('export', `btrfs storage cannot export '${format}'`);
 }
 
-/** Options of {@link importVolume}. */
-export interface BtrfsImportOptions {
-  readonly format: TransferFormat;
-  readonly stream: Readable;
-  readonly vmid: number;
-  readonly name: string;
-  readonly content: StorageContent;
-  readonly volumeFormat: VolumeFormat;
-}
-
 function checkPair(format: TransferFormat, volumeFormat: VolumeFormat): void {
   const ok =
     format === 'btrfs' ? volumeFormat === 'raw' || volumeFormat === 'subvol' : (format === 'raw+size' && volumeFormat === 'raw') || (format === 'tar+size' && volumeFormat === 'subvol');
@@ -128,7 +118,7 @@ function checkPair(format: TransferFormat, volumeFormat: VolumeFormat): void {
  *   (short, long or malformed stream), InvalidArgumentError (a btrfs stream holding something
  *   else than snapshots of one disk of the right format).
  */
-export async function importVolume(bc: BtrfsContext, options: BtrfsImportOptions): Promise<string> {
+export async function importVolume(bc: BtrfsContext, options: ImportVolumeOptions): Promise<string> {
   if (options.content !== 'images' && options.content !== 'rootdir') {
     throw new InvalidArgumentError('content', `btrfs storage imports images and rootdir volumes, not '${options.content}'`);
   }

@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import { Transform, type Readable, type Writable } from 'node:stream';
-import { AlreadyExistsError, NotSupportedError, ParseError, type StorageContent, type TransferFormat, type VolumeFormat } from '@corral/core';
+import { Transform, type Writable } from 'node:stream';
+import { AlreadyExistsError, NotSupportedError, ParseError, type TransferFormat, type ImportVolumeOptions } from '@corral/core';
 import { parseRbdVolname } from './rbdVolname.js';
 import { checkNewName, freeRbdVolume, rbdImageExists, rbdImageInfo } from './rbdVolumes.js';
 import { encodeSizeHeader, readSizeHeader, writeChunk } from '@corral/core';
@@ -44,14 +44,7 @@ class ExactLength extends Transform {
 }
 
 /** Options of {@link importRbdVolume}. */
-export interface RbdImportOptions {
-  readonly format: TransferFormat;
-  readonly stream: Readable;
-  readonly vmid: number;
-  readonly name: string;
-  readonly content: StorageContent;
-  readonly volumeFormat: VolumeFormat;
-}
+export type RbdImportOptions = ImportVolumeOptions;
 
 /**
  * Creates image `name` from a `raw+size` stream (`rbd import` sizes the image by the bytes it

@@ -13,6 +13,7 @@ import {
   NotFoundError,
   NotSupportedError,
   refuseArchiveMember,
+  statFileVolume,
   withReverter,
   type AllocateOptions,
   type VolumeAccess,
@@ -111,19 +112,9 @@ export async function dirVolumeInfo(dc: DirContext, volname: string): Promise<Vo
       });
       return imageVolumeInfo(dc, v.vmid!, v.name, info);
     }
-    const st = await stat(path);
-    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
-    return {
-      volid: volidOf(dc, volname),
-      volname,
-      content: v.content,
-      format: v.format,
-      sizeBytes: st.size,
-      usedBytes: st.blocks * 512,
-      vmid: v.vmid,
-      isBase: false,
-      ctime: Math.floor(st.ctimeMs / 1000),
-    };
+    const info = await statFileVolume(path, { volid: volidOf(dc, volname), volname, content: v.content, format: v.format, vmid: v.vmid });
+    if (!info) throw new NotFoundError('volume', volidOf(dc, volname));
+    return info;
   } catch (err) {
     throw await mapStorageError(err, { storage: dc.sid, path: dc.layout.root, volid: volidOf(dc, volname) });
   }

@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
-import { FILE_CONTENT_TYPES, isListedFile, type FileContent, type StorageContent, type VolumeInfo } from '@corral/core';
+import { FILE_CONTENT_TYPES, isListedFile, statFileVolume, type FileContent, type StorageContent, type VolumeInfo } from '@corral/core';
 import type { DirContext } from './DirContext.js';
 import { IMAGE_NAME_RE, parseDirVolname } from './dirVolname.js';
 import { headerSettleMs } from './ImageHeaderCache.js';
@@ -147,24 +147,7 @@ export async function listFiles(dc: DirContext, content: StorageContent, vmid?: 
     } catch {
       return undefined;
     }
-    try {
-      const st = await stat(`${dir}/${name}`);
-      if (!st.isFile()) return undefined;
-      return {
-        volid: `${dc.sid}:${volname}`,
-        volname,
-        content,
-        format: parsed.format,
-        sizeBytes: st.size,
-        usedBytes: st.blocks * 512,
-        vmid: parsed.vmid,
-        isBase: false,
-        ctime: Math.floor(st.ctimeMs / 1000),
-      };
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    return statFileVolume(`${dir}/${name}`, { volid: `${dc.sid}:${volname}`, volname, content, format: parsed.format, vmid: parsed.vmid });
   });
   return out.filter((v): v is VolumeInfo => v !== undefined);
 }

@@ -20,7 +20,6 @@ import {
   InvalidArgumentError,
   NotSupportedError,
   ParseError,
-  type StorageContent,
   type TransferFormat,
   type VolumeFormat,
   COMMON_TAR_FLAGS,
@@ -31,8 +30,9 @@ import {
   writeChunk,
   type SizedStreamBody,
   writeFileBytes,
+  type ImportVolumeOptions,
 } from '@corral/core';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { volidOf, type DirContext } from './DirContext.js';
 import { dirVolumeInfo, parseImage, preallocationArgs } from './dirImages.js';
 import { qemuImgInfo } from './imageFileInfo.js';
@@ -94,16 +94,6 @@ export async function exportDirVolume(
     return;
   }
   throw new NotSupportedError('export', `dir storage cannot export '${format}'`);
-}
-
-/** Options of {@link importDirVolume}. */
-export interface DirImportOptions {
-  readonly format: TransferFormat;
-  readonly stream: Readable;
-  readonly vmid: number;
-  readonly name: string;
-  readonly content: StorageContent;
-  readonly volumeFormat: VolumeFormat;
 }
 
 /** Which stream formats fill which volume formats. */
@@ -191,7 +181,7 @@ async function importQcow2File(dc: DirContext, path: string, body: SizedStreamBo
  * @throws NotSupportedError (format pair), AlreadyExistsError, StorageFullError, ParseError
  *   (short, long or malformed stream), InvalidArgumentError (untrusted qcow2 content).
  */
-export async function importDirVolume(dc: DirContext, options: DirImportOptions): Promise<string> {
+export async function importDirVolume(dc: DirContext, options: ImportVolumeOptions): Promise<string> {
   if (options.content !== 'images' && options.content !== 'rootdir') {
     throw new InvalidArgumentError('content', `dir storage imports images and rootdir volumes, not '${options.content}'`);
   }

@@ -17,8 +17,8 @@ import {
   readSizeHeader,
   writeChunk,
   type TransferFormat,
-  type TransferOperations,
   writeFileBytes,
+  type ImportVolumeOptions,
 } from '@corral/core';
 import { activateLv, activateLvmVolume } from './lvmAccess.js';
 import { allocateLvmVolume, assertLvAbsent, checkNewName, removeLv, volumeLv } from './lvmVolumes.js';
@@ -41,7 +41,7 @@ export async function exportLvmVolume(s: LvmSession, volname: string, options: {
 }
 
 /** Options of {@link importLvmVolume}: those of the contract's `importVolume`. */
-export type LvmImportOptions = Parameters<TransferOperations['importVolume']>[1];
+export type LvmImportOptions = ImportVolumeOptions;
 
 /**
  * Creates volume `name` from a `raw+size` stream. A failed import removes the LV it created.

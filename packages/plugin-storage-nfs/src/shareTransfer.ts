@@ -12,17 +12,15 @@ import type { Readable, Writable } from 'node:stream';
 import {
   InvalidArgumentError,
   NotSupportedError,
-  ParseError,
   copySizedBody,
   encodeSizeHeader,
   endStream,
   readSizeHeader,
   withReverter,
   writeChunk,
-  type StorageContent,
   type TransferFormat,
-  type VolumeFormat,
   writeFileBytes,
+  type ImportVolumeOptions,
 } from '@corral/core';
 import type { ShareContext } from './ShareContext.js';
 import { mapShareError } from './shareErrors.js';
@@ -69,16 +67,6 @@ export async function exportShareVolume(
   });
 }
 
-/** Options of {@link importShareVolume}. */
-export interface ShareImportOptions {
-  readonly format: TransferFormat;
-  readonly stream: Readable;
-  readonly vmid: number;
-  readonly name: string;
-  readonly content: StorageContent;
-  readonly volumeFormat: VolumeFormat;
-}
-
 /** Writes the body of a `raw+size` stream into a new sparse raw file. */
 async function writeSparseRaw(nc: ShareContext, path: string, stream: Readable): Promise<void> {
   const body = await readSizeHeader(stream, 'raw+size');
@@ -104,7 +92,7 @@ async function writeSparseRaw(nc: ShareContext, path: string, stream: Readable):
  *
  * @throws AlreadyExistsError, StorageFullError, ParseError (short or long stream), NotSupportedError.
  */
-export async function importShareVolume(nc: ShareContext, options: ShareImportOptions): Promise<string> {
+export async function importShareVolume(nc: ShareContext, options: ImportVolumeOptions): Promise<string> {
   if (options.format !== 'raw+size') throw new NotSupportedError('import', `nfs storage imports raw+size, not '${options.format}'`);
   if (options.content !== 'images') throw new InvalidArgumentError('content', `nfs storage imports images, not '${options.content}'`);
   const file = shareImageFileName(options.name, options.volumeFormat);

@@ -17,21 +17,20 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import {
   AlreadyExistsError,
   InvalidArgumentError,
   NotSupportedError,
   ParseError,
-  type StorageContent,
   type TransferFormat,
-  type VolumeFormat,
   COMMON_TAR_FLAGS,
   copySizedBody,
   encodeSizeHeader,
   endStream,
   readSizeHeader,
   writeChunk,
+  type ImportVolumeOptions,
 } from '@corral/core';
 import { ZfsCommands } from './ZfsCommands.js';
 import { zfsFailure } from './zfsErrors.js';
@@ -141,14 +140,7 @@ export async function exportZfsVolume(
 }
 
 /** Options of {@link importZfsVolume}. */
-export interface ZfsImportOptions {
-  readonly format: TransferFormat;
-  readonly stream: Readable;
-  readonly vmid: number;
-  readonly name: string;
-  readonly content: StorageContent;
-  readonly volumeFormat: VolumeFormat;
-}
+export type ZfsImportOptions = ImportVolumeOptions;
 
 /** Free bytes of the storage's dataset (0 when unknown). */
 async function poolAvailable(s: ZfsSession): Promise<number> {

@@ -345,10 +345,21 @@ export interface TransferOperations {
    * names go on. Throws `AlreadyExistsError` when the name is taken (the facade then frees
    * nothing); after any other error the facade frees the volume of that name, if any.
    */
-  importVolume(
-    ctx: StorageContext,
-    options: { format: TransferFormat; stream: Readable; vmid: number; name: string; content: StorageContent; volumeFormat: VolumeFormat },
-  ): Promise<string>;
+  importVolume(ctx: StorageContext, options: ImportVolumeOptions): Promise<string>;
+}
+
+/** What {@link TransferOperations.importVolume} gets: the stream, its format, and the volume to make of it. */
+export interface ImportVolumeOptions {
+  /** The stream's format (one of the driver's `importFormats`). */
+  readonly format: TransferFormat;
+  readonly stream: Readable;
+  /** Owner guest of the new volume. */
+  readonly vmid: number;
+  /** The new volume's name, reserved by the facade (`vm-100-disk-3`). */
+  readonly name: string;
+  readonly content: StorageContent;
+  /** The new volume's format (`raw`, `qcow2`, `subvol`...). */
+  readonly volumeFormat: VolumeFormat;
 }
 
 /** Plain files of non-guest content (iso, vztmpl, snippets, backup). */

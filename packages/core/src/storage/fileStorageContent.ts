@@ -8,8 +8,9 @@
  *
  * @packageDocumentation
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StorageContent, VolumeFormat } from '../contracts/storage.js';
+import type { StorageContent, VolumeFormat, VolumeInfo } from '../contracts/storage.js';
 import { InvalidVolumeIdError, NotSupportedError } from '../errors.js';
 
 /**
@@ -219,4 +220,39 @@ export function refuseArchiveMember(volid: string, v: Pick<FileVolname, 'archive
   if (v.archive !== undefined) {
     throw new NotSupportedError(operation, `'${volid}' is a disk inside the OVA archive 'import/${v.archive}', not a file of its own: use the archive`);
   }
+}
+
+/**
+ * The listing entry of a plain file volume (iso, template, backup, snippet, import source...)
+ * from a `stat` of `path`: `sizeBytes` its length, `usedBytes` its allocated blocks, `ctime`
+ * in seconds, not a base.
+ *
+ * @returns `undefined` when the file is missing (`ENOENT`, `ENOTDIR`) or is not a regular file
+ *   (a listing skips it; a lookup answers `NotFoundError`).
+ * @throws Any other error of `stat` (`EACCES`, `EIO`), as it is.
+ */
+export async function statFileVolume(
+  path: string,
+  entry: { readonly volid: string; readonly volname: string; readonly content: StorageContent; readonly format: VolumeFormat; readonly vmid?: number },
+): Promise<VolumeInfo | undefined> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+  if (!st.isFile()) return undefined;
+  return {
+    volid: entry.volid,
+    volname: entry.volname,
+    content: entry.content,
+    format: entry.format,
+    sizeBytes: st.size,
+    usedBytes: st.blocks * 512,
+    ...(entry.vmid !== undefined ? { vmid: entry.vmid } : {}),
+    isBase: false,
+    ctime: Math.floor(st.ctimeMs / 1000),
+  };
 }
