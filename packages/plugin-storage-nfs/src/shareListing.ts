@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { isListedFile, type FileContent, type StorageContent, type VolumeInfo } from '@corral/core';
+import { isListedFile, NotFoundError, statFileVolume, type FileContent, type StorageContent, type VolumeInfo } from '@corral/core';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { backingBase, imageFileFacts } from './imageFileFacts.js';
 import { shareImageVolname, parseShareVolname, type ShareVolname } from './shareVolname.js';
@@ -50,20 +50,15 @@ export async function listImages(nc: ShareContext, vmid?: number): Promise<Share
   return out;
 }
 
-/** The listing entry of a file of non-image content (iso, vztmpl, backup, snippets, import). */
+/**
+ * The listing entry of a file of non-image content (iso, vztmpl, backup, snippets, import).
+ * @throws NotFoundError when it is missing or not a regular file.
+ */
 export async function fileVolumeInfo(nc: ShareContext, volname: string, v: ShareVolname): Promise<VolumeInfo> {
-  const facts = await imageFileFacts(nc, nc.layout.pathOf(v), 'file');
-  return {
-    volid: volidOf(nc, volname),
-    volname,
-    content: v.content,
-    format: v.format,
-    sizeBytes: facts.sizeBytes,
-    usedBytes: facts.usedBytes,
-    isBase: false,
-    ctime: facts.mtime,
-    ...(v.vmid !== undefined ? { vmid: v.vmid } : {}),
-  };
+  const volid = volidOf(nc, volname);
+  const info = await statFileVolume(nc.layout.pathOf(v), { volid, volname, content: v.content, format: v.format, vmid: v.vmid });
+  if (!info) throw new NotFoundError('volume', volid);
+  return info;
 }
 
 async function fileVolumes(nc: ShareContext, content: FileContent): Promise<VolumeInfo[]> {
