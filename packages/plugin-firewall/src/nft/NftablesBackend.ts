@@ -63,8 +63,16 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   async apply(ctx: FirewallContext, ruleset: FirewallRuleset): Promise<void> {
-    const compiled = compileRuleset(ruleset);
-    if (ruleset.enabled && ruleset.guests.length > 0) await this.enableBridgeFiltering(ctx);
+    // sysctl runs while the rule set compiles; a compile error still wins (InvalidConfigError).
+    const bridgeFiltering = ruleset.enabled && ruleset.guests.length > 0 ? this.enableBridgeFiltering(ctx) : Promise.resolve();
+    let compiled: ReturnType<typeof compileRuleset>;
+    try {
+      compiled = compileRuleset(ruleset);
+    } catch (err) {
+      await bridgeFiltering.catch(() => undefined);
+      throw err;
+    }
+    await bridgeFiltering;
     await this.load(ctx, compiled.commands);
     ctx.log.info(`firewall: applied ${ruleset.enabled ? `${ruleset.guests.length} guests, ${compiled.portIds.size} ports` : 'nothing (disabled)'}`);
   }

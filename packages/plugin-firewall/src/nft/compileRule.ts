@@ -106,6 +106,7 @@ function addressMatches(spec: string, ruleset: FirewallRuleset, key: string): Ad
 }
 
 function portValues(spec: string, key: string): NftExpression[] {
+  if (/^\d{1,5}$/.test(spec) && Number(spec) <= 65535) return [Number(spec)];
   return spec.split(',').map((raw) => {
     const item = raw.trim();
     const m = /^(\d{1,5})(?:[:-](\d{1,5}))?$/.exec(item);
