@@ -35,6 +35,7 @@ export const ErrorCodes = {
   pluginMissingDependency: 'CORRAL_ERR_PLUGIN_MISSING_DEPENDENCY',
   pluginDependencyCycle: 'CORRAL_ERR_PLUGIN_DEPENDENCY_CYCLE',
   pluginLoadFailed: 'CORRAL_ERR_PLUGIN_LOAD_FAILED',
+  infrastructureConflict: 'CORRAL_ERR_INFRASTRUCTURE_CONFLICT',
   serviceNotRegistered: 'CORRAL_ERR_SERVICE_NOT_REGISTERED',
   invalidVolumeId: 'CORRAL_ERR_INVALID_VOLUME_ID',
   storageFull: 'CORRAL_ERR_STORAGE_FULL',
@@ -354,6 +355,23 @@ export class PluginLoadFailedError extends CorralError {
   ) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
     super(ErrorCodes.pluginLoadFailed, `plugin '${pluginId}' failed to load${reason}`, options);
+  }
+}
+
+/**
+ * Two providers supply the same piece of kernel infrastructure (the config store, the lock
+ * manager, the task manager): the kernel refuses to start rather than pick one.
+ */
+export class InfrastructureConflictError extends CorralError {
+  constructor(
+    /** The service ref id (`core.configStore`). */
+    readonly refId: string,
+    /** Who provided it first: a plugin id, or `kernel options`. */
+    readonly first: string,
+    /** Who tried to provide it again. */
+    readonly second: string,
+  ) {
+    super(ErrorCodes.infrastructureConflict, `'${refId}' is provided by both ${first} and ${second}: a kernel takes it from one provider only`);
   }
 }
 

@@ -11,8 +11,8 @@ export * from './errors.js';
 
 // kernel and plugins
 export { createKernel, type Kernel, type KernelOptions, type KernelPluginReport } from './kernel/createKernel.js';
-export { coreServices, extensionPoints } from './kernel/coreRefs.js';
-export { definePlugin, isCorralPlugin, PLUGIN_BRAND, type CorralPlugin, type PluginDefinition, type PluginEnvironment } from './plugin/definePlugin.js';
+export { coreServices, extensionPoints, infrastructureServices } from './kernel/coreRefs.js';
+export { definePlugin, isCorralPlugin, PLUGIN_BRAND, type CorralPlugin, type InfrastructureEnvironment, type PluginDefinition, type PluginEnvironment } from './plugin/definePlugin.js';
 export {
   checkPluginApiVersion,
   CURRENT_PLUGIN_API_WINDOW,

@@ -24,7 +24,7 @@ import type { NodeInfoService } from '../node/NodeInfoService.js';
 import type { Logger } from '../util/Logger.js';
 import type { StorageFacade } from '../storage/StorageFacade.js';
 import type { GuestFacade } from '../guests/GuestFacade.js';
-import { createExtensionPoint, createServiceRef } from '../plugin/refs.js';
+import { createExtensionPoint, createServiceRef, type ServiceRef } from '../plugin/refs.js';
 
 /** Services every kernel provides. */
 export const coreServices = Object.freeze({
@@ -47,6 +47,16 @@ export const coreServices = Object.freeze({
   /** `kernel.guests`. */
   guests: createServiceRef<GuestFacade>({ id: 'core.guests' }),
 });
+
+/**
+ * The services a plugin may supply in its `registerInfrastructure` phase; the kernel builds
+ * its facades on what is supplied, with core's local implementations as the defaults.
+ */
+export const infrastructureServices: readonly ServiceRef<unknown>[] = Object.freeze([
+  coreServices.configStore,
+  coreServices.lockManager,
+  coreServices.taskManager,
+]);
 
 /** Extension points plugins add implementations to, keyed as noted. */
 export const extensionPoints = Object.freeze({

@@ -43,7 +43,7 @@ export interface KernelOptions {
   readonly logger?: Logger;
   /** Replaces the command runner (tests that record argv). */
   readonly commandRunner?: CommandRunner;
-  /** Replaces the local config store (the cluster plugin's store). */
+  /** Replaces the local config store (embedding; a plugin supplies one through `registerInfrastructure`). */
   readonly configStore?: ConfigStore;
   /**
    * Replaces the lock manager. Default: a {@link HostLockManager} scoped to the data dir, so
@@ -99,13 +99,19 @@ const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 const TASKS_DIR = 'tasks';
 
 /**
- * Builds a kernel: a private tsyringe container (a child of tsyringe's root, which nothing
- * registers into), the core services, then the plugins in `requires` order. A plugin that is
+ * Builds a kernel in two phases, in a private tsyringe container (a child of tsyringe's root,
+ * which nothing registers into). First the bootstrap services (command runner, logger, event
+ * bus, node info) and each plugin's optional `registerInfrastructure`, in `requires` order,
+ * which may supply the config store, the lock manager and the task manager; core's local
+ * implementations fill in what nobody supplied, and `kernel.storage` and `kernel.guests` are
+ * built on what is registered. Then each plugin's `register`. A plugin whose `register` is
  * refused or throws is reported in `kernel.plugins.failed` and skipped; the kernel still
  * starts. With the local config store, temp files left by interrupted writes of dead
- * processes are removed first.
+ * processes are removed before the facades are built.
  *
  * @throws InvalidArgumentError for a bad node name.
+ * @throws InfrastructureConflictError when two plugins (or a plugin and `options`) supply the same infrastructure.
+ * @throws PluginLoadFailedError when a plugin's `registerInfrastructure` throws.
  */
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   if (!NODE_NAME.test(options.node)) throw new InvalidArgumentError('node', `'${options.node}' is not a valid node name`);
@@ -116,46 +122,69 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const logger = options.logger ?? silentLogger;
   const registry = new ServiceRegistry(tsyringeRoot.createChildContainer());
   const runner = options.commandRunner ?? new NodeCommandRunner();
-  const localStore = options.configStore ? undefined : new LocalConfigStore({ root: dataDir, logger: options.logger });
-  const store = options.configStore ?? localStore!;
-  const locks = options.lockManager ?? new HostLockManager({ namespace: `corral-kernel:${await realpath(dataDir)}` });
-  // Temp files of config writes whose process died (a crash mid-write) go at every start.
-  const staleTemps = await localStore?.removeStaleTempFiles('', { recursive: true, exclude: [TASKS_DIR] });
-  if (staleTemps) logger.info(`removed ${staleTemps} stale temp file(s) of interrupted config writes`);
   const events = new EventBus({ logger });
-  const tasks = new TaskManager({ dataDir, node: options.node, events });
   const nodeInfo = new NodeInfoService();
-  const storage = new StorageFacade({
-    store,
-    drivers: () => registry.extensions(extensionPoints.storageDrivers),
-    runner,
-    locks,
-    logger,
-    node: options.node,
-    runDir,
-  });
-  const guests = new GuestFacade({
-    store,
-    hypervisors: () => registry.extensions(extensionPoints.hypervisors),
-    nicHooks: () => registry.extensions(extensionPoints.nicPlugHooks),
-    storage,
-    runner,
-    locks,
-    tasks,
-    events,
-    logger,
-    node: options.node,
-    runDir,
-  });
+  // Phase one sees only these; infrastructure comes from plugins or the local defaults below.
   registry.provide(coreServices.commandRunner, { value: runner });
-  registry.provide(coreServices.configStore, { value: store });
-  registry.provide(coreServices.lockManager, { value: locks });
-  registry.provide(coreServices.taskManager, { value: tasks });
   registry.provide(coreServices.eventBus, { value: events });
   registry.provide(coreServices.logger, { value: logger });
   registry.provide(coreServices.nodeInfo, { value: nodeInfo });
-  registry.provide(coreServices.storage, { value: storage });
-  registry.provide(coreServices.guests, { value: guests });
+  const infrastructureOwners = new Map<string, string>();
+  if (options.configStore) {
+    registry.provide(coreServices.configStore, { value: options.configStore });
+    infrastructureOwners.set(coreServices.configStore.id, 'kernel options');
+  }
+  if (options.lockManager) {
+    registry.provide(coreServices.lockManager, { value: options.lockManager });
+    infrastructureOwners.set(coreServices.lockManager.id, 'kernel options');
+  }
+  let facades: { store: ConfigStore; storage: StorageFacade; guests: GuestFacade; tasks: TaskManager } | undefined;
+  /** Phase two: defaults for what no plugin supplied, then the facades on what is registered. */
+  const buildFacades = async () => {
+    let localStore: LocalConfigStore | undefined;
+    if (!registry.has(coreServices.configStore)) {
+      localStore = new LocalConfigStore({ root: dataDir, logger: options.logger });
+      registry.provide(coreServices.configStore, { value: localStore });
+    }
+    if (!registry.has(coreServices.lockManager)) {
+      const namespace = `corral-kernel:${await realpath(dataDir)}`;
+      registry.provide(coreServices.lockManager, { value: new HostLockManager({ namespace }) });
+    }
+    if (!registry.has(coreServices.taskManager)) {
+      registry.provide(coreServices.taskManager, { value: new TaskManager({ dataDir, node: options.node, events }) });
+    }
+    const store = registry.get(coreServices.configStore);
+    const locks = registry.get(coreServices.lockManager);
+    const tasks = registry.get(coreServices.taskManager);
+    // Temp files of config writes whose process died (a crash mid-write) go at every start.
+    const staleTemps = await localStore?.removeStaleTempFiles('', { recursive: true, exclude: [TASKS_DIR] });
+    if (staleTemps) logger.info(`removed ${staleTemps} stale temp file(s) of interrupted config writes`);
+    const storage = new StorageFacade({
+      store,
+      drivers: () => registry.extensions(extensionPoints.storageDrivers),
+      runner,
+      locks,
+      logger,
+      node: options.node,
+      runDir,
+    });
+    const guests = new GuestFacade({
+      store,
+      hypervisors: () => registry.extensions(extensionPoints.hypervisors),
+      nicHooks: () => registry.extensions(extensionPoints.nicPlugHooks),
+      storage,
+      runner,
+      locks,
+      tasks,
+      events,
+      logger,
+      node: options.node,
+      runDir,
+    });
+    registry.provide(coreServices.storage, { value: storage });
+    registry.provide(coreServices.guests, { value: guests });
+    facades = { store, storage, guests, tasks };
+  };
 
   const candidates: PluginCandidate[] = (options.plugins ?? []).map((plugin) => ({ plugin, source: { kind: 'explicit' } }));
   const discoveryFailures: PluginLoadResult[] = [];
@@ -177,15 +206,34 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   }
 
   const disposers: Array<() => unknown> = [];
-  const report: PluginLoadReport = await loadPlugins(candidates, {
-    registry,
-    window: options.pluginApiWindow ?? CURRENT_PLUGIN_API_WINDOW,
-    logger,
-    node: options.node,
-    dataDir,
-    runDir,
-    onDispose: (fn) => disposers.push(fn),
-  });
+  const runDisposers = async () => {
+    for (const fn of disposers.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn(`plugin cleanup failed: ${(err as Error).message}`);
+      }
+    }
+  };
+  let report: PluginLoadReport;
+  try {
+    report = await loadPlugins(candidates, {
+      registry,
+      window: options.pluginApiWindow ?? CURRENT_PLUGIN_API_WINDOW,
+      logger,
+      node: options.node,
+      dataDir,
+      runDir,
+      onDispose: (fn) => disposers.push(fn),
+      infrastructureOwners,
+      onInfrastructureReady: buildFacades,
+    });
+  } catch (err) {
+    await runDisposers();
+    await registry.container.dispose();
+    throw err;
+  }
+  const { store, storage, guests, tasks } = facades!;
 
   let disposed = false;
   const alive = () => {
@@ -207,13 +255,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     async dispose() {
       if (disposed) return;
       disposed = true;
-      for (const fn of disposers.reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          logger.warn(`plugin cleanup failed: ${(err as Error).message}`);
-        }
-      }
+      await runDisposers();
       await registry.container.dispose();
     },
   };

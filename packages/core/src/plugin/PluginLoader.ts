@@ -1,6 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
 import {
   CorralError,
+  InfrastructureConflictError,
+  InvalidArgumentError,
   PluginApiTooNewError,
   PluginApiTooOldError,
   PluginDependencyCycleError,
@@ -8,10 +10,10 @@ import {
   PluginMissingDependencyError,
 } from '../errors.js';
 import type { Logger } from '../util/Logger.js';
-import { coreServices } from '../kernel/coreRefs.js';
+import { coreServices, infrastructureServices } from '../kernel/coreRefs.js';
 import type { LockManager } from '../locks/LockManager.js';
 import { lockManagerForApi1 } from './lockManagerForApi1.js';
-import type { CorralPlugin, PluginEnvironment } from './definePlugin.js';
+import type { CorralPlugin, InfrastructureEnvironment, PluginEnvironment } from './definePlugin.js';
 import { checkPluginApiVersion, type PluginApiWindow } from './PluginApiVersion.js';
 import type { ExtensionPointRef, ServiceRef } from './refs.js';
 import type { ServiceRegistry } from './ServiceRegistry.js';
@@ -54,12 +56,24 @@ export interface PluginLoaderContext {
   readonly runDir: string;
   /** Collects dispose callbacks registered by plugins. */
   readonly onDispose: (fn: () => unknown) => void;
+  /**
+   * Who already supplies an infrastructure service, by ref id (`kernel options` for one
+   * passed to `createKernel`). Plugins' providers are added as they register.
+   */
+  readonly infrastructureOwners?: Map<string, string>;
+  /** Runs between the infrastructure phase and the `register` phase (the kernel builds its facades). */
+  readonly onInfrastructureReady?: () => void | Promise<void>;
 }
 
 /**
  * Orders plugins by `requires` (stable: in offered order where free), checks the API window,
- * runs each `register` with registrations staged so a plugin that throws leaves nothing
- * behind, and reports instead of throwing: one bad plugin never stops the kernel.
+ * then boots in two phases: every plugin's optional `registerInfrastructure`, then
+ * `ctx.onInfrastructureReady`, then every `register`, with registrations staged so a plugin
+ * that throws leaves nothing behind. A bad plugin's `register` is reported, never thrown: it
+ * does not stop the kernel. The infrastructure phase throws instead.
+ *
+ * @throws InfrastructureConflictError when two providers supply the same infrastructure service.
+ * @throws PluginLoadFailedError when a plugin's `registerInfrastructure` throws anything else.
  */
 export async function loadPlugins(candidates: readonly PluginCandidate[], ctx: PluginLoaderContext): Promise<PluginLoadReport> {
   const results = new Map<string, PluginLoadResult>();
@@ -97,6 +111,9 @@ export async function loadPlugins(candidates: readonly PluginCandidate[], ctx: P
   const order = orderByRequires([...accepted.keys()].map((id) => byId.get(id)!.plugin));
   for (const [id, cycle] of order.cycles) fail(byId.get(id)!, new PluginDependencyCycleError(cycle));
 
+  await registerInfrastructure(order.sorted, ctx);
+  await ctx.onInfrastructureReady?.();
+
   const loaded: string[] = [];
   for (const plugin of order.sorted) {
     const candidate = byId.get(plugin.id)!;
@@ -122,6 +139,45 @@ export async function loadPlugins(candidates: readonly PluginCandidate[], ctx: P
 
   const all = [...byId.keys()].map((id) => results.get(id)!);
   return { results: all, loaded, failed: all.filter((r) => r.status === 'failed'), warnings };
+}
+
+/** Phase one: each plugin's `registerInfrastructure`, in order; plugins whose requirements are not offered are left to phase two's report. */
+async function registerInfrastructure(sorted: readonly CorralPlugin[], ctx: PluginLoaderContext): Promise<void> {
+  const owners = ctx.infrastructureOwners ?? new Map<string, string>();
+  const allowed = new Set(infrastructureServices.map((r) => r.id));
+  const offered = new Set(sorted.map((p) => p.id));
+  for (const plugin of sorted) {
+    if (!plugin.registerInfrastructure || plugin.requires.some((r) => !offered.has(r))) continue;
+    const ops: Array<() => void> = [];
+    const disposers: Array<() => unknown> = [];
+    const claimed: string[] = [];
+    const base = pluginBasics(plugin, ctx);
+    const env: InfrastructureEnvironment = {
+      ...base,
+      get: (ref) => ctx.registry.get(ref),
+      provide: (ref, provider) => {
+        if (!allowed.has(ref.id)) {
+          throw new InvalidArgumentError('ref', `'${ref.id}' is not kernel infrastructure: supply one of ${[...allowed].join(', ')}, or provide it in register`);
+        }
+        const first = owners.get(ref.id);
+        if (first !== undefined) throw new InfrastructureConflictError(ref.id, first, `plugin '${plugin.id}'`);
+        owners.set(ref.id, `plugin '${plugin.id}'`);
+        claimed.push(ref.id);
+        ops.push(() => ctx.registry.provide(ref, provider));
+      },
+      onDispose: (fn) => disposers.push(fn),
+    };
+    try {
+      await plugin.registerInfrastructure(env);
+    } catch (cause) {
+      for (const id of claimed) owners.delete(id);
+      await runCleanups(disposers, base.logger, 'registerInfrastructure');
+      if (cause instanceof InfrastructureConflictError) throw cause;
+      throw new PluginLoadFailedError(plugin.id, { cause });
+    }
+    for (const op of ops) op();
+    for (const fn of disposers) ctx.onDispose(fn);
+  }
 }
 
 /** Kahn's algorithm, keeping offered order among ready plugins; reports members of cycles. */
@@ -169,13 +225,9 @@ function stageRegistrations(plugin: CorralPlugin, ctx: PluginLoaderContext) {
   const ops: Array<() => void> = [];
   const disposers: Array<() => unknown> = [];
   const container: DependencyContainer = ctx.registry.container.createChildContainer();
-  const logger = prefixLogger(ctx.logger, plugin.id);
+  const base = pluginBasics(plugin, ctx);
   const env: PluginEnvironment = {
-    pluginId: plugin.id,
-    node: ctx.node,
-    dataDir: ctx.dataDir,
-    runDir: ctx.runDir,
-    logger,
+    ...base,
     container,
     get: <T>(ref: ServiceRef<T>): T => {
       const service = ctx.registry.get(ref);
@@ -200,16 +252,26 @@ function stageRegistrations(plugin: CorralPlugin, ctx: PluginLoaderContext) {
       for (const fn of disposers) ctx.onDispose(fn);
     },
     rollback: async () => {
-      for (const fn of disposers.reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          logger.warn(`cleanup after failed register threw: ${(err as Error)?.message ?? String(err)}`);
-        }
-      }
+      await runCleanups(disposers, base.logger, 'register');
       await container.dispose();
     },
   };
+}
+
+/** What both boot phases' environments tell a plugin about itself and the kernel. */
+function pluginBasics(plugin: CorralPlugin, ctx: PluginLoaderContext) {
+  return { pluginId: plugin.id, node: ctx.node, dataDir: ctx.dataDir, runDir: ctx.runDir, logger: prefixLogger(ctx.logger, plugin.id) };
+}
+
+/** Runs a failed phase's cleanups in reverse order; one that throws is logged. */
+async function runCleanups(disposers: Array<() => unknown>, logger: Logger, phase: string): Promise<void> {
+  for (const fn of disposers.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      logger.warn(`cleanup after failed ${phase} threw: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
 }
 
 function prefixLogger(logger: Logger, pluginId: string): Logger {

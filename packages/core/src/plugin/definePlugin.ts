@@ -37,6 +37,38 @@ export interface PluginEnvironment {
   onDispose(fn: () => unknown): void;
 }
 
+/**
+ * What a plugin's {@link PluginDefinition.registerInfrastructure} receives: the first boot
+ * phase, before core builds its facades. Only the bootstrap services are there to `get`
+ * (`coreServices.commandRunner`, `logger`, `eventBus`, `nodeInfo`); a factory given to
+ * `provide` runs later, once every plugin's infrastructure is registered, and may `get` any
+ * infrastructure service then (declare the providing plugin in `requires`).
+ */
+export interface InfrastructureEnvironment {
+  /** The plugin's id. */
+  readonly pluginId: string;
+  /** Node name of the kernel. */
+  readonly node: string;
+  /** The kernel's data directory (persistent). */
+  readonly dataDir: string;
+  /** The kernel's run directory (sockets, pid files). */
+  readonly runDir: string;
+  /** A logger whose lines carry the plugin id. */
+  readonly logger: Logger;
+  /** Resolves a bootstrap service, or (inside a factory) any infrastructure service. Throws `ServiceNotRegisteredError`. */
+  get<T>(ref: ServiceRef<T>): T;
+  /**
+   * Supplies one piece of infrastructure: `coreServices.configStore`, `coreServices.lockManager`
+   * or `coreServices.taskManager` (`InvalidArgumentError` for another ref). Core's local
+   * implementation is used for what no plugin supplies. A second provider of the same ref
+   * (another plugin, or the kernel's options) makes `createKernel` throw
+   * `InfrastructureConflictError` naming both.
+   */
+  provide<T>(ref: ServiceRef<T>, provider: { value: T } | { factory: () => T }): void;
+  /** Registers cleanup run by `kernel.dispose()` (and if the kernel fails to start), in reverse order. */
+  onDispose(fn: () => unknown): void;
+}
+
 /** The fields a plugin author writes. */
 export interface PluginDefinition {
   /** Unique id (`storage-zfs`). Third parties prefix theirs (`acme.storage-foo`). */
@@ -47,6 +79,14 @@ export interface PluginDefinition {
   readonly requires?: readonly string[];
   /** Registers services and extensions. May be async. Throwing makes the kernel skip the plugin. */
   register(env: PluginEnvironment): void | Promise<void>;
+  /**
+   * Optional first boot phase: supplies kernel infrastructure (a config store, a lock manager,
+   * a task manager) before core builds `kernel.guests` and `kernel.storage` around it. Runs for
+   * every plugin, in `requires` order, before any `register`. Throwing stops the kernel
+   * (`createKernel` rejects with `PluginLoadFailedError`): a node must not fall back to local
+   * infrastructure in place of its cluster's.
+   */
+  registerInfrastructure?(env: InfrastructureEnvironment): void | Promise<void>;
 }
 
 /** A plugin value, as made by {@link definePlugin}. */
@@ -66,6 +106,9 @@ export function definePlugin(definition: PluginDefinition): CorralPlugin {
     throw new PluginInvalidError(id, `plugin '${id}': apiVersion must be a non-negative integer, got ${String(definition.apiVersion)}`);
   }
   if (typeof definition.register !== 'function') throw new PluginInvalidError(id, `plugin '${id}': register must be a function`);
+  if (definition.registerInfrastructure !== undefined && typeof definition.registerInfrastructure !== 'function') {
+    throw new PluginInvalidError(id, `plugin '${id}': registerInfrastructure must be a function`);
+  }
   const requires = definition.requires ?? [];
   if (!Array.isArray(requires) || requires.some((r) => typeof r !== 'string')) {
     throw new PluginInvalidError(id, `plugin '${id}': requires must be a list of plugin ids`);
