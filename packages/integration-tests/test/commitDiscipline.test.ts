@@ -6,16 +6,14 @@
  * failed undo is a task warning, never silent.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import { LocalConfigStore, ROOT_CALLER, type Kernel } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
 import { QemuHypervisorDriver } from '@corral/plugin-kvm';
 import { LxcHypervisorDriver } from '@corral/plugin-lxc';
 import { FaultPlan, faultyConfigStore, faultyDirPlugin, faultyHypervisorPlugin } from './support/FaultPlan.js';
-import { addLocalStorage, nodeDirs, openNodeKernel } from './support/nodeKernel.js';
+import { addLocalStorage, busyboxTemplate, nodeDirs, openNodeKernel } from './support/nodeKernel.js';
 import { checkStorageInvariants } from './support/storageInvariants.js';
 
 /** How an injected fault behaves; see the matrix test. */
@@ -60,14 +58,6 @@ interface Operation {
   run(kernel: Kernel, onTask: (upid: string) => void): Promise<unknown>;
   /** More to check after a fault (the guest still usable...). */
   check?(t: ExecutionContext, kernel: Kernel, label: string): Promise<void>;
-}
-
-/** The busybox container template (built by plugin-lxc's script, cached under .cache). */
-function busyboxTemplate(): string {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-  const file = join(process.env.CORRAL_CACHE_DIR ?? join(root, '.cache'), 'lxc', 'busybox.tar.gz');
-  if (!existsSync(file)) execFileSync('bash', [join(root, 'packages', 'plugin-lxc', 'scripts', 'build-busybox-template.sh')], { stdio: 'ignore' });
-  return file;
 }
 
 const operations: Operation[] = [

@@ -6,8 +6,11 @@
  * @packageDocumentation
  */
 import type { ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createKernel, ROOT_CALLER, type CorralPlugin, type Kernel, type KernelOptions } from '@corral/core';
 import { makeTempDir } from '@corral/core/testing';
 import { createKvmPlugin } from '@corral/plugin-kvm';
@@ -79,4 +82,12 @@ export async function addLocalStorage(kernel: Kernel, base: string): Promise<voi
 /** A VM config that needs no guest image: TCG (`kvm: 0`), 64 MiB, no display, one new disk. */
 export function tinyVmConfig(extra: Record<string, string | number> = {}): Record<string, string | number> {
   return { name: 'tiny', memory: 64, kvm: 0, vga: 'none', tablet: 0, scsihw: 'virtio-scsi-pci', scsi0: 'local:0.0625,format=qcow2', ...extra };
+}
+
+/** The busybox container template (built by plugin-lxc's script, cached under .cache). */
+export function busyboxTemplate(): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..');
+  const file = join(process.env.CORRAL_CACHE_DIR ?? join(root, '.cache'), 'lxc', 'busybox.tar.gz');
+  if (!existsSync(file)) execFileSync('bash', [join(root, 'packages', 'plugin-lxc', 'scripts', 'build-busybox-template.sh')], { stdio: 'ignore' });
+  return file;
 }
