@@ -172,3 +172,28 @@ test('the plugin registers the nftables backend', async (t) => {
   t.true(backend instanceof NftablesBackend);
   t.is(typeof backend?.applyGuest, 'function');
 });
+
+test('ipVersion restricts a rule to one family; service names pass to nft; guest-scoped ipsets get their own sets', (t) => {
+  const rs = ruleset(
+    [
+      guest(
+        100,
+        [
+          rule('in', 'ACCEPT', { proto: 'udp', dport: '546:547', ipVersion: 6 }),
+          rule('in', 'ACCEPT', { proto: 'icmpv6', icmpType: 'echo-request', ipVersion: 4 }),
+          rule('in', 'ACCEPT', { proto: 'tcp', dport: 'ssh', source: '+guest/100/peers' }),
+        ],
+        { dhcp: false, ndp: false }
+      ),
+    ],
+    {
+      ipsets: { 'guest/100/peers': ['10.0.0.1'] },
+    }
+  );
+  const rules = chainRules(rs, 'guest-100-in');
+  t.is(rules.length, 3, 'the IPv4-only ICMPv6 rule compiles to nothing');
+  t.true(rules[0]!.startsWith('[{"match":{"op":"==","left":{"meta":{"key":"nfproto"}},"right":"ipv6"}}'));
+  t.true(rules[1]!.includes('"right":"@ipset-guest.100.peers-v4"'));
+  t.true(rules[1]!.includes('"field":"dport"}},"right":"ssh"'));
+  t.throws(() => compileRuleset(ruleset([], { ipsets: { 'guest/x/peers': [] } })), { instanceOf: InvalidConfigError });
+});

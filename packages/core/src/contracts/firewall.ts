@@ -37,6 +37,8 @@ export interface FirewallRule {
   readonly group?: boolean;
   /** ICMP / ICMPv6 type name or number (`-icmp-type echo-request`), with `proto` icmp / ipv6-icmp. */
   readonly icmpType?: string;
+  /** Only for this IP version (a macro that exists for one version only, `DHCPv6`). Absent: both. */
+  readonly ipVersion?: 4 | 6;
 }
 
 /**

@@ -109,6 +109,8 @@ function portValues(spec: string, key: string): NftExpression[] {
   if (/^\d{1,5}$/.test(spec) && Number(spec) <= 65535) return [Number(spec)];
   return spec.split(',').map((raw) => {
     const item = raw.trim();
+    // A service name (`ssh`): nft looks it up in /etc/services, as Proxmox does.
+    if (/^[a-z][a-z0-9-]{0,31}$/i.test(item)) return item.toLowerCase();
     const m = /^(\d{1,5})(?:[:-](\d{1,5}))?$/.exec(item);
     const a = m ? Number(m[1]) : NaN;
     const b = m?.[2] !== undefined ? Number(m[2]) : a;
@@ -156,6 +158,12 @@ export function compileRule(rule: FirewallRule, ctx: RuleContext): NftStatement[
   }
   if ((rule.sport !== undefined || rule.dport !== undefined) && (proto === undefined || !PORT_PROTOS.has(proto))) {
     throw new InvalidConfigError(`${key}.proto`, rule.proto, `${key}: ports need proto tcp, udp, udplite, dccp or sctp`);
+  }
+  if (rule.ipVersion !== undefined) {
+    if (rule.ipVersion !== 4 && rule.ipVersion !== 6) throw new InvalidConfigError(`${key}.ipVersion`, rule.ipVersion, `${key}: ipVersion must be 4 or 6`);
+    if (protoFamily !== undefined && protoFamily !== rule.ipVersion) return [];
+    protoFamily = rule.ipVersion;
+    head.unshift({ match: { op: '==', left: { meta: { key: 'nfproto' } }, right: rule.ipVersion === 4 ? 'ipv4' : 'ipv6' } });
   }
   let markMatches: NftStatement[] = [];
   if (rule.iface !== undefined) {

@@ -43,7 +43,7 @@ export function ipsetSet(name: string, family: 4 | 6): string {
 
 const PORT_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-const IPSET_RE = /^(?:(?:dc|guest|sdn)\/)?[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const IPSET_RE = /^(?:(?:dc|sdn)\/|guest\/(?:\d{1,9}\/)?)?[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /** Throws `InvalidConfigError` unless `port` is a valid interface name (1-15 bytes). */
 export function checkPortName(port: string, key: string): void {
@@ -55,7 +55,10 @@ export function checkGroupName(name: string, key: string): void {
   if (!NAME_RE.test(name)) throw new InvalidConfigError(key, name, `${key}: '${name}' is not a security group name ([A-Za-z][A-Za-z0-9_-]*)`);
 }
 
-/** Throws `InvalidConfigError` unless `name` is a Proxmox ipset name (optionally `dc/`/`guest/` scoped). */
+/**
+ * Throws `InvalidConfigError` unless `name` is a Proxmox ipset name, optionally scoped `dc/`,
+ * `sdn/`, `guest/` or `guest/<vmid>/` (a guest's own ipset, as the resolver names them).
+ */
 export function checkIpsetName(name: string, key: string): void {
   if (!IPSET_RE.test(name)) throw new InvalidConfigError(key, name, `${key}: '${name}' is not an ipset name ([A-Za-z][A-Za-z0-9_-]*, optionally dc/ or guest/)`);
 }
