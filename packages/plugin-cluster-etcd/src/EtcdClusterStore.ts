@@ -110,17 +110,18 @@ export class EtcdClusterStore implements ClusterStore {
 
   /**
    * Writes `value` only when `key`'s mod revision is `expectedRevision` (`null`: the key must
-   * not exist), in one etcd transaction. Throws `DigestMismatchError` (path = key, actual =
-   * the revision found or null) when another writer got there first.
+   * not exist), in one etcd transaction, attached to `options.lease` when given. Throws
+   * `DigestMismatchError` (path = key, actual = the revision found or null) when another
+   * writer got there first.
    */
-  async compareAndSet(key: string, value: Uint8Array, expectedRevision: string | null): Promise<KvEntry> {
+  async compareAndSet(key: string, value: Uint8Array, expectedRevision: string | null, options: { lease?: Lease } = {}): Promise<KvEntry> {
     checkEtcdKey('key', key);
     if (expectedRevision !== null) checkRevision('expectedRevision', expectedRevision);
     const data = toBuffer(value);
     const res = await this.bounded(`compare-and-set of '${key}'`, () =>
       this.#client
         .if(key, 'Mod', '==', expectedRevision ?? 0)
-        .then(this.#client.put(key).value(data))
+        .then(options.lease ? this.#client.put(key).value(data).lease(options.lease.id) : this.#client.put(key).value(data))
         .else(this.#client.get(key))
         .commit(),
     );

@@ -9,3 +9,4 @@ export { EtcdClusterStore, EtcdClusterLock, type EtcdClusterStoreOptions, type E
 export { EtcdLease } from './EtcdLease.js';
 export { etcdCall, asCorralError } from './etcdDeadline.js';
 export { checkEtcdKey, checkRevision, MAX_ETCD_KEY_BYTES } from './etcdKeys.js';
+export { ClusterMembership, type ClusterMembershipOptions, type ClusterNode, type QuorumView } from './ClusterMembership.js';
