@@ -32,3 +32,4 @@ export { FW_MACROS, findFwMacro, expandFwMacro, type FwMacro, type FwMacroRule }
 export { FW_OPTIONS, fwOptionSpec, type FwOptionSpec, type FwOptionValueType } from './fw/fwOptions.js';
 export { fwOptionValues, fwRules, fwIpsets, fwGroups, fwAliases, type FwIpsetValue, type FwIpsetEntryValue, type FwGroupValue, type FwAliasValue } from './fw/fwDocumentView.js';
 export { checkFwRule, type FwRuleEnv, type FwLineProblem } from './fw/readRuleLine.js';
+export { resolveFirewallRuleset, macToLinkLocal, type FirewallResolveInput, type FirewallGuestInput, type FirewallNicInput } from './resolve/resolveFirewallRuleset.js';

@@ -3,6 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { CommandFailedError, NodeCommandRunner, silentLogger, type CommandRunner, type FirewallContext, type FirewallRuleset } from '@corral/core';
 import { hasProgram, realTest, runToolOk } from '@corral/core/testing';
 import { NFT_PROGRAM, NftablesBackend } from '../src/nft/NftablesBackend.js';
+import { parseFwFile } from '../src/fw/parseFwFile.js';
+import { resolveFirewallRuleset } from '../src/resolve/resolveFirewallRuleset.js';
 import { guest, rule, ruleset } from './support/rulesetBuilders.js';
 import { createTrafficLab, type TrafficLab } from './support/trafficLab.js';
 
@@ -12,7 +14,7 @@ const real = realTest(
   'needs root, nft (nftables), ip (iproute2) and busybox (busybox-static)'
 );
 
-const LISTEN = { tcp: [6060, 7070, 8080, 9090], udp: [5353, 5354, 5355] };
+const LISTEN = { tcp: [80, 6060, 7070, 8080, 9090], udp: [5353, 5354, 5355] };
 
 function context(lab: TrafficLab, runner: CommandRunner = new NodeCommandRunner()): FirewallContext {
   return { node: 'test', runner, log: silentLogger, netns: lab.hostNetns };
@@ -272,4 +274,37 @@ real.serial('IPv6: neighbor discovery passes by default (ndp), rules and ipsets 
     await lab.flushNeighbours();
     t.is(await lab.tcp6(101, 100, 8080), 'silent', 'no neighbor discovery through DROP policies');
   });
+});
+
+real.serial('Proxmox .fw files, parsed and resolved, filter real traffic (macros, a guest ipset, policies; ports in fwbr bridges)', async (t) => {
+  await withLab(
+    [100, 101],
+    async (lab) => {
+      const ip101 = lab.guests.get(101)!.ip;
+      const cluster = parseFwFile('[OPTIONS]\nenable: 1\npolicy_in: ACCEPT\n', { kind: 'cluster', fileName: 'cluster.fw' });
+      const fw100 = parseFwFile(`[OPTIONS]\nenable: 1\n\n[IPSET peers]\n${ip101}\n\n[RULES]\nIN HTTP(ACCEPT) -source +peers\nIN Ping(ACCEPT)\n`, {
+        kind: 'vm',
+        fileName: '100.fw',
+        cluster,
+      });
+      const fw101 = parseFwFile('[OPTIONS]\nenable: 1\n', { kind: 'vm', fileName: '101.fw', cluster });
+      const ruleset = resolveFirewallRuleset({
+        cluster,
+        guests: [
+          { vmid: 100, document: fw100, nics: [{ key: 'net0', port: 'tap100i0', firewall: true }] },
+          { vmid: 101, document: fw101, nics: [{ key: 'net0', port: 'tap101i0', firewall: true }] },
+        ],
+      });
+      await new NftablesBackend().apply(context(lab), ruleset);
+      const matrix: Array<[string, () => Promise<string>, string]> = [
+        ['101→100 tcp 80 (HTTP macro, source in the guest ipset)', () => lab.tcp(101, 100, 80), 'open'],
+        ['101→100 icmp (Ping macro)', () => lab.ping(101, 100), 'open'],
+        ['101→100 tcp 8080 (policy_in DROP by default)', () => lab.tcp(101, 100, 8080), 'silent'],
+        ['100→101 icmp (101 has no rules: policy_in DROP)', () => lab.ping(100, 101), 'silent'],
+        ['host→100 tcp 80 (not in the ipset)', () => lab.tcp(0, 100, 80), 'silent'],
+      ];
+      for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+    },
+    { firewallBridges: true }
+  );
 });
