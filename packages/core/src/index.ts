@@ -47,7 +47,8 @@ export { DEFAULT_MAX_OUTPUT_BYTES, NodeCommandRunner, type NodeCommandRunnerOpti
 export * from './formats/index.js';
 
 // config, locks, tasks, events, node
-export type { ConfigChange, ConfigFile, ConfigStore, ConfigWriteOptions } from './config/ConfigStore.js';
+export type { ConfigChange, ConfigFile, ConfigStore, ConfigTxOp, ConfigTxResult, ConfigWriteOptions } from './config/ConfigStore.js';
+export { moveConfigFile } from './config/moveConfigFile.js';
 export * from './config/LocalConfigStore.js';
 export { writeSettled } from './config/writeSettled.js';
 export { validateConfigPath, MAX_CONFIG_SEGMENT_BYTES } from './config/validateConfigPath.js';

@@ -38,6 +38,22 @@ export interface ConfigChange {
   readonly digest?: string;
 }
 
+/**
+ * One step of {@link ConfigStore.transaction}. `write` and `delete` take the same
+ * `expectedDigest` as {@link ConfigStore.write} and {@link ConfigStore.delete}; `check` changes
+ * nothing and only requires the file's digest (`null`: the file must not exist).
+ */
+export type ConfigTxOp =
+  | { readonly type: 'write'; readonly path: string; readonly content: string; readonly expectedDigest?: string | null }
+  | { readonly type: 'delete'; readonly path: string; readonly expectedDigest?: string }
+  | { readonly type: 'check'; readonly path: string; readonly expectedDigest: string | null };
+
+/** What {@link ConfigStore.transaction} returns. */
+export interface ConfigTxResult {
+  /** The new digest of each written path. */
+  readonly digests: ReadonlyMap<string, string>;
+}
+
 /** Persistent text store with digests and compare-and-set. */
 export interface ConfigStore {
   /** Reads a file; `null` when it does not exist. */
@@ -70,6 +86,23 @@ export interface ConfigStore {
    * path of guest listings). Sorted by name.
    */
   readAll(dir: string, suffix?: string): Promise<ConfigFile[]>;
+  /**
+   * Applies every op or none: all expectations are checked first, under the locks of every
+   * path involved; a `DigestMismatchError` (naming the first path that failed) leaves
+   * everything as it was. A crash mid-way leaves the old state or, once the store's commit
+   * point is passed, a state the store completes to the new one. Each path at most once per
+   * transaction (`InvalidArgumentError`). Optional: core's callers fall back to single-file
+   * compare-and-set without it.
+   */
+  transaction?(ops: readonly ConfigTxOp[]): Promise<ConfigTxResult>;
+  /**
+   * Moves a file atomically (a migration: `nodes/A/qemu-server/100.conf` to
+   * `nodes/B/qemu-server/100.conf`): afterwards exactly one of the two exists. Returns the
+   * digest at `to` (the same content). Throws `NotFoundError` when `from` does not exist,
+   * `DigestMismatchError` when `to` exists or `from` does not have `expectedDigest`.
+   * Optional, as {@link ConfigStore.transaction}.
+   */
+  move?(from: string, to: string, options?: { expectedDigest?: string }): Promise<string>;
   /** Calls `onChange` for changes under `prefix` until the returned function is called. */
   watch(prefix: string, onChange: (change: ConfigChange) => void): () => void;
 }

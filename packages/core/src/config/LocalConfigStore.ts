@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { ConfigChange, ConfigFile, ConfigStore, ConfigWriteOptions } from './ConfigStore.js';
+import type { ConfigChange, ConfigFile, ConfigStore, ConfigTxOp, ConfigTxResult, ConfigWriteOptions } from './ConfigStore.js';
+import { moveConfigFile } from './moveConfigFile.js';
 import { validateConfigPath } from './validateConfigPath.js';
 import { LocalConfigWatch, type WatchSource } from './LocalConfigWatch.js';
 import { DirSnapshotCache } from './DirSnapshotCache.js';
@@ -12,7 +13,7 @@ import {
   UnavailableError,
 } from '../errors.js';
 import { HostLockManager } from '../locks/HostLockManager.js';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../locks/LockManager.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, type LockLease } from '../locks/LockManager.js';
 import { silentLogger, type Logger } from '../util/Logger.js';
 
 /** Options of {@link LocalConfigStore}. */
@@ -115,6 +116,16 @@ function matchesPrefix(prefix: string, path: string): boolean {
 
 /** Name of a temp file of {@link LocalConfigStore}'s atomic writes: `.<name>.tmp-<pid>-<hex>`. */
 const TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** Directory of transaction journals (hidden: a dot name). */
+const TX_DIR = '.transactions';
+/** Name of a journal: `<pid>-<hex>.json`. */
+const TX_JOURNAL = /^(\d+)-[0-9a-f]+\.json$/;
+
+/** A committed transaction's pending steps: a rename of temp file `tmp` (in the file's directory) over `path`, or a delete of `path`. */
+interface TxJournal {
+  readonly steps: ReadonlyArray<{ readonly path: string; readonly before: string | null; readonly tmp?: string }>;
+}
 
 /** In-process subscribers per store root, so two stores on one root see each other's writes at once. */
 const watchesByRoot = new Map<string, Set<LocalConfigWatch>>();
@@ -256,6 +267,161 @@ export class LocalConfigStore implements ConfigStore {
         { timeoutMs: this.#lockTimeoutMs },
       ),
     );
+  }
+
+  /**
+   * Applies every op or none; see {@link ConfigStore.transaction}. Takes the file locks of all
+   * paths (in path order, so two transactions never deadlock), checks every expectation, writes
+   * the new contents to fsynced temp files, then records the renames and deletes in a journal
+   * (`.transactions/<pid>-<random>.json`, written atomically: the commit point), applies them
+   * and removes the journal. A crash before the journal is written leaves the old state (the
+   * temp files go with {@link removeStaleTempFiles}); after it, {@link recoverTransactions}
+   * (the kernel runs it at start) completes the transaction, for each file only if no one
+   * changed it since. Between the rename of one file and the next, a reader of this host may
+   * see some files changed and others not yet.
+   *
+   * @throws DigestMismatchError for the first op (in the given order) whose expectation fails; nothing changed.
+   * @throws InvalidArgumentError for no ops, a bad op or path, or a path named twice.
+   * @throws LockTimeoutError when a file stays locked longer than `lockTimeoutMs`.
+   */
+  async transaction(ops: readonly ConfigTxOp[]): Promise<ConfigTxResult> {
+    if (!Array.isArray(ops) || ops.length === 0) throw new InvalidArgumentError('ops', 'a transaction needs at least one op');
+    const seen = new Set<string>();
+    for (const op of ops) {
+      if (!op || !['write', 'delete', 'check'].includes(op.type)) throw new InvalidArgumentError('ops', `unknown transaction op ${JSON.stringify(op?.type)}`);
+      validateConfigPath(op.path);
+      if (seen.has(op.path)) throw new InvalidArgumentError('ops', `'${op.path}' is named twice in one transaction`);
+      seen.add(op.path);
+      if (op.type === 'write' && typeof op.content !== 'string') throw new InvalidArgumentError('content', `config content for '${op.path}' must be a string`);
+    }
+    const paths = [...seen].sort();
+    return this.#guard(paths[0]!, 'transaction', async () => {
+      const leases: LockLease[] = [];
+      try {
+        for (const path of paths) leases.push(await this.#locks.acquire(path, { timeoutMs: this.#lockTimeoutMs }));
+        const current = new Map<string, CacheEntry | null>();
+        for (const path of paths) current.set(path, await this.#load(this.#abs(path)));
+        for (const op of ops) {
+          const have = current.get(op.path)?.digest ?? null;
+          if (op.expectedDigest !== undefined && have !== op.expectedDigest) {
+            throw new DigestMismatchError(op.path, op.expectedDigest ?? 'no file', have);
+          }
+        }
+        return await this.#applyTransaction(ops, current);
+      } finally {
+        for (const lease of leases.reverse()) await lease.release();
+      }
+    });
+  }
+
+  /** {@inheritDoc ConfigStore.move} Runs as one {@link transaction}. */
+  move(from: string, to: string, options: { expectedDigest?: string } = {}): Promise<string> {
+    return moveConfigFile(this, from, to, options);
+  }
+
+  /**
+   * Completes transactions whose process died after their commit point (a journal left in
+   * `.transactions`): under each file's lock, a pending rename or delete is applied only if
+   * the file still has the digest it had before the transaction; else the newer content stays.
+   * Journals of live processes are left alone. Returns how many journals were completed.
+   */
+  async recoverTransactions(): Promise<number> {
+    const dir = this.#abs(TX_DIR);
+    let done = 0;
+    for (const e of await readdirP(dir)) {
+      const m = TX_JOURNAL.exec(e.name);
+      if (!m || !e.isFile()) continue;
+      if (Number(m[1]) === process.pid || isProcessAlive(Number(m[1]))) continue;
+      const journalPath = join(dir, e.name);
+      let journal: TxJournal;
+      try {
+        journal = JSON.parse(await fs.promises.readFile(journalPath, 'utf8')) as TxJournal;
+      } catch {
+        continue; // gone meanwhile (another recoverer)
+      }
+      for (const step of journal.steps) {
+        await this.#locks.withLock(
+          step.path,
+          async () => {
+            const abs = this.#abs(step.path);
+            const tmp = step.tmp === undefined ? undefined : join(dirname(abs), step.tmp);
+            const have = (await this.#load(abs))?.digest ?? null;
+            const pending = tmp === undefined ? have !== null : (await statP(tmp)) !== null;
+            if (pending && have === step.before) {
+              if (tmp === undefined) await fs.promises.unlink(abs).catch(() => undefined);
+              else await fs.promises.rename(tmp, abs);
+              this.#cache.delete(abs);
+              this.#snapshots.invalidate(dirname(abs));
+              if (this.#fsync) await fsyncDir(dirname(abs));
+            } else if (tmp !== undefined) {
+              await fs.promises.unlink(tmp).catch(() => undefined);
+            }
+          },
+          { timeoutMs: this.#lockTimeoutMs },
+        );
+      }
+      await fs.promises.unlink(journalPath).catch(() => undefined);
+      done++;
+    }
+    return done;
+  }
+
+  async #applyTransaction(ops: readonly ConfigTxOp[], current: ReadonlyMap<string, CacheEntry | null>): Promise<ConfigTxResult> {
+    const digests = new Map<string, string>();
+    const writes: Array<{ path: string; abs: string; content: string; digest: string; tmp: string; st: fs.Stats; firstCreated?: string }> = [];
+    const deletes: Array<{ path: string; abs: string }> = [];
+    try {
+      for (const op of ops) {
+        const have = current.get(op.path) ?? null;
+        const abs = this.#abs(op.path);
+        if (op.type === 'write') {
+          const digest = configDigest(op.content);
+          digests.set(op.path, digest);
+          if (have?.digest === digest) continue;
+          const temp = await this.#writeTemp(abs, op.content);
+          writes.push({ path: op.path, abs, content: op.content, digest, ...temp });
+        } else if (op.type === 'delete' && have) {
+          deletes.push({ path: op.path, abs });
+        }
+      }
+      if (writes.length + deletes.length === 0) return { digests };
+      const journal: TxJournal = {
+        steps: [
+          ...writes.map((w) => ({ path: w.path, before: current.get(w.path)?.digest ?? null, tmp: basename(w.tmp) })),
+          ...deletes.map((d) => ({ path: d.path, before: current.get(d.path)!.digest })),
+        ],
+      };
+      for (const w of writes) await this.#syncDirs(dirname(w.abs), w.firstCreated);
+      const journalPath = join(this.#abs(TX_DIR), `${process.pid}-${randomBytes(6).toString('hex')}.json`);
+      await this.#atomicWrite(journalPath, JSON.stringify(journal));
+      writes.forEach((w) => (w.tmp = ''));
+      for (const step of journal.steps) this.#snapshots.invalidate(dirname(this.#abs(step.path)));
+      const checkedAt = Date.now();
+      for (const w of writes) {
+        await fs.promises.rename(join(dirname(w.abs), journal.steps.find((s) => s.path === w.path)!.tmp!), w.abs);
+        this.#cache.delete(w.abs);
+      }
+      for (const d of deletes) {
+        await fs.promises.unlink(d.abs).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        });
+        this.#cache.delete(d.abs);
+      }
+      if (this.#fsync) for (const dir of new Set(journal.steps.map((st) => dirname(this.#abs(st.path))))) await fsyncDir(dir);
+      await fs.promises.unlink(journalPath);
+      for (const step of journal.steps) this.#snapshots.invalidate(dirname(this.#abs(step.path)));
+      for (const w of writes) {
+        const st = await statP(w.abs);
+        if (st) this.#cache.set(w.abs, { sig: statSig(st), mtimeMs: st.mtimeMs, checkedAt, content: w.content, digest: w.digest });
+        this.#notify({ type: 'write', path: w.path, digest: w.digest }, st ? statSig(st) : null);
+      }
+      for (const d of deletes) this.#notify({ type: 'delete', path: d.path }, null);
+      return { digests };
+    } catch (error) {
+      // Before the commit point the temp files are all there is to undo.
+      for (const w of writes) if (w.tmp !== '') await fs.promises.unlink(w.tmp).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** {@inheritDoc ConfigStore.list} */
@@ -432,6 +598,19 @@ export class LocalConfigStore implements ConfigStore {
   }
 
   async #atomicWrite(abs: string, content: string): Promise<fs.Stats> {
+    const temp = await this.#writeTemp(abs, content);
+    try {
+      await fs.promises.rename(temp.tmp, abs);
+    } catch (error) {
+      await fs.promises.unlink(temp.tmp).catch(() => undefined);
+      throw error;
+    }
+    await this.#syncDirs(dirname(abs), temp.firstCreated);
+    return temp.st;
+  }
+
+  /** Writes `content` to a new fsynced temp file beside `abs` (creating missing directories). */
+  async #writeTemp(abs: string, content: string): Promise<{ tmp: string; st: fs.Stats; firstCreated: string | undefined }> {
     const dir = dirname(abs);
     let firstCreated: string | undefined;
     try {
@@ -453,22 +632,23 @@ export class LocalConfigStore implements ConfigStore {
       } finally {
         await fh.close();
       }
-      await fs.promises.rename(tmp, abs);
     } catch (error) {
       await fs.promises.unlink(tmp).catch(() => undefined);
       throw error;
     }
-    if (this.#fsync) {
-      await fsyncDir(dir);
-      if (firstCreated !== undefined) {
-        // New directories must be made durable in their parents too.
-        for (let d = dir; ; d = dirname(d)) {
-          await fsyncDir(dirname(d));
-          if (d === firstCreated || d === dirname(d)) break;
-        }
+    return { tmp, st, firstCreated };
+  }
+
+  /** Makes a directory's entries durable, and new directories (up to `firstCreated`) in their parents. */
+  async #syncDirs(dir: string, firstCreated: string | undefined): Promise<void> {
+    if (!this.#fsync) return;
+    await fsyncDir(dir);
+    if (firstCreated !== undefined) {
+      for (let d = dir; ; d = dirname(d)) {
+        await fsyncDir(dirname(d));
+        if (d === firstCreated || d === dirname(d)) break;
       }
     }
-    return st;
   }
 
   #notify(change: ConfigChange, sig: string | null): void {

@@ -156,7 +156,10 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     const store = registry.get(coreServices.configStore);
     const locks = registry.get(coreServices.lockManager);
     const tasks = registry.get(coreServices.taskManager);
-    // Temp files of config writes whose process died (a crash mid-write) go at every start.
+    // Transactions of dead processes past their commit point are completed, then temp files of
+    // config writes whose process died (a crash mid-write) go, at every start.
+    const recovered = await localStore?.recoverTransactions();
+    if (recovered) logger.info(`completed ${recovered} config transaction(s) interrupted by a crash`);
     const staleTemps = await localStore?.removeStaleTempFiles('', { recursive: true, exclude: [TASKS_DIR] });
     if (staleTemps) logger.info(`removed ${staleTemps} stale temp file(s) of interrupted config writes`);
     const storage = new StorageFacade({

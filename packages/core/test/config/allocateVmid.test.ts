@@ -7,6 +7,7 @@ import type { ConfigStore } from '../../src/config/ConfigStore.js';
 import { AlreadyExistsError, InvalidArgumentError, UnavailableError } from '../../src/errors.js';
 import { CREATE_PLACEHOLDER, VMID_RESERVATION_DIR, allocateVmid, reserveVmid, usedVmids } from '../../src/guests/allocateVmid.js';
 import { guestConfigPath } from '../../src/guests/guestConfigPaths.js';
+import { ownProcessIdentity } from '../../src/util/processIdentity.js';
 
 function store(t: { teardown(fn: () => void): void }): LocalConfigStore {
   const dir = fs.mkdtempSync(join(tmpdir(), 'corral-vmid-'));
@@ -99,4 +100,18 @@ test('a stale reservation of a crashed creator is removed; a fresh one is respec
   t.deepEqual(await s.list(VMID_RESERVATION_DIR), ['101']);
   t.is((await reserveVmid(s, { node: 'a', type: 'qemu' })).vmid, 100);
   t.is((await reserveVmid(s, { node: 'a', type: 'qemu' })).vmid, 102);
+});
+
+test('a claim names its creator: one of a dead process of this boot is stale at once, a running one is kept whatever its time', async (t) => {
+  const s = store(t);
+  const me = ownProcessIdentity();
+  const dead = { ...me, pid: 4_194_305 };
+  await s.write(`${VMID_RESERVATION_DIR}/100`, JSON.stringify({ node: 'a', type: 'qemu', ...dead, time: Date.now() + 3_600_000 }));
+  await s.write(`${VMID_RESERVATION_DIR}/101`, JSON.stringify({ node: 'a', type: 'qemu', ...me, time: 0 }));
+  await s.write(`${VMID_RESERVATION_DIR}/102`, JSON.stringify({ node: 'a', type: 'qemu', ...me, started: 'not-me', time: Date.now() + 3_600_000 }));
+  t.is(await allocateVmid(s, { nodes: [] }), 100);
+  t.deepEqual(await s.list(VMID_RESERVATION_DIR), ['101']);
+  const r = await reserveVmid(s, { node: 'a', type: 'qemu', min: 101 });
+  t.is(r.vmid, 102);
+  t.deepEqual(await s.list(VMID_RESERVATION_DIR), ['101'], 'the winning claim went in the same transaction as the placeholder');
 });
