@@ -232,6 +232,23 @@ real.serial('applyGuest replaces one guest and leaves the other guests\u2019 cha
     t.false(JSON.stringify(removed).includes('guest-101'), 'no chain of guest 101 is left');
     t.deepEqual(othersOf(removed), othersOf(before));
     t.is(await lab.tcp(100, 101, 7070), 'open', 'guest 101 is no longer filtered');
+    // Adding it back gets its port a fresh id; the other guests keep theirs.
+    await backend.applyGuest(context(lab), ruleset([base[0]!, guest(101, []), base[2]!]), 101);
+    t.deepEqual(othersOf(await listRuleset(lab)), othersOf(before));
+    t.is(await lab.tcp(100, 101, 7070), 'silent', 'guest 101 is filtered again');
+  });
+});
+
+real.serial('applyGuest falls back to a whole apply when the guest needs what is not installed (a new ipset)', async (t) => {
+  await withLab([100, 101], async (lab) => {
+    const backend = new NftablesBackend();
+    await backend.apply(context(lab), ruleset([guest(100, []), guest(101, [])]));
+    t.is(await lab.tcp(101, 100, 8080), 'silent');
+    const ip101 = lab.guests.get(101)!.ip;
+    const changed = ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080', source: '+fresh' })]), guest(101, [])], { ipsets: { fresh: [ip101] } });
+    await backend.applyGuest(context(lab), changed, 100);
+    t.true(JSON.stringify(await listRuleset(lab)).includes('"name":"ipset-fresh-v4"'), 'the ipset is installed');
+    t.is(await lab.tcp(101, 100, 8080), 'open');
   });
 });
 
