@@ -7,11 +7,13 @@
  * @packageDocumentation
  */
 
+import type { FirewallAction, FirewallLogLevel } from '@corral/core';
+
 /** Which file a document is: `cluster.fw`, `host.fw`, or a guest's `<vmid>.fw`. */
 export type FwFileKind = 'cluster' | 'host' | 'vm';
 
-/** A log level as the files spell it: the syslog levels, and `nolog`. */
-export type FwLogLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'warning' | 'notice' | 'info' | 'debug' | 'nolog';
+/** A log level as the files spell it: the syslog levels, and `nolog` (core's `FirewallLogLevel`). */
+export type FwLogLevel = FirewallLogLevel;
 
 /** Every {@link FwLogLevel}, most severe first. */
 export const FW_LOG_LEVELS: readonly FwLogLevel[] = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog'];
@@ -19,8 +21,8 @@ export const FW_LOG_LEVELS: readonly FwLogLevel[] = ['emerg', 'alert', 'crit', '
 /** A rule's type: a direction, or `group` for a security group reference (`GROUP web -i net0`). */
 export type FwRuleType = 'in' | 'out' | 'forward' | 'group';
 
-/** What a matching packet gets. */
-export type FwVerdict = 'ACCEPT' | 'DROP' | 'REJECT';
+/** What a matching packet gets: `ACCEPT`, `DROP`, `REJECT` (core's `FirewallAction`). */
+export type FwVerdict = FirewallAction;
 
 /**
  * One rule (`IN SSH(ACCEPT) -i net0 -source +trusted -log info # admins`), or a security group

@@ -191,10 +191,14 @@ export function parseIpOrCidr(text: string): 4 | 6 | string {
   return family as 4 | 6;
 }
 
-/** An interface name of a rule's `-i`: `net<N>` in guest files, a Linux interface name elsewhere. */
+/**
+ * An interface name of a rule's `-i`: `net<N>` in guest files; elsewhere a name as
+ * pve-common's `pve_verify_iface` takes it (a letter, 1 to 20 letters, digits or `_`, an
+ * optional `.N` or `:N`).
+ */
 export function checkIface(iface: string, guest: boolean): string | undefined {
   if (guest) return /^net[0-9]{1,3}$/.test(iface) ? undefined : `interface '${iface}' must be net<N> in a guest's rules`;
-  return /^[A-Za-z][A-Za-z0-9_.-]{0,19}$/.test(iface) ? undefined : `invalid interface name '${iface}'`;
+  return /^[A-Za-z][A-Za-z0-9_]{1,20}(?:[.:][0-9]{1,9})?$/.test(iface) ? undefined : `invalid interface name '${iface}'`;
 }
 
 /** A `layer2_protocols` value: ethernet protocol names of `/etc/ethertypes`, comma separated. */

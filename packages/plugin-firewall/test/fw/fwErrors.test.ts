@@ -37,6 +37,7 @@ const ROWS: readonly Row[] = [
   ['REJECT on forward', 'rule', 'cluster', '[RULES]\nFORWARD REJECT\n', 2, 'REJECT is not allowed in FORWARD rules'],
   ['-i in a security group', 'rule', 'cluster', '[group g1]\nIN ACCEPT -i net0\n', 2, '-i is not allowed in a security group'],
   ['a guest interface not net<N>', 'rule', 'vm', '[RULES]\nIN ACCEPT -i eth0\n', 2, "interface 'eth0' must be net<N>"],
+  ['a host interface name with a dash', 'rule', 'host', '[RULES]\nIN ACCEPT -i eth-0\n', 2, "invalid interface name 'eth-0'"],
   ['an unknown flag', 'rule', 'vm', '[RULES]\nIN ACCEPT -x 1\n', 2, "unable to parse rule parameters '-x 1'"],
   ['a bad log level in a rule', 'rule', 'vm', '[RULES]\nIN ACCEPT -log loud\n', 2, "bad log level 'loud'"],
   ['an unknown protocol', 'rule', 'vm', '[RULES]\nIN ACCEPT -p tcpx\n', 2, "unknown protocol 'tcpx'"],
