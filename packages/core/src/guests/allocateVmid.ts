@@ -8,21 +8,12 @@
  *
  * @packageDocumentation
  */
-import type { ConfigStore } from "../config/ConfigStore.js";
-import {
-  isProcessRunning,
-  ownProcessIdentity,
-  type ProcessIdentity,
-} from "../util/processIdentity.js";
-import { writeSettled } from "../config/writeSettled.js";
-import type { GuestType } from "../contracts/hypervisor.js";
-import {
-  AlreadyExistsError,
-  DigestMismatchError,
-  InvalidArgumentError,
-  UnavailableError,
-} from "../errors.js";
-import { GUEST_CONFIG_DIRS, guestConfigPath } from "./guestConfigPaths.js";
+import type { ConfigStore } from '../config/ConfigStore.js';
+import { isProcessRunning, ownProcessIdentity, type ProcessIdentity } from '../util/processIdentity.js';
+import { writeSettled } from '../config/writeSettled.js';
+import type { GuestType } from '../contracts/hypervisor.js';
+import { AlreadyExistsError, DigestMismatchError, InvalidArgumentError, UnavailableError } from '../errors.js';
+import { GUEST_CONFIG_DIRS, guestConfigPath } from './guestConfigPaths.js';
 
 /** Lowest guest id Proxmox allows. */
 export const MIN_VMID = 100;
@@ -33,13 +24,13 @@ export const MAX_VMID = 999_999_999;
  * Directory of in-flight reservations (`vmid-reservations/<vmid>`). A reservation lives for
  * the few milliseconds between claiming an id and writing the guest's config.
  */
-export const VMID_RESERVATION_DIR = "vmid-reservations";
+export const VMID_RESERVATION_DIR = 'vmid-reservations';
 
 /** A reservation this host cannot check the creator of, older than this, is removed, ms. */
 const STALE_RESERVATION_MS = 60_000;
 
 /** Content of a new guest's placeholder config (as Proxmox's `create_and_lock_config`). */
-export const CREATE_PLACEHOLDER = "lock: create\n";
+export const CREATE_PLACEHOLDER = 'lock: create\n';
 
 /** Options of {@link allocateVmid} and {@link usedVmids}. */
 export interface AllocateVmidOptions {
@@ -76,61 +67,35 @@ export interface VmidReservation {
   readonly warnings: readonly string[];
 }
 
-function checkRange(options: AllocateVmidOptions): {
-  min: number;
-  max: number;
-} {
+function checkRange(options: AllocateVmidOptions): { min: number; max: number } {
   const min = options.min ?? MIN_VMID;
   const max = options.max ?? MAX_VMID;
   if (!Number.isSafeInteger(min) || min < MIN_VMID || min > MAX_VMID) {
-    throw new InvalidArgumentError(
-      "min",
-      `min must be an integer from ${MIN_VMID} to ${MAX_VMID}, got ${String(
-        min
-      )}`
-    );
+    throw new InvalidArgumentError('min', `min must be an integer from ${MIN_VMID} to ${MAX_VMID}, got ${String(min)}`);
   }
   if (!Number.isSafeInteger(max) || max < min || max > MAX_VMID) {
-    throw new InvalidArgumentError(
-      "max",
-      `max must be an integer from min (${min}) to ${MAX_VMID}, got ${String(
-        max
-      )}`
-    );
+    throw new InvalidArgumentError('max', `max must be an integer from min (${min}) to ${MAX_VMID}, got ${String(max)}`);
   }
   return { min, max };
 }
 
-async function nodesOf(
-  store: ConfigStore,
-  options: AllocateVmidOptions
-): Promise<readonly string[]> {
+async function nodesOf(store: ConfigStore, options: AllocateVmidOptions): Promise<readonly string[]> {
   if (options.nodes) return options.nodes;
   if (!store.listDirs) {
-    throw new InvalidArgumentError(
-      "nodes",
-      "this config store cannot list directories: pass the node names"
-    );
+    throw new InvalidArgumentError('nodes', 'this config store cannot list directories: pass the node names');
   }
-  return store.listDirs("nodes");
+  return store.listDirs('nodes');
 }
 
 /**
  * Every guest id in use on the given nodes, plus ids with an in-flight reservation (stale
  * reservations of crashed creators are removed on the way).
  */
-export async function usedVmids(
-  store: ConfigStore,
-  options: AllocateVmidOptions = {}
-): Promise<Set<number>> {
+export async function usedVmids(store: ConfigStore, options: AllocateVmidOptions = {}): Promise<Set<number>> {
   const used = new Set<number>();
   const nodes = await nodesOf(store, options);
   const lists = await Promise.all(
-    nodes.flatMap((node) =>
-      Object.values(GUEST_CONFIG_DIRS).map((dir) =>
-        store.list(`nodes/${node}/${dir}`)
-      )
-    )
+    nodes.flatMap((node) => Object.values(GUEST_CONFIG_DIRS).map((dir) => store.list(`nodes/${node}/${dir}`))),
   );
   for (const names of lists) {
     for (const name of names) {
@@ -143,9 +108,7 @@ export async function usedVmids(
     const vmid = Number(claim.path.slice(VMID_RESERVATION_DIR.length + 1));
     if (!Number.isSafeInteger(vmid)) continue;
     if (claimIsStale(claim.content, now)) {
-      await store
-        .delete(claim.path, { expectedDigest: claim.digest })
-        .catch(() => undefined);
+      await store.delete(claim.path, { expectedDigest: claim.digest }).catch(() => undefined);
       continue;
     }
     used.add(vmid);
@@ -170,16 +133,9 @@ function claimIsStale(content: string, now: number): boolean {
   return now - (Number(claim.time) || 0) > STALE_RESERVATION_MS;
 }
 
-function lowestFree(
-  used: ReadonlySet<number>,
-  min: number,
-  max: number
-): number {
+function lowestFree(used: ReadonlySet<number>, min: number, max: number): number {
   for (let id = min; id <= max; id++) if (!used.has(id)) return id;
-  throw new UnavailableError(
-    "vmid",
-    `no free guest id between ${min} and ${max}`
-  );
+  throw new UnavailableError('vmid', `no free guest id between ${min} and ${max}`);
 }
 
 /**
@@ -189,26 +145,15 @@ function lowestFree(
  * @throws UnavailableError when the range is full.
  * @throws InvalidArgumentError for a bad range, or no `nodes` with a store that cannot list directories.
  */
-export async function allocateVmid(
-  store: ConfigStore,
-  options: AllocateVmidOptions = {}
-): Promise<number> {
+export async function allocateVmid(store: ConfigStore, options: AllocateVmidOptions = {}): Promise<number> {
   const { min, max } = checkRange(options);
   return lowestFree(await usedVmids(store, options), min, max);
 }
 
-async function existsAnywhere(
-  store: ConfigStore,
-  vmid: number,
-  options: AllocateVmidOptions
-): Promise<boolean> {
+async function existsAnywhere(store: ConfigStore, vmid: number, options: AllocateVmidOptions): Promise<boolean> {
   const nodes = await nodesOf(store, options);
   const found = await Promise.all(
-    nodes.flatMap((node) =>
-      Object.values(GUEST_CONFIG_DIRS).map((dir) =>
-        store.read(`nodes/${node}/${dir}/${vmid}.conf`)
-      )
-    )
+    nodes.flatMap((node) => Object.values(GUEST_CONFIG_DIRS).map((dir) => store.read(`nodes/${node}/${dir}/${vmid}.conf`))),
   );
   return found.some((f) => f !== null);
 }
@@ -229,23 +174,10 @@ async function existsAnywhere(
  * @throws UnavailableError when the range is full.
  * @throws InvalidArgumentError for a bad range, type or vmid.
  */
-export async function reserveVmid(
-  store: ConfigStore,
-  options: ReserveVmidOptions
-): Promise<VmidReservation> {
+export async function reserveVmid(store: ConfigStore, options: ReserveVmidOptions): Promise<VmidReservation> {
   const { min, max } = checkRange(options);
-  if (
-    options.vmid !== undefined &&
-    (!Number.isSafeInteger(options.vmid) ||
-      options.vmid < MIN_VMID ||
-      options.vmid > MAX_VMID)
-  ) {
-    throw new InvalidArgumentError(
-      "vmid",
-      `guest id must be an integer from ${MIN_VMID} to ${MAX_VMID}, got ${String(
-        options.vmid
-      )}`
-    );
+  if (options.vmid !== undefined && (!Number.isSafeInteger(options.vmid) || options.vmid < MIN_VMID || options.vmid > MAX_VMID)) {
+    throw new InvalidArgumentError('vmid', `guest id must be an integer from ${MIN_VMID} to ${MAX_VMID}, got ${String(options.vmid)}`);
   }
   guestConfigPath(options.node, options.type, MIN_VMID); // validates the type early
   const skip = new Set<number>();
@@ -259,7 +191,7 @@ export async function reserveVmid(
       for (const id of skip) used.add(id);
       vmid = lowestFree(used, min, max);
     }
-    const taken = (): Error => new AlreadyExistsError("guest", String(vmid));
+    const taken = (): Error => new AlreadyExistsError('guest', String(vmid));
     const claimPath = `${VMID_RESERVATION_DIR}/${vmid}`;
     let claimDigest: string;
     let claimDropped = false;
@@ -267,13 +199,8 @@ export async function reserveVmid(
       claimDigest = await writeSettled(
         store,
         claimPath,
-        `${JSON.stringify({
-          node: options.node,
-          type: options.type,
-          ...ownProcessIdentity(),
-          time: Date.now(),
-        })}\n`,
-        { expectedDigest: null }
+        `${JSON.stringify({ node: options.node, type: options.type, ...ownProcessIdentity(), time: Date.now() })}\n`,
+        { expectedDigest: null },
       );
     } catch (error) {
       if (!(error instanceof DigestMismatchError)) throw error;
@@ -289,15 +216,13 @@ export async function reserveVmid(
           if (store.transaction) {
             // The placeholder and the claim's removal in one step: no claim outlives its creator's success.
             const { digests } = await store.transaction([
-              { type: "write", path, content, expectedDigest: null },
-              { type: "delete", path: claimPath, expectedDigest: claimDigest },
+              { type: 'write', path, content, expectedDigest: null },
+              { type: 'delete', path: claimPath, expectedDigest: claimDigest },
             ]);
             claimDropped = true;
             return { vmid, path, digest: digests.get(path)!, warnings };
           }
-          const digest = await writeSettled(store, path, content, {
-            expectedDigest: null,
-          });
+          const digest = await writeSettled(store, path, content, { expectedDigest: null });
           return { vmid, path, digest, warnings };
         } catch (error) {
           if (!(error instanceof DigestMismatchError)) throw error;
@@ -306,14 +231,11 @@ export async function reserveVmid(
       if (options.vmid !== undefined) throw taken();
       skip.add(vmid);
     } finally {
-      if (!claimDropped)
+      if (!claimDropped) {
         await store
           .delete(claimPath, { expectedDigest: claimDigest })
-          .catch((error: Error) =>
-            warnings.push(
-              `the reservation claim '${claimPath}' stays until it is stale: ${error.message}`
-            )
-          );
+          .catch((error: Error) => warnings.push(`the reservation claim '${claimPath}' stays until it is stale: ${error.message}`));
+      }
     }
   }
 }
