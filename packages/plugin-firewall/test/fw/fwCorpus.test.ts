@@ -1,6 +1,6 @@
 /**
  * Round trip over the `.fw` corpus: every valid file of Proxmox's pve-firewall tests and
- * examples, and Corral's own fixtures, parses and is written back byte for byte; the files
+ * examples, the `.fw` snippets of pve-docs' firewall chapter, and Corral's own fixtures, parses and is written back byte for byte; the files
  * Proxmox's tests use for errors are refused naming file, line and what is wrong.
  */
 import test from 'ava';
@@ -25,12 +25,13 @@ const REFUSED: ReadonlyArray<readonly [name: string, line: number, kind: FwParse
   ['proxmox/test-errors4/100.fw', 3, 'option', "unknown option 'dafadfsdf'"],
 ];
 
-const corpus = [...loadFixtures('proxmox'), ...loadFixtures('corral')];
+const corpus = [...loadFixtures('proxmox'), ...loadFixtures('pve-docs'), ...loadFixtures('corral')];
 
 test('the corpus holds Proxmox files of every kind and Corral fixtures', (t) => {
   const kinds = new Set(corpus.map((f) => f.kind));
   t.deepEqual([...kinds].sort(), ['cluster', 'host', 'vm']);
   t.true(corpus.filter((f) => f.name.startsWith('proxmox/')).length >= 30);
+  t.true(corpus.filter((f) => f.name.startsWith('pve-docs/')).length >= 10);
   t.true(corpus.filter((f) => f.name.startsWith('corral/')).length >= 3);
 });
 
