@@ -325,3 +325,31 @@ real.serial('Proxmox .fw files, parsed and resolved, filter real traffic (macros
     { firewallBridges: true }
   );
 });
+
+real.serial('concurrent applyGuest calls run one after the other: two new guests get distinct port ids', async (t) => {
+  await withLab([100, 101, 102], async (lab) => {
+    const backend = new NftablesBackend();
+    const all = [guest(100, []), guest(101, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(102, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '7070' })])];
+    await backend.apply(context(lab), ruleset([all[0]!]));
+    // Count whole applies (their transaction removes the tables): interleaved calls would pick the
+    // same free port id, and the second transaction would fail and fall back to a whole apply.
+    const real = new NodeCommandRunner();
+    let wholeApplies = 0;
+    const counting: CommandRunner = {
+      run(argv, options) {
+        if (argv.some((a) => a.includes('"delete":{"table"'))) wholeApplies += 1;
+        return real.run(argv, options);
+      },
+    };
+    await Promise.all([backend.applyGuest(context(lab, counting), ruleset(all), 101), backend.applyGuest(context(lab, counting), ruleset(all), 102)]);
+    t.is(wholeApplies, 0, 'both guests went in incrementally');
+    const out = await runToolOk(['ip', 'netns', 'exec', lab.hostNetns, NFT_PROGRAM, '-j', 'list', 'map', 'bridge', 'corral', 'port-ids']);
+    const elems = (JSON.parse(out.stdout) as { nftables: Array<{ map?: { elem: Array<[string, number]> } }> }).nftables.find((o) => o.map)!.map!.elem;
+    t.deepEqual(elems.map(([port]) => port).sort(), ['tap100i0', 'tap101i0', 'tap102i0']);
+    t.is(new Set(elems.map(([, id]) => id)).size, 3, 'distinct ids');
+    t.is(await lab.tcp(100, 101, 8080), 'open');
+    t.is(await lab.tcp(100, 101, 7070), 'silent');
+    t.is(await lab.tcp(100, 102, 7070), 'open');
+    t.is(await lab.tcp(100, 102, 8080), 'silent');
+  });
+});

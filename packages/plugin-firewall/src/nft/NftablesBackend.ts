@@ -50,19 +50,55 @@ type MapElements = Array<[unknown, unknown]>;
  *   installed or a port of the guest belongs to another guest.
  * - `clear`: removes both tables (no error when they are absent).
  *
+ * Calls on one backend instance run one at a time per namespace. Callers in several processes
+ * must serialize firewall changes of a node themselves (one lock), as for any driver.
+ *
  * Needs root (CAP_NET_ADMIN) in the target namespace and br_netfilter: `apply` sets
  * `net.bridge.bridge-nf-call-iptables=1` and `-ip6tables=1` there (with `sysctl`) when the rule
  * set has guests, so that bridged traffic reaches the inet chains.
  */
 export class NftablesBackend implements FirewallBackend {
   readonly id = 'nftables';
+  /** The last call per namespace ('' = the host's), so calls run one after the other. */
+  private readonly queues = new Map<string, Promise<void>>();
 
   /** The transaction as JSON text (what `apply` feeds to `nft -j -f -`). Throws `InvalidConfigError`. */
   compile(ruleset: FirewallRuleset): string {
     return JSON.stringify(documentOf(compileRuleset(ruleset).commands));
   }
 
-  async apply(ctx: FirewallContext, ruleset: FirewallRuleset): Promise<void> {
+  apply(ctx: FirewallContext, ruleset: FirewallRuleset): Promise<void> {
+    return this.serially(ctx, () => this.applyNow(ctx, ruleset));
+  }
+
+  clear(ctx: FirewallContext): Promise<void> {
+    return this.serially(ctx, () => this.load(ctx, removeTablesCommands()));
+  }
+
+  applyGuest(ctx: FirewallContext, ruleset: FirewallRuleset, vmid: number): Promise<void> {
+    return this.serially(ctx, () => this.applyGuestNow(ctx, ruleset, vmid));
+  }
+
+  /**
+   * Runs `fn` after every earlier call of this backend on the same namespace has settled: the
+   * incremental path reads the kernel's port ids and then writes, so two calls must not
+   * interleave. Other processes must be kept out by the caller (one lock per node).
+   */
+  private serially<T>(ctx: FirewallContext, fn: () => Promise<T>): Promise<T> {
+    const key = ctx.netns ?? '';
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined
+    );
+    this.queues.set(key, settled);
+    void settled.then(() => {
+      if (this.queues.get(key) === settled) this.queues.delete(key);
+    });
+    return run;
+  }
+
+  private async applyNow(ctx: FirewallContext, ruleset: FirewallRuleset): Promise<void> {
     // sysctl runs while the rule set compiles; a compile error still wins (InvalidConfigError).
     const bridgeFiltering = ruleset.enabled && ruleset.guests.length > 0 ? this.enableBridgeFiltering(ctx) : Promise.resolve();
     let compiled: ReturnType<typeof compileRuleset>;
@@ -77,16 +113,12 @@ export class NftablesBackend implements FirewallBackend {
     ctx.log.info(`firewall: applied ${ruleset.enabled ? `${ruleset.guests.length} guests, ${compiled.portIds.size} ports` : 'nothing (disabled)'}`);
   }
 
-  async clear(ctx: FirewallContext): Promise<void> {
-    await this.load(ctx, removeTablesCommands());
-  }
-
-  async applyGuest(ctx: FirewallContext, ruleset: FirewallRuleset, vmid: number): Promise<void> {
-    if (!ruleset.enabled) return this.apply(ctx, ruleset);
+  private async applyGuestNow(ctx: FirewallContext, ruleset: FirewallRuleset, vmid: number): Promise<void> {
+    if (!ruleset.enabled) return this.applyNow(ctx, ruleset);
     const state = await this.readPortState(ctx);
     if (state === undefined) {
       ctx.log.info(`firewall: guest ${vmid}: nothing installed yet, applying the whole rule set`);
-      return this.apply(ctx, ruleset);
+      return this.applyNow(ctx, ruleset);
     }
     const mine = new Set<number>();
     for (const [id, verdict] of state.guestOut) {
@@ -101,7 +133,7 @@ export class NftablesBackend implements FirewallBackend {
       const had = state.portIds.get(port);
       if (had !== undefined && !mine.has(had)) {
         ctx.log.info(`firewall: guest ${vmid}: port ${port} belongs to another guest, applying the whole rule set`);
-        return this.apply(ctx, ruleset);
+        return this.applyNow(ctx, ruleset);
       }
       if (had !== undefined) {
         ids.set(port, had);
@@ -145,7 +177,7 @@ export class NftablesBackend implements FirewallBackend {
     } catch (err) {
       if (!(err instanceof CommandFailedError)) throw err;
       ctx.log.warn(`firewall: guest ${vmid}: incremental apply refused (${err.stderr.trim().split('\n')[0] ?? ''}), applying the whole rule set`);
-      return this.apply(ctx, ruleset);
+      return this.applyNow(ctx, ruleset);
     }
     ctx.log.info(`firewall: applied guest ${vmid} (${newPorts.length} ports)`);
   }
