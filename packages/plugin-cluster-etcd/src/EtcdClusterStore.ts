@@ -7,7 +7,8 @@ import {
   type KvWatchEvent,
   type Lease,
 } from '@corral/core';
-import { Etcd3, type IKeyValue, type IWatchResponse } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, type IBackoff } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse } from 'etcd3';
 import { performance } from 'node:perf_hooks';
 import { etcdCall } from './etcdDeadline.js';
 import { checkEtcdKey, checkRevision } from './etcdKeys.js';
@@ -35,6 +36,8 @@ export interface EtcdWatchOptions {
   readonly fromRevision?: string;
   /** Called when etcd ends the watch for good (e.g. the start revision was compacted). */
   readonly onError?: (error: Error) => void;
+  /** Called each time the watch stream is re-established after it broke (member died, connection lost). */
+  readonly onReconnect?: () => void;
 }
 
 /**
@@ -72,6 +75,15 @@ export class EtcdClusterStore implements ClusterStore {
       hosts: [...this.endpoints],
       dialTimeout: timeout,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      faultHandling: {
+        // A member that failed 3 calls in a row is skipped for 1 s (etcd3's default: 5 s),
+        // so a member that comes back is used again soon.
+        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: 3 }),
+        // Watch streams reconnect within 1 s at most (default: up to 30 s). etcd3 calls
+        // `next()` on this value, as on its own default (a backoff factory); its typing says otherwise.
+        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as unknown as IBackoff<unknown>,
+      },
     });
   }
 
@@ -186,6 +198,12 @@ export class EtcdClusterStore implements ClusterStore {
       }
     });
     watcher.on('error', (err: Error) => options.onError?.(err));
+    let broken = false;
+    watcher.on('disconnected', () => (broken = true));
+    watcher.on('connected', () => {
+      if (broken) options.onReconnect?.();
+      broken = false;
+    });
     let stopped = false;
     const stop = async (): Promise<void> => {
       if (stopped) return;
