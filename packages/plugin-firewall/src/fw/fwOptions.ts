@@ -71,17 +71,27 @@ export function fwOptionSpec(kind: FwFileKind, name: string): FwOptionSpec | und
 const DIGITS_RE = /^[0-9]+$/;
 const NO_SPACE_RE = /^[^ \t\f\v]+$/;
 
+const PVE_BOOLEANS = ['0', '1', 'on', 'off', 'yes', 'no', 'true', 'false'];
+
+/**
+ * A `log_ratelimit` property string as pve-firewall's format reads it: `enable` (the default
+ * key, so a bare `1` is `enable=1`; a PVE boolean), `rate` (`<n>/second|minute|hour|day`, n ≥
+ * 1), `burst` (integer ≥ 0), each at most once.
+ */
 function checkRatelimit(value: string): string | undefined {
+  const seen = new Set<string>();
   for (const part of value.split(',')) {
     const eq = part.indexOf('=');
-    const key = eq < 0 ? '' : part.slice(0, eq);
+    const key = eq < 0 ? 'enable' : part.slice(0, eq);
     const v = part.slice(eq + 1);
-    if (key === 'enable' && (v === '0' || v === '1')) continue;
+    if (seen.has(key)) return `log_ratelimit gives '${key}' twice`;
+    seen.add(key);
+    if (key === 'enable' && PVE_BOOLEANS.includes(v.toLowerCase())) continue;
     if (key === 'burst' && DIGITS_RE.test(v) && v.length <= 9) continue;
     if (key === 'rate') {
       const slash = v.indexOf('/');
-      const unit = v.slice(slash + 1);
-      if (slash > 0 && DIGITS_RE.test(v.slice(0, slash)) && ['second', 'minute', 'hour', 'day'].includes(unit)) continue;
+      const n = v.slice(0, slash);
+      if (slash > 0 && DIGITS_RE.test(n) && !n.startsWith('0') && ['second', 'minute', 'hour', 'day'].includes(v.slice(slash + 1))) continue;
     }
     return `bad log_ratelimit part '${part}' (enable=0|1, rate=<n>/second|minute|hour|day, burst=<n>)`;
   }

@@ -29,6 +29,8 @@ const ROWS: readonly Row[] = [
   ['a bad log level option', 'option', 'vm', '[OPTIONS]\nlog_level_in: loud\n', 2, 'not a log level'],
   ['an unknown conntrack helper', 'option', 'host', '[OPTIONS]\nnf_conntrack_helpers: ftp,gopher\n', 2, "unknown conntrack helper 'gopher'"],
   ['an unknown ethertype', 'option', 'vm', '[OPTIONS]\nlayer2_protocols: IPv4,IPX9\n', 2, "unknown ethernet protocol type 'IPX9'"],
+  ['a log_ratelimit rate of 0', 'option', 'cluster', '[OPTIONS]\nlog_ratelimit: enable=1,rate=0/second\n', 2, "bad log_ratelimit part 'rate=0/second'"],
+  ['a log_ratelimit key given twice', 'option', 'cluster', '[OPTIONS]\nlog_ratelimit: 1,enable=0\n', 2, "gives 'enable' twice"],
   ['log_ratelimit in upper case', 'option', 'cluster', '[OPTIONS]\nLOG_RATELIMIT: enable=1\n', 2, "unknown option 'LOG_RATELIMIT'"],
   ['an unknown rule type', 'rule', 'vm', '[RULES]\nINPUT ACCEPT\n', 2, "unknown rule type 'INPUT'"],
   ['a rule without action', 'rule', 'vm', '[RULES]\nIN\n', 2, 'unable to parse rule'],
