@@ -36,3 +36,8 @@ export async function guestNetns(
   await sh('ip', '-n', ns, 'link', 'set', 'dev', 'eth0', 'up');
   return ns;
 }
+
+/** True for the commands SDN runs only to read state (`ip -j`, `bridge -j`, `nft list`, `sysctl -n`). */
+export function isReadCommand(argv: readonly string[]): boolean {
+  return argv.includes('-j') || (argv.some((a) => a.endsWith('nft')) && argv.includes('list')) || (argv.includes('sysctl') && argv.includes('-n'));
+}

@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { MemoryLogger, type CommandRunner, type NetworkContext, type RunOptions } from '@corral/core';
 import { hasProgram, realTest } from '@corral/core/testing';
-import { runner, sh } from './sdnNetnsSupport.js';
+import { guestNetns, isReadCommand, netns, runner, sh } from './sdnNetnsSupport.js';
 import {
   creationArgvs,
   EvpnZoneDriver,
@@ -45,7 +45,7 @@ class TestRunner implements CommandRunner {
     return runner.run(argv, options);
   }
   get changes(): string[][] {
-    return this.argvs.filter((argv) => !argv.includes('-j'));
+    return this.argvs.filter((argv) => !isReadCommand(argv));
   }
 }
 
@@ -99,13 +99,7 @@ real.serial('simple zone: the vnet bridge carries the subnet gateway and a guest
   for (const r of sdn.resolve(V1, ctx.node)) planned.push(...(await (r.driver as SimpleZoneDriver).plan(ctx, r.zone, r.vnets, initial)));
   t.deepEqual(recorder.changes, creationArgvs(ctx, planned));
   // A guest namespace in the simple vnet reaches the gateway.
-  const guest = `${ctx.netns}g`;
-  await sh('ip', 'netns', 'add', guest);
-  t.teardown(() => runner.run(['ip', 'netns', 'del', guest], { okExitCodes: [0, 1] }));
-  await sh('ip', 'link', 'add', 'name', 'tap900i0', 'netns', ctx.netns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', guest);
-  await sh('ip', '-n', ctx.netns, 'link', 'set', 'dev', 'tap900i0', 'master', 'sv', 'up');
-  await sh('ip', '-n', guest, 'addr', 'add', '10.252.0.50/24', 'dev', 'eth0');
-  await sh('ip', '-n', guest, 'link', 'set', 'dev', 'eth0', 'up');
+  const guest = await guestNetns(t, { node: ctx.netns, bridge: 'sv', name: `${ctx.netns}g`, hostIf: 'tap900i0', address: '10.252.0.50/24' });
   const ping = await runner.run(['ip', 'netns', 'exec', guest, 'busybox', 'ping', '-c', '2', '-W', '5', '10.252.0.1'], { okExitCodes: [0, 1] });
   t.is(ping.exitCode, 0, ping.stdout);
 });
@@ -168,4 +162,33 @@ real.serial('vlan, qinq and evpn zones are refused with NotSupportedError naming
   const evpn = await t.throwsAsync(sdn.apply(ctx, config('evpn: ez\n\tcontroller c1\n\tvrf-vxlan 4000\n\n', 'vnet: ev\n\tzone ez\n\ttag 11\n\n')), { code: 'CORRAL_ERR_NOT_SUPPORTED' });
   t.regex(evpn!.message, /FRR's BGP EVPN controller.*vrf devices, which this kernel cannot make/);
   t.deepEqual(await snapshot(ctx), before);
+});
+
+real.serial('simple zone snat: a guest reaches an upstream host that has no route back, through the node address; without snat it cannot', async (t) => {
+  const ctx = await node(t);
+  // Upstream: a namespace on the node's uplink (10.248.0.2) with no route to the vnet's subnet.
+  const upstream = await netns(t, `${ctx.netns}u`);
+  await sh('ip', 'link', 'add', 'name', 'uplink0', 'netns', ctx.netns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', upstream);
+  await sh('ip', '-n', ctx.netns, 'addr', 'add', '10.248.0.1/24', 'dev', 'uplink0');
+  await sh('ip', '-n', ctx.netns, 'link', 'set', 'dev', 'uplink0', 'up');
+  await sh('ip', '-n', ctx.netns, 'route', 'add', 'default', 'via', '10.248.0.2');
+  await sh('ip', '-n', upstream, 'addr', 'add', '10.248.0.2/24', 'dev', 'eth0');
+  await sh('ip', '-n', upstream, 'link', 'set', 'dev', 'eth0', 'up');
+  const withSnat = config('simple: sz\n\tipam pve\n\n', 'vnet: sv\n\tzone sz\n\n', 'subnet: sz-10.252.0.0-24\n\tvnet sv\n\tgateway 10.252.0.1\n\tsnat 1\n\n');
+  await sdn.apply(ctx, withSnat);
+  // The guest, default route via the vnet gateway.
+  const guest = await guestNetns(t, { node: ctx.netns, bridge: 'sv', name: `${ctx.netns}g`, hostIf: 'tap901i0', address: '10.252.0.50/24' });
+  await sh('ip', '-n', guest, 'route', 'add', 'default', 'via', '10.252.0.1');
+  const ping = () => runner.run(['ip', 'netns', 'exec', guest, 'busybox', 'ping', '-c', '2', '-W', '2', '10.248.0.2'], { okExitCodes: [0, 1] });
+  const reached = await ping();
+  t.is(reached.exitCode, 0, reached.stdout);
+  const table = await sh('ip', 'netns', 'exec', ctx.netns, '/usr/sbin/nft', 'list', 'table', 'ip', 'corral_sdn');
+  t.regex(table.stdout, /ip saddr 10\.252\.0\.0\/24 oifname "uplink0" counter packets [1-9]\d* bytes \d+ snat to 10\.248\.0\.1/);
+  // A second apply changes nothing; without snat the table goes and the upstream cannot answer.
+  const recorder = new TestRunner();
+  await sdn.apply({ ...ctx, runner: recorder }, withSnat);
+  t.deepEqual(recorder.changes, []);
+  await sdn.apply(ctx, config('simple: sz\n\tipam pve\n\n', 'vnet: sv\n\tzone sz\n\n', 'subnet: sz-10.252.0.0-24\n\tvnet sv\n\tgateway 10.252.0.1\n\n'));
+  await t.throwsAsync(sh('ip', 'netns', 'exec', ctx.netns, '/usr/sbin/nft', 'list', 'table', 'ip', 'corral_sdn'), { message: /No such file or directory/ });
+  t.is((await ping()).exitCode, 1);
 });

@@ -29,6 +29,8 @@ export interface VnetSubnet {
   readonly cidr: string;
   /** The gateway address inside it; layer-3 zones (`simple`) put `gateway/prefix` on the vnet's bridge. */
   readonly gateway?: string;
+  /** Proxmox's `snat`: traffic from the subnet leaving the node is source-NATed to the node's address. */
+  readonly snat?: boolean;
 }
 
 /** A virtual network (vnet) inside a zone (`sdn/vnets.cfg`). */

@@ -102,7 +102,7 @@ export class SdnService {
       if (!driver) throw new NotSupportedError(`zone type ${zone.type}`, `zone '${zone.id}': no driver for zone type '${zone.type}' (have: ${[...this.drivers.keys()].join(', ') || 'none'})`);
       const zoneVnets = config.vnets
         .filter((v) => v.zone === zone.id)
-        .map((v) => ({ ...v, subnets: config.subnets.filter((s) => s.vnet === v.id).map((s) => ({ cidr: s.cidr, ...(s.gateway ? { gateway: s.gateway } : {}) })) }));
+        .map((v) => ({ ...v, subnets: config.subnets.filter((s) => s.vnet === v.id).map((s) => ({ cidr: s.cidr, ...(s.gateway ? { gateway: s.gateway } : {}), ...(s.snat ? { snat: true } : {}) })) }));
       driver.validate(zone, zoneVnets);
       out.push({ zone, driver, vnets: zoneVnets });
     }

@@ -7,7 +7,8 @@
  * @packageDocumentation
  */
 import { ConflictError, type NetworkContext } from '@corral/core';
-import { sdnAlias, zoneOfAlias, type DeviceSpec } from './deviceSpec.js';
+import { sdnAlias, zoneOfAlias, type DeviceSpec, type SnatRule } from './deviceSpec.js';
+import { inNetns, natTableDigest, natTableText, nftLoadArgv, readNatTable, replaceNatTableInput } from './natTable.js';
 import { bridgeArgv, ipArgv, readLinks, readVxlanRemotes, type LinkState, type NodeLinks } from './linkState.js';
 
 /** What {@link applyDevices} did. */
@@ -16,10 +17,33 @@ export interface ApplyDevicesResult {
   readonly changes: number;
 }
 
+/** A command: argv, or argv with bytes for its stdin (`nft -f -`). */
+type Command = readonly string[] | { readonly argv: readonly string[]; readonly input: string };
+
 /** One change and the commands that undo it. */
 interface Step {
-  readonly run: string[][];
-  readonly undo: string[][];
+  readonly run: readonly Command[];
+  readonly undo: readonly Command[];
+}
+
+async function runCommand(ctx: NetworkContext, command: Command, signal?: AbortSignal): Promise<void> {
+  const [argv, input] = 'argv' in command ? [command.argv, command.input] : [command as readonly string[], undefined];
+  await ctx.runner.run(argv, { timeoutMs: 30_000, ...(input === undefined ? {} : { input }), ...(signal ? { signal } : {}) });
+}
+
+/** Devices that forward IPv4: those that `forward`, and those SNAT leaves through. */
+function forwardingDevices(desired: readonly DeviceSpec[]): Set<string> {
+  return new Set([...desired.filter((d) => d.forward).map((d) => d.name), ...snatRules(desired, 4).map((r) => r.outIf)]);
+}
+
+/** The sysctl of a device's IPv4 forwarding (dots in names become `/`). */
+function forwardingKey(device: string): string {
+  return `net.ipv4.conf.${device.replaceAll('.', '/')}.forwarding`;
+}
+
+/** The SNAT rules of `desired` in one family. */
+function snatRules(desired: readonly DeviceSpec[], f: 4 | 6): SnatRule[] {
+  return desired.flatMap((d) => d.snat ?? []).filter((r) => r.family === f);
 }
 
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -86,7 +110,10 @@ function incompatible(state: LinkState, spec: DeviceSpec): boolean {
  * 3. ports are put into their bridges;
  * 4. MTUs set;
  * 5. aliases, addresses, VXLAN remotes (`bridge fdb append 00:00:00:00:00:00 ... dst <peer>`)
- *    set, and every desired device brought up.
+ *    set, and every desired device brought up;
+ * 6. IPv4 forwarding (`sysctl net.ipv4.conf.<dev>.forwarding=1`) on devices that `forward`
+ *    and on the devices SNAT leaves through;
+ * 7. the SNAT rules, as the nftables tables `ip|ip6 corral_sdn` replaced whole (`nft -f`).
  *
  * Each phase reads the devices again and changes only what differs, so a second call with the
  * same input runs no change (`changes: 0`). When a command fails, every change made so far is
@@ -100,9 +127,9 @@ export async function applyDevices(ctx: NetworkContext, desired: readonly Device
   const journal: Step[] = [];
   const wanted = new Map(desired.map((d) => [d.name, d]));
   const run = async (step: Step): Promise<void> => {
-    for (const argv of step.run) {
+    for (const command of step.run) {
       try {
-        await ctx.runner.run(argv, { timeoutMs: 30_000, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        await runCommand(ctx, command, ctx.signal);
       } catch (error) {
         // The part of this step that ran is undone with the step.
         journal.push(step);
@@ -184,6 +211,21 @@ export async function applyDevices(ctx: NetworkContext, desired: readonly Device
         await run({ run: [ipArgv(ctx, 'link', 'set', 'dev', spec.name, 'up')], undo: [ipArgv(ctx, 'link', 'set', 'dev', spec.name, 'down')] });
       }
     }
+    // Phase 6: IPv4 forwarding on routed vnets and the devices their SNAT leaves through.
+    for (const name of forwardingDevices(desired)) {
+      const key = forwardingKey(name);
+      const { stdout } = await ctx.runner.run(inNetns(ctx, ['sysctl', '-n', key]), { timeoutMs: 30_000 });
+      if (stdout.trim() === '1') continue;
+      await run({ run: [inNetns(ctx, ['sysctl', '-q', '-w', `${key}=1`])], undo: [inNetns(ctx, ['sysctl', '-q', '-w', `${key}=${stdout.trim()}`])] });
+    }
+    // Phase 7: the SNAT tables, replaced whole when their rules changed.
+    for (const f of [4, 6] as const) {
+      const text = natTableText(f, snatRules(desired, f));
+      const current = await readNatTable(ctx, f);
+      if (natTableDigest(current) === natTableDigest(text)) continue;
+      const nft = nftLoadArgv(ctx);
+      await run({ run: [{ argv: nft, input: replaceNatTableInput(f, text) }], undo: [{ argv: nft, input: replaceNatTableInput(f, current) }] });
+    }
   } catch (error) {
     await rollback(ctx, journal);
     throw error;
@@ -194,10 +236,11 @@ export async function applyDevices(ctx: NetworkContext, desired: readonly Device
 /** Runs the undo commands of the journal in reverse order; a failing one is logged and skipped. */
 async function rollback(ctx: NetworkContext, journal: readonly Step[]): Promise<void> {
   for (const step of [...journal].reverse()) {
-    for (const argv of step.undo) {
+    for (const command of step.undo) {
       try {
-        await ctx.runner.run(argv, { timeoutMs: 30_000 });
+        await runCommand(ctx, command);
       } catch (error) {
+        const argv = 'argv' in command ? command.argv : (command as readonly string[]);
         ctx.log.warn(`SDN rollback: '${argv.join(' ')}' failed: ${(error as Error).message}`);
       }
     }
@@ -206,9 +249,10 @@ async function rollback(ctx: NetworkContext, journal: readonly Step[]): Promise<
 
 /**
  * The commands {@link applyDevices} runs for `desired` on a node that has none of them, in
- * its order (create and mark, ports, addresses, VXLAN remotes, up): what applying the zones
- * means in `ip`/`bridge` terms, for argv tests of zones this kernel cannot run (`vlan`).
- * MTUs are given at creation, so phase 4 adds nothing here.
+ * its order (create and mark, ports, addresses, VXLAN remotes, up, forwarding, the SNAT
+ * table's `nft -f -`) when forwarding is off everywhere: what applying the zones means in
+ * `ip`/`bridge` terms, for argv tests of zones this kernel cannot run (`vlan`). MTUs are
+ * given at creation, so phase 4 adds nothing here.
  */
 export function creationArgvs(ctx: NetworkContext, desired: readonly DeviceSpec[]): string[][] {
   const out: string[][] = [];
@@ -225,5 +269,7 @@ export function creationArgvs(ctx: NetworkContext, desired: readonly DeviceSpec[
     for (const dst of spec.remotes ?? []) out.push(bridgeArgv(ctx, 'fdb', 'append', ZERO_MAC, 'dev', spec.name, 'dst', dst));
     out.push(ipArgv(ctx, 'link', 'set', 'dev', spec.name, 'up'));
   }
+  for (const name of forwardingDevices(desired)) out.push(inNetns(ctx, ['sysctl', '-q', '-w', `${forwardingKey(name)}=1`]));
+  for (const f of [4, 6] as const) if (snatRules(desired, f).length > 0) out.push(nftLoadArgv(ctx));
   return out;
 }

@@ -27,6 +27,25 @@ export interface DeviceSpec {
   readonly vlan?: { readonly link: string; readonly id: number; readonly protocol: '802.1Q' | '802.1ad' };
   /** Global addresses in CIDR notation (a simple zone's subnet gateways). */
   readonly addresses?: readonly string[];
+  /** Forward IPv4 packets that come in on this device (ifupdown2's `ip-forward on`). */
+  readonly forward?: boolean;
+  /** Source NAT for traffic leaving the node from a subnet of this device (Proxmox's `snat`). */
+  readonly snat?: readonly SnatRule[];
+}
+
+/**
+ * One SNAT rule as Proxmox's simple zone writes it (`iptables -t nat -A POSTROUTING -s <cidr>
+ * -o <outIf> -j SNAT --to-source <toSource>`); Corral puts it in the nftables table
+ * `ip corral_sdn` (`ip6` for IPv6).
+ */
+export interface SnatRule {
+  readonly family: 4 | 6;
+  /** The subnet (`10.0.0.0/24`). */
+  readonly source: string;
+  /** The device the node's default route leaves through. */
+  readonly outIf: string;
+  /** The node's address on it. */
+  readonly toSource: string;
 }
 
 /** The alias that marks a device as created by SDN for `zone` (`corral-sdn:<zone>`). */

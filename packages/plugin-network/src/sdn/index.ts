@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 export { applyDevices, creationArgvs, type ApplyDevicesResult } from './applyDevices.js';
-export { sdnAlias, type DeviceSpec } from './deviceSpec.js';
+export { sdnAlias, type DeviceSpec, type SnatRule } from './deviceSpec.js';
+export { NAT_TABLE } from './natTable.js';
 export { readLinks, readVxlanRemotes, type LinkState, type NodeLinks } from './linkState.js';
 export {
   MAX_DHCP_RANGES,
