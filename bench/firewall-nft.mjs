@@ -4,7 +4,7 @@
 //    NftablesBackend.apply (compile in Node, one `nft -j -f` transaction), against raw
 //    `nft -j -f` of the same compiled JSON and raw `nft -f` of the same rule set as nft text
 //    (what `nft list ruleset` prints after the apply, plus the same table removal), in
-//    alternating pairs; median of 5 pairs; ratio target <= 1.2. nft parses JSON slower than
+//    alternating pairs; median of 7 pairs; ratio target <= 1.2. nft parses JSON slower than
 //    text, so both ratios are printed.
 // 2. One guest's rule change with those 1,000 guests loaded: NftablesBackend.applyGuest
 //    (reads the port maps, one transaction replacing that guest's chains and map elements),
@@ -23,7 +23,7 @@ const { NftablesBackend, NFT_PROGRAM } = fw;
 
 const GUESTS = 1000;
 const RULES_PER_GUEST = 10;
-const PAIRS = 5;
+const PAIRS = 7;
 const GUEST_RUNS = 15;
 const log = (m) => process.stderr.write(`firewall-nft: ${m}\n`);
 const median = (xs) => {

@@ -62,7 +62,7 @@ export class NftablesBackend implements FirewallBackend {
   /** The last call per namespace ('' = the host's), so calls run one after the other. */
   private readonly queues = new Map<string, Promise<void>>();
 
-  /** The transaction as JSON text (what `apply` feeds to `nft -j -f -`). Throws `InvalidConfigError`. */
+  /** The whole transaction as JSON text (what `apply` loads with `nft -j`). Throws `InvalidConfigError`. */
   compile(ruleset: FirewallRuleset): string {
     return JSON.stringify(documentOf(compileRuleset(ruleset).commands));
   }
