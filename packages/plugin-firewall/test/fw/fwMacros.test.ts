@@ -4,7 +4,7 @@
  * macro of the other IP version expands to nothing; contradicting ports are refused.
  */
 import test from 'ava';
-import { expandFwMacro, findFwMacro, FW_MACROS, parseFwFile, type FwRule } from '../../src/index.js';
+import { checkFwRule, expandFwMacro, findFwMacro, FW_MACROS, parseFwFile, type FwRule } from '../../src/index.js';
 
 const ruleOf = (line: string): FwRule => {
   const doc = parseFwFile(`[RULES]\n${line}\n`, { kind: 'host', fileName: 'host.fw' });
@@ -68,4 +68,14 @@ test('a port the macro leaves open is kept; one it fixes must agree; rules witho
   t.throws(() => expandFwMacro({ enabled: true, type: 'in', action: 'ACCEPT', macro: 'Nope' }), { message: /unknown macro 'Nope'/ });
   const plain = ruleOf('IN ACCEPT -p tcp');
   t.deepEqual(expandFwMacro(plain), [plain]);
+});
+
+test('every macro expands, for IPv4 and IPv6, to rules that pass the parser\'s own rule checks', (t) => {
+  for (const macro of FW_MACROS) {
+    for (const version of [4, 6] as const) {
+      const expanded = expandFwMacro({ enabled: true, type: 'in', action: 'ACCEPT', macro: macro.name }, version);
+      t.is(expanded.length, macro.ipVersion !== undefined && macro.ipVersion !== version ? 0 : (version === 6 && macro.rulesIpv6 ? macro.rulesIpv6 : macro.rules).length, `${macro.name} v${version}`);
+      for (const rule of expanded) t.is(checkFwRule(rule, 'host'), undefined, `${macro.name} v${version}: ${JSON.stringify(rule)}`);
+    }
+  }
 });
