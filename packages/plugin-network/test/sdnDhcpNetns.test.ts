@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { MemoryLogger, type NetworkContext } from '@corral/core';
 import { hasProgram, makeTempDir, realTest } from '@corral/core/testing';
 import { guestNetns, netns, runner } from './sdnNetnsSupport.js';
-import { DnsmasqDhcp, parseSubnetsCfg, parseVnetsCfg, parseZonesCfg, PveIpam, SdnService, SimpleZoneDriver, type SdnConfig } from '../src/index.js';
+import { createSdnNicHook, DnsmasqDhcp, parseSubnetsCfg, parseVnetsCfg, parseZonesCfg, PveIpam, SdnService, SimpleZoneDriver, type SdnConfig } from '../src/index.js';
 
 const real = realTest(
   test,
@@ -64,7 +64,13 @@ real.serial('a simple zone with dhcp dnsmasq: IPAM allocates from the range, dns
   // A MAC the IPAM does not know gets nothing (dhcp-ignore=tag:!known) until it is registered.
   const stranger = await guest(t, node, 'dv', `sdns${id}`, 'bc:24:11:00:00:02', 101);
   t.is(await dhcpLease(stranger), undefined);
-  t.is(await sdn.addDhcpMapping(config, 'dv', { mac: 'bc:24:11:00:00:02', vmid: 101 }), '10.254.0.101');
+  // Registered as Proxmox does at guest start: the NIC plug hook maps the NIC's MAC before its veth is plugged.
+  const hook = createSdnNicHook({ service: sdn, config: async () => config });
+  const log = new MemoryLogger();
+  await hook.beforePlug!({ node: 'n1', runner, log }, { vmid: 101, key: 'net0', kind: 'veth', ifname: 'veth101i0', bridge: 'dv', mac: 'bc:24:11:00:00:02' });
+  t.regex(log.lines.map((l) => l.message).join('\n'), /net0: SDN DHCP address 10\.254\.0\.101 for bc:24:11:00:00:02 on vnet dv/);
+  // A NIC on a bridge that is no vnet passes untouched.
+  await hook.beforePlug!({ node: 'n1', runner, log }, { vmid: 102, key: 'net0', kind: 'veth', ifname: 'veth102i0', bridge: 'vmbr0', mac: 'bc:24:11:00:00:09' });
   t.is(await dhcpLease(stranger), '10.254.0.101');
 
   // The range is full now.

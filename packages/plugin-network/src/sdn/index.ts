@@ -29,3 +29,4 @@ export { EvpnZoneDriver, QinqZoneDriver } from './zones/unsupportedZones.js';
 export { probeDeviceType } from './probeDeviceType.js';
 export { PveIpam, MAX_IPAM_FILE_BYTES, type IpamDb, type IpamEntry, type IpamGuest, type PveIpamOptions } from './PveIpam.js';
 export { DnsmasqDhcp, dnsmasqDefaultConf, dnsmasqEthers, dnsmasqVnetConf, type DnsmasqPaths } from './DnsmasqDhcp.js';
+export { createSdnNicHook, type SdnNicHookOptions } from './sdnNicHook.js';
