@@ -14,7 +14,7 @@ import { runTool, runToolOk, uniqueName } from '@corral/core/testing';
 export type ProbeResult = 'open' | 'refused' | 'silent';
 
 /** How long a probe waits for an answer before calling the flow dropped, in milliseconds. */
-export const SILENCE_MS = 700;
+export const SILENCE_MS = 1500;
 
 /** A guest of the lab. */
 export interface LabGuest {
@@ -159,7 +159,7 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
     tcpHold: (from, to, port, conn) => probe('tcpHold', from, to, port, { conn }),
     tcpSend: async (from, conn) => (await agents.get(from)!.call({ op: 'tcpSend', conn, waitMs: SILENCE_MS })).result as ProbeResult,
     async ping(from, to) {
-      const r = await runTool(['ip', 'netns', 'exec', guest(from).netns, 'busybox', 'ping', '-c', '1', '-W', '1', guest(to).ip], { timeoutMs: 20_000 });
+      const r = await runTool(['ip', 'netns', 'exec', guest(from).netns, 'busybox', 'ping', '-c', '1', '-W', '2', guest(to).ip], { timeoutMs: 20_000 });
       return r.exitCode === 0 ? 'open' : 'silent';
     },
     dispose,
