@@ -24,7 +24,7 @@ export type {
   FwSection,
   FwSectionType,
 } from './fw/fwDocument.js';
-export { FW_LOG_LEVELS, FW_SECTIONS_BY_KIND } from './fw/fwDocument.js';
+export { FW_LOG_LEVELS, FW_SECTIONS_BY_KIND, fwKindName } from './fw/fwDocument.js';
 export { FwParseError, type FwErrorKind } from './fw/FwParseError.js';
 export { parseFwFile, FW_MAX_FILE_BYTES, FW_MAX_LINE_CHARS, type ParseFwFileOptions } from './fw/parseFwFile.js';
 export { writeFwFile, formatFwRule, sameFwRule, type WriteFwFileOptions } from './fw/writeFwFile.js';

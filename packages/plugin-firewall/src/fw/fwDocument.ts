@@ -9,8 +9,11 @@
 
 import type { FirewallAction, FirewallLogLevel } from '@corral/core';
 
-/** Which file a document is: `cluster.fw`, `host.fw`, or a guest's `<vmid>.fw`. */
-export type FwFileKind = 'cluster' | 'host' | 'vm';
+/**
+ * Which file a document is: `cluster.fw`, `host.fw`, a guest's `<vmid>.fw`, or an SDN vnet's
+ * `sdn/firewall/<vnet>.fw`.
+ */
+export type FwFileKind = 'cluster' | 'host' | 'vm' | 'vnet';
 
 /** A log level as the files spell it: the syslog levels, and `nolog` (core's `FirewallLogLevel`). */
 export type FwLogLevel = FirewallLogLevel;
@@ -132,4 +135,10 @@ export const FW_SECTIONS_BY_KIND: Readonly<Record<FwFileKind, readonly FwSection
   cluster: ['options', 'rules', 'aliases', 'ipset', 'group'],
   host: ['options', 'rules'],
   vm: ['options', 'rules', 'aliases', 'ipset'],
+  vnet: ['options', 'rules'],
 };
+
+/** How messages name a file kind: `cluster`, `host`, `guest`, `vnet`. */
+export function fwKindName(kind: FwFileKind): string {
+  return kind === 'vm' ? 'guest' : kind;
+}

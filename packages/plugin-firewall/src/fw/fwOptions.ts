@@ -6,18 +6,18 @@
  * @packageDocumentation
  */
 import type { FwFileKind } from './fwDocument.js';
-import { FW_LOG_LEVELS } from './fwDocument.js';
+import { FW_LOG_LEVELS, fwKindName } from './fwDocument.js';
 import { checkConntrackHelpers, checkEthertypes } from './fwValues.js';
 import { isSpace, trimWith } from './fwText.js';
 
 /**
  * How an option's value is read:
  * `bool` `0`/`1`; `uint` digits (stored as a number, `007` as `7`); `policy` ACCEPT/DROP/REJECT
- * in any case (stored upper case); `loglevel` a log level in any case or nothing (stored lower
- * case, `''` for nothing); `ratelimit` `enable=1,rate=1/second,burst=5`; `helpers` conntrack
+ * in any case (stored upper case); `forward-policy` ACCEPT/DROP likewise; `loglevel` a log level
+ * in any case or nothing (stored lower case, `''` for nothing); `loglevel-set` a log level; `ratelimit` `enable=1,rate=1/second,burst=5`; `helpers` conntrack
  * helper names (stored lower case); `queues` `N` or `N:M`; `ethertypes` `/etc/ethertypes` names.
  */
-export type FwOptionValueType = 'bool' | 'uint' | 'policy' | 'loglevel' | 'ratelimit' | 'helpers' | 'queues' | 'ethertypes';
+export type FwOptionValueType = 'bool' | 'uint' | 'policy' | 'forward-policy' | 'loglevel' | 'loglevel-set' | 'ratelimit' | 'helpers' | 'queues' | 'ethertypes';
 
 /** One option of a file kind. */
 export interface FwOptionSpec {
@@ -57,6 +57,11 @@ export const FW_OPTIONS: Readonly<Record<FwFileKind, readonly FwOptionSpec[]>> =
     ...spec('policy', ['policy_in', 'policy_out']),
     { name: 'ips_queues', type: 'queues' },
     { name: 'layer2_protocols', type: 'ethertypes' },
+  ],
+  vnet: [
+    { name: 'enable', type: 'uint' },
+    { name: 'policy_forward', type: 'forward-policy' },
+    { name: 'log_level_forward', type: 'loglevel-set' },
   ],
 };
 
@@ -109,9 +114,14 @@ function readValue(type: FwOptionValueType, text: string): string | { problem: s
       const upper = text.toUpperCase();
       return upper === 'ACCEPT' || upper === 'DROP' || upper === 'REJECT' ? upper : { problem: `'${text}' is not ACCEPT, DROP or REJECT` };
     }
-    case 'loglevel': {
+    case 'forward-policy': {
+      const upper = text.toUpperCase();
+      return upper === 'ACCEPT' || upper === 'DROP' ? upper : { problem: `'${text}' is not ACCEPT or DROP` };
+    }
+    case 'loglevel':
+    case 'loglevel-set': {
       const lower = text.toLowerCase();
-      return lower === '' || (FW_LOG_LEVELS as readonly string[]).includes(lower) ? lower : { problem: `'${text}' is not a log level (${FW_LOG_LEVELS.join(', ')})` };
+      return (lower === '' && type === 'loglevel') || (FW_LOG_LEVELS as readonly string[]).includes(lower) ? lower : { problem: `'${text}' is not a log level (${FW_LOG_LEVELS.join(', ')})` };
     }
     case 'ratelimit': {
       if (!NO_SPACE_RE.test(text)) return { problem: `'${text}' is not a rate limit` };
@@ -147,7 +157,7 @@ export function readOptionLine(kind: FwFileKind, line: string): { name: string; 
   if (colon < 0) return { problem: `'${line}' is not an option line (name: value)` };
   const written = line.slice(0, colon);
   const option = fwOptionSpec(kind, written);
-  if (!option) return { problem: `unknown option '${written}' in a ${kind === 'vm' ? 'guest' : kind} firewall file` };
+  if (!option) return { problem: `unknown option '${written}' in a ${fwKindName(kind)} firewall file` };
   const value = readValue(option.type, trimWith(line.slice(colon + 1), isSpace));
   if (typeof value !== 'string') return { problem: `option ${option.name}: ${value.problem}` };
   return { name: option.name, value };

@@ -1,15 +1,15 @@
 /**
- * The parser of Proxmox's firewall files (`cluster.fw`, `host.fw`, `<vmid>.fw`).
+ * The parser of Proxmox's firewall files (`cluster.fw`, `host.fw`, `<vmid>.fw`, SDN `<vnet>.fw`).
  *
  * @packageDocumentation
  */
 import type { FwDocument, FwFileKind, FwLine, FwRule, FwSection, FwSectionType, FwTriviaLine } from './fwDocument.js';
-import { FW_SECTIONS_BY_KIND } from './fwDocument.js';
+import { FW_SECTIONS_BY_KIND, fwKindName } from './fwDocument.js';
 import { FwParseError } from './FwParseError.js';
 import { readOptionLine } from './fwOptions.js';
 import { checkFwReferences, type FwReference } from './fwReferences.js';
 import { isHSpace, isSpace, trimWith } from './fwText.js';
-import { readRuleLine, type FwLineProblem } from './readRuleLine.js';
+import { readRuleLine, type FwLineProblem, type FwRuleEnv } from './readRuleLine.js';
 import { readAliasLine, readIpsetEntry, readSectionHeader } from './readSectionLines.js';
 
 /** Longest file the parser reads, in bytes (4 MiB). */
@@ -49,7 +49,7 @@ function decode(input: string | Uint8Array, fileName: string): string {
 }
 
 /** The rule environment of a section of a `kind` file. */
-export function ruleEnvOf(kind: FwFileKind, section: FwSectionType): 'cluster' | 'host' | 'vm' | 'group' {
+export function ruleEnvOf(kind: FwFileKind, section: FwSectionType): FwRuleEnv {
   return section === 'group' ? 'group' : kind;
 }
 
@@ -108,7 +108,7 @@ export function parseFwFile(input: string | Uint8Array, options: ParseFwFileOpti
     const header = readSectionHeader(line);
     if (header && isProblem(header)) return failWith(header);
     if (header) {
-      if (!allowed.includes(header.type)) fail('section', `section [${header.type.toUpperCase()}] is not allowed in a ${kind === 'vm' ? 'guest' : kind} firewall file`);
+      if (!allowed.includes(header.type)) fail('section', `section [${header.type.toUpperCase()}] is not allowed in a ${fwKindName(kind)} firewall file`);
       if (header.name !== undefined) {
         const key = `${header.type}:${header.name.toLowerCase()}`;
         if (seenNames.has(key)) fail('section', `${header.type === 'group' ? 'security group' : 'ipset'} '${header.name}' is defined twice`);

@@ -6,14 +6,14 @@
  * @packageDocumentation
  */
 import type { FwLogLevel, FwRule, FwRuleType } from './fwDocument.js';
-import { FW_LOG_LEVELS } from './fwDocument.js';
+import { FW_LOG_LEVELS, fwKindName } from './fwDocument.js';
 import type { FwErrorKind } from './FwParseError.js';
 import { expandFwMacro, findFwMacro } from './fwMacros.js';
 import { isSpace, skipSpace, splitComment, tokenEnd, trimWith } from './fwText.js';
 import { checkIcmpType, checkIface, checkPorts, checkProto, isFwName, isIcmpProto, parseAddressSpec, protoHasPorts } from './fwValues.js';
 
 /** Where a rule stands: the `[RULES]` of a file kind, or a `[group name]` section. */
-export type FwRuleEnv = 'cluster' | 'host' | 'vm' | 'group';
+export type FwRuleEnv = 'cluster' | 'host' | 'vm' | 'vnet' | 'group';
 
 /** What is wrong with a line, with its class. */
 export interface FwLineProblem {
@@ -26,6 +26,7 @@ const TYPES_BY_ENV: Readonly<Record<FwRuleEnv, readonly FwRuleType[]>> = {
   group: ['in', 'out', 'forward'],
   cluster: ['in', 'out', 'forward', 'group'],
   host: ['in', 'out', 'forward', 'group'],
+  vnet: ['forward', 'group'],
 };
 
 type Field = 'proto' | 'dport' | 'sport' | 'source' | 'dest' | 'log' | 'icmpType';
@@ -147,7 +148,7 @@ export function readRuleLine(line: string, env: FwRuleEnv): FwRule | FwLineProbl
 export function checkFwRule(rule: FwRule, env: FwRuleEnv): FwLineProblem | undefined {
   const bad = (kind: FwErrorKind, problem: string): FwLineProblem => ({ kind, problem });
   if (!TYPES_BY_ENV[env].includes(rule.type)) {
-    return bad('rule', `${rule.type.toUpperCase()} rules are not allowed ${env === 'group' ? 'in a security group' : `in a ${env === 'vm' ? 'guest' : env} firewall file`}`);
+    return bad('rule', `${rule.type.toUpperCase()} rules are not allowed ${env === 'group' ? 'in a security group' : `in a ${fwKindName(env)} firewall file`}`);
   }
   if (rule.type === 'group') {
     if (!isFwName(rule.action)) return bad('rule', `invalid security group name '${rule.action}'`);
@@ -156,7 +157,7 @@ export function checkFwRule(rule: FwRule, env: FwRuleEnv): FwLineProblem | undef
     if (rule.type === 'forward' && rule.action === 'REJECT') return bad('rule', 'REJECT is not allowed in FORWARD rules');
   }
   if (rule.iface !== undefined) {
-    if (env === 'group') return bad('rule', 'parameter -i is not allowed in a security group rule');
+    if (env === 'group' || env === 'vnet') return bad('rule', `parameter -i is not allowed in ${env === 'group' ? 'a security group rule' : 'a vnet firewall file'}`);
     const p = checkIface(rule.iface, env === 'vm');
     if (p) return bad('rule', p);
   }

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { FwDocument, FwLine, FwRule, FwSection } from './fwDocument.js';
-import { FW_SECTIONS_BY_KIND } from './fwDocument.js';
+import { FW_SECTIONS_BY_KIND, fwKindName } from './fwDocument.js';
 import { FwParseError } from './FwParseError.js';
 import { readOptionLine } from './fwOptions.js';
 import { isHSpace, isSpace, trimWith } from './fwText.js';
@@ -93,7 +93,7 @@ export function writeFwFile(doc: FwDocument, options: WriteFwFileOptions = {}): 
 
   for (const t of doc.preamble) writeTrivia(t);
   for (const section of doc.sections) {
-    if (!FW_SECTIONS_BY_KIND[doc.kind].includes(section.type)) fail(`section [${section.type.toUpperCase()}] is not allowed in a ${doc.kind} firewall file`);
+    if (!FW_SECTIONS_BY_KIND[doc.kind].includes(section.type)) fail(`section [${section.type.toUpperCase()}] is not allowed in a ${fwKindName(doc.kind)} firewall file`);
     const want = { type: section.type, name: section.name, comment: section.comment };
     const sameHeader = (text: string): boolean => {
       const h = readSectionHeader(content(text));

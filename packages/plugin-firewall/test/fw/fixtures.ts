@@ -20,9 +20,10 @@ export interface FwFixture {
   readonly clusterBytes?: Buffer;
 }
 
-/** The kind of a file by its name. */
+/** The kind of a file by its name (vnet files live in a directory named `vnet`). */
 export function kindOf(fileName: string): FwFileKind {
   const base = fileName.slice(fileName.lastIndexOf('/') + 1);
+  if (base !== 'cluster.fw' && fileName.includes('/vnet/')) return 'vnet';
   return base === 'cluster.fw' ? 'cluster' : base === 'host.fw' ? 'host' : 'vm';
 }
 

@@ -29,7 +29,7 @@ const corpus = [...loadFixtures('proxmox'), ...loadFixtures('pve-docs'), ...load
 
 test('the corpus holds Proxmox files of every kind and Corral fixtures', (t) => {
   const kinds = new Set(corpus.map((f) => f.kind));
-  t.deepEqual([...kinds].sort(), ['cluster', 'host', 'vm']);
+  t.deepEqual([...kinds].sort(), ['cluster', 'host', 'vm', 'vnet']);
   t.true(corpus.filter((f) => f.name.startsWith('proxmox/')).length >= 30);
   t.true(corpus.filter((f) => f.name.startsWith('pve-docs/')).length >= 10);
   t.true(corpus.filter((f) => f.name.startsWith('corral/')).length >= 3);
