@@ -113,6 +113,17 @@ export {
 } from './storage/fileStorageContent.js';
 export { writeNewFile } from './storage/writeNewFile.js';
 export { BandwidthLimitStream, type BandwidthClock } from './storage/BandwidthLimitStream.js';
+// mounted-share storages (nfs, cifs, glusterfs plugins): the driver and its parts
+export { ShareStorageDriver } from './storage/share/ShareStorageDriver.js';
+export type { ShareType } from './storage/share/ShareType.js';
+export type { ShareFile } from './storage/share/shareAccess.js';
+export { isShareMounted, type ShareMount } from './storage/share/ShareMount.js';
+export { KernelShareMounter, writeShareFiles, type ShareMounter } from './storage/share/ShareMounter.js';
+export { parseProcMounts, readProcMounts, type MountEntry } from './storage/share/procMounts.js';
+export { ShareLayout } from './storage/share/ShareLayout.js';
+export { parseShareVolname, shareImageVolname, toParsedVolname, type ShareVolname } from './storage/share/shareVolname.js';
+export { SHARE_OPTION_PROPERTIES, SERVER_OPTION, serverAddress, shareOptions, type ShareOptions } from './storage/share/shareOptions.js';
+export { shareStorageInfo } from './storage/share/shareStorageInfo.js';
 export {
   GuestFacade,
   type CloneGuestOptions,

@@ -1,5 +1,4 @@
-import type { CommandRunner } from '@corral/core';
-import { KernelShareMounter, readProcMounts, type ShareMount } from '@corral/plugin-storage-nfs';
+import { type CommandRunner, KernelShareMounter, readProcMounts, type ShareMount } from '@corral/core';
 import { isGlusterfsMounted } from './glusterfsMount.js';
 
 /** Mounts in progress in this process, by mount point (shared by every mounter, so two kernels in one process take turns). */

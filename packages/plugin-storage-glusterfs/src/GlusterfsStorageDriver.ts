@@ -1,7 +1,19 @@
 import { relative } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { AllocateOptions, StorageContent, StorageContext, TransferFormat, VolumeAccess, VolumeConsumer, VolumeFormat } from '@corral/core';
-import { parseShareVolname, ShareLayout, shareOptions, ShareStorageDriver, type ShareMounter } from '@corral/plugin-storage-nfs';
+import {
+  parseShareVolname,
+  ShareLayout,
+  shareOptions,
+  ShareStorageDriver,
+  type AllocateOptions,
+  type ShareMounter,
+  type StorageContent,
+  type StorageContext,
+  type TransferFormat,
+  type VolumeAccess,
+  type VolumeConsumer,
+  type VolumeFormat,
+} from '@corral/core';
 import { GlusterfsMounter } from './GlusterfsMounter.js';
 import { glusterfsSpec } from './glusterfsOptions.js';
 import { activeGlusterServer } from './glusterfsProbe.js';
@@ -10,7 +22,7 @@ import { GLUSTERFS_SHARE_TYPE } from './glusterfsShareType.js';
 import { padToGlusterSector } from './qcow2Alignment.js';
 
 /**
- * The driver of storage type `glusterfs`: plugin-storage-nfs's share driver (Proxmox's dir
+ * The driver of storage type `glusterfs`: core's mounted-share driver (Proxmox's dir
  * layout under the mount point: `images/<vmid>/vm-<vmid>-disk-N.{raw,qcow2}`, bases, linked
  * clones with the relative backing file `../<basevmid>/base-…`, `template/iso`,
  * `template/cache`, `dump`, `snippets`) over a FUSE mount of the Gluster volume on `path`.

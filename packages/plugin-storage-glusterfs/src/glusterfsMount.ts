@@ -1,4 +1,4 @@
-import type { MountEntry, ShareMount } from '@corral/plugin-storage-nfs';
+import type { MountEntry, ShareMount } from '@corral/core';
 import type { GlusterfsSpec } from './glusterfsOptions.js';
 
 /** `<server>:<volume>`, the source `mount.glusterfs` takes and /proc/mounts shows. */

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { InvalidConfigError, type StorageDefinition } from '@corral/core';
-import { SERVER_OPTION, serverAddress, SHARE_OPTION_PROPERTIES } from '@corral/plugin-storage-nfs';
+import { InvalidConfigError, type StorageDefinition, SERVER_OPTION, serverAddress, SHARE_OPTION_PROPERTIES } from '@corral/core';
 
 /** Gluster transports Proxmox accepts (`transport`): `tcp`, `rdma`, `unix`. */
 export const GLUSTER_TRANSPORTS = ['tcp', 'rdma', 'unix'] as const;

@@ -1,10 +1,10 @@
-import { shareStorageInfo, type ShareType } from '@corral/plugin-storage-nfs';
+import { shareStorageInfo, type ShareType } from '@corral/core';
 import { glusterfsShareMount } from './glusterfsMount.js';
 import { checkGlusterfsDefinition, glusterfsOptionsSchema, glusterfsSpec } from './glusterfsOptions.js';
 import { activeGlusterServer } from './glusterfsProbe.js';
 
 /**
- * The capability record of the `glusterfs` type (plugin-storage-nfs's share record): raw and
+ * The capability record of the `glusterfs` type (core's share record): raw and
  * qcow2 images (qcow2 snapshots, templates, linked clones), iso, vztmpl, backup and snippets
  * files; QEMU opens images through libgfapi (access kind `qemu`). `path`, `server`, `server2`,
  * `volume` and `transport` are privileged: they mount a remote filesystem on the host as root.

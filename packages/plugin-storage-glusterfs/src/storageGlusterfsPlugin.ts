@@ -1,5 +1,4 @@
-import { definePlugin, extensionPoints } from '@corral/core';
-import type { ShareMounter } from '@corral/plugin-storage-nfs';
+import { definePlugin, extensionPoints, type ShareMounter } from '@corral/core';
 import { GlusterfsStorageDriver } from './GlusterfsStorageDriver.js';
 
 /**

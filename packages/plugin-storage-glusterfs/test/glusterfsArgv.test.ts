@@ -8,9 +8,8 @@
 import test from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, ROOT_CALLER } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER, parseProcMounts } from '@corral/core';
 import { createTestKernel, makeTempDir, RecordingCommandRunner, type ScriptedCommand } from '@corral/core/testing';
-import { parseProcMounts } from '@corral/plugin-storage-nfs';
 import { createStorageGlusterfsPlugin, GlusterfsMounter, glusterfsMountArgv, glusterVolumeInfoArgv, isGlusterfsMounted, volumeInfoSaysStarted } from '../src/index.js';
 import { glusterFixture } from './support/glusterFixtures.js';
 

@@ -5,9 +5,8 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { ErrorCodes, ROOT_CALLER } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER, readProcMounts } from '@corral/core';
 import { createTestKernel } from '@corral/core/testing';
-import { readProcMounts } from '@corral/plugin-storage-nfs';
 import { createStorageGlusterfsPlugin, isGlusterfsMounted } from '../src/index.js';
 import { glusterRealTest, useGlusterServer } from './support/glusterFixture.js';
 

@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { CifsMountSpec } from './cifsOptions.js';
-import type { ShareMount } from './ShareMount.js';
+import type { ShareMount } from '@corral/core';
 
 /** `//server/share/subdir` (IPv6 server in brackets), as `mount.cifs` and /proc/mounts spell it. */
 export function cifsSource(spec: Pick<CifsMountSpec, 'server' | 'share' | 'subdir'>): string {

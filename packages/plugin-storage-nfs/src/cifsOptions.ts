@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import type { StorageContext } from '@corral/core';
-import { SERVER_OPTION, serverAddress, SHARE_OPTION_PROPERTIES } from './shareOptions.js';
+import { type StorageContext, SERVER_OPTION, serverAddress, SHARE_OPTION_PROPERTIES } from '@corral/core';
 
 /** SMB protocol versions Proxmox offers (`smbversion`). */
 export const SMB_VERSIONS = ['default', '2.0', '2.1', '3', '3.0', '3.11'] as const;

@@ -1,7 +1,6 @@
-import { InvalidConfigError, type CommandRunner } from '@corral/core';
+import { InvalidConfigError, type CommandRunner, writeShareFiles } from '@corral/core';
 import { cifsUsesKerberos } from './cifsMount.js';
 import type { CifsMountSpec } from './cifsOptions.js';
-import { writeShareFiles } from './ShareMounter.js';
 import { cifsShareMount } from './cifsMount.js';
 
 /** The probe runs at most this long, ms (pve uses 10 s). */

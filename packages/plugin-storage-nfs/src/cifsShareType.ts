@@ -1,8 +1,7 @@
 import { cifsShareMount } from './cifsMount.js';
 import { cifsMountSpec, cifsOptionsSchema } from './cifsOptions.js';
 import { cifsShareReachable } from './cifsProbe.js';
-import { shareStorageInfo } from './shareStorageInfo.js';
-import type { ShareType } from './ShareType.js';
+import { shareStorageInfo, type ShareType } from '@corral/core';
 
 /**
  * The capability record of the `cifs` type (see {@link shareStorageInfo}). QEMU has no SMB

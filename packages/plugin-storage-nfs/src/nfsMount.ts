@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import type { ShareMount } from './ShareMount.js';
+import type { ShareMount } from '@corral/core';
 
 /** What identifies one NFS mount: server, export, local mount point, mount options. */
 export interface NfsMountSpec {

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { StorageDefinition } from '@corral/core';
+import { type StorageDefinition, SERVER_OPTION, serverAddress, SHARE_OPTION_PROPERTIES } from '@corral/core';
 import type { NfsMountSpec } from './nfsMount.js';
-import { SERVER_OPTION, serverAddress, SHARE_OPTION_PROPERTIES } from './shareOptions.js';
 
 /**
  * The `storage.cfg` options of an `nfs` storage, as Proxmox's NFSPlugin accepts them: the

@@ -1,9 +1,9 @@
-import { checkHostPath } from '@corral/core';
+import { checkHostPath, type ShareType } from '@corral/core';
 import { nfsShareMount } from './nfsMount.js';
 import { nfsMountSpec } from './nfsOptions.js';
 import { nfsServerReachable } from './nfsProbe.js';
+import { nfsShareQemuAccess } from './nfsQemuAccess.js';
 import { NFS_STORAGE_INFO } from './nfsStorageInfo.js';
-import type { ShareType } from './ShareType.js';
 
 /**
  * Storage type `nfs` (Proxmox's NFSPlugin): `mount -t nfs <server>:<export> <path> [-o <options>]`;
@@ -12,9 +12,9 @@ import type { ShareType } from './ShareType.js';
 export const NFS_SHARE_TYPE: ShareType = Object.freeze<ShareType>({
   info: NFS_STORAGE_INFO,
   shareMount: (ctx) => nfsShareMount(nfsMountSpec(ctx.storage)),
-  qemuExport: (ctx) => {
+  qemuAccess: (ctx, file) => {
     const spec = nfsMountSpec(ctx.storage);
-    return { server: spec.server, export: spec.export };
+    return nfsShareQemuAccess({ server: spec.server, export: spec.export }, file);
   },
   checkConnection: (ctx) => {
     const spec = nfsMountSpec(ctx.storage);

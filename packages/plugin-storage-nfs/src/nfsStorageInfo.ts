@@ -1,5 +1,5 @@
 import { nfsOptionsSchema } from './nfsOptions.js';
-import { shareStorageInfo } from './shareStorageInfo.js';
+import { shareStorageInfo } from '@corral/core';
 
 /**
  * The capability record of the `nfs` type (see {@link shareStorageInfo}); QEMU reaches

@@ -1,7 +1,5 @@
-import { definePlugin, extensionPoints } from '@corral/core';
+import { definePlugin, extensionPoints, type ShareMounter, ShareStorageDriver } from '@corral/core';
 import { CIFS_SHARE_TYPE } from './cifsShareType.js';
-import type { ShareMounter } from './ShareMounter.js';
-import { ShareStorageDriver } from './ShareStorageDriver.js';
 
 /**
  * Builds plugin `storage-cifs` (storage type `cifs`) with its own mounter; `mounter` defaults

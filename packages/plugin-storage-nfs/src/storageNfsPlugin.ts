@@ -1,7 +1,5 @@
-import { definePlugin, extensionPoints } from '@corral/core';
+import { definePlugin, extensionPoints, type ShareMounter, ShareStorageDriver } from '@corral/core';
 import { NFS_SHARE_TYPE } from './nfsShareType.js';
-import type { ShareMounter } from './ShareMounter.js';
-import { ShareStorageDriver } from './ShareStorageDriver.js';
 
 /**
  * Builds plugin `storage-nfs` (storage type `nfs`) with its own mounter; `mounter` defaults

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, ROOT_CALLER } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER, isShareMounted, KernelShareMounter, parseProcMounts } from '@corral/core';
 import { createTestKernel, makeTempDir, RecordingCommandRunner } from '@corral/core/testing';
 import {
   cifsMountArgv,
@@ -9,9 +9,6 @@ import {
   cifsShareMount,
   cifsShareReachable,
   createStorageCifsPlugin,
-  isShareMounted,
-  KernelShareMounter,
-  parseProcMounts,
   type CifsMountSpec,
 } from '../src/index.js';
 import { nfsFixture } from './support/nfsFixtures.js';

@@ -1,17 +1,14 @@
 import test from 'ava';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, ROOT_CALLER } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER, KernelShareMounter, isShareMounted, parseProcMounts } from '@corral/core';
 import { createTestKernel, makeTempDir, RecordingCommandRunner } from '@corral/core/testing';
 import {
   createStorageNfsPlugin,
-  KernelShareMounter,
-  isShareMounted,
   nfsShareMount,
   nfsMountArgv,
   nfsProbeArgv,
   nfsServerReachable,
-  parseProcMounts,
   parseShowmountExports,
 } from '../src/index.js';
 import { nfsFixture } from './support/nfsFixtures.js';

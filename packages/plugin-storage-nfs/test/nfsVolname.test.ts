@@ -1,6 +1,6 @@
 import test from 'ava';
-import { ErrorCodes, type StorageDefinition } from '@corral/core';
-import { nfsMountSpec, parseShareVolname, ShareLayout, shareOptions } from '../src/index.js';
+import { ErrorCodes, parseShareVolname, ShareLayout, shareOptions, type StorageDefinition } from '@corral/core';
+import { nfsMountSpec } from '../src/index.js';
 
 test('nfs volume names decode as Proxmox file-storage names', (t) => {
   t.like(parseShareVolname('100/vm-100-disk-0.qcow2'), {

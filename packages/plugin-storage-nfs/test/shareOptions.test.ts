@@ -1,10 +1,9 @@
 import test from 'ava';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { ErrorCodes, ROOT_CALLER, type StorageDefinition } from '@corral/core';
+import { ErrorCodes, ROOT_CALLER, SHARE_OPTION_PROPERTIES, shareOptions, type StorageDefinition } from '@corral/core';
 import { createTestKernel, RecordingCommandRunner } from '@corral/core/testing';
 import { storageCifsPlugin, storageNfsPlugin } from '../src/index.js';
-import { SHARE_OPTION_PROPERTIES, shareOptions } from '../src/shareOptions.js';
 
 const def = (options: Record<string, string>): StorageDefinition => ({ id: 'nas', type: 'nfs', content: ['images'], nodes: [], disabled: false, shared: true, options });
 

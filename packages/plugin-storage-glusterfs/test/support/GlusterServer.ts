@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool, runToolOk } from '@corral/core/testing';
-import { readProcMounts } from '@corral/plugin-storage-nfs';
+import { readProcMounts } from '@corral/core';
 import { glusterdAnswers } from '../../src/index.js';
 
 /** Programs the server and its clients need (Debian: glusterfs-server glusterfs-client qemu-utils qemu-block-extra iproute2). */

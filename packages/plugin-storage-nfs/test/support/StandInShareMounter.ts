@@ -1,5 +1,4 @@
-import type { CommandRunner } from '@corral/core';
-import type { ShareMount, ShareMounter } from '../../src/index.js';
+import type { CommandRunner, ShareMount, ShareMounter } from '@corral/core';
 
 /**
  * A mounter for this kernel, which has neither an NFS nor a CIFS client: the storage's `path`

@@ -1,4 +1,4 @@
-import { writeShareFiles } from '../../src/index.js';
+import { writeShareFiles } from '@corral/core';
 import { StandInShareMounter } from './StandInShareMounter.js';
 
 /**

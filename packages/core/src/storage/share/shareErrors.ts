@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { CommandFailedError, NotFoundError, StorageFullError } from '@corral/core';
+import { CommandFailedError, NotFoundError, StorageFullError } from '../../errors.js';
 
 const NO_SPACE_TEXT = /No space left on device|Disk quota exceeded/i;
 

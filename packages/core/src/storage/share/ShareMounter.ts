@@ -1,13 +1,14 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { CommandRunner } from '@corral/core';
+import type { CommandRunner } from '../../exec/CommandRunner.js';
 import { isShareMounted, type ShareMount } from './ShareMount.js';
 import { readProcMounts } from './procMounts.js';
 
 /**
- * How the driver mounts and checks a network share. The default ({@link KernelShareMounter})
- * is the host kernel's client; another implementation stands in where no kernel mount is
- * possible (see the package README).
+ * How the driver mounts and checks a share. The default ({@link KernelShareMounter}) is the
+ * host's client (the type's `mount` argv); another implementation stands in where no kernel
+ * mount is possible (a test bind-mounting a directory), or extends it where a filesystem's
+ * mounted check differs.
  */
 export interface ShareMounter {
   /** True when the share is mounted on `share.path`. Never throws for "not mounted". */
@@ -31,7 +32,7 @@ export async function writeShareFiles(share: ShareMount): Promise<void> {
 }
 
 /**
- * The kernel client: `share.argv` (`mount -t nfs|cifs ...`) and `umount <path>` through the
+ * The kernel client: `share.argv` (`mount -t <fstype> ...`) and `umount <path>` through the
  * storage's CommandRunner, /proc/mounts (`procMountsFile`, default `/proc/mounts`) for the
  * mounted check.
  */

@@ -1,11 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { contentDirOverrides, directoryCreation, proxmoxBooleanSchema, type StorageContent, type StorageDefinition } from '@corral/core';
+import { contentDirOverrides } from '../fileStorageContent.js';
+import { directoryCreation, proxmoxBooleanSchema } from '../storageOptionValues.js';
+import type { StorageContent, StorageDefinition } from '../../contracts/storage.js';
 
 /** A boolean option as Proxmox writes and reads it (`1`/`0`, `yes`/`no`, `on`/`off`, `true`/`false`, the bare key). */
 const bool = proxmoxBooleanSchema();
 
 /**
- * The `storage.cfg` options every network-share storage (`nfs`, `cifs`) has, as Proxmox's
+ * The `storage.cfg` options every mounted-share storage (`nfs`, `cifs`, `glusterfs`) has, as Proxmox's
  * file-storage plugins accept them. Values are strings.
  *
  * - `path` (required): the local mount point (Proxmox fills in `/mnt/pve/<storeid>`; here it

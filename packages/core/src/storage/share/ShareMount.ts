@@ -1,13 +1,13 @@
 import type { MountEntry } from './procMounts.js';
 
 /**
- * One network share mount of a storage: what /proc/mounts shows when it is mounted
- * (`fstype` prefix, `source`, `path`) and the argv that mounts it. Built per storage type
- * (see `nfsShareMount`, `cifsShareMount`).
+ * One share mount of a storage: what /proc/mounts shows when it is mounted (`fstype` prefix,
+ * `source`, `path`) and the argv that mounts it. Built per storage type by
+ * `ShareType.shareMount` (plugin-storage-nfs's `nfsShareMount`, `cifsShareMount`).
  */
 export interface ShareMount {
-  /** Filesystem type prefix in /proc/mounts (`nfs` also matches `nfs4`). */
-  readonly fstype: 'nfs' | 'cifs' | 'fuse.glusterfs';
+  /** Filesystem type prefix in /proc/mounts (`nfs` also matches `nfs4`; `cifs`, `fuse.glusterfs`). */
+  readonly fstype: string;
   /** The source as /proc/mounts shows it (`10.0.0.5:/srv/pve`, `//nas/share/sub`). */
   readonly source: string;
   /** The local mount point (the storage's `path`). */

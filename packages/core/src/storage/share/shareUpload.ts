@@ -1,5 +1,8 @@
 import type { Readable } from 'node:stream';
-import { AlreadyExistsError, InvalidArgumentError, UPLOAD_FILE_RULES, writeNewFile, type StorageContent } from '@corral/core';
+import { AlreadyExistsError, InvalidArgumentError } from '../../errors.js';
+import { UPLOAD_FILE_RULES } from '../fileStorageContent.js';
+import { writeNewFile } from '../writeNewFile.js';
+import type { StorageContent } from '../../contracts/storage.js';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { mapShareError } from './shareErrors.js';
 import { parseShareVolname } from './shareVolname.js';

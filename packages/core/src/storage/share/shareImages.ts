@@ -5,17 +5,10 @@
  * @packageDocumentation
  */
 import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
-import {
-  AlreadyExistsError,
-  ConflictError,
-  InvalidArgumentError,
-  NotFoundError,
-  refuseArchiveMember,
-  withReverter,
-  type Reverter,
-  type AllocateOptions,
-  type VolumeInfo,
-} from '@corral/core';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { refuseArchiveMember } from '../fileStorageContent.js';
+import { withReverter, type Reverter } from '../../util/Reverter.js';
+import type { AllocateOptions, VolumeInfo } from '../../contracts/storage.js';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { mapShareError } from './shareErrors.js';
 import { fileVolumeInfo, imageVolumeInfo, listImages } from './shareListing.js';

@@ -1,9 +1,12 @@
-import type { CommandRunner, Logger, StorageContext } from '@corral/core';
+import type { CommandRunner } from '../../exec/CommandRunner.js';
+import type { Logger } from '../../util/Logger.js';
+import type { StorageContext, VolumeAccess } from '../../contracts/storage.js';
 import { ShareLayout } from './ShareLayout.js';
 import type { ShareMount } from './ShareMount.js';
 import type { ShareMounter } from './ShareMounter.js';
 import { shareOptions, type ShareOptions } from './shareOptions.js';
 import type { ShareType } from './ShareType.js';
+import type { ShareFile } from './shareAccess.js';
 
 /** What every share-storage operation needs, derived from the facade's {@link StorageContext}. */
 export interface ShareContext {
@@ -12,8 +15,8 @@ export interface ShareContext {
   readonly options: ShareOptions;
   readonly layout: ShareLayout;
   readonly share: ShareMount;
-  /** Where QEMU reaches the files over the network, if the type can (nfs). */
-  readonly qemuExport?: { readonly server: string; readonly export: string };
+  /** How QEMU reaches a file over the network, if the type can (see {@link ShareType.qemuAccess}). */
+  readonly qemuAccess?: (file: ShareFile) => Promise<Extract<VolumeAccess, { kind: 'qemu' }> | undefined>;
   readonly mounter: ShareMounter;
   /** The type's connection probe, if it has one (see {@link ShareType.checkConnection}). */
   readonly checkConnection?: () => Promise<boolean>;
@@ -32,7 +35,7 @@ export function shareContext(ctx: StorageContext, type: ShareType, mounter: Shar
     options,
     layout: new ShareLayout(options.path, options.contentDirs),
     share: type.shareMount(ctx),
-    qemuExport: type.qemuExport?.(ctx),
+    ...(type.qemuAccess ? { qemuAccess: (file: ShareFile) => type.qemuAccess!(ctx, file) } : {}),
     mounter,
     ...(type.checkConnection ? { checkConnection: () => type.checkConnection!(ctx) } : {}),
     runner: ctx.runner,

@@ -1,5 +1,7 @@
 import { mkdir, stat, statfs } from 'node:fs/promises';
-import { checkHostPath, UnavailableError, type StorageContent, type StorageStatus } from '@corral/core';
+import { checkHostPath } from '../../security/hostPath.js';
+import { UnavailableError } from '../../errors.js';
+import type { StorageContent, StorageStatus } from '../../contracts/storage.js';
 import type { ShareContext } from './ShareContext.js';
 
 /**

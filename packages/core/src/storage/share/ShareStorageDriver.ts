@@ -1,19 +1,19 @@
 import type { Readable, Writable } from 'node:stream';
-import {
-  BaseStorageDriver,
-  type AllocateOptions,
-  type ParsedVolname,
-  type StorageContent,
-  type StorageContext,
-  type StorageDriverInfo,
-  type StorageStatus,
-  type TransferFormat,
-  type VolumeAccess,
-  type VolumeConsumer,
-  type VolumeFormat,
-  type VolumeInfo,
-  type VolumeSnapshotInfo,
-} from '@corral/core';
+import { BaseStorageDriver } from '../../contracts/BaseStorageDriver.js';
+import type {
+  AllocateOptions,
+  ParsedVolname,
+  StorageContent,
+  StorageContext,
+  StorageDriverInfo,
+  StorageStatus,
+  TransferFormat,
+  VolumeAccess,
+  VolumeConsumer,
+  VolumeFormat,
+  VolumeInfo,
+  VolumeSnapshotInfo,
+} from '../../contracts/storage.js';
 import { shareContext, type ShareContext } from './ShareContext.js';
 import { activateShare, checkShareDefinition, deactivateShare, shareStatus } from './shareActivation.js';
 import { resolveShareVolume } from './shareAccess.js';
@@ -28,23 +28,25 @@ import { uploadShareFile } from './shareUpload.js';
 import { parseShareVolname, toParsedVolname } from './shareVolname.js';
 
 /**
- * The driver of a network-share storage type (`nfs`, `cifs`; see {@link ShareType}):
- * `activate` mounts the share on `path` (the type's `mount -t ...` argv through the context's
- * CommandRunner) unless /proc/mounts already shows it there; `deactivate` unmounts. Files are
- * laid out under the mount point as on a dir storage (`images/<vmid>/vm-<vmid>-disk-N.{raw,qcow2}`,
- * `template/iso`, `template/cache`, `dump`, `snippets`, or `content-dirs`), so an existing
- * Proxmox nfs or cifs storage can be used as it is. On nfs QEMU opens images straight from the
- * server through libnfs (`resolve` for consumer `qemu` answers an `nfs` blockdev); everything
- * else gets the file on the mount.
+ * The driver of a mounted-share storage type (a filesystem the node mounts: plugin-storage-nfs's
+ * `nfs` and `cifs`, plugin-storage-glusterfs's `glusterfs`; what differs per type is its
+ * {@link ShareType}): `activate` mounts the share on `path` (the type's `mount ...` argv
+ * through the context's CommandRunner, by the {@link ShareMounter}) unless /proc/mounts already
+ * shows it there; `deactivate` unmounts. Files are laid out under the mount point as on a dir
+ * storage (`images/<vmid>/vm-<vmid>-disk-N.{raw,qcow2}`, `template/iso`, `template/cache`,
+ * `dump`, `snippets`, `import`, or `content-dirs`; see `ShareLayout`), so an existing
+ * Proxmox storage of the type can be used as it is. `resolve` for consumer `qemu` answers what
+ * the type's {@link ShareType.qemuAccess} gives (nfs: a libnfs blockdev); everything else gets
+ * the file on the mount.
  *
- * External programs: `mount`, `umount`, `qemu-img`. Locks are the facade's; the driver only
- * undoes its own partial work.
+ * External programs: the type's `mount` argv, `umount`, `qemu-img`. Locks are the facade's; the
+ * driver only undoes its own partial work. Subclass it to add to an operation (call `super`).
  */
 export class ShareStorageDriver extends BaseStorageDriver {
   readonly info: StorageDriverInfo;
 
   /**
-   * @param type the storage type (`NFS_SHARE_TYPE`, `CIFS_SHARE_TYPE`).
+   * @param type the storage type (e.g. plugin-storage-nfs's `NFS_SHARE_TYPE`).
    * @param mounter how shares are mounted and checked (default: the kernel client, {@link KernelShareMounter}).
    */
   constructor(private readonly type: ShareType, private readonly mounter: ShareMounter = new KernelShareMounter()) {

@@ -9,19 +9,10 @@
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import {
-  InvalidArgumentError,
-  NotSupportedError,
-  copySizedBody,
-  encodeSizeHeader,
-  endStream,
-  readSizeHeader,
-  withReverter,
-  writeChunk,
-  type TransferFormat,
-  writeFileBytes,
-  type ImportVolumeOptions,
-} from '@corral/core';
+import { InvalidArgumentError, NotSupportedError } from '../../errors.js';
+import { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, writeFileBytes } from '../transferStreams.js';
+import { withReverter } from '../../util/Reverter.js';
+import type { TransferFormat, ImportVolumeOptions } from '../../contracts/storage.js';
 import type { ShareContext } from './ShareContext.js';
 import { mapShareError } from './shareErrors.js';
 import { claimNewImage, existingImage, shareImageFileName, QEMU_IMG_TIMEOUT_MS } from './shareImages.js';

@@ -1,5 +1,6 @@
 import { chmod, rename } from 'node:fs/promises';
-import { AlreadyExistsError, InvalidArgumentError, withReverter } from '@corral/core';
+import { AlreadyExistsError, InvalidArgumentError } from '../../errors.js';
+import { withReverter } from '../../util/Reverter.js';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { mapShareError } from './shareErrors.js';
 import { claimNewImage, exists, existingImage, shareImageFileName, QEMU_IMG_TIMEOUT_MS } from './shareImages.js';

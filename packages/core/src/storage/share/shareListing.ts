@@ -1,5 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import { isListedFile, NotFoundError, statFileVolume, type FileContent, type StorageContent, type VolumeInfo } from '@corral/core';
+import { isListedFile, statFileVolume, type FileContent } from '../fileStorageContent.js';
+import { NotFoundError } from '../../errors.js';
+import type { StorageContent, VolumeInfo } from '../../contracts/storage.js';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { backingBase, imageFileFacts } from './imageFileFacts.js';
 import { shareImageVolname, parseShareVolname, type ShareVolname } from './shareVolname.js';

@@ -7,7 +7,9 @@
  *
  * @packageDocumentation
  */
-import { InvalidVolumeIdError, parseFileVolname, type ParsedVolname, type StorageContent, type VolumeFormat } from '@corral/core';
+import { InvalidVolumeIdError } from '../../errors.js';
+import { parseFileVolname } from '../fileStorageContent.js';
+import type { ParsedVolname, StorageContent, VolumeFormat } from '../../contracts/storage.js';
 
 /** An image file name: `[base-]<name>.(raw|qcow2)`, no slash or white space. */
 export const SHARE_IMAGE_NAME_RE = /^(base-)?[^/\s]+\.(raw|qcow2)$/;

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, NotFoundError, ParseError, type VolumeSnapshotInfo } from '@corral/core';
+import { InvalidArgumentError, NotFoundError, ParseError } from '../../errors.js';
+import type { VolumeSnapshotInfo } from '../../contracts/storage.js';
 import { volidOf, type ShareContext } from './ShareContext.js';
 import { existingImage, QEMU_IMG_TIMEOUT_MS } from './shareImages.js';
 

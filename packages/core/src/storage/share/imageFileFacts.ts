@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { ParseError, type VolumeFormat } from '@corral/core';
+import { ParseError } from '../../errors.js';
+import type { VolumeFormat } from '../../contracts/storage.js';
 import type { ShareContext } from './ShareContext.js';
 
 /** `qemu-img info` runs at most this long, ms. */

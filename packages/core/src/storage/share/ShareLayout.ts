@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { FileContentLayout } from '@corral/core';
+import { FileContentLayout } from '../fileStorageContent.js';
 import type { ShareVolname } from './shareVolname.js';
 
 /**
- * Paths of one nfs/cifs storage under its mount point: the layout of a dir storage (core's
+ * Paths of one mounted-share storage under its mount point: the layout of a dir storage (core's
  * `FileContentLayout`: Proxmox's `$vtype_subdirs`, moved by `content-dirs`), with guest images
  * in `images/<vmid>/`.
  */

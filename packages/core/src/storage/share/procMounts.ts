@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { unescapeMountField } from '@corral/core';
+import { unescapeMountField } from '../../node/mountInfo.js';
 
 /** One line of /proc/mounts: source, mount point, filesystem type (octal escapes decoded). */
 export interface MountEntry {

@@ -1,5 +1,5 @@
 import type { TObject } from '@sinclair/typebox';
-import type { StorageDriverInfo, VolumeAccessKind } from '@corral/core';
+import type { StorageDriverInfo, VolumeAccessKind } from '../../contracts/storage.js';
 
 const IMAGE = ['raw', 'qcow2'] as const;
 
