@@ -146,6 +146,12 @@ test('guest options put DHCP, router advertisement and neighbor discovery rules 
   t.is(chainRules(off, 'guest-100-in').length, 1);
 });
 
+test('the host chains accept neighbor discovery unless ndp is off', (t) => {
+  t.is(chainRules(ruleset(), 'input').filter((r) => r.includes('"nd-')).length, 4);
+  t.is(chainRules(ruleset(), 'output').filter((r) => r.includes('"nd-')).length, 3, 'no router advertisements from the host');
+  t.is(chainRules(ruleset([], { ndp: false }), 'input').filter((r) => r.includes('"nd-')).length, 0);
+});
+
 test('port ids are kept when given and new ports get the lowest free ones', (t) => {
   const rs = ruleset([], { guests: [guest(100, []), guest(101, []), guest(102, [])] });
   const { portIds } = compileRuleset(rs, { portIds: new Map([['tap101i0', 1]]) });

@@ -283,13 +283,20 @@ real.serial('IPv6: neighbor discovery passes by default (ndp), rules and ipsets 
     const withNdp = (ndp: boolean): FirewallRuleset =>
       ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080', source: '+peers6' })], { ndp }), guest(101, [], { ndp })], {
         ipsets: { peers6: [ip6of101, '192.0.2.1'] },
+        // The host too: policy DROP, one port open, its own ndp option.
+        ndp,
+        policyIn: 'DROP',
+        hostRules: [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })],
       });
     await backend.apply(context(lab), withNdp(true));
     t.is(await lab.tcp6(101, 100, 8080), 'open', 'IPv6 source in the ipset, neighbor discovery accepted');
     t.is(await lab.tcp6(101, 100, 7070), 'silent', 'IN policy DROP');
+    t.is(await lab.tcp6(101, 0, 8080), 'open', 'to the host: neighbor discovery accepted by the host chain');
+    t.is(await lab.tcp6(101, 0, 7070), 'silent', 'the host policy DROP');
     await backend.apply(context(lab), withNdp(false));
     await lab.flushNeighbours();
     t.is(await lab.tcp6(101, 100, 8080), 'silent', 'no neighbor discovery through DROP policies');
+    t.is(await lab.tcp6(101, 0, 8080), 'silent', 'nor through the host policy');
   });
 });
 

@@ -86,6 +86,7 @@ test('cluster, host and guest files resolve into one rule set: macros, aliases b
   t.is(rs.policyIn, 'DROP');
   t.is(rs.policyOut, 'ACCEPT');
   t.is(rs.logLevelIn, 'info');
+  t.true(rs.ndp, 'host ndp is on by default');
   t.deepEqual(rs.ipsets.trusted, ['192.0.2.0/24', '!192.0.2.66', '10.0.0.5'], 'an alias entry resolves to its address');
   t.deepEqual(rs.ipsets['guest/100/ipfilter-net0'], ['198.51.100.7']);
   t.deepEqual(rs.groups.web, [

@@ -107,6 +107,8 @@ export interface FirewallRuleset {
   readonly logLevelIn?: FirewallLogLevel;
   /** Log level of packets the host's OUT policy drops or rejects. Default `nolog`. */
   readonly logLevelOut?: FirewallLogLevel;
+  /** Accept IPv6 neighbor discovery to and from the host before its rules (`host.fw` `ndp`). Default true. */
+  readonly ndp?: boolean;
 }
 
 /** What a backend gets with every call. */

@@ -228,6 +228,11 @@ function hostChain(ruleset: FirewallRuleset, name: 'input' | 'output', hook: 'in
   cmds.push(ruleCmd('inet', name, [ctState(['established', 'related']), { accept: null }]));
   cmds.push(ruleCmd('inet', name, [ctState('invalid'), { drop: null }]));
   const dir = hook === 'input' ? 'in' : 'out';
+  if (ruleset.ndp !== false) {
+    // As pve-firewall's host chains: RS, NS, NA both ways, RA only in.
+    const types = ['nd-router-solicit', ...(dir === 'in' ? ['nd-router-advert'] : []), 'nd-neighbor-solicit', 'nd-neighbor-advert'];
+    for (const type of types) cmds.push(ruleCmd('inet', name, [icmpv6Type(type), { accept: null }]));
+  }
   ruleset.hostRules.forEach((rule, i) => {
     if (rule.direction !== dir && !rule.group) return;
     for (const body of compileRule(rule, { ruleset, direction: dir, vmid: 0, chain: name, key: `host rule ${i + 1}` })) cmds.push(ruleCmd('inet', name, body));

@@ -291,6 +291,7 @@ export function resolveFirewallRuleset(input: FirewallResolveInput): FirewallRul
     groups,
     ipsets,
     aliases: {},
+    ndp: flag(hostOptions, 'ndp', true),
     ...(hostLogIn !== undefined ? { logLevelIn: hostLogIn } : {}),
     ...(hostLogOut !== undefined ? { logLevelOut: hostLogOut } : {}),
   };
