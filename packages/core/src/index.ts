@@ -145,6 +145,7 @@ export {
 } from './guests/GuestFacade.js';
 export { checkVmid } from './guests/GuestConfigRepository.js';
 export { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guests/guestConfigPaths.js';
+export { BUILTIN_GUEST_TYPES, guestTypeTraits, type GuestTypeTraits } from './guests/guestTypes.js';
 export * from './guests/allocateVmid.js';
 export { isUnusedKey } from './guests/guestVolumes.js';
 

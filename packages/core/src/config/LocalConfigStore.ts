@@ -314,7 +314,13 @@ export class LocalConfigStore implements ConfigStore {
     });
   }
 
-  /** {@inheritDoc ConfigStore.move} Runs as one {@link transaction}. */
+  /**
+   * Moves a file atomically (afterwards exactly one of the two exists) and returns the digest
+   * at `to`; see {@link ConfigStore.move}. Runs as one {@link transaction}.
+   *
+   * @throws NotFoundError when `from` does not exist.
+   * @throws DigestMismatchError when `to` exists, or `from` does not have `expectedDigest`.
+   */
   move(from: string, to: string, options: { expectedDigest?: string } = {}): Promise<string> {
     return moveConfigFile(this, from, to, options);
   }

@@ -19,8 +19,20 @@ import type { PrivilegedUse } from '../security/Caller.js';
 import type { StorageContent, VolumeAccess, VolumeConsumer, VolumeFormat } from './storage.js';
 import type { GuestNetworkAccess } from './network.js';
 
-/** Guest type id; also the plugin's hypervisor key. */
-export type GuestType = 'qemu' | 'lxc';
+/** The guest types core knows without being told (Proxmox's VMs and containers). */
+export type BuiltinGuestType = 'qemu' | 'lxc';
+
+/**
+ * Guest type id; also the plugin's hypervisor key. Open: a plugin may add a type (lowercase
+ * letters, digits, `-`, `.`), described by its driver's {@link HypervisorInfo}.
+ */
+export type GuestType = BuiltinGuestType | (string & {});
+
+/**
+ * The Proxmox config file dialect of a guest type: `qemu` (qemu-server: `[PENDING]`,
+ * `[special:...]`) or `lxc` (pve-container: raw `lxc.*` keys, `[pve:pending]`).
+ */
+export type GuestConfigDialect = BuiltinGuestType;
 
 /** The current section of a guest config: Proxmox keys to raw values, in file order. */
 export type GuestConfigEntries = Readonly<Record<string, string>>;
@@ -134,6 +146,24 @@ export interface HypervisorInfo {
   readonly suspendToDisk: boolean;
   /** Console kinds {@link HypervisorDriver.openConsole} serves. */
   readonly consoles: readonly ('vnc' | 'serial' | 'console')[];
+  /**
+   * Prefix of Proxmox task types of this guest type (`qm` → `qmstart`, `vz` → `vzcreate`).
+   * Default: `qm` for qemu, `vz` for lxc, the type itself for another type.
+   */
+  readonly taskPrefix?: string;
+  /** The config file dialect. Default: `lxc` for lxc, `qemu` for every other type. */
+  readonly configDialect?: GuestConfigDialect;
+  /**
+   * Where a `netN` value holds the NIC's MAC, for core's MAC filling (create, update) and
+   * fresh MACs (clone): `qemu` (`<model>=<MAC>`, qemu-server's net format) or `lxc`
+   * (`hwaddr=<MAC>`). Default: the type's own for qemu and lxc; for another type core leaves
+   * `netN` values alone (`false`).
+   */
+  readonly nicMacFormat?: GuestConfigDialect | false;
+  /** The config key holding the guest's name (`name` for VMs, `hostname` for containers). Default: `hostname` for lxc, else `name`. */
+  readonly nameKey?: string;
+  /** The state a suspended guest is in (`paused` for VMs, `frozen` for containers). Default: `frozen` for lxc, else `paused`. */
+  readonly suspendedState?: GuestState;
 }
 
 /**

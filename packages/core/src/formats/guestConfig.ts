@@ -29,7 +29,7 @@
  *
  * @packageDocumentation
  */
-import type { GuestType } from '../contracts/hypervisor.js';
+import type { GuestConfigDialect } from '../contracts/hypervisor.js';
 import { InvalidArgumentError, InvalidConfigError, ParseError } from '../errors.js';
 import { CONFIG_LIMITS, excerpt, fileSizeProblem, forbiddenCharProblem, isBlank, splitConfigLines, trimBlanks } from './configText.js';
 import { decodeProxmoxText, encodeProxmoxText } from './proxmoxText.js';
@@ -62,7 +62,7 @@ export interface GuestConfigSection {
 }
 
 /** A parsed guest config: the main section plus pending changes, special sections and snapshots. */
-export interface GuestConfig<T extends GuestType = GuestType> extends GuestConfigSection {
+export interface GuestConfig<T extends GuestConfigDialect = GuestConfigDialect> extends GuestConfigSection {
   /** Which guest type the file belongs to (decides the pending header and the allowed keys). */
   readonly type: T;
   /** The pending changes (`[PENDING]` / `[pve:pending]`); written only when not empty. */
@@ -74,7 +74,7 @@ export interface GuestConfig<T extends GuestType = GuestType> extends GuestConfi
 }
 
 /** Options of {@link parseGuestConfig}. */
-export interface ParseGuestConfigOptions<T extends GuestType = GuestType> {
+export interface ParseGuestConfigOptions<T extends GuestConfigDialect = GuestConfigDialect> {
   /** The guest type: `qemu` (qemu-server) or `lxc` (pve-container). */
   readonly type: T;
   /** The file name or other origin, named in parse errors. Default: `<type> config`. */
@@ -181,7 +181,7 @@ function descriptionProblem(description: string): string | undefined {
  *   a character no config may hold (see `findForbiddenChar`), or text past the limits.
  * @throws InvalidArgumentError when `options.type` is not `qemu` or `lxc`.
  */
-export function parseGuestConfig<T extends GuestType>(text: string, options: ParseGuestConfigOptions<T>): GuestConfig<T> {
+export function parseGuestConfig<T extends GuestConfigDialect>(text: string, options: ParseGuestConfigOptions<T>): GuestConfig<T> {
   const type: T = options?.type;
   if (type !== 'qemu' && type !== 'lxc') {
     throw new InvalidArgumentError('type', `guest type must be 'qemu' or 'lxc', got '${String(type)}'`);
@@ -330,7 +330,7 @@ function descriptionLines(description: string): string[] {
   return lines;
 }
 
-function writeSection(section: GuestConfigSection, kind: SectionKind, type: GuestType): string {
+function writeSection(section: GuestConfigSection, kind: SectionKind, type: GuestConfigDialect): string {
   let out = '';
   const { description } = section;
   const raw = rawDescriptions.get(section);

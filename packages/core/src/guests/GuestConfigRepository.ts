@@ -4,7 +4,8 @@ import type { GuestType } from '../contracts/hypervisor.js';
 import { CorralError, InvalidArgumentError, NotFoundError, ParseError, UnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../util/Logger.js';
 import { parseGuestDocument, serializeGuestDocument, type GuestDocument } from './GuestDocument.js';
-import { GUEST_CONFIG_DIRS, guestConfigDir, guestConfigPath } from './guestConfigPaths.js';
+import { guestConfigDir, guestConfigPath } from './guestConfigPaths.js';
+import type { GuestTypes } from './guestTypes.js';
 
 /** A guest config read from the store. */
 export interface StoredGuestConfig {
@@ -51,21 +52,22 @@ export class GuestConfigRepository {
   constructor(
     private readonly store: ConfigStore,
     private readonly node: string,
+    private readonly types: GuestTypes,
     private readonly log: Logger = silentLogger,
   ) {}
 
   /** Store path of a guest's config. */
   path(type: GuestType, vmid: number): string {
-    return guestConfigPath(this.node, type, vmid);
+    return guestConfigPath(this.node, type, vmid, this.types.get(type).configDir);
   }
 
   /** Reads a guest config of either type; `null` when none exists. */
   async find(vmid: number): Promise<StoredGuestConfig | null> {
     checkVmid(vmid);
-    for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
-      const path = this.path(type, vmid);
+    for (const { type, configDir, configDialect } of this.types.all()) {
+      const path = guestConfigPath(this.node, type, vmid, configDir);
       const file = await this.store.read(path);
-      if (file) return { vmid, type, path, digest: file.digest, doc: parseGuestDocument(type, file.content, path) };
+      if (file) return { vmid, type, path, digest: file.digest, doc: parseGuestDocument(configDialect, file.content, path) };
     }
     return null;
   }
@@ -105,8 +107,8 @@ export class GuestConfigRepository {
   async summaries(): Promise<GuestSummary[]> {
     const out: GuestSummary[] = [];
     const seen = new Set<string>();
-    for (const type of Object.keys(GUEST_CONFIG_DIRS) as GuestType[]) {
-      for (const file of await this.#readConfigs(guestConfigDir(this.node, type))) {
+    for (const { type, configDir, configDialect } of this.types.all()) {
+      for (const file of await this.#readConfigs(guestConfigDir(this.node, type, configDir))) {
         const vmid = Number(file.path.slice(file.path.lastIndexOf('/') + 1, -'.conf'.length));
         if (!Number.isSafeInteger(vmid)) continue;
         seen.add(file.path);
@@ -118,7 +120,7 @@ export class GuestConfigRepository {
         let hit = this.#summaryCache.get(file.path);
         if (hit?.digest !== file.digest) {
           try {
-            hit = { digest: file.digest, current: Object.freeze(parseGuestDocument(type, file.content, file.path).current) };
+            hit = { digest: file.digest, current: Object.freeze(parseGuestDocument(configDialect, file.content, file.path).current) };
           } catch (error) {
             const coded = error instanceof CorralError ? error : new ParseError(file.path, String((error as Error)?.message ?? error), undefined, { cause: error });
             hit = { digest: file.digest, current: Object.freeze({}), error: coded };

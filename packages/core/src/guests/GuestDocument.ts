@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { GuestType } from '../contracts/hypervisor.js';
+import type { GuestConfigDialect } from '../contracts/hypervisor.js';
 import { InvalidConfigError } from '../errors.js';
 import { parseGuestConfig, serializeGuestConfig, type ConfigEntry, type GuestConfig, type GuestConfigSection } from '../formats/guestConfig.js';
 
@@ -24,7 +24,8 @@ export interface GuestSnapshotSection {
  * with `\n` into one value and split again when written.
  */
 export interface GuestDocument {
-  readonly type: GuestType;
+  /** The file's dialect (a plugin's guest type is written in one of the two). */
+  readonly type: GuestConfigDialect;
   /** Current section, in file order. */
   current: Record<string, string>;
   /** `[PENDING]` values. */
@@ -57,7 +58,7 @@ function toSection(record: Record<string, string>): GuestConfigSection {
 }
 
 /** Parses a config file's text. Throws `ParseError` naming the line. */
-export function parseGuestDocument(type: GuestType, text: string, source: string): GuestDocument {
+export function parseGuestDocument(type: GuestConfigDialect, text: string, source: string): GuestDocument {
   const raw = parseGuestConfig(text, { type, source });
   const pending = toRecord(raw.pending);
   const pendingDelete = (pending.delete ?? '')
@@ -92,7 +93,7 @@ export function serializeGuestDocument(doc: GuestDocument): string {
 }
 
 /** A new, empty document. */
-export function emptyGuestDocument(type: GuestType): GuestDocument {
+export function emptyGuestDocument(type: GuestConfigDialect): GuestDocument {
   return parseGuestDocument(type, '', 'new');
 }
 

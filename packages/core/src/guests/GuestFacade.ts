@@ -297,7 +297,7 @@ export class GuestFacade {
   suspend(vmid: number, options: GuestOperationOptions = {}): Promise<GuestTaskResult> {
     return this.#runtimeOp(vmid, 'suspend', options, ['running'], async (driver, ctx, g) => {
       await driver.suspend(ctx, g.doc.current);
-      this.#ops.deps.events.emit('guest:state', { vmid, type: g.type, state: g.type === 'lxc' ? 'frozen' : 'paused' });
+      this.#ops.deps.events.emit('guest:state', { vmid, type: g.type, state: this.#ops.types.get(g.type).suspendedState });
     });
   }
 

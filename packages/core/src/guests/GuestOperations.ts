@@ -24,6 +24,7 @@ import { LinuxBridgeNicPlugger } from '../network/LinuxBridgeNicPlugger.js';
 import { guestNetworkAccess } from '../network/guestNetworkAccess.js';
 import type { TaskHandle, TaskManager } from '../tasks/TaskManager.js';
 import type { Logger } from '../util/Logger.js';
+import { GuestTypes, type GuestTypeTraits } from './guestTypes.js';
 import { GuestConfigRepository, type StoredGuestConfig } from './GuestConfigRepository.js';
 
 /** Options every guest operation accepts. */
@@ -104,12 +105,15 @@ export type GuestTaskOp =
 /** See the module comment. @internal */
 export class GuestOperations {
   readonly repo: GuestConfigRepository;
+  /** The guest types: built-in and registered. */
+  readonly types: GuestTypes;
   /** Errors whose failed create/clone already had its placeholder handled ({@link dropPlaceholder}). */
   readonly #placeholderTried = new WeakSet<object>();
   readonly #nicPlugger: LinuxBridgeNicPlugger;
 
   constructor(readonly deps: GuestFacadeDeps) {
-    this.repo = new GuestConfigRepository(deps.store, deps.node, deps.logger);
+    this.types = new GuestTypes(deps.hypervisors);
+    this.repo = new GuestConfigRepository(deps.store, deps.node, this.types, deps.logger);
     this.#nicPlugger = deps.nicPlugger ?? new LinuxBridgeNicPlugger();
   }
 
@@ -219,7 +223,7 @@ export class GuestOperations {
   ): Promise<string> {
     const handle = this.deps.tasks.run(
       {
-        type: type === undefined ? op : taskTypeName(type, op),
+        type: type === undefined ? op : taskTypeName(this.types.get(type), op),
         id: vmid === undefined ? '' : String(vmid),
         user: this.caller(options).user,
         node: this.deps.node,
@@ -374,9 +378,14 @@ export class GuestOperations {
   }
 }
 
-/** The Proxmox task type of `op` on a guest of `type` (`qmstart`, `vzcreate`...). */
-export function taskTypeName(type: GuestType, op: GuestTaskOp): string {
-  return `${type === 'qemu' ? 'qm' : 'vz'}${op}`;
+/** The Proxmox task type of `op` on a guest of a type (`qmstart`, `vzcreate`...): the type's task prefix and the op. */
+export function taskTypeName(traits: Pick<GuestTypeTraits, 'taskPrefix'>, op: GuestTaskOp): string {
+  return `${traits.taskPrefix}${op}`;
+}
+
+/** Options of {@link reserveVmid} for a new guest of `type` on this node: every type's config dir counts. */
+export function reservationOptions(ops: GuestOperations, type: GuestType, vmid: number | undefined) {
+  return { node: ops.deps.node, type, vmid, configDir: ops.types.get(type).configDir, configDirs: ops.types.all().map((t) => t.configDir) };
 }
 
 /** The values of a config given to `create`/`update` as strings (booleans as `1`/`0`). */

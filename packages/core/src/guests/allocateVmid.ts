@@ -40,6 +40,8 @@ export interface AllocateVmidOptions {
   readonly min?: number;
   /** Highest id to hand out (default 999 999 999). */
   readonly max?: number;
+  /** Config directories of every guest type whose ids count (default: the built-in types', `qemu-server` and `lxc`). */
+  readonly configDirs?: readonly string[];
 }
 
 /** Options of {@link reserveVmid}. */
@@ -47,6 +49,8 @@ export interface ReserveVmidOptions extends AllocateVmidOptions {
   /** Node that will own the guest. */
   readonly node: string;
   readonly type: GuestType;
+  /** Config directory of `type` (needed for a type that is not built in; see `guestConfigDir`). */
+  readonly configDir?: string;
   /** A specific id (`qm create 105`): reserved if free, else `AlreadyExistsError`. */
   readonly vmid?: number;
   /** Placeholder content written as the guest's config (default {@link CREATE_PLACEHOLDER}). */
@@ -79,6 +83,12 @@ function checkRange(options: AllocateVmidOptions): { min: number; max: number } 
   return { min, max };
 }
 
+function configDirsOf(options: AllocateVmidOptions & { configDir?: string }): string[] {
+  const dirs = new Set(options.configDirs ?? Object.values(GUEST_CONFIG_DIRS));
+  if (options.configDir !== undefined) dirs.add(options.configDir);
+  return [...dirs];
+}
+
 async function nodesOf(store: ConfigStore, options: AllocateVmidOptions): Promise<readonly string[]> {
   if (options.nodes) return options.nodes;
   if (!store.listDirs) {
@@ -95,7 +105,7 @@ export async function usedVmids(store: ConfigStore, options: AllocateVmidOptions
   const used = new Set<number>();
   const nodes = await nodesOf(store, options);
   const lists = await Promise.all(
-    nodes.flatMap((node) => Object.values(GUEST_CONFIG_DIRS).map((dir) => store.list(`nodes/${node}/${dir}`))),
+    nodes.flatMap((node) => configDirsOf(options).map((dir) => store.list(`nodes/${node}/${dir}`))),
   );
   for (const names of lists) {
     for (const name of names) {
@@ -153,7 +163,7 @@ export async function allocateVmid(store: ConfigStore, options: AllocateVmidOpti
 async function existsAnywhere(store: ConfigStore, vmid: number, options: AllocateVmidOptions): Promise<boolean> {
   const nodes = await nodesOf(store, options);
   const found = await Promise.all(
-    nodes.flatMap((node) => Object.values(GUEST_CONFIG_DIRS).map((dir) => store.read(`nodes/${node}/${dir}/${vmid}.conf`))),
+    nodes.flatMap((node) => configDirsOf(options).map((dir) => store.read(`nodes/${node}/${dir}/${vmid}.conf`))),
   );
   return found.some((f) => f !== null);
 }
@@ -179,7 +189,7 @@ export async function reserveVmid(store: ConfigStore, options: ReserveVmidOption
   if (options.vmid !== undefined && (!Number.isSafeInteger(options.vmid) || options.vmid < MIN_VMID || options.vmid > MAX_VMID)) {
     throw new InvalidArgumentError('vmid', `guest id must be an integer from ${MIN_VMID} to ${MAX_VMID}, got ${String(options.vmid)}`);
   }
-  guestConfigPath(options.node, options.type, MIN_VMID); // validates the type early
+  guestConfigPath(options.node, options.type, MIN_VMID, options.configDir); // validates the type early
   const skip = new Set<number>();
   const warnings: string[] = [];
   for (;;) {
@@ -210,7 +220,7 @@ export async function reserveVmid(store: ConfigStore, options: ReserveVmidOption
     }
     try {
       if (!(await existsAnywhere(store, vmid, options))) {
-        const path = guestConfigPath(options.node, options.type, vmid);
+        const path = guestConfigPath(options.node, options.type, vmid, options.configDir);
         try {
           const content = options.content ?? CREATE_PLACEHOLDER;
           if (store.transaction) {

@@ -11,7 +11,7 @@ import { checkNotLocked } from '../locks/guestLock.js';
 import { reserveVmid } from './allocateVmid.js';
 import { emptyGuestDocument, SNAPSHOT_META_KEYS } from './GuestDocument.js';
 import { checkVmid } from './GuestConfigRepository.js';
-import type { GuestOperationOptions, GuestOperations, GuestTaskResult } from './GuestOperations.js';
+import { reservationOptions, type GuestOperationOptions, type GuestOperations, type GuestTaskResult } from './GuestOperations.js';
 import { isUnusedKey, managedVolumes } from './guestVolumes.js';
 import { withFreshMac } from './nicMacs.js';
 
@@ -62,7 +62,7 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
   // who could have written them (checked here before anything happens, and again under the lock).
   const caller = ops.caller(options);
   cloneConfig(ops, driver, caller, g0.doc.current, options);
-  const reservation = await reserveVmid(ops.deps.store, { node: ops.deps.node, type, vmid: options.newid });
+  const reservation = await reserveVmid(ops.deps.store, reservationOptions(ops, type, options.newid));
   const newid = reservation.vmid;
   const upid = await ops
     .runTask('clone', type, vmid, options, (task) =>
@@ -87,7 +87,7 @@ export async function cloneGuest(ops: GuestOperations, vmid: number, options: Cl
             // The clone copies (or references) the source's volumes: another guest's volume,
             // attached by a privileged caller, is one an unprivileged caller could not attach.
             await ops.checkVolumeOwners(caller, driver, vmid, source, Object.keys(source).filter((k) => !isUnusedKey(k)));
-            const doc = emptyGuestDocument(type);
+            const doc = emptyGuestDocument(ops.types.get(type).configDialect);
             let digest = reservation.digest;
             await withReverter(
               async (revert) => {
@@ -136,13 +136,14 @@ function cloneConfig(
 ): { next: Record<string, string>; volumes: GuestVolumeRef[] } {
   const proposed: Record<string, string> = {};
   for (const [k, v] of Object.entries(source)) if (!['parent', 'template', 'lock'].includes(k) && !isUnusedKey(k)) proposed[k] = v;
-  if (options.name) proposed[driver.info.type === 'lxc' ? 'hostname' : 'name'] = options.name;
+  const traits = ops.types.get(driver.info.type);
+  if (options.name) proposed[traits.nameKey] = options.name;
   ops.checkPrivileges(caller, driver, proposed, Object.keys(proposed), { create: true });
   driver.validate(proposed);
   const volumes = managedVolumes(driver, proposed).filter((v) => v.key !== 'vmstate');
   const next: Record<string, string> = {};
   for (const [k, v] of Object.entries(proposed)) if (!volumes.some((x) => x.key === k)) next[k] = v;
-  for (const k of Object.keys(next)) if (/^net\d+$/.test(k)) next[k] = withFreshMac(driver.info.type, k, next[k]!);
+  for (const k of Object.keys(next)) if (/^net\d+$/.test(k)) next[k] = withFreshMac(traits.nicMacFormat, k, next[k]!);
   return { next, volumes };
 }
 

@@ -8,7 +8,7 @@ import { withReverter } from '../util/Reverter.js';
 import { reserveVmid } from './allocateVmid.js';
 import { checkWritableKeys, emptyGuestDocument } from './GuestDocument.js';
 import { checkVmid } from './GuestConfigRepository.js';
-import { stringifyConfig, type GuestOperationOptions, type GuestOperations, type GuestTaskResult } from './GuestOperations.js';
+import { reservationOptions, stringifyConfig, type GuestOperationOptions, type GuestOperations, type GuestTaskResult } from './GuestOperations.js';
 import { withPlaceholderVolumes } from './guestVolumes.js';
 import { fillMissingMacs } from './nicMacs.js';
 
@@ -47,11 +47,12 @@ export async function createGuest(
   const everything = { ...entries, ...parameters };
   ops.checkPrivileges(caller, driver, everything, Object.keys(everything), { create: true });
   // As qemu-server and pct: a NIC without a MAC gets one, written into the config.
-  fillMissingMacs(type, entries, Object.keys(entries));
+  const traits = ops.types.get(type);
+  fillMissingMacs(traits.nicMacFormat, entries, Object.keys(entries));
   driver.validate(withPlaceholderVolumes(driver, entries));
   if (options.vmid !== undefined) checkVmid(options.vmid);
   // Reserving writes a `lock: create` placeholder config: the id is ours, atomically.
-  const reservation = await reserveVmid(ops.deps.store, { node: ops.deps.node, type, vmid: options.vmid });
+  const reservation = await reserveVmid(ops.deps.store, reservationOptions(ops, type, options.vmid));
   const vmid = reservation.vmid;
   const upid = await ops
     .runTask('create', type, vmid, options, (task) =>
@@ -60,7 +61,7 @@ export async function createGuest(
         await ops.checkVolumeOwners(caller, driver, vmid, entries, Object.keys(entries));
         await withReverter(
           async (revert) => {
-            const doc = emptyGuestDocument(type);
+            const doc = emptyGuestDocument(traits.configDialect);
             const requests = driver.volumeRequests(entries);
             const final = { ...entries };
             for (const [i, req] of requests.entries()) {

@@ -1,13 +1,14 @@
 /**
  * MAC addresses of guest NICs, as Proxmox writes them: Proxmox's OUI `BC:24:11` plus three
  * random bytes, written into the `netN` value (qemu `virtio=BC:24:11:...`, lxc `hwaddr=...`)
- * so the address stays the same across starts, migrations and backups.
+ * so the address stays the same across starts, migrations and backups. Which of the two
+ * formats applies is the guest type's `nicMacFormat` (`false`: core leaves `netN` alone).
  *
  * @internal
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto';
-import type { GuestType } from '../contracts/hypervisor.js';
+import type { GuestConfigDialect } from '../contracts/hypervisor.js';
 import { parseLxcNet, printLxcNet } from '../formats/schema/lxcNet.js';
 import { parseQemuNet, printQemuNet } from '../formats/schema/qemuNet.js';
 
@@ -18,9 +19,9 @@ export function randomGuestMac(): string {
   return ['BC', '24', '11', ...randomBytes(3).toString('hex').toUpperCase().match(/../g)!].join(':');
 }
 
-/** `value` of NIC `key` with MAC `mac`, through the guest type's typed net format. @throws InvalidConfigError naming the key for a value that does not parse. */
-function withMac(type: GuestType, key: string, value: string, mac: (current: string | undefined) => string): string {
-  if (type === 'qemu') {
+/** `value` of NIC `key` with MAC `mac`, through the net format `format`. @throws InvalidConfigError naming the key for a value that does not parse. */
+function withMac(format: GuestConfigDialect, key: string, value: string, mac: (current: string | undefined) => string): string {
+  if (format === 'qemu') {
     const net = parseQemuNet(value, { key });
     return printQemuNet({ ...net, macaddr: mac(net.macaddr) }, { key });
   }
@@ -29,8 +30,8 @@ function withMac(type: GuestType, key: string, value: string, mac: (current: str
 }
 
 /** A clone's NIC gets a new MAC, set through the guest type's typed net format so every model and key spelling is handled. */
-export function withFreshMac(type: GuestType, key: string, value: string): string {
-  return withMac(type, key, value, () => randomGuestMac());
+export function withFreshMac(format: GuestConfigDialect | false, key: string, value: string): string {
+  return format === false ? value : withMac(format, key, value, () => randomGuestMac());
 }
 
 /**
@@ -39,12 +40,13 @@ export function withFreshMac(type: GuestType, key: string, value: string): strin
  *
  * @throws InvalidConfigError naming the key for a `netN` value that does not parse.
  */
-export function fillMissingMacs(type: GuestType, entries: Record<string, string>, keys: readonly string[]): void {
+export function fillMissingMacs(format: GuestConfigDialect | false, entries: Record<string, string>, keys: readonly string[]): void {
+  if (format === false) return;
   for (const key of keys) {
     const value = entries[key];
     if (!NET_KEY.test(key) || value === undefined) continue;
     let missing = false;
-    const filled = withMac(type, key, value, (current) => {
+    const filled = withMac(format, key, value, (current) => {
       missing = current === undefined;
       return current ?? randomGuestMac();
     });

@@ -75,7 +75,7 @@ async function applyChange(
   ops.checkPrivileges(caller, driver, before, [...Object.keys(set), ...del]);
   await ops.checkVolumeOwners(caller, driver, g.vmid, after, Object.keys(set));
   // As qemu-server and pct: a NIC set without a MAC gets one, written into the config.
-  fillMissingMacs(g.type, set, Object.keys(set));
+  fillMissingMacs(ops.types.get(g.type).nicMacFormat, set, Object.keys(set));
   for (const k of Object.keys(set)) after[k] = set[k]!;
   const ctx = await ops.context(g.vmid, g.type, { log: task.logger, signal });
   let applied: readonly string[] = [];

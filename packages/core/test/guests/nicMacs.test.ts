@@ -3,20 +3,13 @@
  * guest types (Proxmox's `BC:24:11` prefix, as qemu-server and pct do); a given MAC is kept.
  */
 import test from 'ava';
-import { definePlugin, extensionPoints, ROOT_CALLER, type GuestType, type HypervisorDriver } from '../../src/index.js';
+import { definePlugin, extensionPoints, ROOT_CALLER, type HypervisorDriver } from '../../src/index.js';
 import { createTestKernel } from '../../src/testing/createTestKernel.js';
+import { configOnlyDriver } from './fixtures/configOnlyDriver.js';
 
-/** Just enough of a driver to create and update a stopped guest without disks. */
-function driverOf(type: GuestType): HypervisorDriver {
-  return {
-    info: { type, configDir: type === 'qemu' ? 'qemu-server' : 'lxc', snapshotWithState: false, suspendToDisk: false, consoles: [] },
-    validate: () => undefined,
-    volumes: () => [],
-    volumeRequests: () => [],
-    replaceVolume: (_key: string, value: string) => value,
-    privilegedUses: () => [],
-    status: async () => ({ state: 'stopped' }),
-  } as unknown as HypervisorDriver;
+/** The driver of a built-in type, with its Proxmox config dir. */
+function driverOf(type: 'qemu' | 'lxc'): HypervisorDriver {
+  return configOnlyDriver({ type, configDir: type === 'qemu' ? 'qemu-server' : 'lxc' });
 }
 
 const plugin = definePlugin({

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { extensionPoints, isUnusedKey, parseGuestConfig, type GuestType, type HypervisorDriver, type Kernel } from '@corral/core';
+import { extensionPoints, isUnusedKey, parseGuestConfig, type BuiltinGuestType, type HypervisorDriver, type Kernel } from '@corral/core';
 
 /** What {@link checkStorageInvariants} found. */
 export interface StorageState {
@@ -33,7 +33,7 @@ export async function checkStorageInvariants(kernel: Kernel, node = 'testnode'):
   for (const [type, dir] of [
     ['qemu', 'qemu-server'],
     ['lxc', 'lxc'],
-  ] as Array<[GuestType, string]>) {
+  ] as Array<[BuiltinGuestType, string]>) {
     const driver = drivers.get(type) as HypervisorDriver;
     for (const file of await kernel.config.readAll(`nodes/${node}/${dir}`, '.conf')) {
       const vmid = file.path.slice(file.path.lastIndexOf('/') + 1, -5);

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import type { GuestType } from '../../contracts/hypervisor.js';
+import type { GuestConfigDialect } from '../../contracts/hypervisor.js';
 import { InvalidArgumentError, InvalidConfigError } from '../../errors.js';
 import type { GuestConfig } from '../guestConfig.js';
 import type { ConfigEntriesInput, ValidateGuestConfigOptions } from './guestKeyTable.js';
@@ -20,12 +20,12 @@ import { validateQemuConfig, type QemuConfigValues } from './qemuConfig.js';
 export function validateGuestConfig(type: 'qemu', entries: ConfigEntriesInput, options?: ValidateGuestConfigOptions): QemuConfigValues;
 export function validateGuestConfig(type: 'lxc', entries: ConfigEntriesInput, options?: ValidateGuestConfigOptions): LxcConfigValues;
 export function validateGuestConfig(
-  type: GuestType,
+  type: GuestConfigDialect,
   entries: ConfigEntriesInput,
   options?: ValidateGuestConfigOptions,
 ): QemuConfigValues | LxcConfigValues;
 export function validateGuestConfig(
-  type: GuestType,
+  type: GuestConfigDialect,
   entries: ConfigEntriesInput,
   options: ValidateGuestConfigOptions = {},
 ): QemuConfigValues | LxcConfigValues {
