@@ -152,6 +152,12 @@ test('the host chains accept neighbor discovery unless ndp is off', (t) => {
   t.is(chainRules(ruleset([], { ndp: false }), 'input').filter((r) => r.includes('"nd-')).length, 0);
 });
 
+test('allowInvalid leaves out every conntrack-invalid drop', (t) => {
+  const count = (rs: FirewallRuleset): number => JSON.stringify(compileRuleset(rs).commands).split('"right":"invalid"').length - 1;
+  t.is(count(ruleset()), 4, 'prerouting, forward, input, output');
+  t.is(count(ruleset([], { allowInvalid: true })), 0);
+});
+
 test('port ids are kept when given and new ports get the lowest free ones', (t) => {
   const rs = ruleset([], { guests: [guest(100, []), guest(101, []), guest(102, [])] });
   const { portIds } = compileRuleset(rs, { portIds: new Map([['tap101i0', 1]]) });

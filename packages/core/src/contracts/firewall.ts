@@ -109,6 +109,8 @@ export interface FirewallRuleset {
   readonly logLevelOut?: FirewallLogLevel;
   /** Accept IPv6 neighbor discovery to and from the host before its rules (`host.fw` `ndp`). Default true. */
   readonly ndp?: boolean;
+  /** Let packets conntrack calls invalid go on to the rules instead of dropping them (`nf_conntrack_allow_invalid`). Default false. */
+  readonly allowInvalid?: boolean;
 }
 
 /** What a backend gets with every call. */

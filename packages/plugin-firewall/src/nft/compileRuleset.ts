@@ -226,7 +226,7 @@ function hostChain(ruleset: FirewallRuleset, name: 'input' | 'output', hook: 'in
   const lo: NftStatement = { match: { op: '==', left: meta(hook === 'input' ? 'iifname' : 'oifname'), right: 'lo' } };
   cmds.push(ruleCmd('inet', name, [lo, { accept: null }]));
   cmds.push(ruleCmd('inet', name, [ctState(['established', 'related']), { accept: null }]));
-  cmds.push(ruleCmd('inet', name, [ctState('invalid'), { drop: null }]));
+  if (!ruleset.allowInvalid) cmds.push(ruleCmd('inet', name, [ctState('invalid'), { drop: null }]));
   const dir = hook === 'input' ? 'in' : 'out';
   if (ruleset.ndp !== false) {
     // As pve-firewall's host chains: RS, NS, NA both ways, RA only in.
@@ -313,7 +313,7 @@ export function compileRuleset(ruleset: FirewallRuleset, options: CompileOptions
     cmds.push(chainCmd('inet', name, { hook, prio: 0, policy: 'accept' }));
     cmds.push(ruleCmd('inet', name, [unmarked, { accept: null }]));
     cmds.push(ruleCmd('inet', name, [ctState(['established', 'related']), { accept: null }]));
-    cmds.push(ruleCmd('inet', name, [ctState('invalid'), { drop: null }]));
+    if (!ruleset.allowInvalid) cmds.push(ruleCmd('inet', name, [ctState('invalid'), { drop: null }]));
     cmds.push(ruleCmd('inet', name, [{ vmap: { key: meta('mark'), data: `@${map}` } }]));
   }
   cmds.push(...hostChain(ruleset, 'input', 'input'), ...hostChain(ruleset, 'output', 'output'));

@@ -292,6 +292,7 @@ export function resolveFirewallRuleset(input: FirewallResolveInput): FirewallRul
     ipsets,
     aliases: {},
     ndp: flag(hostOptions, 'ndp', true),
+    allowInvalid: flag(hostOptions, 'nf_conntrack_allow_invalid', false),
     ...(hostLogIn !== undefined ? { logLevelIn: hostLogIn } : {}),
     ...(hostLogOut !== undefined ? { logLevelOut: hostLogOut } : {}),
   };
