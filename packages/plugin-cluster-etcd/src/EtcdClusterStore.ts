@@ -1,6 +1,7 @@
 import {
   DigestMismatchError,
   InvalidArgumentError,
+  UnavailableError,
   type ClusterLock,
   type ClusterStore,
   type KvEntry,
@@ -173,22 +174,32 @@ export class EtcdClusterStore implements ClusterStore {
    *
    * Resumption: when the member the watch streams from dies, the client reconnects to another
    * member and restarts the watch at the revision after the last one it received, so no
-   * change is lost and none is delivered twice (events at or below the last delivered
-   * revision are dropped). If that revision was compacted meanwhile, etcd ends the watch and
+   * change is lost and none is delivered twice (events below the last delivered revision are
+   * dropped). A `fromRevision` that was compacted away is refused with `InvalidArgumentError`;
+   * if the resume revision is compacted during an outage, etcd ends the watch and
    * `options.onError` is called.
    */
   async watch(prefix: string, onEvent: (event: KvWatchEvent) => void, options: EtcdWatchOptions = {}): Promise<() => Promise<void>> {
     checkEtcdKey('prefix', prefix);
     if (options.fromRevision !== undefined) checkRevision('fromRevision', options.fromRevision);
+    if (options.fromRevision !== undefined) await this.#checkNotCompacted(prefix, options.fromRevision);
     let last = 0n;
     const builder = this.#client.watch().prefix(prefix);
     if (options.fromRevision !== undefined) builder.startRevision(options.fromRevision);
     const watcher = await this.bounded(`watch of '${prefix}'`, () => builder.create());
+    // Where to restart after a broken stream: the revision after the last delivered event
+    // (etcd3 itself moves its start revision to the header of its "created" answer, which
+    // would skip a replay from `fromRevision` that had not arrived yet).
+    let resumeAt = BigInt(options.fromRevision ?? watcher.request.start_revision ?? '0');
+    watcher.on('disconnected', () => {
+      if (resumeAt > 0n) watcher.request.start_revision = resumeAt.toString();
+    });
     watcher.on('data', (res: IWatchResponse) => {
       for (const ev of res.events) {
         const rev = BigInt(ev.kv.mod_revision);
         if (rev < last) continue;
         last = rev;
+        if (rev + 1n > resumeAt) resumeAt = rev + 1n;
         const key = ev.kv.key.toString();
         onEvent(
           ev.type === 'Put'
@@ -213,6 +224,18 @@ export class EtcdClusterStore implements ClusterStore {
     };
     this.#watches.add(stop);
     return stop;
+  }
+
+  /** Throws `InvalidArgumentError` when `revision` was compacted away (a historical read of it fails). */
+  async #checkNotCompacted(prefix: string, revision: string): Promise<void> {
+    try {
+      await this.bounded(`read of '${prefix}' at revision ${revision}`, () => this.#client.getAll().prefix(prefix).revision(revision).limit(1).keys());
+    } catch (err) {
+      if (err instanceof UnavailableError && /compacted/.test(String((err.cause as Error | undefined)?.message))) {
+        throw new InvalidArgumentError('fromRevision', `revision ${revision} was compacted: list '${prefix}' again and watch from the current revision`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   /** Grants a lease of `ttlSec` seconds (at least 2) and keeps it alive; see {@link EtcdLease} for `lost`. */

@@ -138,3 +138,30 @@ etcdTest.serial('keys put with a lease vanish when it is revoked, and lost fires
   t.true(lease.lost.aborted);
   t.is(await store.get('members/n1'), null);
 });
+
+etcdTest.serial('a watch from fromRevision replays the changes since then (resume after a restart); a compacted one is refused', async (t) => {
+  const cluster = await EtcdTestCluster.start(t);
+  const store = storeOn(t, cluster);
+  const first = await store.put('r/a', bytes('1'));
+  const second = await store.put('r/a', bytes('2'));
+  await store.delete('r/a');
+  const seen: string[] = [];
+  let notify = () => {};
+  const stop = await store.watch(
+    'r/',
+    (e) => {
+      seen.push(`${e.type} ${e.key} ${text(e.value)}`);
+      notify();
+    },
+    { fromRevision: second.revision },
+  );
+  t.teardown(stop);
+  await new Promise<void>((resolve) => {
+    notify = () => seen.length >= 2 && resolve();
+    notify();
+  });
+  t.deepEqual(seen, ['put r/a 2', 'delete r/a ']);
+  await store.client.kv.compact({ revision: second.revision, physical: true });
+  const err = await t.throwsAsync(store.watch('r/', () => t.fail('no event from a compacted revision'), { fromRevision: first.revision }), { instanceOf: InvalidArgumentError });
+  t.regex(err!.message, /revision \d+ was compacted/);
+});

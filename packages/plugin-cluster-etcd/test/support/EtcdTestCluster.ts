@@ -33,7 +33,8 @@ async function freePorts(count: number): Promise<number[]> {
 /**
  * A real etcd cluster of `size` members on loopback for one test: free ports, private data
  * dirs under a temp dir, each member a child process stopped by pid. Given an ava context,
- * every member is killed and the temp dir removed at teardown.
+ * every member is killed and the temp dir removed at teardown; members also die with the
+ * test process (parent-death signal).
  */
 export class EtcdTestCluster {
   private constructor(readonly root: string, readonly members: EtcdTestMember[], private readonly token: string) {}
@@ -68,9 +69,13 @@ export class EtcdTestCluster {
     await mkdir(m.dataDir, { recursive: true, mode: 0o700 });
     const initialCluster = this.members.map((x) => `${x.name}=${x.peerUrl}`).join(',');
     const log = openSync(m.logFile, 'a');
+    // setpriv (util-linux) execs etcd with a parent-death signal: if the test process dies
+    // without its teardown (killed on a timeout), its etcd members die with it.
     m.process = spawn(
-      'etcd',
+      'setpriv',
       [
+        '--pdeathsig', 'KILL', '--',
+        'etcd',
         '--name', m.name,
         '--data-dir', m.dataDir,
         '--listen-client-urls', m.clientUrl,
