@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidConfigError, type FirewallLogLevel, type FirewallRule, type FirewallRuleset } from '@corral/core';
 import { ipsetRanges, parseAddressRange, rangeExpression } from './addressRanges.js';
 import type { NftExpression, NftStatement } from './nftJson.js';
@@ -80,6 +81,9 @@ function lookupAlias(aliases: Readonly<Record<string, string>>, name: string): s
 }
 
 function addressMatches(spec: string, ruleset: FirewallRuleset, key: string): AddressMatch[] {
+  // The common case, one plain address, without parsing it into numbers.
+  if (isIPv4(spec)) return [{ family: 4, right: spec }];
+  if (isIPv6(spec)) return [{ family: 6, right: spec }];
   const out: AddressMatch[] = [];
   for (const raw of spec.split(',')) {
     const item = raw.trim();
