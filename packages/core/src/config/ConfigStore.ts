@@ -36,6 +36,11 @@ export interface ConfigChange {
   readonly path: string;
   /** Digest after a write. */
   readonly digest?: string;
+  /**
+   * The store revision of the change, from a store that keeps revisions (see
+   * {@link ConfigStore.watchFrom}); absent when the store does not know it.
+   */
+  readonly revision?: string;
 }
 
 /**
@@ -105,4 +110,16 @@ export interface ConfigStore {
   move?(from: string, to: string, options?: { expectedDigest?: string }): Promise<string>;
   /** Calls `onChange` for changes under `prefix` until the returned function is called. */
   watch(prefix: string, onChange: (change: ConfigChange) => void): () => void;
+  /**
+   * The store's current revision: an opaque string to pass to {@link ConfigStore.watchFrom}.
+   * Optional: only stores that keep revisions.
+   */
+  revision?(): Promise<string>;
+  /**
+   * A resumable watch: calls `onChange` first for every change under `prefix` made after
+   * revision `fromRevision` (what a watcher that stopped there missed), in order, then for
+   * each new one, each with its `revision`, until the returned function is called. Throws
+   * `InvalidArgumentError` for a revision the store does not have. Optional, as {@link revision}.
+   */
+  watchFrom?(prefix: string, fromRevision: string, onChange: (change: ConfigChange) => void): () => void;
 }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ConfigChange, ConfigFile, ConfigStore, ConfigTxOp, ConfigTxResult, ConfigWriteOptions } from './ConfigStore.js';
 import { moveConfigFile } from './moveConfigFile.js';
+import { RevisionLog } from './RevisionLog.js';
 import { validateConfigPath } from './validateConfigPath.js';
 import { LocalConfigWatch, type WatchSource } from './LocalConfigWatch.js';
 import { DirSnapshotCache } from './DirSnapshotCache.js';
@@ -166,6 +167,8 @@ export class LocalConfigStore implements ConfigStore {
   readonly #fileMode: number;
   readonly #logger: Logger;
   readonly #ownWatches = new Set<LocalConfigWatch>();
+  readonly #revisions: RevisionLog;
+  readonly #tails = new Set<() => void>();
 
   /** @param options the root directory, or options with it. */
   constructor(options: LocalConfigStoreOptions | string) {
@@ -181,6 +184,42 @@ export class LocalConfigStore implements ConfigStore {
     this.#fsync = options.fsync ?? true;
     this.#fileMode = options.fileMode ?? 0o640;
     this.#logger = options.logger ?? silentLogger;
+    this.#revisions = new RevisionLog(this.root, this.#locks, { fsync: this.#fsync, lockTimeoutMs: this.#lockTimeoutMs, logger: this.#logger });
+  }
+
+  /**
+   * Starts keeping revisions on this root (idempotent; a root keeps them from then on, for
+   * every process): each change gets a line in `.revisions/log`, {@link revision} and
+   * {@link watchFrom} work, and changes reported by {@link watch} from this host's stores carry
+   * their revision. Costs one more host lock and append per change. A process killed between
+   * applying a change and logging it leaves that change out of the log. The log is not compacted.
+   */
+  async enableRevisions(): Promise<void> {
+    await this.#revisions.enable();
+  }
+
+  /** {@inheritDoc ConfigStore.revision} @throws InvalidArgumentError when revisions are not enabled on this root. */
+  async revision(): Promise<string> {
+    return this.#revisions.revision();
+  }
+
+  /**
+   * A resumable watch; see {@link ConfigStore.watchFrom}. Reads `.revisions/log` from
+   * `fromRevision`, then follows it (inotify on the log and a rescan every `watchPollMs`), so
+   * it sees every process's changes with their revisions. A throwing callback is logged.
+   *
+   * @throws InvalidArgumentError when revisions are not enabled, or for a revision past the log's end.
+   */
+  watchFrom(prefix: string, fromRevision: string, onChange: (change: ConfigChange) => void): () => void {
+    const normalized = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+    validateConfigPath(normalized, { allowRoot: true, argument: 'prefix' });
+    const stop = this.#revisions.tail(String(fromRevision), (path) => matchesPrefix(normalized, path), onChange, this.#pollMs);
+    const close = (): void => {
+      stop();
+      this.#tails.delete(close);
+    };
+    this.#tails.add(close);
+    return close;
   }
 
   /** {@inheritDoc ConfigStore.read} */
@@ -225,7 +264,8 @@ export class LocalConfigStore implements ConfigStore {
           const st = await this.#atomicWrite(abs, content);
           this.#snapshots.invalidate(dirname(abs));
           this.#cache.set(abs, { sig: statSig(st), mtimeMs: st.mtimeMs, checkedAt, content, digest });
-          this.#notify({ type: 'write', path, digest }, statSig(st));
+          const [change] = await this.#revisions.append([{ type: 'write', path, digest }]);
+          this.#notify(change!, statSig(st));
           return digest;
         },
         { timeoutMs: this.#lockTimeoutMs },
@@ -261,7 +301,8 @@ export class LocalConfigStore implements ConfigStore {
           this.#cache.delete(abs);
           this.#snapshots.invalidate(dirname(abs));
           if (this.#fsync) await fsyncDir(dirname(abs));
-          this.#notify({ type: 'delete', path }, null);
+          const [change] = await this.#revisions.append([{ type: 'delete', path }]);
+          this.#notify(change!, null);
           return true;
         },
         { timeoutMs: this.#lockTimeoutMs },
@@ -416,12 +457,16 @@ export class LocalConfigStore implements ConfigStore {
       if (this.#fsync) for (const dir of new Set(journal.steps.map((st) => dirname(this.#abs(st.path))))) await fsyncDir(dir);
       await fs.promises.unlink(journalPath);
       for (const step of journal.steps) this.#snapshots.invalidate(dirname(this.#abs(step.path)));
-      for (const w of writes) {
+      const logged = await this.#revisions.append([
+        ...writes.map((w): ConfigChange => ({ type: 'write', path: w.path, digest: w.digest })),
+        ...deletes.map((d): ConfigChange => ({ type: 'delete', path: d.path })),
+      ]);
+      for (const [i, w] of writes.entries()) {
         const st = await statP(w.abs);
         if (st) this.#cache.set(w.abs, { sig: statSig(st), mtimeMs: st.mtimeMs, checkedAt, content: w.content, digest: w.digest });
-        this.#notify({ type: 'write', path: w.path, digest: w.digest }, st ? statSig(st) : null);
+        this.#notify(logged[i]!, st ? statSig(st) : null);
       }
-      for (const d of deletes) this.#notify({ type: 'delete', path: d.path }, null);
+      for (const change of logged.slice(writes.length)) this.#notify(change, null);
       return { digests };
     } catch (error) {
       // Before the commit point the temp files are all there is to undo.
@@ -535,6 +580,7 @@ export class LocalConfigStore implements ConfigStore {
       watchesByRoot.get(this.root)?.delete(watch);
     }
     this.#ownWatches.clear();
+    for (const close of [...this.#tails]) close();
   }
 
   /**
