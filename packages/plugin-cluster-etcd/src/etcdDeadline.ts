@@ -6,6 +6,8 @@ import { CorralError, UnavailableError } from '@corral/core';
  * endpoints once `timeoutMs` milliseconds have passed, so a lost quorum never hangs the
  * caller. A non-Corral error thrown by the client (gRPC unavailable, deadline exceeded,
  * an open circuit breaker, "no leader") becomes an `UnavailableError` too, its `cause` kept.
+ * After such an error the outcome of a write is unknown (etcd may still apply it once a
+ * quorum answers): read the key back, or compare-and-set, before relying on it.
  */
 export async function etcdCall<T>(what: string, endpoints: readonly string[], timeoutMs: number, call: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
