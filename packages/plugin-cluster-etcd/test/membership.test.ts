@@ -37,9 +37,9 @@ etcdTest.serial('create, join, quorum, a dead node drops out with its lease, lea
   t.deepEqual(await n1!.quorum(), { expectedVotes: 3, onlineNodes: ['pve1', 'pve2', 'pve3'], offlineNodes: [], quorate: true });
 
   // pve3 dies without leaving: its store stops keeping the lease alive; etcd drops its online key.
-  const gone = new Promise<void>((resolve) => {
-    void stores[0]!.watch('corral/clusters/lab/online/pve3', (e) => e.type === 'delete' && resolve()).then((stop) => t.teardown(stop));
-  });
+  let dropped = () => {};
+  const gone = new Promise<void>((resolve) => (dropped = resolve));
+  t.teardown(await stores[0]!.watch('corral/clusters/lab/online/pve3', (e) => e.type === 'delete' && dropped()));
   await stores[2]!.close();
   await gone;
   t.deepEqual(await n1!.quorum(), { expectedVotes: 3, onlineNodes: ['pve1', 'pve2'], offlineNodes: ['pve3'], quorate: true });
