@@ -73,7 +73,11 @@ export const extensionPoints = Object.freeze({
   nicPlugHooks: createExtensionPoint<NicPlugHook>({ id: 'core.nicPlugHooks' }),
   /** Firewall backends by id (`nftables`). */
   firewallBackends: createExtensionPoint<FirewallBackend>({ id: 'core.firewallBackends' }),
-  /** Cluster stores by id (`etcd`). */
+  /**
+   * Cluster stores by id (`etcd`), for the HA manager and tools. The kernel itself does not
+   * read them: a cluster plugin that should hold the node's configs and locks supplies
+   * `coreServices.configStore` / `coreServices.lockManager` in its `registerInfrastructure`.
+   */
   clusterStores: createExtensionPoint<ClusterStore>({ id: 'core.clusterStores' }),
   /** HA managers by id. */
   haManagers: createExtensionPoint<HaManager>({ id: 'core.haManagers' }),
