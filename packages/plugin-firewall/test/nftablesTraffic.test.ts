@@ -6,7 +6,7 @@ import { NFT_PROGRAM, NftablesBackend } from '../src/nft/NftablesBackend.js';
 import { parseFwFile } from '../src/fw/parseFwFile.js';
 import { resolveFirewallRuleset } from '../src/resolve/resolveFirewallRuleset.js';
 import { guest, rule, ruleset } from './support/rulesetBuilders.js';
-import { createTrafficLab, type TrafficLab } from './support/trafficLab.js';
+import { createTrafficLab, type ProbeResult, type TrafficLab } from './support/trafficLab.js';
 
 const real = realTest(
   test,
@@ -59,21 +59,21 @@ real.serial('bridged TCP, UDP and ICMP between two guests follow IN and OUT rule
         ),
       ])
     );
-    const matrix: Array<[string, () => Promise<string>, string]> = [
+    const matrix: Array<[string, (expect: ProbeResult) => Promise<ProbeResult>, ProbeResult]> = [
       // 101's IN policy is DROP: every answer that comes back rides on conntrack.
-      ['101→100 tcp 8080 (OUT accept, IN accept)', () => lab.tcp(101, 100, 8080), 'open'],
-      ['101→100 tcp 9090 (IN REJECT: reset)', () => lab.tcp(101, 100, 9090), 'refused'],
-      ['101→100 tcp 7070 (IN policy DROP)', () => lab.tcp(101, 100, 7070), 'silent'],
-      ['101→100 tcp 6060 (IN accepts, OUT policy DROP)', () => lab.tcp(101, 100, 6060), 'silent'],
-      ['101→100 udp 5353 (accepted both ways)', () => lab.udp(101, 100, 5353), 'open'],
-      ['101→100 udp 5354 (IN policy DROP)', () => lab.udp(101, 100, 5354), 'silent'],
-      ['101→100 udp 5355 (OUT REJECT: ICMP unreachable)', () => lab.udp(101, 100, 5355), 'refused'],
-      ['101→100 icmp echo', () => lab.ping(101, 100), 'open'],
-      ['100→101 tcp 8080 (101 IN policy DROP)', () => lab.tcp(100, 101, 8080), 'silent'],
-      ['100→101 udp 5353 (101 IN policy DROP)', () => lab.udp(100, 101, 5353), 'silent'],
-      ['100→101 icmp echo (101 IN policy DROP)', () => lab.ping(100, 101), 'silent'],
+      ['101→100 tcp 8080 (OUT accept, IN accept)', (expect) => lab.tcp(101, 100, 8080, expect), 'open'],
+      ['101→100 tcp 9090 (IN REJECT: reset)', (expect) => lab.tcp(101, 100, 9090, expect), 'refused'],
+      ['101→100 tcp 7070 (IN policy DROP)', (expect) => lab.tcp(101, 100, 7070, expect), 'silent'],
+      ['101→100 tcp 6060 (IN accepts, OUT policy DROP)', (expect) => lab.tcp(101, 100, 6060, expect), 'silent'],
+      ['101→100 udp 5353 (accepted both ways)', (expect) => lab.udp(101, 100, 5353, expect), 'open'],
+      ['101→100 udp 5354 (IN policy DROP)', (expect) => lab.udp(101, 100, 5354, expect), 'silent'],
+      ['101→100 udp 5355 (OUT REJECT: ICMP unreachable)', (expect) => lab.udp(101, 100, 5355, expect), 'refused'],
+      ['101→100 icmp echo', (expect) => lab.ping(101, 100, expect), 'open'],
+      ['100→101 tcp 8080 (101 IN policy DROP)', (expect) => lab.tcp(100, 101, 8080, expect), 'silent'],
+      ['100→101 udp 5353 (101 IN policy DROP)', (expect) => lab.udp(100, 101, 5353, expect), 'silent'],
+      ['100→101 icmp echo (101 IN policy DROP)', (expect) => lab.ping(100, 101, expect), 'silent'],
     ];
-    for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+    for (const [what, probe, expected] of matrix) t.is(await probe(expected), expected, what);
   });
 });
 
@@ -88,15 +88,15 @@ real.serial('security groups, host rules and nflog-logged rules filter as the gu
         logGroup: 3,
       })
     );
-    const matrix: Array<[string, () => Promise<string>, string]> = [
-      ['101→100 tcp 8080 (group web accepts)', () => lab.tcp(101, 100, 8080), 'open'],
-      ['101→100 tcp 9090 (group web rejects)', () => lab.tcp(101, 100, 9090), 'refused'],
-      ['101→100 tcp 7070 (IN policy DROP, logged)', () => lab.tcp(101, 100, 7070), 'silent'],
-      ['101→100 icmp (logged accept)', () => lab.ping(101, 100), 'open'],
-      ['101→host tcp 7070 (host IN rule DROP)', () => lab.tcp(101, 0, 7070), 'silent'],
-      ['101→host tcp 8080 (host IN policy ACCEPT)', () => lab.tcp(101, 0, 8080), 'open'],
+    const matrix: Array<[string, (expect: ProbeResult) => Promise<ProbeResult>, ProbeResult]> = [
+      ['101→100 tcp 8080 (group web accepts)', (expect) => lab.tcp(101, 100, 8080, expect), 'open'],
+      ['101→100 tcp 9090 (group web rejects)', (expect) => lab.tcp(101, 100, 9090, expect), 'refused'],
+      ['101→100 tcp 7070 (IN policy DROP, logged)', (expect) => lab.tcp(101, 100, 7070, expect), 'silent'],
+      ['101→100 icmp (logged accept)', (expect) => lab.ping(101, 100, expect), 'open'],
+      ['101→host tcp 7070 (host IN rule DROP)', (expect) => lab.tcp(101, 0, 7070, expect), 'silent'],
+      ['101→host tcp 8080 (host IN policy ACCEPT)', (expect) => lab.tcp(101, 0, 8080, expect), 'open'],
     ];
-    for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+    for (const [what, probe, expected] of matrix) t.is(await probe(expected), expected, what);
     const text = JSON.stringify(await listRuleset(lab));
     t.true(text.includes('{"log":{"prefix":":100:4:guest-100-in: ACCEPT: ","group":3}}'), 'the kernel holds the nflog statement of the rule');
     t.true(text.includes('{"log":{"prefix":":100:6:guest-100-in: policy DROP: ","group":3}}'), 'and of the IN policy');
@@ -115,11 +115,11 @@ real.serial('macfilter and ipfilter drop what a guest sends from another MAC or 
         ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [], { nics: [{ iface: 'net0', port: g101.port, ...nic }] })])
       );
     await apply({ mac, ipfilter: [g101.ip] });
-    t.is(await lab.tcp(101, 100, 8080), 'open', 'its own MAC and address pass');
+    t.is(await lab.tcp(101, 100, 8080, 'open'), 'open', 'its own MAC and address pass');
     await apply({ mac: '02:00:00:00:00:99' });
-    t.is(await lab.tcp(101, 100, 8080), 'silent', 'another MAC is dropped');
+    t.is(await lab.tcp(101, 100, 8080, 'silent'), 'silent', 'another MAC is dropped');
     await apply({ mac, ipfilter: ['192.0.2.0/24'] });
-    t.is(await lab.tcp(101, 100, 8080), 'silent', 'an address outside the ipfilter is dropped');
+    t.is(await lab.tcp(101, 100, 8080, 'silent'), 'silent', 'an address outside the ipfilter is dropped');
   });
 });
 
@@ -128,11 +128,11 @@ real.serial('an established connection keeps flowing after its rule is removed; 
     const backend = new NftablesBackend();
     const open = ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [])]);
     await backend.apply(context(lab), open);
-    t.is(await lab.tcpHold(101, 100, 8080, 1), 'open');
-    t.is(await lab.tcpSend(101, 1), 'open');
+    t.is(await lab.tcpHold(101, 100, 8080, 1, 'open'), 'open');
+    t.is(await lab.tcpSend(101, 1, 'open'), 'open');
     await backend.apply(context(lab), ruleset([guest(100, []), guest(101, [])]));
-    t.is(await lab.tcpSend(101, 1), 'open', 'conntrack: the established flow still passes');
-    t.is(await lab.tcp(101, 100, 8080), 'silent', 'a new connection meets the IN policy');
+    t.is(await lab.tcpSend(101, 1, 'open'), 'open', 'conntrack: the established flow still passes');
+    t.is(await lab.tcp(101, 100, 8080, 'silent'), 'silent', 'a new connection meets the IN policy');
   });
 });
 
@@ -144,15 +144,15 @@ real.serial('ipset membership decides: adding, removing and nomatch-excepting an
     const withSet = (entries: string[]): FirewallRuleset =>
       ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080', source: '+trusted' })]), guest(101, [])], { ipsets: { trusted: entries } });
     await backend.apply(context(lab), withSet(['192.0.2.1']));
-    t.is(await lab.tcp(101, 100, 8080), 'silent', 'not a member');
+    t.is(await lab.tcp(101, 100, 8080, 'silent'), 'silent', 'not a member');
     await backend.apply(context(lab), withSet(['192.0.2.1', ip101]));
-    t.is(await lab.tcp(101, 100, 8080), 'open', 'added');
+    t.is(await lab.tcp(101, 100, 8080, 'open'), 'open', 'added');
     await backend.apply(context(lab), withSet([subnet, `!${ip101}`]));
-    t.is(await lab.tcp(101, 100, 8080), 'silent', 'excepted by a nomatch entry');
+    t.is(await lab.tcp(101, 100, 8080, 'silent'), 'silent', 'excepted by a nomatch entry');
     await backend.apply(context(lab), withSet([subnet]));
-    t.is(await lab.tcp(101, 100, 8080), 'open', 'member through its subnet');
+    t.is(await lab.tcp(101, 100, 8080, 'open'), 'open', 'member through its subnet');
     await backend.apply(context(lab), withSet([]));
-    t.is(await lab.tcp(101, 100, 8080), 'silent', 'removed (empty set)');
+    t.is(await lab.tcp(101, 100, 8080, 'silent'), 'silent', 'removed (empty set)');
   });
 });
 
@@ -160,7 +160,7 @@ real.serial('a transaction nft refuses leaves the old rule set installed and fil
   await withLab([100, 101], async (lab) => {
     const backend = new NftablesBackend();
     await backend.apply(context(lab), ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [])]));
-    t.is(await lab.tcp(101, 100, 7070), 'silent');
+    t.is(await lab.tcp(101, 100, 7070, 'silent'), 'silent');
     const before = await listRuleset(lab);
     // A runner that appends one command nft must refuse (a rule in a chain that does not exist)
     // to the transaction (an argument, or a file for large ones): the whole transaction, table
@@ -194,8 +194,8 @@ real.serial('a transaction nft refuses leaves the old rule set installed and fil
     await t.throwsAsync(backend.apply(context(lab, spoiling), ruleset([guest(100, []), guest(101, []), ...many])), { instanceOf: CommandFailedError });
     t.is(spoiled, 2);
     t.deepEqual(await listRuleset(lab), before, 'the kernel still holds the old rule set');
-    t.is(await lab.tcp(101, 100, 7070), 'silent', 'and it still filters');
-    t.is(await lab.tcp(101, 100, 8080), 'open');
+    t.is(await lab.tcp(101, 100, 7070, 'silent'), 'silent', 'and it still filters');
+    t.is(await lab.tcp(101, 100, 8080, 'open'), 'open');
   });
 });
 
@@ -208,7 +208,7 @@ real.serial('applyGuest replaces one guest and leaves the other guests\u2019 cha
       guest(102, [rule('in', 'ACCEPT', { proto: 'icmp' })], { nics: [{ iface: 'net0', port: 'tap102i0', mac: '02:00:00:00:01:02' }] }),
     ];
     await backend.apply(context(lab), ruleset(base));
-    t.is(await lab.tcp(100, 101, 8080), 'silent');
+    t.is(await lab.tcp(100, 101, 8080, 'silent'), 'silent');
     const othersOf = (objs: Array<Record<string, unknown>>): string[] =>
       objs
         .map((o) => {
@@ -223,19 +223,19 @@ real.serial('applyGuest replaces one guest and leaves the other guests\u2019 cha
     const after = await listRuleset(lab);
     t.deepEqual(othersOf(after), othersOf(before), 'objects of guests 100 and 102 (with their handles) are unchanged');
     t.notDeepEqual(after, before);
-    t.is(await lab.tcp(100, 101, 8080), 'open', 'the new rule of guest 101 filters');
-    t.is(await lab.tcp(101, 100, 8080), 'open', 'guest 100 still accepts 8080');
-    t.is(await lab.tcp(101, 100, 7070), 'silent', 'and still drops the rest');
+    t.is(await lab.tcp(100, 101, 8080, 'open'), 'open', 'the new rule of guest 101 filters');
+    t.is(await lab.tcp(101, 100, 8080, 'open'), 'open', 'guest 100 still accepts 8080');
+    t.is(await lab.tcp(101, 100, 7070, 'silent'), 'silent', 'and still drops the rest');
     // Removing guest 101 from the rule set removes its chains and entries only.
     await backend.applyGuest(context(lab), ruleset([base[0]!, base[2]!]), 101);
     const removed = await listRuleset(lab);
     t.false(JSON.stringify(removed).includes('guest-101'), 'no chain of guest 101 is left');
     t.deepEqual(othersOf(removed), othersOf(before));
-    t.is(await lab.tcp(100, 101, 7070), 'open', 'guest 101 is no longer filtered');
+    t.is(await lab.tcp(100, 101, 7070, 'open'), 'open', 'guest 101 is no longer filtered');
     // Adding it back gets its port a fresh id; the other guests keep theirs.
     await backend.applyGuest(context(lab), ruleset([base[0]!, guest(101, []), base[2]!]), 101);
     t.deepEqual(othersOf(await listRuleset(lab)), othersOf(before));
-    t.is(await lab.tcp(100, 101, 7070), 'silent', 'guest 101 is filtered again');
+    t.is(await lab.tcp(100, 101, 7070, 'silent'), 'silent', 'guest 101 is filtered again');
   });
 });
 
@@ -243,12 +243,12 @@ real.serial('applyGuest falls back to a whole apply when the guest needs what is
   await withLab([100, 101], async (lab) => {
     const backend = new NftablesBackend();
     await backend.apply(context(lab), ruleset([guest(100, []), guest(101, [])]));
-    t.is(await lab.tcp(101, 100, 8080), 'silent');
+    t.is(await lab.tcp(101, 100, 8080, 'silent'), 'silent');
     const ip101 = lab.guests.get(101)!.ip;
     const changed = ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080', source: '+fresh' })]), guest(101, [])], { ipsets: { fresh: [ip101] } });
     await backend.applyGuest(context(lab), changed, 100);
     t.true(JSON.stringify(await listRuleset(lab)).includes('"name":"ipset-fresh-v4"'), 'the ipset is installed');
-    t.is(await lab.tcp(101, 100, 8080), 'open');
+    t.is(await lab.tcp(101, 100, 8080, 'open'), 'open');
   });
 });
 
@@ -261,16 +261,16 @@ real.serial('with per-NIC firewall bridges (fwbr/fwln/fwpr, as firewall=1 ports 
         context(lab),
         ruleset([guest(100, [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })]), guest(101, [rule('out', 'DROP', { proto: 'udp', dport: '5353' })])])
       );
-      const matrix: Array<[string, () => Promise<string>, string]> = [
-        ['101→100 tcp 8080 (IN accept)', () => lab.tcp(101, 100, 8080), 'open'],
-        ['101→100 tcp 7070 (IN policy DROP)', () => lab.tcp(101, 100, 7070), 'silent'],
-        ['101→100 udp 5353 (OUT DROP)', () => lab.udp(101, 100, 5353), 'silent'],
-        ['host→100 tcp 8080 (IN accept)', () => lab.tcp(0, 100, 8080), 'open'],
-        ['host→100 icmp (IN policy DROP: the host is filtered too on a firewall bridge)', () => lab.ping(0, 100), 'silent'],
-        ['100→101 icmp (101 IN policy DROP)', () => lab.ping(100, 101), 'silent'],
-        ['100→host tcp 8080 (host IN policy ACCEPT, answer by conntrack)', () => lab.tcp(100, 0, 8080), 'open'],
+      const matrix: Array<[string, (expect: ProbeResult) => Promise<ProbeResult>, ProbeResult]> = [
+        ['101→100 tcp 8080 (IN accept)', (expect) => lab.tcp(101, 100, 8080, expect), 'open'],
+        ['101→100 tcp 7070 (IN policy DROP)', (expect) => lab.tcp(101, 100, 7070, expect), 'silent'],
+        ['101→100 udp 5353 (OUT DROP)', (expect) => lab.udp(101, 100, 5353, expect), 'silent'],
+        ['host→100 tcp 8080 (IN accept)', (expect) => lab.tcp(0, 100, 8080, expect), 'open'],
+        ['host→100 icmp (IN policy DROP: the host is filtered too on a firewall bridge)', (expect) => lab.ping(0, 100, expect), 'silent'],
+        ['100→101 icmp (101 IN policy DROP)', (expect) => lab.ping(100, 101, expect), 'silent'],
+        ['100→host tcp 8080 (host IN policy ACCEPT, answer by conntrack)', (expect) => lab.tcp(100, 0, 8080, expect), 'open'],
       ];
-      for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+      for (const [what, probe, expected] of matrix) t.is(await probe(expected), expected, what);
     },
     { firewallBridges: true }
   );
@@ -289,14 +289,14 @@ real.serial('IPv6: neighbor discovery passes by default (ndp), rules and ipsets 
         hostRules: [rule('in', 'ACCEPT', { proto: 'tcp', dport: '8080' })],
       });
     await backend.apply(context(lab), withNdp(true));
-    t.is(await lab.tcp6(101, 100, 8080), 'open', 'IPv6 source in the ipset, neighbor discovery accepted');
-    t.is(await lab.tcp6(101, 100, 7070), 'silent', 'IN policy DROP');
-    t.is(await lab.tcp6(101, 0, 8080), 'open', 'to the host: neighbor discovery accepted by the host chain');
-    t.is(await lab.tcp6(101, 0, 7070), 'silent', 'the host policy DROP');
+    t.is(await lab.tcp6(101, 100, 8080, 'open'), 'open', 'IPv6 source in the ipset, neighbor discovery accepted');
+    t.is(await lab.tcp6(101, 100, 7070, 'silent'), 'silent', 'IN policy DROP');
+    t.is(await lab.tcp6(101, 0, 8080, 'open'), 'open', 'to the host: neighbor discovery accepted by the host chain');
+    t.is(await lab.tcp6(101, 0, 7070, 'silent'), 'silent', 'the host policy DROP');
     await backend.apply(context(lab), withNdp(false));
     await lab.flushNeighbours();
-    t.is(await lab.tcp6(101, 100, 8080), 'silent', 'no neighbor discovery through DROP policies');
-    t.is(await lab.tcp6(101, 0, 8080), 'silent', 'nor through the host policy');
+    t.is(await lab.tcp6(101, 100, 8080, 'silent'), 'silent', 'no neighbor discovery through DROP policies');
+    t.is(await lab.tcp6(101, 0, 8080, 'silent'), 'silent', 'nor through the host policy');
   });
 });
 
@@ -320,14 +320,14 @@ real.serial('Proxmox .fw files, parsed and resolved, filter real traffic (macros
         ],
       });
       await new NftablesBackend().apply(context(lab), ruleset);
-      const matrix: Array<[string, () => Promise<string>, string]> = [
-        ['101→100 tcp 80 (HTTP macro, source in the guest ipset)', () => lab.tcp(101, 100, 80), 'open'],
-        ['101→100 icmp (Ping macro)', () => lab.ping(101, 100), 'open'],
-        ['101→100 tcp 8080 (policy_in DROP by default)', () => lab.tcp(101, 100, 8080), 'silent'],
-        ['100→101 icmp (101 has no rules: policy_in DROP)', () => lab.ping(100, 101), 'silent'],
-        ['host→100 tcp 80 (not in the ipset)', () => lab.tcp(0, 100, 80), 'silent'],
+      const matrix: Array<[string, (expect: ProbeResult) => Promise<ProbeResult>, ProbeResult]> = [
+        ['101→100 tcp 80 (HTTP macro, source in the guest ipset)', (expect) => lab.tcp(101, 100, 80, expect), 'open'],
+        ['101→100 icmp (Ping macro)', (expect) => lab.ping(101, 100, expect), 'open'],
+        ['101→100 tcp 8080 (policy_in DROP by default)', (expect) => lab.tcp(101, 100, 8080, expect), 'silent'],
+        ['100→101 icmp (101 has no rules: policy_in DROP)', (expect) => lab.ping(100, 101, expect), 'silent'],
+        ['host→100 tcp 80 (not in the ipset)', (expect) => lab.tcp(0, 100, 80, expect), 'silent'],
       ];
-      for (const [what, probe, expected] of matrix) t.is(await probe(), expected, what);
+      for (const [what, probe, expected] of matrix) t.is(await probe(expected), expected, what);
     },
     { firewallBridges: true }
   );
@@ -354,9 +354,9 @@ real.serial('concurrent applyGuest calls run one after the other: two new guests
     const elems = (JSON.parse(out.stdout) as { nftables: Array<{ map?: { elem: Array<[string, number]> } }> }).nftables.find((o) => o.map)!.map!.elem;
     t.deepEqual(elems.map(([port]) => port).sort(), ['tap100i0', 'tap101i0', 'tap102i0']);
     t.is(new Set(elems.map(([, id]) => id)).size, 3, 'distinct ids');
-    t.is(await lab.tcp(100, 101, 8080), 'open');
-    t.is(await lab.tcp(100, 101, 7070), 'silent');
-    t.is(await lab.tcp(100, 102, 7070), 'open');
-    t.is(await lab.tcp(100, 102, 8080), 'silent');
+    t.is(await lab.tcp(100, 101, 8080, 'open'), 'open');
+    t.is(await lab.tcp(100, 101, 7070, 'silent'), 'silent');
+    t.is(await lab.tcp(100, 102, 7070, 'open'), 'open');
+    t.is(await lab.tcp(100, 102, 8080, 'silent'), 'silent');
   });
 });

@@ -13,8 +13,23 @@ import { runTool, runToolOk, uniqueName } from '@corral/core/testing';
 /** What a probe saw: an answer, a refusal (RST / ICMP unreachable) or nothing (dropped). */
 export type ProbeResult = 'open' | 'refused' | 'silent';
 
-/** How long a probe waits for an answer before calling the flow dropped, in milliseconds. */
+/**
+ * How long a probe that expects silence waits before calling the flow dropped, in
+ * milliseconds: short, since every such probe pays it in full.
+ */
 export const SILENCE_MS = 1500;
+
+/**
+ * How long a probe that expects an answer (`open` or `refused`) waits for it, in milliseconds.
+ * Long, so that a loaded machine (a lost SYN, a slow agent) is not taken for a drop; the probe
+ * returns as soon as the answer comes.
+ */
+export const ANSWER_MS = 15_000;
+
+/** The wait of a probe expecting `expect`: {@link SILENCE_MS} for silence, else {@link ANSWER_MS}. */
+export function probeWaitMs(expect: ProbeResult): number {
+  return expect === 'silent' ? SILENCE_MS : ANSWER_MS;
+}
 
 /** A guest of the lab. */
 export interface LabGuest {
@@ -49,25 +64,28 @@ class Agent {
   }
 }
 
-/** A running lab. */
+/**
+ * A running lab. Every probe takes the result the test expects (`expect`), which only sets how
+ * long it waits ({@link probeWaitMs}); the result it returns is what the network did.
+ */
 export interface TrafficLab {
   readonly hostNetns: string;
   readonly hostIp: string;
   readonly guests: ReadonlyMap<number, LabGuest>;
   /** TCP probe from guest `from` to `to`'s address, port `port` (vmid 0: the host). */
-  tcp(from: number, to: number, port: number): Promise<ProbeResult>;
+  tcp(from: number, to: number, port: number, expect: ProbeResult): Promise<ProbeResult>;
   /** TCP probe over IPv6. */
-  tcp6(from: number, to: number, port: number): Promise<ProbeResult>;
+  tcp6(from: number, to: number, port: number, expect: ProbeResult): Promise<ProbeResult>;
   /** Forgets every namespace's neighbour entries (the next IPv6 flow needs neighbor discovery). */
   flushNeighbours(): Promise<void>;
   /** UDP probe (echo expected). */
-  udp(from: number, to: number, port: number): Promise<ProbeResult>;
+  udp(from: number, to: number, port: number, expect: ProbeResult): Promise<ProbeResult>;
   /** One ICMP echo; 'open' when answered, else 'silent'. */
-  ping(from: number, to: number): Promise<ProbeResult>;
+  ping(from: number, to: number, expect: ProbeResult): Promise<ProbeResult>;
   /** Opens and keeps TCP connection `conn` from `from` to `to`:`port`. */
-  tcpHold(from: number, to: number, port: number, conn: number): Promise<ProbeResult>;
+  tcpHold(from: number, to: number, port: number, conn: number, expect: ProbeResult): Promise<ProbeResult>;
   /** Sends on held connection `conn` of guest `from` and waits for the echo. */
-  tcpSend(from: number, conn: number): Promise<ProbeResult>;
+  tcpSend(from: number, conn: number, expect: ProbeResult): Promise<ProbeResult>;
   dispose(): Promise<void>;
 }
 
@@ -142,24 +160,26 @@ export async function createTrafficLab(vmids: readonly number[], listen: { tcp: 
     throw err;
   }
   const guest = (vmid: number): LabGuest => guests.get(vmid)!;
-  const probe = async (op: string, from: number, to: number, port: number, extra: Record<string, unknown> = {}): Promise<ProbeResult> =>
-    (await agents.get(from)!.call({ op, host: guest(to).ip, port, waitMs: SILENCE_MS, ...extra })).result as ProbeResult;
-  const probe6 = async (from: number, to: number, port: number): Promise<ProbeResult> =>
-    (await agents.get(from)!.call({ op: 'tcp', host: guest(to).ip6, port, waitMs: SILENCE_MS })).result as ProbeResult;
+  const probe = async (op: string, from: number, to: number, port: number, expect: ProbeResult, extra: Record<string, unknown> = {}): Promise<ProbeResult> =>
+    (await agents.get(from)!.call({ op, host: guest(to).ip, port, waitMs: probeWaitMs(expect), ...extra })).result as ProbeResult;
+  const probe6 = async (from: number, to: number, port: number, expect: ProbeResult): Promise<ProbeResult> =>
+    (await agents.get(from)!.call({ op: 'tcp', host: guest(to).ip6, port, waitMs: probeWaitMs(expect) })).result as ProbeResult;
   return {
     hostNetns,
     hostIp: `10.${net}.0.1`,
     guests,
-    tcp: (from, to, port) => probe('tcp', from, to, port),
+    tcp: (from, to, port, expect) => probe('tcp', from, to, port, expect),
     tcp6: probe6,
     async flushNeighbours() {
       for (const g of guests.values()) await runToolOk(['ip', '-n', g.netns, 'neigh', 'flush', 'all'], { timeoutMs: 20_000 });
     },
-    udp: (from, to, port) => probe('udp', from, to, port),
-    tcpHold: (from, to, port, conn) => probe('tcpHold', from, to, port, { conn }),
-    tcpSend: async (from, conn) => (await agents.get(from)!.call({ op: 'tcpSend', conn, waitMs: SILENCE_MS })).result as ProbeResult,
-    async ping(from, to) {
-      const r = await runTool(['ip', 'netns', 'exec', guest(from).netns, 'busybox', 'ping', '-c', '1', '-W', '2', guest(to).ip], { timeoutMs: 20_000 });
+    udp: (from, to, port, expect) => probe('udp', from, to, port, expect),
+    tcpHold: (from, to, port, conn, expect) => probe('tcpHold', from, to, port, expect, { conn }),
+    tcpSend: async (from, conn, expect) => (await agents.get(from)!.call({ op: 'tcpSend', conn, waitMs: probeWaitMs(expect) })).result as ProbeResult,
+    async ping(from, to, expect) {
+      // busybox ping -W: seconds to wait for the echo reply (it exits as soon as one comes).
+      const waitS = expect === 'silent' ? 2 : Math.ceil(ANSWER_MS / 1000);
+      const r = await runTool(['ip', 'netns', 'exec', guest(from).netns, 'busybox', 'ping', '-c', '1', '-W', String(waitS), guest(to).ip], { timeoutMs: 20_000 + waitS * 1000 });
       return r.exitCode === 0 ? 'open' : 'silent';
     },
     dispose,
