@@ -11,7 +11,8 @@
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { AlreadyExistsError, ConflictError, LocalLockManager, NotFoundError, ParseError, type LockManager } from '@corral/core';
 import { formatIp, parseCidr, parseIp } from './ipAddress.js';
 import type { SdnSubnet } from './sdnConfigFiles.js';
@@ -92,6 +93,7 @@ export class PveIpam {
       const db = await this.read();
       const result = fn(db);
       const tmp = `${this.#path}.tmp.${randomBytes(6).toString('hex')}`;
+      await mkdir(dirname(this.#path), { recursive: true });
       await writeFile(tmp, JSON.stringify(db), { mode: 0o600 });
       await rename(tmp, this.#path);
       return result;

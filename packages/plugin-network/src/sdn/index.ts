@@ -30,3 +30,5 @@ export { probeDeviceType } from './probeDeviceType.js';
 export { PveIpam, MAX_IPAM_FILE_BYTES, type IpamDb, type IpamEntry, type IpamGuest, type PveIpamOptions } from './PveIpam.js';
 export { DnsmasqDhcp, dnsmasqDefaultConf, dnsmasqEthers, dnsmasqVnetConf, type DnsmasqPaths } from './DnsmasqDhcp.js';
 export { createSdnNicHook, type SdnNicHookOptions } from './sdnNicHook.js';
+export { readSdnConfigFromStore, SDN_CONFIG_DIR } from './sdnConfigStore.js';
+export { NodeSdn, sdnServiceRef, type NodeSdnCallOptions, type NodeSdnOptions } from './NodeSdn.js';
