@@ -3,7 +3,10 @@
  *
  * @packageDocumentation
  */
-export { firewallPlugin } from './firewallPlugin.js';
+export { firewallPlugin, createFirewallPlugin, type FirewallPluginOptions } from './firewallPlugin.js';
+export { FirewallService, firewallServiceRef, firewallFilePaths, type FirewallServiceDeps, type FirewallCompileResult } from './service/FirewallService.js';
+export { FirewallPlugError } from './service/FirewallPlugError.js';
+export { firewallNicHook } from './service/firewallNicHook.js';
 export { NftablesBackend, NFT_PROGRAM } from './nft/NftablesBackend.js';
 export { compileRuleset, compileGuest, guestNics, removeTablesCommands, type CompileOptions, type CompiledRuleset, type GuestObjects } from './nft/compileRuleset.js';
 export { ipsetRanges, parseAddressRange, formatAddress, rangeExpression, type AddressRange } from './nft/addressRanges.js';
