@@ -1,5 +1,7 @@
 import test from 'ava';
-import { CorralError, NodeCommandRunner, extensionPoints, silentLogger, type GuestNic, type GuestNicPorts, type Kernel, type NicHookContext, type NicPlugHook } from '@corral/core';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CorralError, MemoryLogger, NodeCommandRunner, createKernel, extensionPoints, silentLogger, type GuestNic, type GuestNicPorts, type Kernel, type NicHookContext, type NicPlugHook } from '@corral/core';
 import { createTestKernel, hasProgram, realTest, runToolOk } from '@corral/core/testing';
 import { NFT_PROGRAM } from '../src/nft/NftablesBackend.js';
 import { createFirewallPlugin, firewallPlugin } from '../src/firewallPlugin.js';
@@ -77,4 +79,39 @@ real.serial('plugging a firewall=1 NIC applies its <vmid>.fw from the config sto
 
   await kernel.get(firewallServiceRef).reload();
   t.is(await lab.tcp(101, 100, 7070, 'open'), 'open', 'a reload does not bring the unplugged guest back');
+});
+
+real.serial('after a kernel restart, reload filters the running guests from their configs (firewall=1, port present) without plug calls', async (t) => {
+  const lab = await createTrafficLab([100, 101], { tcp: [7070, 8080], udp: [] }, { firewallBridges: true });
+  t.teardown(() => lab.dispose());
+  const plugins = [createFirewallPlugin({ netns: lab.hostNetns })];
+  const first = await createTestKernel(undefined, { plugins });
+  t.teardown(() => rm(first.dir, { recursive: true, force: true }));
+  await first.config.write('firewall/cluster.fw', '[OPTIONS]\nenable: 1\npolicy_in: ACCEPT\n');
+  await first.config.write('firewall/100.fw', '[OPTIONS]\nenable: 1\n\n[RULES]\nIN ACCEPT -p tcp -dport 8080\n');
+  await first.config.write('firewall/102.fw', '[OPTIONS]\nenable: 1\n');
+  // The guest's real MAC: the config's MAC feeds the (default on) macfilter.
+  const link = await runToolOk(['ip', '-n', lab.guests.get(100)!.netns, '-j', 'link', 'show', 'eth0']);
+  const mac = (JSON.parse(link.stdout) as Array<{ address: string }>)[0]!.address.toUpperCase();
+  await first.config.write('nodes/testnode/qemu-server/100.conf', `memory: 512\nnet0: virtio=${mac},bridge=vmbr0,firewall=1\n`);
+  await first.config.write('nodes/testnode/lxc/101.conf', 'memory: 512\nnet0: name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,type=veth\n');
+  // A stopped guest: firewall=1 but no port on the host.
+  await first.config.write('nodes/testnode/qemu-server/102.conf', 'memory: 512\nnet0: virtio=BC:24:11:00:01:02,bridge=vmbr0,firewall=1\n');
+  const { nic, ports } = firewallNic(100);
+  await hookOf(first).afterPlug!(HOOK_CTX, nic, ports);
+  t.is(await lab.tcp(101, 100, 7070, 'silent'), 'silent', 'filtered through the first kernel');
+  await first.dispose();
+
+  const second = await createKernel({ node: 'testnode', dataDir: join(first.dir, 'data'), runDir: join(first.dir, 'run'), logger: new MemoryLogger(), plugins });
+  t.teardown(() => second.dispose());
+  const service = second.get(firewallServiceRef);
+  await service.reload();
+  t.is(await lab.tcp(101, 100, 8080, 'open'), 'open', 'IN ACCEPT tcp 8080 after the reload');
+  t.is(await lab.tcp(101, 100, 7070, 'silent'), 'silent', 'policy_in DROP still holds after the reload');
+  const { ruleset } = await service.compile();
+  t.deepEqual(
+    ruleset.guests.map((g) => [g.vmid, g.ports]),
+    [[100, ['tap100i0']]],
+    'only the running guest with firewall=1: not 101 (no firewall=1), not 102 (no port)',
+  );
 });

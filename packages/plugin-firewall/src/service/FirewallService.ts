@@ -11,6 +11,7 @@ import { parseFwFile } from '../fw/parseFwFile.js';
 import type { NftablesBackend } from '../nft/NftablesBackend.js';
 import { resolveFirewallRuleset, type FirewallNicInput } from '../resolve/resolveFirewallRuleset.js';
 import { FirewallPlugError } from './FirewallPlugError.js';
+import { readRunningFirewallNics } from './runningGuestNics.js';
 
 /** What {@link FirewallService} needs. */
 export interface FirewallServiceDeps {
@@ -40,8 +41,8 @@ export function firewallFilePaths(node: string): { readonly cluster: string; rea
 
 /**
  * The firewall of one node. It knows the guests' NICs that were plugged with `firewall=1`
- * through this kernel ({@link FirewallService.nicPlugged}); guests with no such NIC are not
- * filtered. A missing file is Proxmox's default (no `cluster.fw`: the firewall is off; no
+ * through this kernel ({@link FirewallService.nicPlugged}) and, from {@link FirewallService.reload}
+ * on, those of the guests already running; guests with no such NIC are not filtered. A missing file is Proxmox's default (no `cluster.fw`: the firewall is off; no
  * `<vmid>.fw`: the guest is not filtered). Errors: `InvalidConfigError`/`FwParseError` for a
  * bad file (naming file and line or rule), `CommandFailedError` from `nft`. Calls on one
  * instance reach nftables one at a time (the backend queues them); callers in several
@@ -62,8 +63,26 @@ export class FirewallService {
     return { ruleset, nft: this.#deps.backend.compile(ruleset) };
   }
 
-  /** Re-reads every file and applies the node's whole rule set in one transaction (the old one stays on failure). */
+  /**
+   * Re-reads every file and applies the node's whole rule set in one transaction (the old one
+   * stays on failure). It also takes in the running guests' NICs: every `netN` with
+   * `firewall=1` in the node's VM and container configs whose host port (`tap<vmid>i<N>`,
+   * `veth<vmid>i<N>`) exists, so a kernel started after the guests filters them again without
+   * plug calls. A NIC known from a plug keeps what the plug said.
+   */
   async reload(log: Logger = this.#deps.log, signal?: AbortSignal): Promise<void> {
+    const running = await readRunningFirewallNics({
+      node: this.#deps.node,
+      config: this.#deps.config,
+      runner: this.#deps.runner,
+      ...(this.#deps.netns !== undefined ? { netns: this.#deps.netns } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    for (const [vmid, found] of running) {
+      const nics = this.#plugged.get(vmid) ?? new Map<string, FirewallNicInput>();
+      for (const nic of found) if (!nics.has(nic.key)) nics.set(nic.key, nic);
+      this.#plugged.set(vmid, nics);
+    }
     await this.#deps.backend.apply(this.#context(log, signal), await this.#resolve());
   }
 
