@@ -10,3 +10,4 @@ export { EtcdLease } from './EtcdLease.js';
 export { etcdCall, asCorralError } from './etcdDeadline.js';
 export { checkEtcdKey, checkRevision, MAX_ETCD_KEY_BYTES } from './etcdKeys.js';
 export { ClusterMembership, type ClusterMembershipOptions, type ClusterNode, type QuorumView } from './ClusterMembership.js';
+export * from './ha/index.js';
