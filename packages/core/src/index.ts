@@ -50,7 +50,7 @@ export * from './formats/index.js';
 export type { ConfigChange, ConfigFile, ConfigStore, ConfigTxOp, ConfigTxResult, ConfigWriteOptions } from './config/ConfigStore.js';
 export { moveConfigFile } from './config/moveConfigFile.js';
 export * from './config/LocalConfigStore.js';
-export { writeSettled } from './config/writeSettled.js';
+export { transactionSettled, writeSettled } from './config/writeSettled.js';
 export { validateConfigPath, MAX_CONFIG_SEGMENT_BYTES } from './config/validateConfigPath.js';
 export * from './locks/LockManager.js';
 export * from './locks/LocalLockManager.js';

@@ -292,33 +292,36 @@ for (const op of operations) {
 
 test('a failed undo is a task warning naming the step, and the task ends with the original error', async (t) => {
   const { kernel, plan } = await faultyNode(t);
-  // Steps of a create with two disks: the vmid reservation (write claim, write placeholder,
-  // delete claim), allocate, allocate, write. Fail the second allocate and the free of the first.
+  // Steps of a create with two disks: the vmid reservation (write the claim, then one
+  // transaction writes the placeholder and drops the claim), allocate, allocate, write. Fail the
+  // second allocate and the free of the first.
   let upid: string | undefined;
-  plan.arm([5, 6]);
+  plan.arm([4, 5]);
   const err = await t.throwsAsync(kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01', scsi1: 'local:0.01' }, { vmid: 100, onTask: (u) => (upid = u) }));
   plan.disarm();
-  t.regex(err!.message, /injected fault at step 5 \(storage\.allocate\)/);
-  t.deepEqual(plan.steps.slice(3), ['storage.allocate', 'storage.allocate', 'storage.free', 'config.delete']);
+  t.regex(err!.message, /injected fault at step 4 \(storage\.allocate\)/);
+  t.deepEqual(plan.steps.slice(0, 2), ['config.write', 'config.transaction']);
+  t.deepEqual(plan.steps.slice(2), ['storage.allocate', 'storage.allocate', 'storage.free', 'config.delete']);
   const warned = await warnings(kernel, upid);
   t.is(warned.length, 1);
-  t.regex(warned[0]!, /^WARN: undo 'free local:100\/vm-100-disk-0\.raw' failed: injected fault at step 6/);
+  t.regex(warned[0]!, /^WARN: undo 'free local:100\/vm-100-disk-0\.raw' failed: injected fault at step 5/);
   const task = await kernel.tasks.get(upid!);
-  t.regex(task.exitstatus ?? '', /injected fault at step 5/);
+  t.regex(task.exitstatus ?? '', /injected fault at step 4/);
 });
 
 test('a placeholder config that cannot be dropped after a failed create is a task warning; unlock and destroy remove it', async (t) => {
   const { kernel, plan } = await faultyNode(t);
-  // Steps of a create with one disk: write claim, write placeholder, delete claim, allocate,
-  // write the config (fails), free (the undo), delete the placeholder (fails).
+  // Steps of a create with one disk: write the claim, the transaction that writes the
+  // placeholder and drops the claim, allocate, write the config (fails), free (the undo),
+  // delete the placeholder (fails).
   let upid: string | undefined;
-  plan.arm([5, 7]);
-  await t.throwsAsync(kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 100, onTask: (u) => (upid = u) }), { message: /injected fault at step 5/ });
+  plan.arm([4, 6]);
+  await t.throwsAsync(kernel.guests.create('qemu', { ...vm, scsi0: 'local:0.01' }, { vmid: 100, onTask: (u) => (upid = u) }), { message: /injected fault at step 4/ });
   plan.disarm();
-  t.deepEqual(plan.steps.slice(3), ['storage.allocate', 'config.write', 'storage.free', 'config.delete']);
+  t.deepEqual(plan.steps.slice(2), ['storage.allocate', 'config.write', 'storage.free', 'config.delete']);
   const warned = await warnings(kernel, upid);
   t.true(
-    warned.some((w) => /placeholder config 'nodes\/testnode\/qemu-server\/100\.conf' of guest 100 stays \(injected fault at step 7/.test(w)),
+    warned.some((w) => /placeholder config 'nodes\/testnode\/qemu-server\/100\.conf' of guest 100 stays \(injected fault at step 6/.test(w)),
     warned.join(' | '),
   );
   t.like((await kernel.guests.list())[0], { vmid: 100, lock: 'create' });

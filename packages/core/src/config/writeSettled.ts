@@ -10,8 +10,8 @@
  *
  * @packageDocumentation
  */
-import type { ConfigStore, ConfigWriteOptions } from './ConfigStore.js';
-import { DigestMismatchError, WriteOutcomeUnknownError } from '../errors.js';
+import type { ConfigStore, ConfigTxOp, ConfigTxResult, ConfigWriteOptions } from './ConfigStore.js';
+import { DigestMismatchError, InvalidArgumentError, WriteOutcomeUnknownError } from '../errors.js';
 
 /**
  * Writes `content` to `path` like {@link ConfigStore.write}, and settles an error by reading
@@ -49,5 +49,60 @@ export async function writeSettled(
     if (stored?.content !== content) throw error;
     onLanded?.(error as Error);
     return stored.digest;
+  }
+}
+
+/**
+ * Runs `ops` as one {@link ConfigStore.transaction} and settles an error the way
+ * {@link writeSettled} settles a write, by reading every path back:
+ * - every write's content is stored and every deleted path is gone: the transaction landed;
+ *   `onLanded(error)` is told and the digests are returned as on success;
+ * - none of it is there (the old state): it did not land; the error is rethrown;
+ * - a mix, or a path that cannot be read back: `WriteOutcomeUnknownError` (cause: the
+ *   transaction's error), so that the caller undoes nothing the new state could name.
+ *
+ * A `DigestMismatchError` is rethrown at once: a refused transaction changed nothing.
+ *
+ * @throws InvalidArgumentError when the store has no transactions.
+ */
+export async function transactionSettled(store: ConfigStore, ops: readonly ConfigTxOp[], onLanded?: (error: Error) => void): Promise<ConfigTxResult> {
+  if (!store.transaction) throw new InvalidArgumentError('store', 'this config store has no transactions');
+  try {
+    return await store.transaction(ops);
+  } catch (error) {
+    if (error instanceof DigestMismatchError) throw error;
+    const digests = new Map<string, string>();
+    let landed = 0;
+    let changing = 0;
+    for (const op of ops) {
+      if (op.type === 'check') continue;
+      changing++;
+      let stored;
+      try {
+        stored = await store.read(op.path);
+      } catch (readError) {
+        throw new WriteOutcomeUnknownError(
+          op.path,
+          `a config transaction failed (${(error as Error).message}) and reading '${op.path}' back failed too (${(readError as Error).message}): whether it landed is unknown`,
+          { cause: error },
+        );
+      }
+      if (op.type === 'write' && stored?.content === op.content) {
+        landed++;
+        digests.set(op.path, stored.digest);
+      } else if (op.type === 'delete' && stored === null) {
+        landed++;
+      }
+    }
+    if (landed === 0) throw error;
+    if (landed < changing) {
+      throw new WriteOutcomeUnknownError(
+        ops[0]!.path,
+        `a config transaction failed (${(error as Error).message}) and left ${landed} of its ${changing} changes in place: whether it landed is unknown`,
+        { cause: error },
+      );
+    }
+    onLanded?.(error as Error);
+    return { digests };
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { ConfigStore } from '../config/ConfigStore.js';
 import { isProcessRunning, ownProcessIdentity, type ProcessIdentity } from '../util/processIdentity.js';
-import { writeSettled } from '../config/writeSettled.js';
+import { transactionSettled, writeSettled } from '../config/writeSettled.js';
 import type { GuestType } from '../contracts/hypervisor.js';
 import { AlreadyExistsError, DigestMismatchError, InvalidArgumentError, UnavailableError } from '../errors.js';
 import { GUEST_CONFIG_DIRS, guestConfigPath } from './guestConfigPaths.js';
@@ -225,10 +225,10 @@ export async function reserveVmid(store: ConfigStore, options: ReserveVmidOption
           const content = options.content ?? CREATE_PLACEHOLDER;
           if (store.transaction) {
             // The placeholder and the claim's removal in one step: no claim outlives its creator's success.
-            const { digests } = await store.transaction([
+            const { digests } = await transactionSettled(store, [
               { type: 'write', path, content, expectedDigest: null },
               { type: 'delete', path: claimPath, expectedDigest: claimDigest },
-            ]);
+            ], (error) => warnings.push(`reserving guest ${vmid} reported an error after it landed: ${error.message}`));
             claimDropped = true;
             return { vmid, path, digest: digests.get(path)!, warnings };
           }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ConfigStore } from '../../src/config/ConfigStore.js';
 import { LocalConfigStore } from '../../src/config/LocalConfigStore.js';
-import { writeSettled } from '../../src/config/writeSettled.js';
+import { transactionSettled, writeSettled } from '../../src/config/writeSettled.js';
 import { DigestMismatchError, UnavailableError, WriteOutcomeUnknownError, isWriteOutcomeUnknown } from '../../src/errors.js';
 import { MemoryLogger } from '../../src/util/Logger.js';
 import { withReverter } from '../../src/util/Reverter.js';
@@ -11,6 +11,14 @@ import { makeTempDir } from '../../src/testing/tempDir.js';
 function faultyStore(store: ConfigStore, fault: { write?: 'before' | 'after'; read?: boolean }): ConfigStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
+      if (prop === 'transaction') {
+        return async (...args: Parameters<NonNullable<ConfigStore['transaction']>>) => {
+          if (fault.write === 'before') throw new UnavailableError('disk', 'EIO before the commit');
+          const result = await target.transaction!(...args);
+          if (fault.write === 'after') throw new UnavailableError('disk', 'EIO after the commit');
+          return result;
+        };
+      }
       if (prop === 'write') {
         return async (...args: Parameters<ConfigStore['write']>) => {
           if (fault.write === 'before') throw new UnavailableError('disk', 'EIO before the rename');
@@ -92,4 +100,40 @@ test('withReverter abandons its undos on an unknown write outcome: nothing is un
   t.deepEqual(undone, []);
   t.is(log.lines.length, 1);
   t.regex(log.lines[0]!.message, /^not undone 'free local:100\/vm-100-disk-0\.raw': whether config 'nodes\/n\/qemu-server\/100\.conf' was written is unknown/);
+});
+
+test('a transaction that lands and then throws counts as done: the stored digests are returned and onLanded hears the error', async (t) => {
+  const local = await localStore(t);
+  const claim = await local.write('claims/100', 'claim\n');
+  const heard: string[] = [];
+  const ops = [
+    { type: 'write', path: 'a.conf', content: 'new\n', expectedDigest: null },
+    { type: 'delete', path: 'claims/100', expectedDigest: claim },
+  ] as const;
+  const { digests } = await transactionSettled(faultyStore(local, { write: 'after' }), ops, (e) => heard.push(e.message));
+  t.is(digests.get('a.conf'), (await local.read('a.conf'))!.digest);
+  t.is(await local.read('claims/100'), null);
+  t.deepEqual(heard, ['EIO after the commit']);
+});
+
+test('a transaction that fails before its commit is rethrown and nothing changed; an unreadable outcome is WriteOutcomeUnknownError', async (t) => {
+  const local = await localStore(t);
+  const claim = await local.write('claims/100', 'claim\n');
+  const ops = [
+    { type: 'write', path: 'a.conf', content: 'new\n', expectedDigest: null },
+    { type: 'delete', path: 'claims/100', expectedDigest: claim },
+  ] as const;
+  await t.throwsAsync(transactionSettled(faultyStore(local, { write: 'before' }), ops), { instanceOf: UnavailableError, message: 'EIO before the commit' });
+  t.is(await local.read('a.conf'), null);
+  t.is((await local.read('claims/100'))?.content, 'claim\n');
+  const unknown = await t.throwsAsync(transactionSettled(faultyStore(local, { write: 'after', read: true }), ops));
+  t.true(unknown instanceof WriteOutcomeUnknownError, String(unknown));
+  t.true(isWriteOutcomeUnknown(unknown));
+});
+
+test('a refused transaction (digest mismatch) is rethrown without reading anything back', async (t) => {
+  const local = await localStore(t);
+  await local.write('a.conf', 'there\n');
+  await t.throwsAsync(transactionSettled(faultyStore(local, { read: true }), [{ type: 'write', path: 'a.conf', content: 'new\n', expectedDigest: null }]), { instanceOf: DigestMismatchError });
+  t.is((await local.read('a.conf'))?.content, 'there\n');
 });

@@ -81,6 +81,12 @@ const table: Array<{ make: () => CorralError; code: string; message: RegExp; fie
   },
   { make: () => new errors.PluginDependencyCycleError(['a', 'b', 'a']), code: 'CORRAL_ERR_PLUGIN_DEPENDENCY_CYCLE', message: /a -> b -> a/, fields: { cycle: ['a', 'b', 'a'] } },
   { make: () => new errors.PluginLoadFailedError('p', { cause }), code: 'CORRAL_ERR_PLUGIN_LOAD_FAILED', message: /'p' failed to load: lower level/, fields: { pluginId: 'p' } },
+  {
+    make: () => new errors.InfrastructureConflictError('core.configStore', 'cluster-etcd', 'kernel options'),
+    code: 'CORRAL_ERR_INFRASTRUCTURE_CONFLICT',
+    message: /'core\.configStore' is provided by both cluster-etcd and kernel options/,
+    fields: { refId: 'core.configStore', first: 'cluster-etcd', second: 'kernel options' },
+  },
   { make: () => new errors.ServiceNotRegisteredError('x.y'), code: 'CORRAL_ERR_SERVICE_NOT_REGISTERED', message: /'x\.y'/, fields: { refId: 'x.y' } },
   { make: () => new errors.InvalidVolumeIdError('local:../x', 'traversal'), code: 'CORRAL_ERR_INVALID_VOLUME_ID', message: /'local:\.\.\/x': traversal/, fields: { volid: 'local:../x' } },
   {

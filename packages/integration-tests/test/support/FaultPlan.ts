@@ -24,7 +24,7 @@ const STORAGE_STEPS = [
   'snapshotDelete',
 ] as const;
 /** Config store methods that count as steps. */
-const CONFIG_STEPS = ['write', 'delete'] as const;
+const CONFIG_STEPS = ['write', 'delete', 'transaction', 'move'] as const;
 /** Hypervisor driver methods that count as steps (the driver's own multi-step work inside is not split). */
 const HYPERVISOR_STEPS = ['start', 'stop', 'applyChanges', 'populateVolumes', 'snapshotCreate', 'snapshotRollback', 'snapshotDelete', 'recover'] as const;
 
@@ -114,7 +114,7 @@ export function faultyHypervisorPlugin(id: string, driver: HypervisorDriver, pla
   });
 }
 
-/** `store` with its writes and deletes going through `plan`. */
+/** `store` with its writes, deletes, transactions and moves going through `plan`. */
 export function faultyConfigStore(store: ConfigStore, plan: FaultPlan): ConfigStore {
   return wrap(store, 'config', CONFIG_STEPS, plan);
 }
