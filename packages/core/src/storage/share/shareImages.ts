@@ -1,5 +1,5 @@
 /**
- * Image lifecycle on the mount of an nfs storage: allocate, volume info, resize, free, all
+ * Image lifecycle on the mount of a mounted-share storage (nfs, cifs, glusterfs): allocate, volume info, resize, free, all
  * with `qemu-img` (argv through the runner) or fs calls, each undoing its own partial work.
  *
  * @packageDocumentation
@@ -39,7 +39,7 @@ export function shareImageFileName(name: string, format: string): string {
   if (!NAME_RE.test(name) || name.startsWith('base-')) {
     throw new InvalidArgumentError('name', `invalid volume name '${name}': letters, digits, '_', '.', '+', '-' (not first), at most 200, no base- prefix`);
   }
-  if (format !== 'raw' && format !== 'qcow2') throw new InvalidArgumentError('format', `nfs storage holds raw and qcow2 images, not '${format}'`);
+  if (format !== 'raw' && format !== 'qcow2') throw new InvalidArgumentError('format', `a share storage holds raw and qcow2 images, not '${format}'`);
   const ext = /\.(raw|qcow2|vmdk|subvol)$/.exec(name);
   if (ext && ext[1] !== format) throw new InvalidArgumentError('name', `illegal name '${name}': wrong extension for format ('${ext[1]}' != '${format}')`);
   return ext ? name : `${name}.${format}`;
@@ -74,7 +74,7 @@ export async function claimNewImage(nc: ShareContext, revert: Reverter, vmid: nu
  * @throws AlreadyExistsError, StorageFullError, InvalidArgumentError (content, name, format).
  */
 export async function allocateShareImage(nc: ShareContext, options: AllocateOptions): Promise<string> {
-  if (options.content !== 'images') throw new InvalidArgumentError('content', `nfs storage allocates images, not '${options.content}'`);
+  if (options.content !== 'images') throw new InvalidArgumentError('content', `a share storage allocates images, not '${options.content}'`);
   const file = shareImageFileName(options.name, options.format);
   return withReverter(async (revert) => {
     const { volname, path } = await claimNewImage(nc, revert, options.vmid, file);

@@ -1,5 +1,5 @@
 /**
- * `raw+size` streams of an nfs storage (pve-storage's `volume_export`/`volume_import` for
+ * `raw+size` streams of a mounted-share storage (nfs, cifs, glusterfs) (pve-storage's `volume_export`/`volume_import` for
  * file storages): an 8-byte little-endian virtual size, then every byte of the image. Raw
  * files are read and written directly on the mount; a qcow2 goes through a sparse raw file in
  * the storage's run directory (`qemu-img convert`, which cannot write to a pipe).
@@ -20,7 +20,7 @@ import { imageFileFacts } from './imageFileFacts.js';
 
 async function withScratchDir<T>(nc: ShareContext, fn: (dir: string) => Promise<T>): Promise<T> {
   await mkdir(nc.runDir, { recursive: true });
-  const dir = await mkdtemp(join(nc.runDir, 'nfs-transfer-'));
+  const dir = await mkdtemp(join(nc.runDir, 'share-transfer-'));
   try {
     return await fn(dir);
   } finally {
@@ -40,8 +40,8 @@ export async function exportShareVolume(
   options: { format: TransferFormat; stream: Writable; snapshot?: string }
 ): Promise<void> {
   const { format, stream, snapshot } = options;
-  if (format !== 'raw+size') throw new NotSupportedError('export', `nfs storage exports raw+size, not '${format}'`);
-  if (snapshot !== undefined) throw new NotSupportedError('export', `nfs storage cannot export snapshot '${snapshot}'`);
+  if (format !== 'raw+size') throw new NotSupportedError('export', `a share storage exports raw+size, not '${format}'`);
+  if (snapshot !== undefined) throw new NotSupportedError('export', `a share storage cannot export snapshot '${snapshot}'`);
   const v = await existingImage(nc, volname);
   const path = nc.layout.pathOf(v);
   const send = async (rawPath: string, sizeBytes: number) => {
@@ -84,8 +84,8 @@ async function writeSparseRaw(nc: ShareContext, path: string, stream: Readable):
  * @throws AlreadyExistsError, StorageFullError, ParseError (short or long stream), NotSupportedError.
  */
 export async function importShareVolume(nc: ShareContext, options: ImportVolumeOptions): Promise<string> {
-  if (options.format !== 'raw+size') throw new NotSupportedError('import', `nfs storage imports raw+size, not '${options.format}'`);
-  if (options.content !== 'images') throw new InvalidArgumentError('content', `nfs storage imports images, not '${options.content}'`);
+  if (options.format !== 'raw+size') throw new NotSupportedError('import', `a share storage imports raw+size, not '${options.format}'`);
+  if (options.content !== 'images') throw new InvalidArgumentError('content', `a share storage imports images, not '${options.content}'`);
   const file = shareImageFileName(options.name, options.volumeFormat);
   return withReverter(async (revert) => {
     const { volname, path } = await claimNewImage(nc, revert, options.vmid, file);

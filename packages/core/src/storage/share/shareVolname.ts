@@ -1,5 +1,5 @@
 /**
- * Volume names of an `nfs` storage. Proxmox's NFSPlugin inherits `parse_volname` from its
+ * Volume names of a mounted-share storage (`nfs`, `cifs`, `glusterfs`). Proxmox's NFSPlugin (and CIFS, GlusterFS) inherit `parse_volname` from their
  * file-storage base, so the names are those of a dir storage: `<vmid>/<file>` images,
  * `<basevmid>/<basefile>/<vmid>/<file>` linked clones, and the names of non-guest content
  * (`iso/`, `vztmpl/`, `backup/`, `snippets/`, `import/`: core's `parseFileVolname`). This
@@ -15,7 +15,7 @@ import type { ParsedVolname, StorageContent, VolumeFormat } from '../../contract
 export const SHARE_IMAGE_NAME_RE = /^(base-)?[^/\s]+\.(raw|qcow2)$/;
 const VMID_RE = /^[1-9]\d{0,8}$/;
 
-/** A decoded nfs volume name. */
+/** A decoded share volume name. */
 export interface ShareVolname {
   readonly content: StorageContent;
   /** File name inside its directory. */
@@ -36,7 +36,7 @@ function invalid(volname: string, why: string): never {
 function image(volname: string, vmid: string, name: string): { vmid: number; name: string; format: VolumeFormat; isBase: boolean } {
   if (!VMID_RE.test(vmid)) invalid(volname, `'${vmid}' is not a guest id`);
   const m = SHARE_IMAGE_NAME_RE.exec(name);
-  if (!m) invalid(volname, `'${name}' is not an nfs image name ([base-]<name>.raw|qcow2)`);
+  if (!m) invalid(volname, `'${name}' is not a share image name ([base-]<name>.raw|qcow2)`);
   return {
     vmid: Number(vmid),
     name,
@@ -46,7 +46,7 @@ function image(volname: string, vmid: string, name: string): { vmid: number; nam
 }
 
 /**
- * Decodes an nfs volume name.
+ * Decodes a share volume name.
  *
  * @throws InvalidVolumeIdError naming what does not fit (a name of another storage type, a
  *   subvol, a file with the wrong extension for its content).
@@ -67,7 +67,7 @@ export function parseShareVolname(volname: string): ShareVolname {
       base: { vmid: base.vmid, name: base.name },
     };
   }
-  return invalid(volname, 'not an nfs volume name (<vmid>/<file>, iso/<file>, vztmpl/<file>, backup/<file>, snippets/<file>, import/<file>)');
+  return invalid(volname, 'not a share volume name (<vmid>/<file>, iso/<file>, vztmpl/<file>, backup/<file>, snippets/<file>, import/<file>)');
 }
 
 /** The image volname of a decoded image (`<vmid>/<file>`, or the linked-clone form). */
