@@ -132,7 +132,7 @@ export async function usedVmids(store: ConfigStore, options: AllocateVmidOptions
  * cannot judge (another host's, or one without the creator's identity) falls back to its age.
  */
 function claimIsStale(content: string, now: number): boolean {
-  let claim: Partial<ProcessIdentity> & { time?: unknown };
+  let claim: (Partial<ProcessIdentity> & { time?: unknown }) | null;
   try {
     claim = JSON.parse(content) as typeof claim;
   } catch {
@@ -140,7 +140,7 @@ function claimIsStale(content: string, now: number): boolean {
   }
   const running = isProcessRunning(claim);
   if (running !== undefined) return !running;
-  return now - (Number(claim.time) || 0) > STALE_RESERVATION_MS;
+  return now - (Number(claim?.time) || 0) > STALE_RESERVATION_MS;
 }
 
 function lowestFree(used: ReadonlySet<number>, min: number, max: number): number {

@@ -102,6 +102,15 @@ test('a stale reservation of a crashed creator is removed; a fresh one is respec
   t.is((await reserveVmid(s, { node: 'a', type: 'qemu' })).vmid, 102);
 });
 
+test('a claim without a start time, or that is JSON null, is judged by its age (not taken for a running creator)', async (t) => {
+  const s = store(t);
+  const { started: _started, ...noStart } = { ...ownProcessIdentity(), pid: 4_194_305 };
+  await s.write(`${VMID_RESERVATION_DIR}/100`, JSON.stringify({ node: 'a', type: 'qemu', ...noStart, time: Date.now() - 3_600_000 }));
+  await s.write(`${VMID_RESERVATION_DIR}/101`, 'null');
+  t.is(await allocateVmid(s, { nodes: [] }), 100);
+  t.deepEqual(await s.list(VMID_RESERVATION_DIR), []);
+});
+
 test('a claim names its creator: one of a dead process of this boot is stale at once, a running one is kept whatever its time', async (t) => {
   const s = store(t);
   const me = ownProcessIdentity();
