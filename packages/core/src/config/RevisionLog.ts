@@ -10,6 +10,8 @@ export const REVISION_DIR = '.revisions';
 const LOG_FILE = 'log';
 /** Host lock name serializing appends (not a valid config path, so no file lock shares it). */
 const APPEND_LOCK = '.revisions/append';
+/** Most bytes of the log read at once by a tail (lines are far shorter). */
+const MAX_READ_BYTES = 1024 * 1024;
 
 /**
  * The change log of a {@link LocalConfigStore} root, shared by every process on it: one JSON
@@ -87,6 +89,8 @@ export class RevisionLog {
    * `prefix` (`matches`), in log order, then for each new one as it is appended (inotify on the
    * log plus a rescan every `pollMs`), until the returned function is called.
    *
+   * Reads at most 1 MiB of the log at a time; an unreadable line is skipped once with a warning.
+   *
    * @throws InvalidArgumentError when `from` is not a revision of this log.
    */
   tail(from: string, matches: (path: string) => boolean, onChange: (change: ConfigChange) => void, pollMs: number): () => void {
@@ -105,24 +109,33 @@ export class RevisionLog {
         for (;;) {
           const { size: end } = await fh.stat();
           if (end <= offset) return;
-          const buf = Buffer.alloc(end - offset);
+          const buf = Buffer.alloc(Math.min(end - offset, MAX_READ_BYTES));
           const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-          const text = buf.subarray(0, bytesRead).toString('utf8');
-          const complete = text.lastIndexOf('\n') + 1;
-          if (complete === 0) return; // a line being appended: read it next time
-          let at = offset;
-          for (const line of text.slice(0, complete).split('\n').slice(0, -1)) {
-            at += Buffer.byteLength(line) + 1;
+          const chunk = buf.subarray(0, bytesRead);
+          const complete = chunk.lastIndexOf(0x0a) + 1;
+          if (complete === 0) {
+            if (bytesRead < MAX_READ_BYTES) return; // a line being appended: read it next time
+            this.options.logger.warn(`config revision log: skipping ${bytesRead} bytes at ${offset} without a line end`);
+            offset += bytesRead;
+            continue;
+          }
+          for (const line of chunk.subarray(0, complete).toString('utf8').split('\n').slice(0, -1)) {
             if (closed) return;
-            const c = JSON.parse(line) as ConfigChange;
-            if (!matches(c.path)) continue;
+            offset += Buffer.byteLength(line) + 1;
+            let c: ConfigChange;
             try {
-              onChange({ ...c, revision: String(at) });
+              c = JSON.parse(line) as ConfigChange;
+            } catch {
+              this.options.logger.warn(`config revision log: skipping an unreadable line before revision ${offset}`);
+              continue;
+            }
+            if (typeof c?.path !== 'string' || !matches(c.path)) continue;
+            try {
+              onChange({ ...c, revision: String(offset) });
             } catch (error) {
               this.options.logger.warn(`config watch callback threw: ${(error as Error)?.message ?? String(error)}`);
             }
           }
-          offset = at;
         }
       } finally {
         await fh.close();

@@ -93,3 +93,28 @@ test('transactions log each change; plain watch events carry revisions once enab
   t.throws(() => plain.watchFrom('', past, () => undefined), { instanceOf: InvalidArgumentError });
   t.throws(() => plain.watchFrom('', 'abc', () => undefined), { instanceOf: InvalidArgumentError });
 });
+
+test('a watch skips an unreadable log line once and delivers each later change exactly once', async (t) => {
+  const root = tempRoot(t);
+  const store = new LocalConfigStore({ root });
+  t.teardown(() => store.close());
+  await store.enableRevisions();
+  await store.write(A, 'one\n');
+  fs.appendFileSync(join(root, '.revisions', 'log'), '{"type":"write","pa\n');
+  await store.write(B, 'two\n');
+  const all = collector();
+  t.teardown(store.watchFrom('', '0', all.onChange));
+  await all.until(2);
+  await store.write(A, 'three\n');
+  await all.until(3);
+  t.deepEqual(
+    all.changes.map((c) => [c.path, c.digest]),
+    [
+      [A, configDigest('one\n')],
+      [B, configDigest('two\n')],
+      [A, configDigest('three\n')],
+    ],
+    'no change before the bad line is delivered again',
+  );
+  t.is(all.changes.at(-1)!.revision, await store.revision());
+});
