@@ -6,7 +6,7 @@ import type { HostLockManager } from '../locks/HostLockManager.js';
 import type { Logger } from '../util/Logger.js';
 
 /** Directory of the revision log under a store root (hidden: a dot name). */
-export const REVISION_DIR = '.revisions';
+const REVISION_DIR = '.revisions';
 const LOG_FILE = 'log';
 /** Host lock name serializing appends (not a valid config path, so no file lock shares it). */
 const APPEND_LOCK = '.revisions/append';

@@ -15,7 +15,7 @@ import { parseQemuNet, printQemuNet } from '../formats/schema/qemuNet.js';
 const NET_KEY = /^net\d+$/;
 
 /** A new MAC address: `BC:24:11` and three random bytes. */
-export function randomGuestMac(): string {
+function randomGuestMac(): string {
   return ['BC', '24', '11', ...randomBytes(3).toString('hex').toUpperCase().match(/../g)!].join(':');
 }
 

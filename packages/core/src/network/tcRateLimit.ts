@@ -8,10 +8,10 @@
  */
 
 /** Burst of both directions, bytes (pve-common's 1 MiB). */
-export const RATE_LIMIT_BURST_BYTES = 1024 * 1024;
+const RATE_LIMIT_BURST_BYTES = 1024 * 1024;
 
 /** Bytes per second of a Proxmox `rate` (MiB/s, fractions allowed). */
-export function rateBytesPerSecond(rateMiBps: number): number {
+function rateBytesPerSecond(rateMiBps: number): number {
   return Math.floor(rateMiBps * 1024 * 1024);
 }
 

@@ -12,7 +12,7 @@ import { parseFileVolname } from '../fileStorageContent.js';
 import type { ParsedVolname, StorageContent, VolumeFormat } from '../../contracts/storage.js';
 
 /** An image file name: `[base-]<name>.(raw|qcow2)`, no slash or white space. */
-export const SHARE_IMAGE_NAME_RE = /^(base-)?[^/\s]+\.(raw|qcow2)$/;
+const SHARE_IMAGE_NAME_RE = /^(base-)?[^/\s]+\.(raw|qcow2)$/;
 const VMID_RE = /^[1-9]\d{0,8}$/;
 
 /** A decoded share volume name. */
