@@ -5,7 +5,7 @@
  * (busybox udhcpc), a guest the IPAM does not know gets none until it is registered.
  */
 import test, { type ExecutionContext } from 'ava';
-import { chmod, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryLogger, type NetworkContext } from '@corral/core';
 import { hasProgram, makeTempDir, realTest } from '@corral/core/testing';
@@ -82,4 +82,15 @@ real.serial('a simple zone with dhcp dnsmasq: IPAM allocates from the range, dns
   // Gone (or a zombie waiting for init to reap it).
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   t.true(stat === '' || / Z /.test(stat.slice(stat.lastIndexOf(')'))), stat);
+});
+
+test('a stale pid file naming a process that is no dnsmasq is not signalled', async (t) => {
+  const dir = await makeTempDir(t, 'corral-sdn-dhcp-stale-');
+  const server = new DnsmasqDhcp({ configRoot: join(dir, 'dnsmasq.d'), leaseRoot: join(dir, 'misc'), runDir: dir });
+  // The pid of this test process (node, not dnsmasq): SIGTERM to it would end the test run.
+  await writeFile(join(dir, 'dnsmasq.sz.pid'), `${process.pid}\n`);
+  await server.stop('sz');
+  await mkdir(join(dir, 'dnsmasq.d', 'sz'), { recursive: true });
+  await server.reload('sz', { zones: {} });
+  t.is(await readFile(join(dir, 'dnsmasq.sz.pid'), 'utf8'), `${process.pid}\n`, 'the pid file is left as it was');
 });

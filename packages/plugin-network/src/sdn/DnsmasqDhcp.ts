@@ -101,6 +101,9 @@ export class DnsmasqDhcp {
     const text = await readFile(this.#pidFile(zone), 'utf8').catch(() => '');
     const pid = Number(text.trim());
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
+    // WARNING: a stale pid file may name a pid reused by another program; signal only a dnsmasq.
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() !== 'dnsmasq') return undefined;
     return (await processState(pid)) === undefined ? undefined : pid;
   }
 
@@ -136,7 +139,10 @@ export class DnsmasqDhcp {
     if (pid !== undefined) process.kill(pid, 'SIGHUP');
   }
 
-  /** Stops the zone's dnsmasq (SIGTERM to the pid in its pid file) and waits until it is gone. Nothing running is not an error. */
+  /**
+   * Stops the zone's dnsmasq (SIGTERM to the pid in its pid file, when that pid is still a
+   * dnsmasq) and waits until it is gone. Nothing running is not an error.
+   */
   async stop(zone: string): Promise<void> {
     const pid = await this.#pid(zone);
     if (pid === undefined) return;
