@@ -171,7 +171,7 @@ export interface GuestNetworkAccess {
   /**
    * Applies live changes of a plugged NIC (same `key` and `ifname`): a changed `bridge`, `tag`,
    * `trunks` or `firewall` re-plugs it (`unplug(before)`, then `plug(after)`, as qemu-server
-   * does); a changed `rate` only resets the tc limit; a changed `link_down` on a veth sets its
+   * does; when `plug(after)` fails, `before` is plugged again, best effort, and the error rethrown); a changed `rate` only resets the tc limit; a changed `link_down` on a veth sets its
    * host side down or up. `InvalidArgumentError` when `key` or `ifname` differ.
    */
   update(before: GuestNic, after: GuestNic): Promise<void>;

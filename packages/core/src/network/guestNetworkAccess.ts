@@ -87,7 +87,13 @@ export function guestNetworkAccess(deps: GuestNetworkAccessDeps): GuestNetworkAc
     plugger.check(after);
     if (REPLUG_FIELDS.some((f) => (before[f] ?? undefined) !== (after[f] ?? undefined) && !(f === 'firewall' && Boolean(before.firewall) === Boolean(after.firewall)))) {
       await unplug(before);
-      await plug(after);
+      try {
+        await plug(after);
+      } catch (err) {
+        // Undo: the NIC goes back to where it was, so a refused change does not leave it unplugged.
+        await plug(before).catch((e: Error) => ctx.log.warn(`${after.key}: re-plugging ${after.ifname} into ${before.bridge} after a failed update: ${e.message}`));
+        throw err;
+      }
       return;
     }
     if ((before.rate ?? 0) !== (after.rate ?? 0)) await plugger.setRate(ctx, after);

@@ -118,3 +118,10 @@ test('check: a VLAN tag on a bridge that does not filter VLANs is NotSupportedEr
   const e = await t.throwsAsync(access.check({ ...veth, bridge: 'vmbr0', tag: 3 }), { code: 'CORRAL_ERR_NOT_SUPPORTED' });
   t.regex(e!.message, /^net0: bridge 'vmbr0' does not filter VLANs/);
 });
+
+test('update: a re-plug that fails (missing bridge) puts the NIC back into its old bridge and rethrows', async (t) => {
+  const { access, runner } = await setup(t, []);
+  const before: GuestNic = { ...veth, bridge: 'vmbr5' };
+  await t.throwsAsync(access.update(before, { ...before, bridge: 'vmbr9' }), { message: /vmbr9/ });
+  t.deepEqual(runner.argvs, [['ip', 'link', 'set', 'dev', 'veth200i0', 'master', 'vmbr5', 'mtu', '1500', 'up']]);
+});
