@@ -25,7 +25,7 @@ interface Names {
 }
 
 /** The ipset, alias and security group names (lower case) a document defines. */
-export function definedNames(doc: FwDocument): Names {
+function definedNames(doc: FwDocument): Names {
   const ipsets = new Set<string>();
   const aliases = new Set<string>();
   const groups = new Set<string>();

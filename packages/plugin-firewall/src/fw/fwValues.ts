@@ -13,7 +13,7 @@ import { isSpace, trimWith } from './fwText.js';
 /** Longest ipset name (pve-firewall's `$max_ipset_name_length`). */
 export const FW_MAX_IPSET_NAME = 64;
 /** Longest alias name. */
-export const FW_MAX_ALIAS_NAME = 64;
+const FW_MAX_ALIAS_NAME = 64;
 /** Longest security group name. */
 export const FW_MAX_GROUP_NAME = 18;
 
@@ -37,7 +37,7 @@ const PROTOCOL_NAMES = new Set(
 );
 
 /** ICMP type names (`iptables -p icmp -h`), as pve-firewall lists them. */
-export const FW_ICMP_TYPES: ReadonlySet<string> = new Set(
+const FW_ICMP_TYPES: ReadonlySet<string> = new Set(
   (
     'any echo-reply destination-unreachable network-unreachable host-unreachable protocol-unreachable port-unreachable ' +
     'fragmentation-needed source-route-failed network-unknown host-unknown network-prohibited host-prohibited ' +
@@ -49,7 +49,7 @@ export const FW_ICMP_TYPES: ReadonlySet<string> = new Set(
 );
 
 /** ICMPv6 type names (`ip6tables -p icmpv6 -h`), as pve-firewall lists them. */
-export const FW_ICMPV6_TYPES: ReadonlySet<string> = new Set(
+const FW_ICMPV6_TYPES: ReadonlySet<string> = new Set(
   (
     'destination-unreachable no-route communication-prohibited beyond-scope address-unreachable port-unreachable ' +
     'failed-policy reject-route packet-too-big time-exceeded ttl-zero-during-transit ttl-zero-during-reassembly ' +
@@ -67,7 +67,7 @@ const ETHERTYPE_NAMES = new Set(
 );
 
 /** Conntrack helpers pve-firewall can enable (`nf_conntrack_helpers`). */
-export const FW_CONNTRACK_HELPERS: ReadonlySet<string> = new Set(['amanda', 'ftp', 'irc', 'netbios-ns', 'pptp', 'sane', 'sip', 'snmp', 'tftp']);
+const FW_CONNTRACK_HELPERS: ReadonlySet<string> = new Set(['amanda', 'ftp', 'irc', 'netbios-ns', 'pptp', 'sane', 'sip', 'snmp', 'tftp']);
 
 const DIGITS_RE = /^[0-9]+$/;
 const SERVICE_RE = /^[A-Za-z][A-Za-z0-9_.+-]*$/;

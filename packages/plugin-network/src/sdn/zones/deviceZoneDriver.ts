@@ -50,7 +50,7 @@ export function checkZoneBasics(zone: NetworkZoneDefinition, vnets: readonly Vne
 }
 
 /** Checks that every vnet belongs to the zone. */
-export function checkVnetZone(zone: NetworkZoneDefinition, vnets: readonly VnetDefinition[]): void {
+function checkVnetZone(zone: NetworkZoneDefinition, vnets: readonly VnetDefinition[]): void {
   for (const vnet of vnets) {
     if (vnet.zone !== zone.id) throw new InvalidConfigError('zone', vnet.zone, `vnet '${vnet.id}' belongs to zone '${vnet.zone}', not '${zone.id}'`);
   }
