@@ -14,6 +14,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotSupportedError, type NetworkContext, type NetworkZoneDefinition, type VnetDefinition } from '@corral/core';
 import { ipv4Netmask, parseCidr } from './ipAddress.js';
+import { inNetns } from './natTable.js';
 import type { IpamDb } from './PveIpam.js';
 import type { SdnSubnet } from './sdnConfigFiles.js';
 
@@ -129,7 +130,7 @@ export class DnsmasqDhcp {
     await writeFile(join(dir, 'ethers'), dnsmasqEthers(db, zone.id), { mode: 0o644 });
     await this.stop(zone.id);
     const argv = ['dnsmasq', '--conf-file=/dev/null', `--conf-dir=${dir},*.conf`, `--pid-file=${this.#pidFile(zone.id)}`];
-    await ctx.runner.run(ctx.netns ? ['ip', 'netns', 'exec', ctx.netns, ...argv] : argv, { timeoutMs: 30_000 });
+    await ctx.runner.run(inNetns(ctx, argv), { timeoutMs: 30_000 });
   }
 
   /** Rewrites the zone's `ethers` from the IPAM and makes dnsmasq re-read it (SIGHUP). */
