@@ -14,7 +14,32 @@ import { tcEgressLimitArgv, tcIngressLimitArgv, tcRateLimitClearArgv } from './t
 
 /** How long one `ip`/`bridge`/`tc` call may take, ms. */
 const COMMAND_TIMEOUT_MS = 10_000;
-const TRUNKS = /^\d{1,4}(-\d{1,4})?(;\d{1,4}(-\d{1,4})?)*$/;
+/** At most this many `;`-separated entries in `trunks` (VLAN ids are 1-4094). */
+const MAX_TRUNK_ENTRIES = 4094;
+const VLAN_ID = /^[0-9]{1,4}$/;
+
+/**
+ * True when `trunks` is Proxmox's list of VLAN ids and ranges (`10;20-30`): each id from 1 to
+ * 4094, each range ascending. Linear in the input; no backtracking.
+ */
+function isTrunkList(trunks: string): boolean {
+  const entries = trunks.split(';', MAX_TRUNK_ENTRIES + 1);
+  if (entries.length > MAX_TRUNK_ENTRIES) return false;
+  const vlan = (text: string | undefined): number | undefined => {
+    if (text === undefined || !VLAN_ID.test(text)) return undefined;
+    const id = Number(text);
+    return id >= 1 && id <= 4094 ? id : undefined;
+  };
+  return entries.every((entry) => {
+    const [from, to, extra] = entry.split('-', 3);
+    if (extra !== undefined) return false;
+    const low = vlan(from);
+    if (low === undefined) return false;
+    if (to === undefined) return true;
+    const high = vlan(to);
+    return high !== undefined && high >= low;
+  });
+}
 
 /** Options of {@link LinuxBridgeNicPlugger}. */
 export interface LinuxBridgeNicPluggerOptions {
@@ -46,7 +71,7 @@ export class LinuxBridgeNicPlugger {
     if (nic.tag !== undefined && !(Number.isInteger(nic.tag) && nic.tag >= 1 && nic.tag <= 4094)) {
       throw new InvalidArgumentError(key, `${key}: VLAN tag ${nic.tag} is not an integer from 1 to 4094`);
     }
-    if (nic.trunks !== undefined && !TRUNKS.test(nic.trunks)) throw new InvalidArgumentError(key, `${key}: trunks '${nic.trunks}' is not a list like 10;20-30`);
+    if (nic.trunks !== undefined && !isTrunkList(nic.trunks)) throw new InvalidArgumentError(key, `${key}: trunks '${nic.trunks}' is not a list of VLAN ids 1-4094 and ascending ranges like 10;20-30`);
     if (nic.mtu !== undefined && !(Number.isInteger(nic.mtu) && nic.mtu >= 68 && nic.mtu <= 65535)) {
       throw new InvalidArgumentError(key, `${key}: MTU ${nic.mtu} is not an integer from 68 to 65535`);
     }
@@ -121,6 +146,7 @@ export class LinuxBridgeNicPlugger {
    * gets the egress limit only and a warning naming the key.
    */
   async setRate(ctx: NicHookContext, nic: GuestNic): Promise<void> {
+    checkInterfaceName(nic.key, nic.ifname);
     for (const argv of tcRateLimitClearArgv(nic.ifname)) await this.#ip(ctx, argv, [0, 1, 2, 255]);
     if (!nic.rate) return;
     for (const argv of tcEgressLimitArgv(nic.ifname, nic.rate)) await this.#ip(ctx, argv);

@@ -48,7 +48,9 @@ export function guestNetworkAccess(deps: GuestNetworkAccessDeps): GuestNetworkAc
     }
     await plugger.unplug(ctx, current);
     for (const g of given) {
-      await g.hook.afterUnplug?.(ctx, g.nic)?.catch((e: Error) => ctx.log.warn(`${nic.key}: a NIC hook failed after unplugging ${nic.ifname}: ${e.message}`));
+      await Promise.resolve()
+        .then(() => g.hook.afterUnplug?.(ctx, g.nic))
+        .catch((e: Error) => ctx.log.warn(`${nic.key}: a NIC hook failed after unplugging ${nic.ifname}: ${e.message}`));
     }
   };
 
@@ -74,7 +76,9 @@ export function guestNetworkAccess(deps: GuestNetworkAccessDeps): GuestNetworkAc
       return ports;
     } catch (err) {
       for (const p of prepared.reverse()) {
-        await p.hook.afterUnplug?.(ctx, p.nic)?.catch((e: Error) => ctx.log.warn(`${nic.key}: undoing a NIC hook after a failed plug of ${nic.ifname}: ${e.message}`));
+        await Promise.resolve()
+          .then(() => p.hook.afterUnplug?.(ctx, p.nic))
+          .catch((e: Error) => ctx.log.warn(`${nic.key}: undoing a NIC hook after a failed plug of ${nic.ifname}: ${e.message}`));
       }
       throw err;
     }

@@ -96,7 +96,7 @@ test('plug: a missing bridge is NotFoundError naming the key and bridge; bad nam
   const err = await t.throwsAsync(h.plugger.plug(h.ctx, { ...tap, bridge: 'vmbr9' }), { code: 'CORRAL_ERR_NOT_FOUND' });
   t.regex(err!.message, /^net0: bridge 'vmbr9' does not exist/);
   t.is((err as unknown as { kind: string }).kind, 'bridge');
-  for (const bad of [{ bridge: 'a b' }, { ifname: 'tap100i0; rm' }, { bridge: 'averyveryverylongbridge' }, { tag: 0 }, { tag: 4095 }, { trunks: '10,20' }, { mtu: 10 }, { rate: -1 }]) {
+  for (const bad of [{ bridge: 'a b' }, { ifname: 'tap100i0; rm' }, { bridge: 'averyveryverylongbridge' }, { tag: 0 }, { tag: 4095 }, { trunks: '10,20' }, { trunks: '0' }, { trunks: '4095' }, { trunks: '30-20' }, { trunks: '10-20-30' }, { trunks: '10;' }, { trunks: '' }, { mtu: 10 }, { rate: -1 }]) {
     const e = await t.throwsAsync(h.plugger.plug(h.ctx, { ...tap, ...bad }), { code: 'CORRAL_ERR_INVALID_ARGUMENT' });
     t.is((e as unknown as { argument: string }).argument, 'net0');
   }

@@ -125,3 +125,19 @@ test('update: a re-plug that fails (missing bridge) puts the NIC back into its o
   await t.throwsAsync(access.update(before, { ...before, bridge: 'vmbr9' }), { message: /vmbr9/ });
   t.deepEqual(runner.argvs, [['ip', 'link', 'set', 'dev', 'veth200i0', 'master', 'vmbr5', 'mtu', '1500', 'up']]);
 });
+
+test('an afterUnplug hook that throws at once (not a rejected promise) is a warning; the other hooks still run', async (t) => {
+  const calls: string[] = [];
+  const throwing: NicPlugHook = {
+    ...recordingHook('fw', calls),
+    afterUnplug: () => {
+      throw new Error('chains already gone');
+    },
+  };
+  const { access, log } = await setup(t, [recordingHook('sdn', calls, true), throwing]);
+  await access.plug(veth);
+  calls.length = 0;
+  await access.unplug(veth);
+  t.deepEqual(calls, ['fw beforeUnplug vnet5', 'sdn beforeUnplug vnet5', 'sdn afterUnplug vnet5']);
+  t.true(log.lines.some((e) => e.level === 'warn' && /a NIC hook failed after unplugging veth200i0: chains already gone/.test(e.message)), JSON.stringify(log.lines));
+});
