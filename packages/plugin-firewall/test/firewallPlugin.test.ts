@@ -97,15 +97,22 @@ real.serial('after a kernel restart, reload filters the running guests from thei
   await first.config.write('nodes/testnode/lxc/101.conf', 'memory: 512\nnet0: name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,type=veth\n');
   // A stopped guest: firewall=1 but no port on the host.
   await first.config.write('nodes/testnode/qemu-server/102.conf', 'memory: 512\nnet0: virtio=BC:24:11:00:01:02,bridge=vmbr0,firewall=1\n');
+  // A NIC value that does not parse: left out with a warning naming the guest and key.
+  await first.config.write('nodes/testnode/qemu-server/103.conf', 'memory: 512\nnet0: virtio=not-a-mac,bridge=vmbr0,firewall=1\n');
   const { nic, ports } = firewallNic(100);
   await hookOf(first).afterPlug!(HOOK_CTX, nic, ports);
   t.is(await lab.tcp(101, 100, 7070, 'silent'), 'silent', 'filtered through the first kernel');
   await first.dispose();
 
-  const second = await createKernel({ node: 'testnode', dataDir: join(first.dir, 'data'), runDir: join(first.dir, 'run'), logger: new MemoryLogger(), plugins });
+  const logger = new MemoryLogger();
+  const second = await createKernel({ node: 'testnode', dataDir: join(first.dir, 'data'), runDir: join(first.dir, 'run'), logger, plugins });
   t.teardown(() => second.dispose());
   const service = second.get(firewallServiceRef);
   await service.reload();
+  t.true(
+    logger.lines.some((l) => l.level === 'warn' && /guest 103 net0 is not filtered: its value does not parse/.test(l.message)),
+    JSON.stringify(logger.lines.filter((l) => l.level === 'warn')),
+  );
   t.is(await lab.tcp(101, 100, 8080, 'open'), 'open', 'IN ACCEPT tcp 8080 after the reload');
   t.is(await lab.tcp(101, 100, 7070, 'silent'), 'silent', 'policy_in DROP still holds after the reload');
   const { ruleset } = await service.compile();

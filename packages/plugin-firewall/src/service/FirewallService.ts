@@ -75,6 +75,7 @@ export class FirewallService {
       node: this.#deps.node,
       config: this.#deps.config,
       runner: this.#deps.runner,
+      log,
       ...(this.#deps.netns !== undefined ? { netns: this.#deps.netns } : {}),
       ...(signal ? { signal } : {}),
     });

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { guestConfigDir, parseGuestConfig, parseLxcNet, parseQemuNet, type CommandRunner, type ConfigStore } from '@corral/core';
+import { guestConfigDir, parseGuestConfig, parseLxcNet, parseQemuNet, type CommandRunner, type ConfigStore, type Logger } from '@corral/core';
 import type { FirewallNicInput } from '../resolve/resolveFirewallRuleset.js';
 
 /** What {@link readRunningFirewallNics} needs. */
@@ -12,6 +12,8 @@ export interface RunningGuestNicsDeps {
   readonly node: string;
   readonly config: ConfigStore;
   readonly runner: CommandRunner;
+  /** Told (warn) about each config or NIC value that does not parse and is left out. */
+  readonly log: Logger;
   /** Network namespace holding the guests' ports (tests); undefined = the host's. */
   readonly netns?: string;
   readonly signal?: AbortSignal;
@@ -20,6 +22,14 @@ export interface RunningGuestNicsDeps {
 /** Host port of NIC `netN` of a guest, as the hypervisor plugins name it (`tap<vmid>i<N>`, `veth<vmid>i<N>`). */
 function portName(type: 'qemu' | 'lxc', vmid: number, index: string): string {
   return `${type === 'qemu' ? 'tap' : 'veth'}${vmid}i${index}`;
+}
+
+/** The vmid of config file `path` (`.../<vmid>.conf`), or undefined. */
+function vmidOf(path: string): number | undefined {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (!/^[0-9]{1,9}\.conf$/.test(name)) return undefined;
+  const vmid = Number(name.slice(0, -'.conf'.length));
+  return vmid > 0 ? vmid : undefined;
 }
 
 /** Names of the interfaces present in the namespace (`ip -j link show`). */
@@ -34,7 +44,7 @@ async function presentInterfaces(deps: RunningGuestNicsDeps): Promise<Set<string
  * The NICs with `firewall=1` in the main section of the node's VM and container configs
  * (`nodes/<node>/qemu-server`, `nodes/<node>/lxc`) whose host port exists now: vmid → NICs
  * sorted by key. A NIC whose port is absent (guest stopped) is left out. A config that does not
- * parse, or a NIC value that does not parse, is left out too (the guest's own start reports it).
+ * parse, or a NIC value that does not parse, is left out too, with a warning on `deps.log`.
  * Containers whose port name would pass 15 characters (LXC then hashes it) are not found.
  * Errors: `CommandFailedError` from `ip`.
  */
@@ -43,12 +53,13 @@ export async function readRunningFirewallNics(deps: RunningGuestNicsDeps): Promi
   const found = new Map<number, FirewallNicInput[]>();
   for (const type of ['qemu', 'lxc'] as const) {
     for (const file of await deps.config.readAll(guestConfigDir(deps.node, type), '.conf')) {
-      const vmid = Number(/(\d+)\.conf$/.exec(file.path)?.[1]);
-      if (!Number.isSafeInteger(vmid) || vmid <= 0) continue;
+      const vmid = vmidOf(file.path);
+      if (vmid === undefined) continue;
       let entries;
       try {
         entries = parseGuestConfig(file.content, { type, source: file.path }).entries;
-      } catch {
+      } catch (err) {
+        deps.log.warn(`firewall: guest ${vmid} is not filtered: its config '${file.path}' does not parse (${(err as Error).message})`);
         continue;
       }
       for (const { key, value } of entries) {
@@ -60,7 +71,8 @@ export async function readRunningFirewallNics(deps: RunningGuestNicsDeps): Promi
           const net = type === 'qemu' ? parseQemuNet(value) : parseLxcNet(value);
           firewall = Boolean(net.firewall);
           mac = 'macaddr' in net ? net.macaddr : 'hwaddr' in net ? net.hwaddr : undefined;
-        } catch {
+        } catch (err) {
+          deps.log.warn(`firewall: guest ${vmid} ${key} is not filtered: its value does not parse (${(err as Error).message})`);
           continue;
         }
         const port = portName(type, vmid, m[1]!);

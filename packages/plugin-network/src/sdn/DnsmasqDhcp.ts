@@ -12,7 +12,7 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotSupportedError, type NetworkContext, type NetworkZoneDefinition, type VnetDefinition } from '@corral/core';
+import { NotSupportedError, UnavailableError, type NetworkContext, type NetworkZoneDefinition, type VnetDefinition } from '@corral/core';
 import { ipv4Netmask, parseCidr } from './ipAddress.js';
 import { inNetns } from './natTable.js';
 import type { IpamDb } from './PveIpam.js';
@@ -142,7 +142,9 @@ export class DnsmasqDhcp {
 
   /**
    * Stops the zone's dnsmasq (SIGTERM to the pid in its pid file, when that pid is still a
-   * dnsmasq) and waits until it is gone. Nothing running is not an error.
+   * dnsmasq) and waits until it is gone: SIGKILL after 5 s, and after 5 s more
+   * `UnavailableError` naming the pid (a process stuck in the kernel). Nothing running is not
+   * an error.
    */
   async stop(zone: string): Promise<void> {
     const pid = await this.#pid(zone);
@@ -151,6 +153,7 @@ export class DnsmasqDhcp {
     // dnsmasq exits at once on SIGTERM; wait for that (a zombie counts as gone), then SIGKILL.
     for (let i = 0; (await processState(pid)) !== undefined; i++) {
       if (i === 250) process.kill(pid, 'SIGKILL');
+      if (i === 500) throw new UnavailableError(`dnsmasq:${zone}`, `dnsmasq (pid ${pid}) of zone '${zone}' did not exit 5 s after SIGKILL`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await rm(this.#pidFile(zone), { force: true });
