@@ -2,7 +2,11 @@
 // a 1 TiB template against a 1 GiB one through kernel.storage.cloneLinked, in pairs whose order
 // alternates, each beside the raw tool's clone of the same template. Prints the three JSON
 // result lines, with the absolute overhead over the raw tool (ms) and the load average.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 
 /** Median of a list of numbers. */
 export function median(xs) {
@@ -50,4 +54,37 @@ export async function measureLinkedCloneRatio({ kernel, prefix, big, small, rawC
   out({ metric: `${prefix}_linked_clone_1tib_ms`, value: mBig, unit: 'ms', baseline: median(rawBig), overheadMs: mBig - median(rawBig), note: `kernel.storage.cloneLinked of a 1 TiB ${what}, median of ${pairs}; baseline: ${rawWhat}` });
   out({ metric: `${prefix}_linked_clone_1gib_ms`, value: mSmall, unit: 'ms', baseline: median(rawSmall), overheadMs: mSmall - median(rawSmall), note: `kernel.storage.cloneLinked of a 1 GiB ${what}, median of ${pairs}; baseline: ${rawWhat}` });
   out({ metric: `${prefix}_linked_clone_1tib_vs_1gib_ratio`, value: mBig / mSmall, unit: 'ratio', baseline: median(rawBig) / median(rawSmall), overheadMs: mBig - mSmall, note: 'target <= 1.2: a linked clone does not depend on the image size' });
+}
+
+const MiB = 1024 ** 2;
+
+/**
+ * The template the clone benchmarks clone: a new image of `sizeBytes` for `vmid` on `storage`
+ * (`allocateOptions` added to the allocation, e.g. `{ format: 'raw' }`), 64 MiB of data written
+ * at its start through the host path, then turned into a base. Returns the base's volid.
+ */
+export async function templateWithData(kernel, storage, vmid, sizeBytes, allocateOptions = {}) {
+  const volid = await kernel.storage.allocate({ storage, vmid, sizeBytes, ...allocateOptions });
+  const access = await kernel.storage.resolve(volid, { consumer: 'host' });
+  const fh = await open(access.path, 'r+');
+  for (let i = 0; i < 64; i++) await fh.write(Buffer.alloc(MiB, i + 1), 0, MiB, i * MiB);
+  await fh.sync();
+  await fh.close();
+  return kernel.storage.createBase(volid);
+}
+
+/**
+ * The raw tool's linked clone on a file storage rooted at `path`: times `qemu-img create -b
+ * ../<volname> -F raw -f qcow2` of a raw `base` into `images/9999/` (removed afterwards); ms.
+ */
+export function timeQemuImgOverlay(path, base) {
+  const volname = base.slice(base.indexOf(':') + 1);
+  const dir = join(path, 'images', '9999');
+  mkdirSync(dir, { recursive: true });
+  const t0 = performance.now();
+  const r = spawnSync('qemu-img', ['create', '-q', '-b', `../${volname}`, '-F', 'raw', '-f', 'qcow2', join(dir, 'bench-raw-clone.qcow2')], { encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`qemu-img create failed: ${r.stderr}`);
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
 }

@@ -8,11 +8,10 @@
 // Prints JSON lines {metric, value, unit, baseline?, note} on stdout (details on stderr).
 // Run after `npx tsc -b packages/plugin-storage-btrfs` (needs btrfs-progs, root, loop devices).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { measureLinkedCloneRatio } from './_linkedCloneRatio.mjs';
+import { measureLinkedCloneRatio, templateWithData } from './_linkedCloneRatio.mjs';
 
 const root = new URL('../packages/', import.meta.url);
 const core = await import(new URL('core/dist/src/index.js', root).href);
@@ -21,7 +20,6 @@ const { createBtrfsTestFilesystem } = await import(new URL('plugin-storage-btrfs
 
 const PAIRS = 12;
 const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
 const log = (m) => process.stderr.write(`btrfs-clone: ${m}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'corral-bench-btrfs-'));
@@ -32,15 +30,7 @@ try {
   kernel = await core.createKernel({ node: 'bench', dataDir: join(dir, 'data'), runDir: join(dir, 'run'), plugins: [storageBtrfsPlugin] });
   const path = join(fs.mountPoint, 'store');
   await kernel.storage.add('bt', 'btrfs', { path, content: 'images' }, { caller: core.ROOT_CALLER });
-  const template = async (vmid, sizeBytes) => {
-    const volid = await kernel.storage.allocate({ storage: 'bt', vmid, sizeBytes });
-    const access = await kernel.storage.resolve(volid);
-    const fh = await open(access.path, 'r+');
-    for (let i = 0; i < 64; i++) await fh.write(Buffer.alloc(MiB, i + 1), 0, MiB, i * MiB);
-    await fh.sync();
-    await fh.close();
-    return kernel.storage.createBase(volid);
-  };
+  const template = (vmid, sizeBytes) => templateWithData(kernel, 'bt', vmid, sizeBytes);
   const big = await template(9001, 1024 * GiB);
   const small = await template(9002, GiB);
   log(`templates ${big} (1 TiB) and ${small} (1 GiB)`);

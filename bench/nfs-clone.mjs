@@ -10,11 +10,9 @@
 // Prints JSON lines {metric, value, unit, baseline?, note} on stdout (details on stderr).
 // Run after `npx tsc -b packages/plugin-storage-nfs` (needs nfs-ganesha, rpcbind, qemu-img).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { measureLinkedCloneRatio } from './_linkedCloneRatio.mjs';
+import { measureLinkedCloneRatio, templateWithData, timeQemuImgOverlay } from './_linkedCloneRatio.mjs';
 
 const root = new URL('../packages/', import.meta.url);
 const core = await import(new URL('core/dist/src/index.js', root).href);
@@ -24,7 +22,6 @@ const { nfsStandInMounter } = await import(new URL('plugin-storage-nfs/dist/test
 
 const PAIRS = 12;
 const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
 const log = (m) => process.stderr.write(`nfs-clone: ${m}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'corral-bench-nfs-'));
@@ -35,30 +32,12 @@ try {
   kernel = await core.createKernel({ node: 'bench', dataDir: join(dir, 'data'), runDir: join(dir, 'run'), plugins: [createStorageNfsPlugin({ mounter: nfsStandInMounter() })] });
   const path = server.exportDir;
   await kernel.storage.add('nas', 'nfs', { server: server.server, export: path, path, content: 'images' }, { caller: core.ROOT_CALLER });
-  const template = async (vmid, sizeBytes) => {
-    const volid = await kernel.storage.allocate({ storage: 'nas', vmid, sizeBytes, format: 'raw' });
-    const access = await kernel.storage.resolve(volid, { consumer: 'host' });
-    const fh = await open(access.path, 'r+');
-    for (let i = 0; i < 64; i++) await fh.write(Buffer.alloc(MiB, i + 1), 0, MiB, i * MiB);
-    await fh.sync();
-    await fh.close();
-    return kernel.storage.createBase(volid);
-  };
+  const template = (vmid, sizeBytes) => templateWithData(kernel, 'nas', vmid, sizeBytes, { format: 'raw' });
   const big = await template(9001, 1024 * GiB);
   const small = await template(9002, GiB);
   log(`templates ${big} (1 TiB) and ${small} (1 GiB)`);
 
-  const rawClone = (base) => {
-    const volname = base.slice(base.indexOf(':') + 1);
-    const dst = join(path, 'images', '9999', 'bench-raw-clone.qcow2');
-    spawnSync('mkdir', ['-p', join(path, 'images', '9999')]);
-    const t0 = performance.now();
-    const r = spawnSync('qemu-img', ['create', '-q', '-b', `../${volname}`, '-F', 'raw', '-f', 'qcow2', dst], { encoding: 'utf8' });
-    const ms = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`qemu-img create failed: ${r.stderr}`);
-    rmSync(join(path, 'images', '9999'), { recursive: true, force: true });
-    return ms;
-  };
+  const rawClone = (base) => timeQemuImgOverlay(path, base);
 
   await measureLinkedCloneRatio({ kernel, prefix: 'nfs', big, small, rawClone, pairs: PAIRS, log, what: 'raw template', rawWhat: 'qemu-img create -b' });
   await kernel.storage.free(big);
