@@ -78,7 +78,7 @@ export {
 } from './storage/StorageFacade.js';
 export { parseVolumeId, formatVolumeId, checkVolname, MAX_VOLUME_ID_LENGTH, STORAGE_ID_PATTERN, type VolumeId } from './storage/volumeId.js';
 export type { VolumeAttributeValues } from './storage/VolumeAttributes.js';
-export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, writeFileBytes, type SizedStreamBody } from './storage/transferStreams.js';
+export { COMMON_TAR_FLAGS, copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, writeFileBytes, writeSizedBodyToNewFile, type SizedStreamBody } from './storage/transferStreams.js';
 export { toStorageDefinition } from './storage/storageDefinitions.js';
 export { BWLIMIT_KEYS, PROXMOX_CONTENT_TYPES, PROXMOX_STORAGE_TYPES, type ProxmoxContent, type ProxmoxStorageType } from './storage/proxmoxStorageTypes.js';
 export {

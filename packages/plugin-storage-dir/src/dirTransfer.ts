@@ -30,6 +30,7 @@ import {
   writeChunk,
   type SizedStreamBody,
   writeFileBytes,
+  writeSizedBodyToNewFile,
   type ImportVolumeOptions,
 } from '@corral/core';
 import type { Writable } from 'node:stream';
@@ -103,23 +104,6 @@ function checkPair(format: TransferFormat, volumeFormat: VolumeFormat): void {
     (format === 'qcow2+size' && volumeFormat === 'qcow2') ||
     (format === 'tar+size' && volumeFormat === 'subvol');
   if (!ok) throw new NotSupportedError('import', `dir storage cannot import '${format}' into a ${volumeFormat} volume`);
-}
-
-async function importRaw(dc: DirContext, path: string, body: SizedStreamBody): Promise<void> {
-  const fh = await open(path, 'wx');
-  try {
-    await fh.truncate(body.sizeBytes);
-    await copySizedBody(
-      body,
-      async (offset, data) => {
-        await fh.write(data, 0, data.length, offset);
-      },
-      { format: 'raw+size', signal: dc.signal },
-    );
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function importThroughNbd(dc: DirContext, path: string, volumeFormat: VolumeFormat, body: SizedStreamBody): Promise<void> {
@@ -205,7 +189,7 @@ export async function importDirVolume(dc: DirContext, options: ImportVolumeOptio
     } else if (options.format === 'qcow2+size') {
       await importQcow2File(dc, path, body);
     } else if (options.volumeFormat === 'raw') {
-      await importRaw(dc, path, body);
+      await writeSizedBodyToNewFile(path, body, { format: 'raw+size', signal: dc.signal });
     } else {
       await importThroughNbd(dc, path, options.volumeFormat, body);
     }

@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { ParseError } from '../errors.js';
 
@@ -187,3 +188,26 @@ export const COMMON_TAR_FLAGS = Object.freeze([
   '--warning=no-file-ignored',
   '--warning=no-xattr-write',
 ]);
+
+/**
+ * Writes `body` into a new file at `path` (created exclusively: an existing file is `EEXIST`),
+ * `body.sizeBytes` long, all-zero 64 KiB blocks left as holes ({@link copySizedBody}), then
+ * synced. Throws `ParseError` when the stream is shorter or longer than its header says; the
+ * caller removes the file after a failure.
+ */
+export async function writeSizedBodyToNewFile(path: string, body: SizedStreamBody, options: { format: string; signal?: AbortSignal }): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    await fh.truncate(body.sizeBytes);
+    await copySizedBody(
+      body,
+      async (offset, data) => {
+        await fh.write(data, 0, data.length, offset);
+      },
+      options,
+    );
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

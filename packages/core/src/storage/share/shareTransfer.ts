@@ -6,11 +6,11 @@
  *
  * @packageDocumentation
  */
-import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { InvalidArgumentError, NotSupportedError } from '../../errors.js';
-import { copySizedBody, encodeSizeHeader, endStream, readSizeHeader, writeChunk, writeFileBytes } from '../transferStreams.js';
+import { encodeSizeHeader, endStream, readSizeHeader, writeChunk, writeFileBytes, writeSizedBodyToNewFile } from '../transferStreams.js';
 import { withReverter } from '../../util/Reverter.js';
 import type { TransferFormat, ImportVolumeOptions } from '../../contracts/storage.js';
 import type { ShareContext } from './ShareContext.js';
@@ -60,21 +60,7 @@ export async function exportShareVolume(
 
 /** Writes the body of a `raw+size` stream into a new sparse raw file. */
 async function writeSparseRaw(nc: ShareContext, path: string, stream: Readable): Promise<void> {
-  const body = await readSizeHeader(stream, 'raw+size');
-  const fh = await open(path, 'wx');
-  try {
-    await fh.truncate(body.sizeBytes);
-    await copySizedBody(
-      body,
-      async (offset, data) => {
-        await fh.write(data, 0, data.length, offset);
-      },
-      { format: 'raw+size', signal: nc.signal }
-    );
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeSizedBodyToNewFile(path, await readSizeHeader(stream, 'raw+size'), { format: 'raw+size', signal: nc.signal });
 }
 
 /**
