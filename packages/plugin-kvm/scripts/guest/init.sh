@@ -135,6 +135,18 @@ fi
 
 # ACPI power button -> /etc/acpi/PWRF/00000080.
 acpid -f -l /run/acpid.log </dev/null >/dev/null 2>&1 &
+acpid_pid=$!
+# READY promises that a power button press is seen: wait (at most 10 s) until acpid holds an
+# input event device open. Without this, a loaded host printed READY before acpid listened and
+# the host's ACPI shutdown request was lost.
+acpid_listening() {
+  for fd in /proc/$acpid_pid/fd/*; do
+    case $(readlink "$fd" 2>/dev/null) in /dev/input/event*) return 0 ;; esac
+  done
+  return 1
+}
+tries=0
+while ! acpid_listening && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
 
 # Hotplug watcher.
 (
